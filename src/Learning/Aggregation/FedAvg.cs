@@ -1,0 +1,44 @@
+namespace FedGrains.Learning.Aggregation;
+
+/// <summary>One gateway's contribution to a round.</summary>
+/// <param name="Delta">New local weights minus the global weights the round started from.</param>
+/// <param name="Weight">Aggregation weight, e.g. the number of local examples.</param>
+public sealed record WeightedDelta(float[] Delta, double Weight);
+
+/// <summary>Federated averaging (McMahan et al. 2017): the new model is the old one plus the weighted mean of the deltas.</summary>
+public static class FedAvg
+{
+    /// <summary>The weighted mean of the deltas (weights need not sum to one). Accumulates in double for stability.</summary>
+    public static float[] Aggregate(IReadOnlyList<WeightedDelta> updates)
+    {
+        if (updates.Count == 0) throw new ArgumentException("FedAvg needs at least one update.", nameof(updates));
+        int length = updates[0].Delta.Length;
+        double total = 0;
+        foreach (var u in updates)
+        {
+            if (u.Delta.Length != length) throw new ArgumentException($"delta lengths differ: {u.Delta.Length} vs {length}.");
+            if (!(u.Weight >= 0) || double.IsInfinity(u.Weight)) throw new ArgumentException($"aggregation weight {u.Weight} must be finite and >= 0.");
+            total += u.Weight;
+        }
+        if (total <= 0) throw new ArgumentException("aggregation weights sum to zero.");
+        var sum = new double[length];
+        foreach (var u in updates)
+        {
+            double w = u.Weight / total;
+            var d = u.Delta;
+            for (int i = 0; i < length; i++) sum[i] += w * d[i];
+        }
+        var mean = new float[length];
+        for (int i = 0; i < length; i++) mean[i] = (float)sum[i];
+        return mean;
+    }
+
+    /// <summary>Adds <paramref name="meanDelta"/> to <paramref name="weights"/> (server learning rate 1) into a new array.</summary>
+    public static float[] Apply(IReadOnlyList<float> weights, IReadOnlyList<float> meanDelta)
+    {
+        if (weights.Count != meanDelta.Count) throw new ArgumentException($"model has {weights.Count} values but the delta has {meanDelta.Count}.");
+        var next = new float[weights.Count];
+        for (int i = 0; i < next.Length; i++) next[i] = weights[i] + meanDelta[i];
+        return next;
+    }
+}

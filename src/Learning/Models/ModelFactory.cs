@@ -1,0 +1,62 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using static TorchSharp.torch.nn;
+
+namespace FedGrains.Learning.Models;
+
+/// <summary>Builds the models FedGrains trains. Every trainable layer is Linear or Conv2d, which DP-SGD can clip per example.</summary>
+public static class ModelFactory
+{
+    private static readonly object SeedLock = new();
+
+    /// <summary>Creates the model for <paramref name="spec"/>, initialised deterministically from <paramref name="seed"/>.</summary>
+    public static Sequential Create(ModelSpec spec, int[] exampleShape, int classes, long seed)
+    {
+        // Module initialisers draw from torch's global generator; serialise so concurrent builds stay reproducible.
+        lock (SeedLock)
+        {
+            torch.manual_seed(seed);
+            return spec.Kind.ToLowerInvariant() switch
+            {
+                "mlp" => Mlp(exampleShape, spec.HiddenOrDefault, classes),
+                "cnn" => Cnn(exampleShape, classes),
+                _ => throw new ArgumentException($"model.kind '{spec.Kind}' is not known: use \"mlp\" or \"cnn\"."),
+            };
+        }
+    }
+
+    private static Sequential Mlp(int[] exampleShape, int[] hidden, int classes)
+    {
+        if (hidden.Any(h => h < 1)) throw new ArgumentException("model.hidden widths must be >= 1.");
+        int inputs = exampleShape.Aggregate(1, (a, b) => a * b);
+        var layers = new List<(string, Module<Tensor, Tensor>)> { ("flatten", Flatten()) };
+        int width = inputs;
+        for (int k = 0; k < hidden.Length; k++)
+        {
+            layers.Add(($"fc{k + 1}", Linear(width, hidden[k])));
+            layers.Add(($"relu{k + 1}", ReLU()));
+            width = hidden[k];
+        }
+        layers.Add(("out", Linear(width, classes)));
+        return Sequential(layers);
+    }
+
+    // The end-to-end CNN of Papernot et al. 2021 / Tramer & Boneh 2021 for 28x28 inputs (tanh activations).
+    private static Sequential Cnn(int[] exampleShape, int classes)
+    {
+        if (exampleShape.Length != 3 || exampleShape[1] != 28 || exampleShape[2] != 28)
+            throw new ArgumentException($"model.kind \"cnn\" needs 28x28 images (shape [C, 28, 28]); this data has shape [{string.Join(", ", exampleShape)}]: use \"mlp\".");
+        return Sequential(
+            ("conv1", Conv2d(exampleShape[0], 16, 8, stride: 2, padding: 3)),
+            ("tanh1", Tanh()),
+            ("pool1", MaxPool2d(2, 1)),
+            ("conv2", Conv2d(16, 32, 4, stride: 2)),
+            ("tanh2", Tanh()),
+            ("pool2", MaxPool2d(2, 1)),
+            ("flatten", Flatten()),
+            ("fc1", Linear(32 * 4 * 4, 32)),
+            ("tanh3", Tanh()),
+            ("out", Linear(32, classes)));
+    }
+}

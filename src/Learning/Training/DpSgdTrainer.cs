@@ -1,0 +1,117 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace FedGrains.Learning.Training;
+
+/// <summary>
+/// Local training with differential privacy (DP-SGD, Abadi et al. 2016, Alg. 1): each step draws a Poisson sample
+/// (every example independently with probability q), clips each example's gradient to the clipping norm C, adds
+/// Gaussian noise N(0, (sigma C)^2) to the sum, and divides by the expected batch size q n.
+/// </summary>
+/// <remarks>
+/// Dividing by the expected (not the drawn) batch size keeps the sensitivity of the whole step at C; dividing by the
+/// drawn size would leak it. An empty sample still takes a step of pure noise, as the accountant assumes.
+/// </remarks>
+public sealed class DpSgdTrainer : IDisposable
+{
+    private readonly Sequential model;
+    private readonly TrainerSettings settings;
+    private readonly Random sampler;
+    private readonly Generator noise;
+    private readonly optim.Optimizer optimizer;
+    private readonly List<Parameter> parameters;
+
+    /// <param name="sampler">Draws the Poisson samples; derive it from the job seed for reproducible batches.</param>
+    /// <param name="noise">Draws the Gaussian noise; seed it from OS entropy outside tests.</param>
+    public DpSgdTrainer(Sequential model, TrainerSettings settings, Random sampler, Generator noise)
+    {
+        settings.Validate();
+        if (settings.NoiseLevel != NoiseLevel.None) PrivateModelValidator.Validate(model);
+        this.model = model;
+        this.settings = settings;
+        this.sampler = sampler;
+        this.noise = noise;
+        parameters = model.parameters().ToList();
+        optimizer = settings.Optimizer == LocalOptimizer.Adam
+            ? optim.Adam(parameters, settings.LearningRate)
+            : optim.SGD(parameters, settings.LearningRate, settings.Momentum);
+    }
+
+    /// <summary>Runs <see cref="TrainerSettings.Steps"/> steps over the examples (features <paramref name="x"/>, labels <paramref name="y"/>).</summary>
+    public LocalRunResult Run(Tensor x, Tensor y, CancellationToken cancellationToken = default)
+    {
+        long n = x.shape[0];
+        var batchSizes = new int[settings.Steps];
+        double lossSum = 0;
+        long examples = 0;
+        model.train();
+        for (int step = 0; step < settings.Steps; step++)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            using var scope = torch.NewDisposeScope();
+            var indices = PoissonSample(n);
+            batchSizes[step] = indices.Length;
+            var index = torch.tensor(indices, dtype: ScalarType.Int64, device: x.device);
+            var result = Step(x.index_select(0, index), y.index_select(0, index), n);
+            lossSum += result;
+            examples += indices.Length;
+        }
+        return new LocalRunResult(settings.Steps, batchSizes, examples == 0 ? double.NaN : lossSum / examples);
+    }
+
+    /// <summary>One step on a given batch drawn from <paramref name="populationSize"/> examples; returns the summed loss.</summary>
+    public double Step(Tensor bx, Tensor by, long populationSize)
+    {
+        double expectedBatch = settings.SampleRate * populationSize;
+        double lossSum = 0;
+        List<(Parameter Parameter, Tensor Gradient)> grads;
+        if (bx.shape[0] == 0)
+            grads = parameters.Select(p => (p, torch.zeros_like(p))).ToList();
+        else if (settings.NoiseLevel == NoiseLevel.Sample)
+            (grads, _, lossSum) = PerExampleClipping.Compute(model, bx, by, settings.ClippingNorm);
+        else
+            (grads, lossSum) = BatchGradient(bx, by);
+
+        using (torch.no_grad())
+        {
+            foreach (var (p, g) in grads)
+            {
+                if (settings.NoiseLevel != NoiseLevel.None && settings.NoiseMultiplier > 0)
+                    g.add_(torch.randn(g.shape, dtype: g.dtype, device: g.device, generator: noise), alpha: settings.NoiseMultiplier * settings.ClippingNorm);
+                g.div_(settings.NoiseLevel == NoiseLevel.None ? Math.Max(1, bx.shape[0]) : expectedBatch);
+                p.grad = g;
+            }
+        }
+        optimizer.step();
+        optimizer.zero_grad();
+        return lossSum;
+    }
+
+    // Summed batch gradient; for NoiseLevel.Batch the whole batch's gradient is clipped to C as one vector.
+    private (List<(Parameter, Tensor)>, double) BatchGradient(Tensor bx, Tensor by)
+    {
+        var loss = nn.functional.cross_entropy(model.call(bx), by, reduction: nn.Reduction.Sum);
+        var g = torch.autograd.grad([loss], parameters.Cast<Tensor>().ToList());
+        if (settings.NoiseLevel == NoiseLevel.Batch)
+        {
+            var norm = torch.stack(g.Select(t => t.pow(2).sum()).ToList()).sum().sqrt().item<float>();
+            var factor = Math.Min(1.0, settings.ClippingNorm / (norm + 1e-6));
+            foreach (var t in g) t.mul_(factor);
+        }
+        return (parameters.Zip(g, (p, t) => (p, t.detach())).ToList(), loss.item<float>());
+    }
+
+    private long[] PoissonSample(long n)
+    {
+        var chosen = new List<long>((int)Math.Min(n, settings.SampleRate * n * 2 + 16));
+        for (long i = 0; i < n; i++)
+            if (sampler.NextDouble() < settings.SampleRate) chosen.Add(i);
+        return chosen.ToArray();
+    }
+
+    public void Dispose() => optimizer.Dispose();
+}
+
+/// <summary>What a local run did: steps taken, the Poisson batch size of each step, mean training loss per example.</summary>
+public sealed record LocalRunResult(int Steps, int[] BatchSizes, double MeanLoss);
