@@ -1,0 +1,36 @@
+using FedGrains.Learning.Jobs;
+using Orleans.Concurrency;
+
+namespace FedGrains.Grains.Interfaces;
+
+/// <summary>
+/// The orchestrator of one job (key: job id). Persists the job and drives its rounds; queries interleave with a
+/// running round so status stays live.
+/// </summary>
+[Alias("fedgrains.federation")]
+public interface IFederationGrain : IGrainWithStringKey
+{
+    /// <summary>Validates and persists the job, then starts its rounds. Starting a job that exists with the same spec is a no-op.</summary>
+    [Alias("start")]
+    Task<JobStatus> StartAsync(JobSpec spec);
+
+    [Alias("status"), AlwaysInterleave]
+    Task<JobStatus> GetStatusAsync();
+
+    /// <summary>Stops after the current round's calls are cancelled; completed rounds stay.</summary>
+    [Alias("cancel"), AlwaysInterleave]
+    Task<JobStatus> CancelAsync();
+
+    [Alias("model"), AlwaysInterleave]
+    Task<ModelSnapshot> GetModelAsync();
+
+    [Alias("history"), AlwaysInterleave]
+    Task<IReadOnlyList<RoundRecord>> GetHistoryAsync();
+
+    [Alias("spec"), AlwaysInterleave]
+    Task<JobSpec?> GetSpecAsync();
+
+    /// <summary>Each gateway's spend as its own durable ledger records it (the source of truth for the report).</summary>
+    [Alias("gateway-privacy"), AlwaysInterleave]
+    Task<IReadOnlyList<GatewayPrivacy>> GetGatewayPrivacyAsync();
+}

@@ -1,0 +1,278 @@
+using System.Diagnostics;
+using FedGrains.Grains.Gateway;
+using FedGrains.Grains.Hosting;
+using FedGrains.Grains.Interfaces;
+using FedGrains.Grains.Storage;
+using FedGrains.Learning;
+using FedGrains.Learning.Aggregation;
+using FedGrains.Learning.Jobs;
+using FedGrains.Learning.Models;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace FedGrains.Grains.Federation;
+
+/// <summary>
+/// Orchestrates one job: persists it, drives its rounds from a keep-alive grain timer (one round per tick, so no
+/// request runs for the whole job), validates and aggregates the gateways' deltas, evaluates, and writes the new model,
+/// metrics and privacy spend in one state write per round. Queries interleave with a running round.
+/// </summary>
+public sealed class FederationGrain(
+    [PersistentState("federation", "fedgrains")] IPersistentState<FederationState> job,
+    IJobIndex index,
+    DatasetCache data,
+    IOptions<FedGrainsSiloOptions> options,
+    ILogger<FederationGrain> logger) : Grain, IFederationGrain
+{
+    private const int MaxRoundAttempts = 3;
+    private readonly SemaphoreSlim writeLock = new(1, 1);
+    private readonly TorchSharp.torch.Device device = TorchRuntime.SelectDevice(options.Value.Device);
+    private CancellationTokenSource jobCancellation = new();
+    private IGrainTimer? driver;
+    private int gatewaysDone, cohortSize, failedAttempts;
+
+    private string JobId => this.GetPrimaryKeyString();
+
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        if (job.State.State == JobState.Running)
+        {
+            Log.Resumed(logger, JobId, job.State.RoundsCompleted);
+            StartDriving();
+        }
+        return Task.CompletedTask;
+    }
+
+    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        await jobCancellation.CancelAsync();
+        driver?.Dispose();
+    }
+
+    public async Task<JobStatus> StartAsync(JobSpec spec)
+    {
+        var problems = JobSpecValidator.Problems(spec);
+        if (problems.Count > 0) throw new ArgumentException(new JobSpecException(problems).Message);
+        if (job.State.Spec is { } existing)
+        {
+            if (JobSpecJson.Serialize(existing) == JobSpecJson.Serialize(spec)) return Status();
+            throw new InvalidOperationException($"job '{JobId}' already exists with a different spec; pick a new job id (its stored rounds are kept).");
+        }
+
+        var dataset = await Task.Run(() => data.Dataset(spec));
+        var (weights, layout) = await Task.Run(() =>
+            GlobalModel.Initial(spec.Model, dataset.Train.ExampleShape, dataset.Train.Classes, spec.Seed));
+        await index.SetStateAsync(JobId, nameof(JobState.Running));
+        job.State = new FederationState
+        {
+            Spec = spec,
+            State = JobState.Running,
+            Weights = WeightBuffer.Encode(weights, WeightKind.Weights, 0, layout),
+            LayoutHash = layout,
+            StartedAt = DateTimeOffset.UtcNow,
+        };
+        await WriteAsync();
+        Log.Started(logger, JobId, spec.Rounds, spec.ResolveGateways().Count);
+        StartDriving();
+        return Status();
+    }
+
+    public Task<JobStatus> GetStatusAsync() => Task.FromResult(Status());
+
+    public async Task<JobStatus> CancelAsync()
+    {
+        if (job.State.State == JobState.Running)
+        {
+            job.State.State = JobState.Cancelled;
+            job.State.FinishedAt = DateTimeOffset.UtcNow;
+            await jobCancellation.CancelAsync();
+            await WriteAsync();
+            await index.SetStateAsync(JobId, nameof(JobState.Cancelled));
+            Log.Finished(logger, JobId, nameof(JobState.Cancelled), job.State.RoundsCompleted);
+        }
+        return Status();
+    }
+
+    public Task<ModelSnapshot> GetModelAsync() => Task.FromResult(new ModelSnapshot(job.State.ModelVersion, job.State.Weights));
+
+    public Task<IReadOnlyList<RoundRecord>> GetHistoryAsync() => Task.FromResult<IReadOnlyList<RoundRecord>>(job.State.History.ToArray());
+
+    public Task<JobSpec?> GetSpecAsync() => Task.FromResult(job.State.Spec);
+
+    public async Task<IReadOnlyList<GatewayPrivacy>> GetGatewayPrivacyAsync()
+    {
+        if (job.State.Spec is not { } spec) return [];
+        var ledgers = await Task.WhenAll(spec.ResolveGateways().Select(g =>
+            GrainFactory.GetGrain<IGatewayGrain>(IGatewayGrain.Key(JobId, g.Id)).GetPrivacyAsync()));
+        return ledgers.OfType<GatewayPrivacy>().ToArray();
+    }
+
+    private void StartDriving()
+    {
+        driver ??= this.RegisterGrainTimer(TickAsync, new GrainTimerCreationOptions
+        {
+            DueTime = TimeSpan.Zero,
+            Period = TimeSpan.FromMilliseconds(options.Value.RoundTickMilliseconds),
+            Interleave = false,
+            KeepAlive = true,
+        });
+    }
+
+    private async Task TickAsync(CancellationToken cancellationToken)
+    {
+        var s = job.State;
+        if (s.State != JobState.Running || s.Spec is null)
+        {
+            driver?.Dispose();
+            driver = null;
+            return;
+        }
+        try
+        {
+            await RunRoundAsync(s.Spec, s.RoundsCompleted + 1);
+        }
+        catch (Exception e) when (!jobCancellation.IsCancellationRequested)
+        {
+            await FailAsync($"round {s.RoundsCompleted + 1}: {e.GetType().Name}: {e.Message}");
+        }
+    }
+
+    private async Task RunRoundAsync(JobSpec spec, int round)
+    {
+        var s = job.State;
+        using var activity = Telemetry.Source.StartActivity("round");
+        activity?.SetTag("fedgrains.job", JobId);
+        activity?.SetTag("fedgrains.round", round);
+        var stopwatch = Stopwatch.StartNew();
+        var cohort = CohortSampler.Select(spec.ResolveGateways().Select(g => g.Id).ToArray(), spec.CohortSize, spec.Seed, round);
+        var task = new RoundTask(JobId, spec, round, s.ModelVersion, s.Weights);
+        using var roundCancellation = CancellationTokenSource.CreateLinkedTokenSource(jobCancellation.Token);
+        roundCancellation.CancelAfter(TimeSpan.FromSeconds(spec.RoundTimeoutSeconds));
+        (gatewaysDone, cohortSize) = (0, cohort.Count);
+
+        var results = await Task.WhenAll(cohort.Select(id => AskGatewayAsync(id, task, spec.RoundTimeoutSeconds, roundCancellation.Token)));
+        // Cancelled, or the silo is shutting down, while the gateways trained: nothing of this round is recorded. A
+        // resumed job repeats the round and the gateways hand back the updates they already released.
+        if (s.State != JobState.Running || jobCancellation.IsCancellationRequested) return;
+
+        var aggregationStopwatch = Stopwatch.StartNew();
+        using var aggregation = Telemetry.Source.StartActivity("aggregate");
+        var current = WeightBuffer.Decode(s.Weights).Values;
+        var accepted = new List<(GatewayUpdate Update, float[] Delta)>();
+        var rejected = new List<RejectedUpdate>();
+        foreach (var (id, update, error) in results)
+        {
+            var (delta, reason) = update is null ? (null, error) : UpdateValidator.Validate(update, s.ModelVersion, s.LayoutHash, current.Length);
+            if (delta is not null) accepted.Add((update!, delta));
+            else
+            {
+                rejected.Add(new RejectedUpdate(id, reason ?? "unknown"));
+                Telemetry.UpdatesRejected.Add(1);
+                Log.UpdateRejected(logger, JobId, round, id, reason ?? "unknown");
+            }
+        }
+        if (accepted.Count < spec.MinUpdatesPerRound)
+        {
+            var why = $"round {round} got {accepted.Count} valid updates, fewer than min_updates_per_round={spec.MinUpdatesPerRound}: "
+                      + string.Join("; ", rejected.Select(r => $"{r.GatewayId}: {r.Reason}"));
+            if (++failedAttempts >= MaxRoundAttempts) await FailAsync(why);
+            return;
+        }
+        failedAttempts = 0;
+
+        var test = data.TestData(spec, device);
+        var classes = data.Dataset(spec).Train.Classes;
+        var (next, loss, accuracy) = await Task.Run(() =>
+        {
+            var mean = FedAvg.Aggregate(accepted.Select(a => new WeightedDelta(a.Delta, a.Update.Examples)).ToArray());
+            var weights = FedAvg.Apply(current, mean);
+            var (l, acc) = GlobalModel.Evaluate(spec.Model, weights, test.X, test.Y, classes);
+            return (weights, l, acc);
+        });
+        aggregation?.Dispose();
+
+        long examples = accepted.Sum(a => (long)a.Update.Examples);
+        long bytesDown = (long)task.GlobalWeights.Length * cohort.Count;
+        long bytesUp = results.Sum(r => (long)(r.Update?.Delta?.Length ?? 0));
+        var privacy = results.Where(r => r.Update is not null).Select(r => r.Update!.Privacy).ToArray();
+        var record = new RoundRecord(round, accepted.Select(a => a.Update.GatewayId).ToArray(), rejected, examples,
+            accepted.Sum(a => a.Update.TrainLoss * a.Update.Examples) / Math.Max(1, examples), accuracy, loss, privacy,
+            bytesDown, bytesUp, stopwatch.Elapsed.TotalSeconds, aggregationStopwatch.Elapsed.TotalSeconds, DateTimeOffset.UtcNow);
+
+        s.Weights = WeightBuffer.Encode(next, WeightKind.Weights, s.ModelVersion + 1, s.LayoutHash);
+        s.ModelVersion++;
+        s.RoundsCompleted = round;
+        s.History.Add(record);
+        bool finished = round >= spec.Rounds;
+        if (finished)
+        {
+            s.State = JobState.Completed;
+            s.FinishedAt = DateTimeOffset.UtcNow;
+        }
+        await WriteAsync();
+
+        Telemetry.RoundsCompleted.Add(1);
+        Telemetry.RoundDuration.Record(record.Seconds);
+        Telemetry.AggregationDuration.Record(record.AggregationSeconds);
+        Telemetry.BytesDown.Add(bytesDown);
+        Telemetry.BytesUp.Add(bytesUp);
+        activity?.SetTag("fedgrains.test_accuracy", accuracy);
+        Log.RoundCompleted(logger, JobId, round, spec.Rounds, accepted.Count, rejected.Count, accuracy, loss,
+            MaxEpsilon(record)?.ToString("F3") ?? "not claimed", record.Seconds);
+        if (finished)
+        {
+            await index.SetStateAsync(JobId, nameof(JobState.Completed));
+            Log.Finished(logger, JobId, nameof(JobState.Completed), round);
+        }
+    }
+
+    private async Task<(string Id, GatewayUpdate? Update, string? Error)> AskGatewayAsync(string id, RoundTask task, double timeoutSeconds, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var update = await GrainFactory.GetGrain<IGatewayGrain>(IGatewayGrain.Key(JobId, id)).TrainAsync(task, cancellationToken);
+            return (id, update, null);
+        }
+        catch (Exception e) when (e is OperationCanceledException or TimeoutException)
+        {
+            return (id, null, jobCancellation.IsCancellationRequested ? "job cancelled" : $"no answer within round_timeout_seconds={timeoutSeconds}");
+        }
+        catch (Exception e)
+        {
+            return (id, null, $"{e.GetType().Name}: {e.Message}");
+        }
+        finally
+        {
+            gatewaysDone++;
+        }
+    }
+
+    private async Task FailAsync(string error)
+    {
+        job.State.State = JobState.Failed;
+        job.State.Error = error;
+        job.State.FinishedAt = DateTimeOffset.UtcNow;
+        await WriteAsync();
+        await index.SetStateAsync(JobId, nameof(JobState.Failed));
+        Log.Failed(logger, JobId, error);
+    }
+
+    // Round results and cancellation may interleave; writes go one at a time so neither sees a stale ETag.
+    private async Task WriteAsync()
+    {
+        await writeLock.WaitAsync();
+        try { await job.WriteStateAsync(); }
+        finally { writeLock.Release(); }
+    }
+
+    private JobStatus Status()
+    {
+        var s = job.State;
+        var last = s.History.LastOrDefault();
+        return new JobStatus(JobId, s.State, s.RoundsCompleted, s.Spec?.Rounds ?? 0, s.ModelVersion, last?.TestAccuracy,
+            last is null ? null : MaxEpsilon(last), gatewaysDone, cohortSize, s.Error);
+    }
+
+    private static double? MaxEpsilon(RoundRecord record) =>
+        record.Privacy.Select(p => p.Epsilon).Where(e => e is not null).Max();
+}

@@ -1,0 +1,129 @@
+using System.Diagnostics;
+using System.Security.Cryptography;
+using FedGrains.Grains.Hosting;
+using FedGrains.Grains.Interfaces;
+using FedGrains.Grains.Placement;
+using FedGrains.Learning;
+using FedGrains.Learning.Jobs;
+using FedGrains.Learning.Models;
+using FedGrains.Learning.Privacy;
+using FedGrains.Learning.Training;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using TorchSharp;
+
+namespace FedGrains.Grains.Gateway;
+
+/// <summary>
+/// One data site in one job: merges server defaults with its overrides, checks its budget, trains DP-SGD off the
+/// grain turn, records the spend durably and only then releases the delta.
+/// </summary>
+[GatewayHostPlacementFilter]
+public sealed class GatewayGrain(
+    [PersistentState("gateway", "fedgrains")] IPersistentState<GatewayState> ledger,
+    DatasetCache data,
+    TrainingSlots slots,
+    IOptions<FedGrainsSiloOptions> options,
+    ILocalSiloDetails silo,
+    ILogger<GatewayGrain> logger) : Grain, IGatewayGrain
+{
+    private readonly torch.Device device = TorchRuntime.SelectDevice(options.Value.Device);
+
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        if (ledger.RecordExists && ledger.State.Accountant != RdpAccountant.Mechanism)
+            throw new InvalidOperationException(
+                $"gateway {this.GetPrimaryKeyString()} has a ledger for accountant '{ledger.State.Accountant}', which this version cannot read; refusing to train rather than mis-account.");
+        return Task.CompletedTask;
+    }
+
+    public async Task<GatewayUpdate> TrainAsync(RoundTask task, CancellationToken cancellationToken = default)
+    {
+        var spec = task.Spec;
+        var gatewayId = this.GetPrimaryKeyString().Split('/', 2)[1];
+        var gateway = spec.ResolveGateways().FirstOrDefault(g => g.Id == gatewayId)
+            ?? throw new ArgumentException($"gateway '{gatewayId}' is not in job {task.JobId}'s spec.");
+        using var activity = Telemetry.Source.StartActivity("gateway.train");
+        activity?.SetTag("fedgrains.job", task.JobId);
+        activity?.SetTag("fedgrains.gateway", gatewayId);
+        activity?.SetTag("fedgrains.round", task.Round);
+
+        if (ledger.State.LastRelease is { } last && last.Round == task.Round && ledger.State.LastReleaseModelVersion == task.ModelVersion)
+            return last;
+
+        using var slot = await slots.AcquireAsync(cancellationToken);
+        var stopwatch = Stopwatch.StartNew();
+        var (x, y) = await Task.Run(() => data.GatewayData(spec, gateway, device), cancellationToken);
+        int examples = (int)x.shape[0];
+        var hyper = spec.Defaults.With(gateway.Overrides);
+        var plan = LocalPlan.For(hyper, spec.Privacy, examples, spec.Rounds);
+        var settings = plan.Settings;
+        ledger.State.Delta = spec.Privacy.Delta;
+        ledger.State.TargetEpsilon = spec.Privacy.TargetEpsilon;
+        ledger.State.NoiseLevel = spec.Privacy.NoiseLevel;
+
+        var charge = new PrivacyCharge(settings.SampleRate, settings.NoiseMultiplier, settings.Steps);
+        if (plan.EpsilonClaimed)
+        {
+            double projected = RdpAccountant.Epsilon(Charges().Append(charge), spec.Privacy.Delta);
+            if (projected > spec.Privacy.TargetEpsilon * (1 + 1e-9))
+            {
+                var reason = $"budget: this round would bring epsilon to {projected:F3} > target {spec.Privacy.TargetEpsilon} (delta {spec.Privacy.Delta}); spent so far {EpsilonSoFar(spec.Privacy.Delta):F3} over {ledger.State.Entries.Count} rounds.";
+                Log.Refused(logger, task.JobId, gatewayId, task.Round, reason);
+                return new GatewayUpdate(gatewayId, task.Round, null, examples, double.NaN, Privacy(gatewayId, plan), 0, reason);
+            }
+        }
+
+        var global = WeightBuffer.Decode(task.GlobalWeights);
+        var sampler = new Random(Seeds.Derive32(spec.Seed, $"sampling/{gatewayId}/{task.Round}"));
+        using var noise = new torch.Generator(options.Value.SeededNoiseForTests
+            ? (ulong)Seeds.Derive(spec.Seed, $"noise/{gatewayId}/{task.Round}")
+            : BitConverter.ToUInt64(RandomNumberGenerator.GetBytes(8)));
+        var (delta, run) = await Task.Run(() => LocalTraining.Run(spec.Model, x, y, data.Dataset(spec).Train.Classes, global.Values, settings, sampler, noise, cancellationToken), cancellationToken);
+
+        // Record the spend before anything leaves this grain: a caller that times out after this point has still
+        // received (or may yet receive) a release, so it must be accounted.
+        var bytes = WeightBuffer.Encode(delta, WeightKind.Delta, global.ModelVersion, global.LayoutHash);
+        ledger.State.Entries.Add(new LedgerEntry(task.Round, settings.SampleRate, settings.NoiseMultiplier, settings.Steps, DateTimeOffset.UtcNow));
+        var privacy = Privacy(gatewayId, plan);
+        var seconds = stopwatch.Elapsed.TotalSeconds;
+        var update = new GatewayUpdate(gatewayId, task.Round, bytes, examples, run.MeanLoss, privacy, seconds, null);
+        ledger.State.LastRelease = update;
+        ledger.State.LastReleaseModelVersion = task.ModelVersion;
+        await ledger.WriteStateAsync(CancellationToken.None);
+
+        Telemetry.GatewayTrainingDuration.Record(seconds);
+        if (privacy.Epsilon is { } eps) Telemetry.EpsilonSpent.Record(eps);
+        Log.Trained(logger, task.JobId, gatewayId, task.Round, examples, settings.Steps, settings.SampleRate,
+            settings.NoiseMultiplier, privacy.Epsilon?.ToString("F3") ?? "not claimed", seconds);
+        return update;
+    }
+
+    public Task<GatewayPrivacy?> GetPrivacyAsync()
+    {
+        if (!ledger.RecordExists) return Task.FromResult<GatewayPrivacy?>(null);
+        var s = ledger.State;
+        var last = s.Entries.LastOrDefault();
+        return Task.FromResult<GatewayPrivacy?>(new GatewayPrivacy(this.GetPrimaryKeyString().Split('/', 2)[1],
+            s.NoiseLevel == "sample" ? EpsilonSoFar(s.Delta) : null, s.Delta, last?.SampleRate ?? 0, last?.NoiseMultiplier ?? 0,
+            s.Entries.Sum(e => e.Steps), s.NoiseLevel, s.Accountant, s.TargetEpsilon));
+    }
+
+    public Task<string> GetSiloAsync() => Task.FromResult(silo.SiloAddress.ToString());
+
+    private IEnumerable<PrivacyCharge> Charges() =>
+        ledger.State.Entries.Select(e => new PrivacyCharge(e.SampleRate, e.NoiseMultiplier, e.Steps));
+
+    private double EpsilonSoFar(double delta) => RdpAccountant.Epsilon(Charges(), delta);
+
+    private GatewayPrivacy Privacy(string gatewayId, LocalPlan plan) => new(
+        gatewayId,
+        plan.EpsilonClaimed ? EpsilonSoFar(ledger.State.Delta) : null,
+        ledger.State.Delta,
+        plan.Settings.SampleRate,
+        plan.Settings.NoiseMultiplier,
+        ledger.State.Entries.Sum(e => e.Steps),
+        ledger.State.NoiseLevel,
+        ledger.State.Accountant,
+        ledger.State.TargetEpsilon);
+}

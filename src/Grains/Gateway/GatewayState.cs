@@ -1,0 +1,37 @@
+using FedGrains.Grains.Interfaces;
+using FedGrains.Learning.Privacy;
+
+namespace FedGrains.Grains.Gateway;
+
+/// <summary>A gateway's durable privacy ledger: every release it made, and the mechanism that accounts for them.</summary>
+[GenerateSerializer, Alias("fedgrains.gateway-state")]
+public sealed class GatewayState
+{
+    /// <summary>The accounting mechanism the entries are meant for; checked on load so a ledger is never read by the wrong accountant.</summary>
+    [Id(0)] public string Accountant { get; set; } = RdpAccountant.Mechanism;
+
+    [Id(1)] public List<LedgerEntry> Entries { get; set; } = [];
+
+    [Id(2)] public double Delta { get; set; }
+
+    [Id(3)] public double TargetEpsilon { get; set; }
+
+    [Id(4)] public string NoiseLevel { get; set; } = "sample";
+
+    /// <summary>
+    /// The last update released. A retry of the same round on the same model version (the federation crashed before
+    /// recording it) gets this same update back: re-sending a released output costs no privacy, training again would.
+    /// </summary>
+    [Id(5)] public GatewayUpdate? LastRelease { get; set; }
+
+    [Id(6)] public long LastReleaseModelVersion { get; set; } = -1;
+}
+
+/// <summary>One round's release: <paramref name="Steps"/> DP-SGD steps at (sample rate, noise multiplier).</summary>
+[GenerateSerializer, Immutable, Alias("fedgrains.ledger-entry")]
+public sealed record LedgerEntry(
+    [property: Id(0)] int Round,
+    [property: Id(1)] double SampleRate,
+    [property: Id(2)] double NoiseMultiplier,
+    [property: Id(3)] long Steps,
+    [property: Id(4)] DateTimeOffset RecordedAt);

@@ -1,0 +1,39 @@
+namespace FedGrains.Grains.Hosting;
+
+/// <summary>Options of a FedGrains silo (configuration section "FedGrains:Silo").</summary>
+public sealed class FedGrainsSiloOptions
+{
+    public const string Section = "FedGrains:Silo";
+
+    /// <summary>Whether gateways may be placed on this silo. GPU silos set it; on a CPU-only machine set it to train on CPU. Default true.</summary>
+    public bool HostsGateways { get; set; } = true;
+
+    /// <summary>"auto" (cuda when usable, else cpu), "cpu" or "cuda". Sets the accelerator tag and the training device.</summary>
+    public string Device { get; set; } = "auto";
+
+    /// <summary>Optional site tag (data locality), published as silo metadata.</summary>
+    public string? Site { get; set; }
+
+    /// <summary>Gateway trainings allowed at once on this silo (1..64). Default 1: on 2 cores one training with 2 torch threads is fastest.</summary>
+    public int MaxConcurrentTrainings { get; set; } = 1;
+
+    /// <summary>libtorch intra-op threads (1..256). Default: the processor count divided by <see cref="MaxConcurrentTrainings"/>.</summary>
+    public int? TorchThreads { get; set; }
+
+    /// <summary>
+    /// Tests only: derive DP noise from the job seed so runs repeat exactly. Never in production: noise must come from
+    /// OS entropy, or anyone who knows the seed can subtract it.
+    /// </summary>
+    public bool SeededNoiseForTests { get; set; }
+
+    /// <summary>Interval at which the federation's round driver checks for the next round, in milliseconds.</summary>
+    public int RoundTickMilliseconds { get; set; } = 100;
+
+    public IEnumerable<string> Problems()
+    {
+        if (MaxConcurrentTrainings is < 1 or > 64) yield return $"{Section}:MaxConcurrentTrainings={MaxConcurrentTrainings} must be in 1..64.";
+        if (TorchThreads is < 1 or > 256) yield return $"{Section}:TorchThreads={TorchThreads} must be in 1..256.";
+        if (Device is not ("auto" or "cpu" or "cuda")) yield return $"{Section}:Device='{Device}' must be auto, cpu or cuda.";
+        if (RoundTickMilliseconds is < 10 or > 60_000) yield return $"{Section}:RoundTickMilliseconds={RoundTickMilliseconds} must be in 10..60000.";
+    }
+}

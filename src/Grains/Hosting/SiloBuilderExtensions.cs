@@ -1,0 +1,58 @@
+using FedGrains.Grains.Gateway;
+using FedGrains.Grains.Placement;
+using FedGrains.Grains.Storage;
+using FedGrains.Learning;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+using Orleans.Placement;
+using Orleans.Runtime.MembershipService.SiloMetadata;
+using Orleans.Storage;
+
+namespace FedGrains.Grains.Hosting;
+
+public static class SiloBuilderExtensions
+{
+    /// <summary>The grain storage provider name FedGrains' grains persist to.</summary>
+    public const string StorageName = "fedgrains";
+
+    /// <summary>
+    /// Adds FedGrains to a silo: the gateway-host placement filter and silo metadata, resource caps, the dataset cache,
+    /// and the job-resuming start-up task. Storage is added separately (<see cref="AddFedGrainsSqliteStorage"/>).
+    /// </summary>
+    public static ISiloBuilder AddFedGrains(this ISiloBuilder builder, FedGrainsSiloOptions options)
+    {
+        var problems = options.Problems().ToList();
+        if (problems.Count > 0) throw new OptionsValidationException(FedGrainsSiloOptions.Section, typeof(FedGrainsSiloOptions), problems);
+        NativeMemoryTuning.Apply();
+        TorchRuntime.SetThreads(options.TorchThreads ?? Math.Max(1, Environment.ProcessorCount / options.MaxConcurrentTrainings));
+        var device = TorchRuntime.SelectDevice(options.Device);
+
+        var metadata = new Dictionary<string, string>
+        {
+            [SiloMetadataKeys.GatewayHost] = options.HostsGateways ? "true" : "false",
+            [SiloMetadataKeys.Accelerator] = device.type == TorchSharp.DeviceType.CUDA ? "cuda" : "cpu",
+        };
+        if (!string.IsNullOrWhiteSpace(options.Site)) metadata[SiloMetadataKeys.Site] = options.Site;
+        builder.UseSiloMetadata(metadata);
+
+        builder.Services.AddSingleton(Options.Create(options));
+        builder.Services.AddPlacementFilter<GatewayHostPlacementFilterStrategy, GatewayHostPlacementFilterDirector>(ServiceLifetime.Singleton);
+        builder.Services.TryAddSingleton<TrainingSlots>();
+        builder.Services.TryAddSingleton<DatasetCache>();
+        builder.Services.TryAddSingleton<JobResumer>();
+        builder.AddStartupTask((services, ct) => services.GetRequiredService<JobResumer>().ResumeAsync(ct));
+        return builder;
+    }
+
+    /// <summary>The embedded default store: grain state and the job index in one SQLite file.</summary>
+    public static ISiloBuilder AddFedGrainsSqliteStorage(this ISiloBuilder builder, string databasePath)
+    {
+        builder.Services.Configure<SqliteStorageOptions>(o => o.DatabasePath = databasePath);
+        builder.Services.TryAddSingleton<SqliteDatabase>();
+        builder.Services.TryAddSingleton<IJobIndex, SqliteJobIndex>();
+        builder.Services.AddKeyedSingleton<IGrainStorage>(StorageName, (sp, _) =>
+            ActivatorUtilities.CreateInstance<SqliteGrainStorage>(sp));
+        return builder;
+    }
+}

@@ -1,0 +1,30 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+
+namespace FedGrains.Grains;
+
+/// <summary>The one ActivitySource and Meter of FedGrains, and its instruments.</summary>
+public static class Telemetry
+{
+    public const string Name = "FedGrains";
+
+    public static readonly ActivitySource Source = new(Name, "1.0");
+    public static readonly Meter Meter = new(Name, "1.0");
+
+    public static readonly Histogram<double> RoundDuration =
+        Meter.CreateHistogram<double>("fedgrains.round.duration", "s", "Wall time of a federated round.");
+    public static readonly Histogram<double> GatewayTrainingDuration =
+        Meter.CreateHistogram<double>("fedgrains.gateway.training.duration", "s", "Local DP-SGD time of one gateway in one round.");
+    public static readonly Histogram<double> AggregationDuration =
+        Meter.CreateHistogram<double>("fedgrains.aggregation.duration", "s", "Validation, aggregation and evaluation time of a round.");
+    public static readonly Counter<long> BytesDown =
+        Meter.CreateCounter<long>("fedgrains.bytes.down", "By", "Model bytes sent from the federation to gateways.");
+    public static readonly Counter<long> BytesUp =
+        Meter.CreateCounter<long>("fedgrains.bytes.up", "By", "Delta bytes sent from gateways to the federation.");
+    public static readonly Histogram<double> EpsilonSpent =
+        Meter.CreateHistogram<double>("fedgrains.privacy.epsilon_spent", "{epsilon}", "A gateway's epsilon after a round (all its rounds so far).");
+    public static readonly Counter<long> UpdatesRejected =
+        Meter.CreateCounter<long>("fedgrains.updates.rejected", "{update}", "Gateway updates refused or rejected by validation.");
+    public static readonly Counter<long> RoundsCompleted =
+        Meter.CreateCounter<long>("fedgrains.rounds.completed", "{round}", "Rounds completed and persisted.");
+}

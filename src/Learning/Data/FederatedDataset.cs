@@ -1,0 +1,57 @@
+using FedGrains.Learning.Jobs;
+
+namespace FedGrains.Learning.Data;
+
+/// <summary>A job's shared data: the training set split among the gateways without a site-local source, and the test set.</summary>
+public sealed class FederatedDataset
+{
+    private readonly Dictionary<string, int[]> shards;
+
+    private FederatedDataset(LabeledData train, LabeledData test, Dictionary<string, int[]> shards)
+    {
+        Train = train;
+        Test = test;
+        this.shards = shards;
+    }
+
+    public LabeledData Train { get; }
+    public LabeledData Test { get; }
+
+    /// <summary>Loads the dataset of <paramref name="spec"/> and partitions it deterministically from the job seed.</summary>
+    public static FederatedDataset Load(JobSpec spec)
+    {
+        var (train, test) = LoadShared(spec.Dataset, spec.Seed);
+        var shared = spec.ResolveGateways().Where(g => g.Source is null).Select(g => g.Id).ToArray();
+        int partitionSeed = Seeds.Derive32(spec.Seed, "partition");
+        var parts = shared.Length == 0 ? [] : spec.Dataset.Partition == "dirichlet"
+            ? Partitioner.Dirichlet(train.Labels, train.Classes, shared.Length, spec.Dataset.DirichletAlpha, partitionSeed)
+            : Partitioner.Iid(train.Count, shared.Length, partitionSeed);
+        return new FederatedDataset(train, test, shared.Select((id, k) => (id, parts[k])).ToDictionary(x => x.id, x => x.Item2));
+    }
+
+    /// <summary>The shared training set and test set named by <paramref name="dataset"/>.</summary>
+    public static (LabeledData Train, LabeledData Test) LoadShared(DatasetSpec dataset, long jobSeed) => dataset.Kind switch
+    {
+        "fashion-mnist" => FashionMnist.Load(dataset.DataDir),
+        "synthetic" => SyntheticTask.Generate(Seeds.Derive(jobSeed, "synthetic"), dataset.SyntheticTrainExamples,
+            dataset.SyntheticTestExamples, dataset.SyntheticFeatures, dataset.SyntheticClasses),
+        _ => throw new ArgumentException($"dataset.kind '{dataset.Kind}' is not known."),
+    };
+
+    /// <summary>The training data of gateway <paramref name="gateway"/>: its own source if it has one, else its partition.</summary>
+    public LabeledData ForGateway(GatewaySpec gateway)
+    {
+        if (gateway.Source is { } source)
+        {
+            var own = source.Csv is { Length: > 0 } csv
+                ? CsvSource.Read(csv, Train.Classes)
+                : IdxReader.ReadPair(source.Images!, source.Labels!, Train.Classes);
+            if (!own.ExampleShape.Aggregate(1, (a, b) => a * b).Equals(Train.FeatureCount))
+                throw new InvalidDataException($"gateway '{gateway.Id}': its data has {own.FeatureCount} features per example but the job's model expects {Train.FeatureCount}.");
+            return new LabeledData(own.Features, own.Labels, Train.ExampleShape, Train.Classes);
+        }
+        if (!shards.TryGetValue(gateway.Id, out var indices))
+            throw new ArgumentException($"gateway '{gateway.Id}' is not part of this job.");
+        return Train.Subset(indices);
+    }
+}

@@ -1,0 +1,99 @@
+using FedGrains.Learning.Models;
+
+namespace FedGrains.Learning.Jobs;
+
+/// <summary>
+/// Everything a federation job needs: model, data and how it is split, gateways and their overrides, rounds,
+/// server default hyperparameters and privacy settings. Read from JSON with snake_case names (see <see cref="JobSpecJson"/>).
+/// </summary>
+public sealed record JobSpec
+{
+    /// <summary>The one seed every other seed (partition, initial model, Poisson sampling) derives from.</summary>
+    public long Seed { get; init; } = 42;
+
+    /// <summary>Number of federated rounds.</summary>
+    public int Rounds { get; init; } = 20;
+
+    /// <summary>Gateways asked to train per round; 0 means all of them.</summary>
+    public int CohortSize { get; init; }
+
+    /// <summary>A round counts only when at least this many gateways returned a valid update (the TF.js server's minUpdatesPerVersion).</summary>
+    public int MinUpdatesPerRound { get; init; } = 1;
+
+    /// <summary>How long the federation waits for a round's gateways, in seconds.</summary>
+    public double RoundTimeoutSeconds { get; init; } = 600;
+
+    public ModelSpec Model { get; init; } = new();
+
+    public DatasetSpec Dataset { get; init; } = new();
+
+    /// <summary>Number of gateways sharing the dataset's partitions when <see cref="Gateways"/> is not given (ids gw-00, gw-01, ...).</summary>
+    public int GatewayCount { get; init; } = 10;
+
+    /// <summary>Explicit gateways: an id, optional hyperparameter overrides, optional site-local data source.</summary>
+    public IReadOnlyList<GatewaySpec>? Gateways { get; init; }
+
+    /// <summary>Server defaults every gateway uses unless it overrides them.</summary>
+    public HyperParameters Defaults { get; init; } = new();
+
+    public PrivacySpec Privacy { get; init; } = new();
+
+    /// <summary>The gateways of this job: <see cref="Gateways"/>, or <see cref="GatewayCount"/> generated ones.</summary>
+    public IReadOnlyList<GatewaySpec> ResolveGateways() =>
+        Gateways is { Count: > 0 }
+            ? Gateways
+            : Enumerable.Range(0, GatewayCount).Select(i => new GatewaySpec { Id = $"gw-{i:D2}" }).ToArray();
+}
+
+/// <summary>The shared dataset and how it is split among gateways that have no site-local source.</summary>
+public sealed record DatasetSpec
+{
+    /// <summary>"fashion-mnist" or "synthetic".</summary>
+    public string Kind { get; init; } = "fashion-mnist";
+
+    /// <summary>Folder with the Fashion-MNIST idx files; default $FEDGRAINS_DATA, then /usr/share/datasets/fashion-mnist.</summary>
+    public string? DataDir { get; init; }
+
+    /// <summary>"iid" or "dirichlet" (label skew).</summary>
+    public string Partition { get; init; } = "iid";
+
+    /// <summary>Concentration of the Dirichlet label skew; smaller is more skewed.</summary>
+    public double DirichletAlpha { get; init; } = 0.5;
+
+    public int SyntheticTrainExamples { get; init; } = 4000;
+    public int SyntheticTestExamples { get; init; } = 1000;
+    public int SyntheticFeatures { get; init; } = 20;
+    public int SyntheticClasses { get; init; } = 4;
+}
+
+/// <summary>One gateway (data site).</summary>
+public sealed record GatewaySpec
+{
+    public string Id { get; init; } = "";
+
+    /// <summary>Hyperparameters this gateway uses instead of the server defaults.</summary>
+    public HyperParameterOverrides? Overrides { get; init; }
+
+    /// <summary>The site's own data, read only by this gateway; without it the gateway gets a partition of the shared dataset.</summary>
+    public SiteSource? Source { get; init; }
+}
+
+/// <summary>Site-local data: a CSV (features then label) or an idx images/labels pair.</summary>
+public sealed record SiteSource
+{
+    public string? Csv { get; init; }
+    public string? Images { get; init; }
+    public string? Labels { get; init; }
+}
+
+/// <summary>Privacy settings: the per-gateway budget and how noise is applied.</summary>
+public sealed record PrivacySpec
+{
+    /// <summary>Each gateway's (epsilon, delta) budget for the whole job; noise is calibrated to it unless a noise multiplier is given.</summary>
+    public double TargetEpsilon { get; init; } = 3;
+
+    public double Delta { get; init; } = 1e-5;
+
+    /// <summary>"sample" (per-example clipping, epsilon claimed), "batch" (whole-batch clipping, no epsilon claimed) or "none".</summary>
+    public string NoiseLevel { get; init; } = "sample";
+}

@@ -1,0 +1,81 @@
+using FedGrains.Learning.Training;
+
+namespace FedGrains.Learning.Jobs;
+
+/// <summary>Checks a job spec before anything is stored or trained; every problem names the field and the fix.</summary>
+public static class JobSpecValidator
+{
+    public static IReadOnlyList<string> Problems(JobSpec spec)
+    {
+        var p = new List<string>();
+        if (spec.Rounds < 1) p.Add($"rounds: {spec.Rounds} must be >= 1.");
+        if (spec.RoundTimeoutSeconds is <= 0 or > 86400) p.Add($"round_timeout_seconds: {spec.RoundTimeoutSeconds} must be in (0, 86400].");
+        if (spec.Model.Kind is not ("mlp" or "cnn")) p.Add($"model.kind: '{spec.Model.Kind}' is not known; use \"mlp\" or \"cnn\".");
+        if (spec.Model.Hidden is { } hidden && (hidden.Length == 0 || hidden.Any(h => h < 1)))
+            p.Add("model.hidden: give one or more layer widths >= 1, e.g. [256].");
+
+        var d = spec.Dataset;
+        if (d.Kind is not ("fashion-mnist" or "synthetic")) p.Add($"dataset.kind: '{d.Kind}' is not known; use \"fashion-mnist\" or \"synthetic\".");
+        if (d.Partition is not ("iid" or "dirichlet")) p.Add($"dataset.partition: '{d.Partition}' is not known; use \"iid\" or \"dirichlet\".");
+        if (!(d.DirichletAlpha > 0)) p.Add($"dataset.dirichlet_alpha: {d.DirichletAlpha} must be > 0 (e.g. 0.5).");
+        if (d.Kind == "synthetic" && (d.SyntheticTrainExamples < 1 || d.SyntheticTestExamples < 1 || d.SyntheticFeatures < 1 || d.SyntheticClasses < 2))
+            p.Add("dataset.synthetic_*: example counts and features must be >= 1 and classes >= 2.");
+        if (spec.Model.Kind == "cnn" && d.Kind == "synthetic") p.Add("model.kind: \"cnn\" needs 28x28 images; use \"mlp\" with the synthetic dataset.");
+
+        var gateways = spec.Gateways is { Count: > 0 } ? spec.Gateways : null;
+        if (gateways is null && spec.GatewayCount < 1) p.Add($"gateway_count: {spec.GatewayCount} must be >= 1.");
+        var resolved = spec.ResolveGateways();
+        foreach (var dup in resolved.GroupBy(g => g.Id).Where(g => g.Count() > 1))
+            p.Add($"gateways: id '{dup.Key}' appears {dup.Count()} times; ids must be unique.");
+        for (int i = 0; i < resolved.Count; i++)
+        {
+            var g = resolved[i];
+            var at = $"gateways[{i}]";
+            if (string.IsNullOrWhiteSpace(g.Id) || g.Id.Any(c => !(char.IsLetterOrDigit(c) || c is '-' or '_' or '.')))
+                p.Add($"{at}.id: '{g.Id}' must be non-empty letters, digits, '-', '_' or '.'.");
+            if (g.Source is { } s)
+            {
+                bool csv = !string.IsNullOrWhiteSpace(s.Csv), idx = !string.IsNullOrWhiteSpace(s.Images) || !string.IsNullOrWhiteSpace(s.Labels);
+                if (csv == idx) p.Add($"{at}.source: give either csv, or images and labels.");
+                else if (idx && (string.IsNullOrWhiteSpace(s.Images) || string.IsNullOrWhiteSpace(s.Labels)))
+                    p.Add($"{at}.source: an idx source needs both images and labels.");
+            }
+            CheckHyperParameters(p, spec.Defaults.With(g.Overrides), g.Overrides is null ? "defaults" : $"{at}.overrides (merged with defaults)");
+        }
+        int sharedGateways = resolved.Count(g => g.Source is null);
+        if (d.Kind == "synthetic" && sharedGateways > d.SyntheticTrainExamples)
+            p.Add($"gateway_count: {sharedGateways} gateways cannot share {d.SyntheticTrainExamples} synthetic examples.");
+        if (spec.CohortSize < 0 || spec.CohortSize > resolved.Count)
+            p.Add($"cohort_size: {spec.CohortSize} must be between 0 (all) and the number of gateways ({resolved.Count}).");
+        int cohort = spec.CohortSize == 0 ? resolved.Count : spec.CohortSize;
+        if (spec.MinUpdatesPerRound < 1 || spec.MinUpdatesPerRound > cohort)
+            p.Add($"min_updates_per_round: {spec.MinUpdatesPerRound} must be between 1 and the cohort size ({cohort}).");
+
+        var privacy = spec.Privacy;
+        if (!TryParseNoiseLevel(privacy.NoiseLevel, out _)) p.Add($"privacy.noise_level: '{privacy.NoiseLevel}' is not known; use \"sample\", \"batch\" or \"none\".");
+        if (!(privacy.TargetEpsilon > 0) || double.IsInfinity(privacy.TargetEpsilon)) p.Add($"privacy.target_epsilon: {privacy.TargetEpsilon} must be a positive number, e.g. 3.");
+        if (privacy.Delta is <= 0 or >= 1) p.Add($"privacy.delta: {privacy.Delta} must be in (0, 1), e.g. 1e-5 (below 1/examples per gateway).");
+        return p;
+    }
+
+    /// <summary>Throws <see cref="JobSpecException"/> listing every problem, if any.</summary>
+    public static void Validate(JobSpec spec)
+    {
+        var problems = Problems(spec);
+        if (problems.Count > 0) throw new JobSpecException(problems);
+    }
+
+    public static bool TryParseNoiseLevel(string text, out NoiseLevel level) =>
+        Enum.TryParse(text, ignoreCase: true, out level) && Enum.IsDefined(level) && !int.TryParse(text, out _);
+
+    private static void CheckHyperParameters(List<string> p, HyperParameters h, string at)
+    {
+        if (!(h.LearningRate > 0) || double.IsInfinity(h.LearningRate)) p.Add($"{at}.learning_rate: {h.LearningRate} must be > 0.");
+        if (!(h.ClippingNorm > 0) || double.IsInfinity(h.ClippingNorm)) p.Add($"{at}.clipping_norm: {h.ClippingNorm} must be > 0.");
+        if (h.NoiseMultiplier is { } s && (!(s >= 0) || double.IsInfinity(s))) p.Add($"{at}.noise_multiplier: {s} must be >= 0, or left out to calibrate it to the privacy target.");
+        if (!(h.LocalEpochs > 0) || h.LocalEpochs > 100) p.Add($"{at}.local_epochs: {h.LocalEpochs} must be in (0, 100].");
+        if (h.BatchSize < 1) p.Add($"{at}.batch_size: {h.BatchSize} must be >= 1.");
+        if (h.Optimizer is not ("sgd" or "adam")) p.Add($"{at}.optimizer: '{h.Optimizer}' is not known; use \"sgd\" or \"adam\".");
+        if (h.Momentum is < 0 or >= 1) p.Add($"{at}.momentum: {h.Momentum} must be in [0, 1).");
+    }
+}

@@ -1,0 +1,27 @@
+using FedGrains.Learning.Training;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace FedGrains.Learning.Models;
+
+/// <summary>The federation's side of the model: its initial weights and its evaluation on held-out data.</summary>
+public static class GlobalModel
+{
+    /// <summary>Initial weights from the job seed, as a flat array, with the layout hash deltas must match.</summary>
+    public static (float[] Weights, ulong LayoutHash) Initial(ModelSpec spec, int[] exampleShape, int classes, long jobSeed)
+    {
+        using var model = ModelFactory.Create(spec, exampleShape, classes, Seeds.Derive(jobSeed, "init"));
+        PrivateModelValidator.Validate(model);
+        return (ModelWeights.Read(model), ModelWeights.LayoutHash(model));
+    }
+
+    /// <summary>Test loss and accuracy of <paramref name="weights"/>.</summary>
+    public static (double Loss, double Accuracy) Evaluate(ModelSpec spec, float[] weights, Tensor x, Tensor y, int classes)
+    {
+        var shape = x.shape.Skip(1).Select(s => (int)s).ToArray();
+        using var model = ModelFactory.Create(spec, shape, classes, seed: 0);
+        model.to(x.device);
+        ModelWeights.Write(model, weights);
+        return Evaluator.Evaluate(model, x, y);
+    }
+}

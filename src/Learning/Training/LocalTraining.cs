@@ -1,0 +1,25 @@
+using FedGrains.Learning.Models;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace FedGrains.Learning.Training;
+
+/// <summary>A gateway's round: start from the global weights, run DP-SGD on local data, return the delta.</summary>
+public static class LocalTraining
+{
+    /// <summary>Trains a copy of the global model and returns new weights minus <paramref name="globalWeights"/>.</summary>
+    public static (float[] Delta, LocalRunResult Run) Run(ModelSpec modelSpec, Tensor x, Tensor y, int classes,
+        float[] globalWeights, TrainerSettings settings, Random sampler, Generator noise, CancellationToken cancellationToken = default)
+    {
+        var exampleShape = x.shape.Skip(1).Select(s => (int)s).ToArray();
+        using var model = ModelFactory.Create(modelSpec, exampleShape, classes, seed: 0);
+        model.to(x.device);
+        ModelWeights.Write(model, globalWeights);
+        using var trainer = new DpSgdTrainer(model, settings, sampler, noise);
+        var run = trainer.Run(x, y, cancellationToken);
+        var local = ModelWeights.Read(model);
+        var delta = new float[local.Length];
+        for (int i = 0; i < delta.Length; i++) delta[i] = local[i] - globalWeights[i];
+        return (delta, run);
+    }
+}

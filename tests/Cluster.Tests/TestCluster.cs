@@ -1,0 +1,67 @@
+using FedGrains.Grains.Hosting;
+using FedGrains.Grains.Interfaces;
+using FedGrains.Learning.Jobs;
+using Orleans.TestingHost;
+
+namespace FedGrains.Cluster.Tests;
+
+/// <summary>
+/// In-process Orleans clusters on a real SQLite file. The primary silo does not host gateways; the secondaries do,
+/// so placement can be checked.
+/// </summary>
+internal static class TestCluster
+{
+    public const string PrimarySilo = "Silo_0";
+
+    public static async Task<InProcessTestCluster> StartAsync(string databasePath, short silos = 3)
+    {
+        var builder = new InProcessTestClusterBuilder(silos);
+        builder.ConfigureSilo((options, silo) =>
+        {
+            silo.AddFedGrainsSqliteStorage(databasePath);
+            silo.AddFedGrains(new FedGrainsSiloOptions
+            {
+                HostsGateways = options.SiloName != PrimarySilo,
+                Device = "cpu",
+                MaxConcurrentTrainings = 1,
+                TorchThreads = 1,
+                SeededNoiseForTests = true,
+                RoundTickMilliseconds = 20,
+            });
+        });
+        var cluster = builder.Build();
+        await cluster.DeployAsync();
+        return cluster;
+    }
+
+    public static string NewDatabasePath() =>
+        Path.Combine(Path.GetTempPath(), "fedgrains-tests", Guid.NewGuid().ToString("N"), "fedgrains.db");
+
+    /// <summary>A small DP job on the synthetic task that finishes in seconds.</summary>
+    public static JobSpec SyntheticJob(int rounds = 3, int gateways = 4) => new()
+    {
+        Seed = 7,
+        Rounds = rounds,
+        GatewayCount = gateways,
+        Model = new FedGrains.Learning.Models.ModelSpec("mlp", [32]),
+        Dataset = new DatasetSpec { Kind = "synthetic", SyntheticTrainExamples = 4000, SyntheticTestExamples = 1000 },
+        Defaults = new HyperParameters { LearningRate = 0.5, ClippingNorm = 1.0, BatchSize = 100, LocalEpochs = 1 },
+        Privacy = new PrivacySpec { TargetEpsilon = 3, Delta = 1e-5 },
+        RoundTimeoutSeconds = 120,
+    };
+
+    /// <summary>Polls the job until it leaves Running (status queries interleave with rounds, so this is cheap).</summary>
+    public static async Task<JobStatus> WaitAsync(IFederationGrain job, Func<JobStatus, bool> until, TimeSpan? timeout = null)
+    {
+        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromMinutes(3));
+        while (true)
+        {
+            var status = await job.GetStatusAsync();
+            if (until(status)) return status;
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"job {status.JobId} still {status.State} at round {status.RoundsCompleted}/{status.TotalRounds}.");
+            await Task.Delay(25);
+        }
+    }
+
+    public static Task<JobStatus> WaitFinishedAsync(IFederationGrain job) => WaitAsync(job, s => s.State != JobState.Running);
+}
