@@ -33,13 +33,27 @@ public static class FashionMnist
             $"t10k-images-idx3-ubyte[.gz] and t10k-labels-idx1-ubyte[.gz] in a folder and pass --data-dir DIR or set {EnvironmentVariable}=DIR.");
     }
 
-    /// <summary>Loads the training and test sets from <see cref="Locate"/>'s folder.</summary>
+    /// <summary>
+    /// Published pixel mean and standard deviation of Fashion-MNIST (on [0, 1]). Fixed constants, not statistics of
+    /// any site's data, so standardising with them costs no privacy; it lifts DP-SGD accuracy by ~2 points here.
+    /// </summary>
+    public const float PixelMean = 0.2860f, PixelStd = 0.3530f;
+
+    /// <summary>Loads the training and test sets from <see cref="Locate"/>'s folder, standardised with the published constants.</summary>
     public static (LabeledData Train, LabeledData Test) Load(string? dataDir)
     {
         var dir = Locate(dataDir);
         var train = IdxReader.ReadPair(Find(dir, "train-images-idx3-ubyte")!, Find(dir, "train-labels-idx1-ubyte")!);
         var test = IdxReader.ReadPair(Find(dir, "t10k-images-idx3-ubyte")!, Find(dir, "t10k-labels-idx1-ubyte")!);
-        return (train, test);
+        return (Standardise(train), Standardise(test));
+    }
+
+    /// <summary>(pixel - mean) / std with the published constants, in place.</summary>
+    public static LabeledData Standardise(LabeledData data)
+    {
+        var f = data.Features;
+        for (int i = 0; i < f.Length; i++) f[i] = (f[i] - PixelMean) / PixelStd;
+        return data;
     }
 
     private static string? Find(string dir, string stem)

@@ -7,8 +7,11 @@ public sealed class FederatedDataset
 {
     private readonly Dictionary<string, int[]> shards;
 
-    private FederatedDataset(LabeledData train, LabeledData test, Dictionary<string, int[]> shards)
+    private readonly bool fashionMnist;
+
+    private FederatedDataset(LabeledData train, LabeledData test, Dictionary<string, int[]> shards, bool fashionMnist)
     {
+        this.fashionMnist = fashionMnist;
         Train = train;
         Test = test;
         this.shards = shards;
@@ -26,7 +29,8 @@ public sealed class FederatedDataset
         var parts = shared.Length == 0 ? [] : spec.Dataset.Partition == "dirichlet"
             ? Partitioner.Dirichlet(train.Labels, train.Classes, shared.Length, spec.Dataset.DirichletAlpha, partitionSeed)
             : Partitioner.Iid(train.Count, shared.Length, partitionSeed);
-        return new FederatedDataset(train, test, shared.Select((id, k) => (id, parts[k])).ToDictionary(x => x.id, x => x.Item2));
+        return new FederatedDataset(train, test, shared.Select((id, k) => (id, parts[k])).ToDictionary(x => x.id, x => x.Item2),
+            spec.Dataset.Kind == "fashion-mnist");
     }
 
     /// <summary>The shared training set and test set named by <paramref name="dataset"/>.</summary>
@@ -46,6 +50,8 @@ public sealed class FederatedDataset
             var own = source.Csv is { Length: > 0 } csv
                 ? CsvSource.Read(csv, Train.Classes)
                 : IdxReader.ReadPair(source.Images!, source.Labels!, Train.Classes);
+            // A site's idx images get the same fixed preprocessing as the shared Fashion-MNIST images.
+            if (fashionMnist && source.Csv is not { Length: > 0 }) FashionMnist.Standardise(own);
             if (!own.ExampleShape.Aggregate(1, (a, b) => a * b).Equals(Train.FeatureCount))
                 throw new InvalidDataException($"gateway '{gateway.Id}': its data has {own.FeatureCount} features per example but the job's model expects {Train.FeatureCount}.");
             return new LabeledData(own.Features, own.Labels, Train.ExampleShape, Train.Classes);

@@ -19,14 +19,14 @@ public static class ModelFactory
             torch.manual_seed(seed);
             return spec.Kind.ToLowerInvariant() switch
             {
-                "mlp" => Mlp(exampleShape, spec.HiddenOrDefault, classes),
+                "mlp" => Mlp(exampleShape, spec.HiddenOrDefault, spec.Activation, classes),
                 "cnn" => Cnn(exampleShape, classes),
                 _ => throw new ArgumentException($"model.kind '{spec.Kind}' is not known: use \"mlp\" or \"cnn\"."),
             };
         }
     }
 
-    private static Sequential Mlp(int[] exampleShape, int[] hidden, int classes)
+    private static Sequential Mlp(int[] exampleShape, int[] hidden, string activation, int classes)
     {
         if (hidden.Any(h => h < 1)) throw new ArgumentException("model.hidden widths must be >= 1.");
         int inputs = exampleShape.Aggregate(1, (a, b) => a * b);
@@ -35,7 +35,12 @@ public static class ModelFactory
         for (int k = 0; k < hidden.Length; k++)
         {
             layers.Add(($"fc{k + 1}", Linear(width, hidden[k])));
-            layers.Add(($"relu{k + 1}", ReLU()));
+            layers.Add(activation switch
+            {
+                "relu" => ($"relu{k + 1}", ReLU()),
+                "tanh" => ($"tanh{k + 1}", Tanh()),
+                _ => throw new ArgumentException($"model.activation '{activation}' is not known: use \"relu\" or \"tanh\"."),
+            });
             width = hidden[k];
         }
         layers.Add(("out", Linear(width, classes)));

@@ -3,7 +3,8 @@ namespace FedGrains.Learning.Models;
 /// <summary>Which model a job trains.</summary>
 /// <param name="Kind">"mlp" (fully connected, ReLU) or "cnn" (small tanh conv net for 28x28 images).</param>
 /// <param name="Hidden">Hidden layer widths of the MLP; ignored by the CNN.</param>
-public sealed record ModelSpec(string Kind = "mlp", int[]? Hidden = null)
+/// <param name="Activation">Activation of the MLP's hidden layers: "relu" or "tanh" (bounded activations often train better under DP-SGD, Papernot et al. 2021).</param>
+public sealed record ModelSpec(string Kind = "mlp", int[]? Hidden = null, string Activation = "relu")
 {
     public int[] HiddenOrDefault => Hidden ?? [256];
 }

@@ -95,11 +95,11 @@ public sealed class DpSgdTrainer : IDisposable
         var g = torch.autograd.grad([loss], parameters.Cast<Tensor>().ToList());
         if (settings.NoiseLevel == NoiseLevel.Batch)
         {
-            var norm = torch.stack(g.Select(t => t.pow(2).sum()).ToList()).sum().sqrt().item<float>();
+            var norm = torch.stack(g.Select(t => t.pow(2).sum()).ToList()).sum().sqrt().ToDouble();
             var factor = Math.Min(1.0, settings.ClippingNorm / (norm + 1e-6));
             foreach (var t in g) t.mul_(factor);
         }
-        return (parameters.Zip(g, (p, t) => (p, t.detach())).ToList(), loss.item<float>());
+        return (parameters.Zip(g, (p, t) => (p, t.detach())).ToList(), loss.ToDouble());
     }
 
     private long[] PoissonSample(long n)

@@ -21,7 +21,7 @@ public static class Evaluator
             var bx = x.narrow(0, start, len);
             var by = y.narrow(0, start, len);
             var logits = model.call(bx);
-            loss += nn.functional.cross_entropy(logits, by, reduction: nn.Reduction.Sum).item<float>();
+            loss += nn.functional.cross_entropy(logits, by, reduction: nn.Reduction.Sum).ToDouble();
             correct += logits.argmax(1).eq(by).sum().item<long>();
         }
         return (loss / n, (double)correct / n);

@@ -35,7 +35,7 @@ internal static class PerExampleClipping
         var outputGrads = torch.autograd.grad([loss], captured.Select(c => c.Output).ToList());
 
         long batch = x.shape[0];
-        var squaredNorms = torch.zeros(batch, device: x.device);
+        var squaredNorms = torch.zeros(batch, dtype: x.dtype, device: x.device);
         var perLayer = new List<Func<Tensor, List<(Parameter, Tensor)>>>();
         for (int k = 0; k < captured.Count; k++)
         {
@@ -77,6 +77,6 @@ internal static class PerExampleClipping
         var norms = squaredNorms.sqrt();
         var factors = (clippingNorm / (norms + 1e-6)).clamp_max(1.0);
         var gradients = perLayer.SelectMany(f => f(factors)).ToList();
-        return (gradients, norms, loss.item<float>());
+        return (gradients, norms, loss.ToDouble());
     }
 }

@@ -1,0 +1,98 @@
+using System.CommandLine;
+using FedGrains.Learning.Jobs;
+using FedGrains.Learning.Models;
+
+namespace FedGrains.Cli.Commands;
+
+/// <summary>The job flags of `fedgrains run`; each one given overrides the same field of --spec (or of the default job).</summary>
+internal sealed class JobOptions
+{
+    public readonly Option<FileInfo?> Spec = new("--spec") { Description = "Job spec JSON (see docs/job-spec.md); flags override its fields." };
+    public readonly Option<long?> Seed = new("--seed") { Description = "Job seed: every other seed (partition, init, sampling) derives from it." };
+    public readonly Option<int?> Rounds = new("--rounds") { Description = "Federated rounds (default 20)." };
+    public readonly Option<int?> Gateways = new("--gateways") { Description = "Number of gateways sharing the dataset (default 10)." };
+    public readonly Option<int?> Cohort = new("--cohort") { Description = "Gateways per round; 0 = all (default)." };
+    public readonly Option<string?> Dataset = new("--dataset") { Description = "fashion-mnist (default) or synthetic." };
+    public readonly Option<string?> DataDir = new("--data-dir") { Description = "Folder with the Fashion-MNIST idx files (default $FEDGRAINS_DATA, then /usr/share/datasets/fashion-mnist)." };
+    public readonly Option<string?> Partition = new("--partition") { Description = "iid (default) or dirichlet." };
+    public readonly Option<double?> Alpha = new("--dirichlet-alpha") { Description = "Label-skew concentration for --partition dirichlet (default 0.5)." };
+    public readonly Option<string?> Model = new("--model") { Description = "mlp (default) or cnn." };
+    public readonly Option<string?> Hidden = new("--hidden") { Description = "MLP hidden widths, e.g. 256 or 512,128." };
+    public readonly Option<double?> Epsilon = new("--epsilon") { Description = "Each gateway's epsilon budget for the whole job (default 3)." };
+    public readonly Option<double?> Delta = new("--delta") { Description = "delta of the (epsilon, delta) guarantee (default 1e-5)." };
+    public readonly Option<string?> NoiseLevel = new("--noise-level") { Description = "sample (per-example clipping, default), batch (whole-batch clipping, no epsilon claimed) or none." };
+    public readonly Option<double?> NoiseMultiplier = new("--noise-multiplier") { Description = "Fixed sigma for every gateway instead of calibrating it to --epsilon." };
+    public readonly Option<double?> LearningRate = new("--learning-rate") { Description = "Local learning rate." };
+    public readonly Option<double?> ClippingNorm = new("--clipping-norm") { Description = "Per-example L2 clipping norm C." };
+    public readonly Option<int?> BatchSize = new("--batch-size") { Description = "Expected Poisson batch size (sample rate = batch / examples)." };
+    public readonly Option<double?> LocalEpochs = new("--local-epochs") { Description = "Local epochs per round." };
+    public readonly Option<string?> Optimizer = new("--optimizer") { Description = "sgd (DP-SGD, default) or adam (DP-Adam)." };
+
+    public IEnumerable<Option> All => [Spec, Seed, Rounds, Gateways, Cohort, Dataset, DataDir, Partition, Alpha, Model, Hidden,
+        Epsilon, Delta, NoiseLevel, NoiseMultiplier, LearningRate, ClippingNorm, BatchSize, LocalEpochs, Optimizer];
+
+    /// <summary>The job: --spec (or the default job) with every given flag applied on top.</summary>
+    public JobSpec Build(ParseResult r)
+    {
+        var spec = r.GetValue(Spec) is { } file ? JobSpecJson.Load(file.FullName) : DefaultJob.Spec;
+        var d = spec.Dataset;
+        var h = spec.Defaults;
+        var p = spec.Privacy;
+        var hidden = r.GetValue(Hidden) is { } text ? ParseWidths(text) : spec.Model.Hidden;
+        return spec with
+        {
+            Seed = r.GetValue(Seed) ?? spec.Seed,
+            Rounds = r.GetValue(Rounds) ?? spec.Rounds,
+            GatewayCount = r.GetValue(Gateways) ?? spec.GatewayCount,
+            CohortSize = r.GetValue(Cohort) ?? spec.CohortSize,
+            Model = spec.Model with { Kind = r.GetValue(Model) ?? spec.Model.Kind, Hidden = hidden },
+            Dataset = d with
+            {
+                Kind = r.GetValue(Dataset) ?? d.Kind,
+                DataDir = r.GetValue(DataDir) ?? d.DataDir,
+                Partition = r.GetValue(Partition) ?? d.Partition,
+                DirichletAlpha = r.GetValue(Alpha) ?? d.DirichletAlpha,
+            },
+            Privacy = p with
+            {
+                TargetEpsilon = r.GetValue(Epsilon) ?? p.TargetEpsilon,
+                Delta = r.GetValue(Delta) ?? p.Delta,
+                NoiseLevel = r.GetValue(NoiseLevel) ?? p.NoiseLevel,
+            },
+            Defaults = h with
+            {
+                NoiseMultiplier = r.GetValue(NoiseMultiplier) ?? h.NoiseMultiplier,
+                LearningRate = r.GetValue(LearningRate) ?? h.LearningRate,
+                ClippingNorm = r.GetValue(ClippingNorm) ?? h.ClippingNorm,
+                BatchSize = r.GetValue(BatchSize) ?? h.BatchSize,
+                LocalEpochs = r.GetValue(LocalEpochs) ?? h.LocalEpochs,
+                Optimizer = r.GetValue(Optimizer) ?? h.Optimizer,
+            },
+        };
+    }
+
+    private static int[] ParseWidths(string text)
+    {
+        var parts = text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+        var widths = new int[parts.Length];
+        for (int i = 0; i < parts.Length; i++)
+            if (!int.TryParse(parts[i], out widths[i]) || widths[i] < 1)
+                throw new JobSpecException([$"--hidden: '{text}' must be comma-separated widths >= 1, e.g. 256 or 512,128."]);
+        return widths;
+    }
+}
+
+/// <summary>The default job: Fashion-MNIST over 10 IID gateways, each at epsilon 3 (delta 1e-5) for the whole run.</summary>
+internal static class DefaultJob
+{
+    public static JobSpec Spec { get; } = new()
+    {
+        Seed = 42,
+        Rounds = 20,
+        GatewayCount = 10,
+        Model = new ModelSpec("mlp", [256]),
+        Dataset = new DatasetSpec { Kind = "fashion-mnist", Partition = "iid" },
+        Defaults = new HyperParameters { LearningRate = 1.0, ClippingNorm = 1.0, BatchSize = 256, LocalEpochs = 1, Optimizer = "sgd" },
+        Privacy = new PrivacySpec { TargetEpsilon = 3, Delta = 1e-5, NoiseLevel = "sample" },
+    };
+}

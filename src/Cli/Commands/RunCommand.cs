@@ -1,0 +1,94 @@
+using System.CommandLine;
+using System.Diagnostics;
+using FedGrains.Cli.Running;
+using FedGrains.Grains.Interfaces;
+using FedGrains.Learning.Data;
+using FedGrains.Learning.Jobs;
+using Spectre.Console;
+
+namespace FedGrains.Cli.Commands;
+
+/// <summary>`fedgrains run`: a whole job in this process on the embedded default, with live progress and a report.</summary>
+internal static class RunCommand
+{
+    public static Command Create()
+    {
+        var job = new JobOptions();
+        var output = new Option<DirectoryInfo>("--output") { Description = "Folder for report.json, history.csv and model.fgw.", DefaultValueFactory = _ => new DirectoryInfo("fedgrains-out") };
+        var jobId = new Option<string?>("--job-id") { Description = "Job id; re-running with the same id and --output resumes that job. Default: a new id." };
+        var device = new Option<string>("--device") { Description = "auto, cpu or cuda.", DefaultValueFactory = _ => "auto" };
+        device.AcceptOnlyFromAmong("auto", "cpu", "cuda");
+        var telemetry = new Option<string?>("--telemetry") { Description = "OpenTelemetry exporter: none, console or otlp (default: otlp if OTEL_EXPORTER_OTLP_ENDPOINT is set)." };
+        telemetry.AcceptOnlyFromAmong("none", "console", "otlp");
+
+        var command = new Command("run", "Run a federation job to completion in this process (SQLite state under --output).");
+        foreach (var o in job.All) command.Add(o);
+        command.Add(output);
+        command.Add(jobId);
+        command.Add(device);
+        command.Add(telemetry);
+        command.SetAction(async (r, ct) =>
+        {
+            JobSpec spec;
+            try
+            {
+                spec = job.Build(r);
+                JobSpecValidator.Validate(spec);
+                if (spec.Dataset.Kind == "fashion-mnist") FashionMnist.Locate(spec.Dataset.DataDir);
+            }
+            catch (Exception e) when (e is JobSpecException or FileNotFoundException)
+            {
+                AnsiConsole.MarkupLineInterpolated($"[red]error:[/] {e.Message}");
+                return 2;
+            }
+            var dir = r.GetValue(output)!.FullName;
+            var id = r.GetValue(jobId) ?? $"job-{DateTime.UtcNow:yyyyMMdd-HHmmss}";
+            return await RunAsync(spec, id, dir, r.GetValue(device)!, r.GetValue(telemetry), ct);
+        });
+        return command;
+    }
+
+    private static async Task<int> RunAsync(JobSpec spec, string jobId, string outputDir, string device, string? telemetry, CancellationToken ct)
+    {
+        var stopwatch = Stopwatch.StartNew();
+        var database = Path.Combine(outputDir, "state", "fedgrains.db");
+        AnsiConsole.MarkupLineInterpolated($"job [bold]{jobId}[/]: {spec.Model.Kind} on {spec.Dataset.Kind}, {spec.ResolveGateways().Count} gateways, {spec.Rounds} rounds, epsilon <= {spec.Privacy.TargetEpsilon} per gateway (delta {spec.Privacy.Delta}, noise level {spec.Privacy.NoiseLevel})");
+        await using var federation = await EmbeddedFederation.StartAsync(database, device, telemetry, ct);
+        var grain = federation.Grains.GetGrain<IFederationGrain>(jobId);
+        JobStatus status;
+        try
+        {
+            await grain.StartAsync(spec);
+            status = await ProgressDisplay.FollowAsync(grain, ct);
+        }
+        catch (OperationCanceledException)
+        {
+            AnsiConsole.MarkupLineInterpolated($"[yellow]interrupted.[/] The job's completed rounds are kept in {database}; resume with: fedgrains run --job-id {jobId} --output {outputDir} (and the same job flags).");
+            return 130;
+        }
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException or FileNotFoundException)
+        {
+            AnsiConsole.MarkupLineInterpolated($"[red]error:[/] {e.Message}");
+            return 2;
+        }
+
+        var report = new RunReport(jobId, spec, status, await grain.GetHistoryAsync(), await grain.GetGatewayPrivacyAsync(),
+            await grain.GetModelAsync(), stopwatch.Elapsed.TotalSeconds);
+        report.WriteTo(outputDir);
+        PrintSummary(report, outputDir);
+        return status.State == JobState.Completed ? 0 : 1;
+    }
+
+    private static void PrintSummary(RunReport report, string outputDir)
+    {
+        var table = new Table().Title($"job {report.JobId}: {report.Status.State}").AddColumns("gateway", "epsilon", "delta", "sample rate", "noise multiplier", "steps");
+        foreach (var g in report.Gateways.OrderBy(g => g.GatewayId, StringComparer.Ordinal))
+            table.AddRow(g.GatewayId, g.Epsilon?.ToString("F3") ?? "not claimed", g.Delta.ToString("G3"), g.SampleRate.ToString("F4"),
+                g.NoiseMultiplier.ToString("F3"), g.Steps.ToString());
+        AnsiConsole.Write(table);
+        var last = report.History.LastOrDefault();
+        AnsiConsole.MarkupLineInterpolated($"rounds {report.Status.RoundsCompleted}/{report.Spec.Rounds}, final test accuracy {last?.TestAccuracy:P2}, max epsilon {report.Gateways.Max(g => g.Epsilon):F3}, wall time {report.WallSeconds:F1}s");
+        if (report.Status.Error is { } error) AnsiConsole.MarkupLineInterpolated($"[red]error:[/] {error}");
+        AnsiConsole.MarkupLineInterpolated($"wrote {Path.Combine(outputDir, "report.json")}, history.csv and model.fgw");
+    }
+}

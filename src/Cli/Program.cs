@@ -1,0 +1,11 @@
+using System.CommandLine;
+using FedGrains.Cli.Commands;
+using FedGrains.Learning;
+
+NativeMemoryTuning.Apply();
+var root = new RootCommand("FedGrains: privacy-preserving federated learning on Orleans and TorchSharp.")
+{
+    RunCommand.Create(),
+    PrivacyCommand.Create(),
+};
+return await root.Parse(args).InvokeAsync();

@@ -1,0 +1,45 @@
+using FedGrains.Grains.Hosting;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace FedGrains.Cli.Running;
+
+/// <summary>An in-process silo on the embedded default (localhost clustering on free ports, SQLite in a state folder).</summary>
+internal sealed class EmbeddedFederation : IAsyncDisposable
+{
+    private readonly IHost host;
+
+    private EmbeddedFederation(IHost host) => this.host = host;
+
+    public IGrainFactory Grains => host.Services.GetRequiredService<IGrainFactory>();
+
+    public static async Task<EmbeddedFederation> StartAsync(string databasePath, string device, string? telemetry, CancellationToken cancellationToken)
+    {
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = [], DisableDefaults = false });
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["FedGrains:Storage:DatabasePath"] = databasePath,
+            ["FedGrains:Silo:Device"] = device,
+            ["FedGrains:Silo:HostsGateways"] = "true",
+            ["FedGrains:Cluster:SiloPort"] = HostBuilderExtensions.FreeTcpPort().ToString(),
+            ["FedGrains:Cluster:GatewayPort"] = HostBuilderExtensions.FreeTcpPort().ToString(),
+            ["FedGrains:Cluster:ClusterId"] = "fedgrains-embedded",
+            ["FedGrains:Telemetry:Exporter"] = telemetry,
+        });
+        // The progress display owns the terminal; only warnings and errors go to the console log.
+        builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        builder.Logging.AddFilter("Orleans", LogLevel.Error);
+        builder.AddFedGrainsSilo();
+        var host = builder.Build();
+        await host.StartAsync(cancellationToken);
+        return new EmbeddedFederation(host);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await host.StopAsync(TimeSpan.FromSeconds(30));
+        host.Dispose();
+    }
+}

@@ -1,0 +1,85 @@
+using System.Globalization;
+using System.Reflection;
+using System.Text;
+using System.Text.Json;
+using FedGrains.Grains.Interfaces;
+using FedGrains.Learning.Jobs;
+
+namespace FedGrains.Cli.Running;
+
+/// <summary>What `fedgrains run` writes into --output: report.json, history.csv and the final model.</summary>
+internal sealed record RunReport(string JobId, JobSpec Spec, JobStatus Status, IReadOnlyList<RoundRecord> History,
+    IReadOnlyList<GatewayPrivacy> Gateways, ModelSnapshot Model, double WallSeconds)
+{
+    private static readonly JsonSerializerOptions Json = new(JobSpecJson.Options) { UnmappedMemberHandling = default };
+
+    public void WriteTo(string directory)
+    {
+        Directory.CreateDirectory(directory);
+        File.WriteAllText(Path.Combine(directory, "report.json"), JsonSerializer.Serialize(ToDocument(), Json));
+        File.WriteAllText(Path.Combine(directory, "history.csv"), HistoryCsv());
+        File.WriteAllBytes(Path.Combine(directory, "model.fgw"), Model.Weights);
+    }
+
+    public object ToDocument() => new
+    {
+        JobId,
+        State = Status.State.ToString().ToLowerInvariant(),
+        Status.Error,
+        RoundsPlanned = Spec.Rounds,
+        RoundsCompleted = Status.RoundsCompleted,
+        FinalTestAccuracy = History.LastOrDefault()?.TestAccuracy,
+        FinalTestLoss = History.LastOrDefault()?.TestLoss,
+        WallSeconds = Math.Round(WallSeconds, 2),
+        Seed = Spec.Seed,
+        ModelVersion = Model.Version,
+        Versions = new
+        {
+            Fedgrains = Version(typeof(RunReport).Assembly),
+            Orleans = Version(typeof(Grain).Assembly),
+            Torchsharp = Version(typeof(TorchSharp.torch).Assembly),
+            Dotnet = Environment.Version.ToString(),
+        },
+        Privacy = new
+        {
+            Spec.Privacy.NoiseLevel,
+            Spec.Privacy.TargetEpsilon,
+            Spec.Privacy.Delta,
+            Guarantee = Spec.Privacy.NoiseLevel == "sample"
+                ? "each gateway's epsilon bounds what the released deltas (and the final model) reveal about any one example of that gateway's data"
+                : "no epsilon is claimed for this noise level",
+        },
+        Gateways = Gateways.OrderBy(g => g.GatewayId, StringComparer.Ordinal).Select(g => new
+        {
+            Id = g.GatewayId,
+            g.Epsilon,
+            g.Delta,
+            g.SampleRate,
+            g.NoiseMultiplier,
+            g.Steps,
+            g.NoiseLevel,
+            g.Accountant,
+            Reproduce = string.Create(CultureInfo.InvariantCulture,
+                $"fedgrains privacy epsilon --sample-rate {g.SampleRate:R} --noise-multiplier {g.NoiseMultiplier:R} --steps {g.Steps} --delta {g.Delta:R}"),
+        }),
+        Spec,
+        History,
+    };
+
+    public string HistoryCsv()
+    {
+        var csv = new StringBuilder("round,participants,rejected,examples,train_loss,test_accuracy,test_loss,max_epsilon,bytes_down,bytes_up,seconds,aggregation_seconds\n");
+        foreach (var r in History)
+        {
+            var eps = r.Privacy.Select(p => p.Epsilon).Where(e => e is not null).Max();
+            csv.AppendLine(string.Create(CultureInfo.InvariantCulture,
+                $"{r.Round},{r.Participants.Count},{r.Rejected.Count},{r.Examples},{r.TrainLoss:G6},{r.TestAccuracy:G6},{r.TestLoss:G6},{eps:G6},{r.BytesDown},{r.BytesUp},{r.Seconds:F3},{r.AggregationSeconds:F3}"));
+        }
+        return csv.ToString();
+    }
+
+    // Informational versions carry build metadata ("10.4.2+abc", "10.4.2. Commit Hash: abc"): keep the version.
+    private static string Version(Assembly assembly) =>
+        assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+', ' ')[0].TrimEnd('.')
+        ?? assembly.GetName().Version?.ToString() ?? "unknown";
+}

@@ -1,0 +1,47 @@
+using FedGrains.Grains.Interfaces;
+
+namespace FedGrains.Cluster.Tests;
+
+public sealed class DurabilityTests
+{
+    [Fact]
+    public async Task A_job_interrupted_by_stopping_every_silo_resumes_by_itself_without_losing_or_repeating_a_round()
+    {
+        var database = TestCluster.NewDatabasePath();
+        var spec = TestCluster.SyntheticJob(rounds: 6);
+
+        var first = await TestCluster.StartAsync(database);
+        await first.Client.GetGrain<IFederationGrain>("durable").StartAsync(spec);
+        var before = await TestCluster.WaitAsync(first.Client.GetGrain<IFederationGrain>("durable"), s => s.RoundsCompleted >= 2);
+        await first.StopAllSilosAsync();
+        await first.DisposeAsync();
+        Assert.True(before.RoundsCompleted < spec.Rounds, "the job must still have rounds left when the silos stop");
+
+        // A new cluster on the same SQLite file: nobody calls the job; its start-up scan wakes it.
+        var second = await TestCluster.StartAsync(database);
+        try
+        {
+            var job = second.Client.GetGrain<IFederationGrain>("durable");
+            var status = await TestCluster.WaitFinishedAsync(job);
+
+            Assert.Equal(JobState.Completed, status.State);
+            var history = await job.GetHistoryAsync();
+            Assert.Equal(Enumerable.Range(1, spec.Rounds), history.Select(r => r.Round));
+            Assert.Equal(spec.Rounds, (await job.GetModelAsync()).Version);
+
+            // Each gateway's own ledger holds exactly one release per round, and agrees with the federation's record.
+            foreach (var ledger in await job.GetGatewayPrivacyAsync())
+            {
+                var perRound = history.Select(r => r.Privacy.Single(p => p.GatewayId == ledger.GatewayId)).ToArray();
+                Assert.Equal(perRound[^1].Steps, ledger.Steps);
+                Assert.Equal(perRound[0].Steps * spec.Rounds, ledger.Steps);
+                Assert.Equal(perRound[^1].Epsilon, ledger.Epsilon);
+                Assert.True(ledger.Epsilon <= spec.Privacy.TargetEpsilon, $"{ledger.GatewayId} spent {ledger.Epsilon}");
+            }
+        }
+        finally
+        {
+            await second.DisposeAsync();
+        }
+    }
+}
