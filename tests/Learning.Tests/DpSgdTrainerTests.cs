@@ -1,0 +1,103 @@
+using FedGrains.Learning.Models;
+using FedGrains.Learning.Training;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace FedGrains.Learning.Tests;
+
+public sealed class DpSgdTrainerTests
+{
+    [Fact]
+    public void Poisson_batch_sizes_follow_binomial_n_q()
+    {
+        using var scope = torch.NewDisposeScope();
+        const int n = 2000;
+        const double q = 0.05;
+        using var model = ModelFactory.Create(new ModelSpec("mlp", [8]), [5], 3, seed: 1);
+        var settings = new TrainerSettings(0.1, 1.0, 1.0, q, Steps: 400);
+        using var trainer = new DpSgdTrainer(model, settings, new Random(3), new Generator(4));
+
+        var run = trainer.Run(torch.randn(n, 5), torch.randint(0, 3, [n]));
+
+        double mean = run.BatchSizes.Average();
+        double variance = run.BatchSizes.Select(b => (b - mean) * (b - mean)).Sum() / (run.BatchSizes.Length - 1);
+        // Binomial(2000, 0.05): mean 100, variance 95. Standard error of the mean over 400 steps ~0.49.
+        Assert.InRange(mean, 100 - 2.5, 100 + 2.5);
+        Assert.InRange(variance, 95 * 0.75, 95 * 1.25);
+        Assert.True(run.BatchSizes.Distinct().Count() > 10, "batch sizes must vary from step to step");
+    }
+
+    [Fact]
+    public void The_added_noise_has_std_sigma_times_c_and_is_fresh_every_step()
+    {
+        using var scope = torch.NewDisposeScope();
+        const double sigma = 1.7, c = 0.3, q = 0.01, lr = 1.0;
+        const long n = 1000;
+        using var model = ModelFactory.Create(new ModelSpec("mlp", [64]), [50], 10, seed: 2);
+        using var trainer = new DpSgdTrainer(model, new TrainerSettings(lr, c, sigma, q, Steps: 2), new Random(1), new Generator(99));
+        var empty = torch.zeros(0, 50);
+        var noLabels = torch.zeros(0, dtype: ScalarType.Int64);
+
+        // An empty Poisson sample still takes a step: p <- p - lr * noise / (q n), so noise = -(delta p) q n / lr.
+        var before = ModelWeights.Read(model);
+        trainer.Step(empty, noLabels, n);
+        var middle = ModelWeights.Read(model);
+        trainer.Step(empty, noLabels, n);
+        var after = ModelWeights.Read(model);
+
+        var first = before.Zip(middle, (b, m) => (b - m) * q * n / lr).ToArray();
+        var second = middle.Zip(after, (m, a) => (m - a) * q * n / lr).ToArray();
+        double std = Math.Sqrt(first.Select(v => v * v).Average());
+        Assert.InRange(std, sigma * c * 0.98, sigma * c * 1.02);
+        Assert.InRange(first.Average(), -0.01, 0.01);
+        double correlation = first.Zip(second, (a, b) => a * b).Average() / (std * std);
+        Assert.InRange(correlation, -0.02, 0.02);
+    }
+
+    [Fact]
+    public void Training_on_a_learnable_task_reduces_the_loss_under_dp()
+    {
+        using var scope = torch.NewDisposeScope();
+        var (train, test) = Data.SyntheticTask.Generate(seed: 5, trainCount: 2000, testCount: 500);
+        var (x, y) = train.ToTensors();
+        var (tx, ty) = test.ToTensors();
+        using var model = ModelFactory.Create(new ModelSpec("mlp", [32]), train.ExampleShape, train.Classes, seed: 1);
+        var (lossBefore, _) = Evaluator.Evaluate(model, tx, ty);
+        using var trainer = new DpSgdTrainer(model, new TrainerSettings(0.5, 1.0, 1.0, 0.05, Steps: 100), new Random(2), new Generator(3));
+
+        trainer.Run(x, y);
+
+        var (lossAfter, accuracy) = Evaluator.Evaluate(model, tx, ty);
+        Assert.True(lossAfter < lossBefore * 0.7, $"loss {lossBefore} -> {lossAfter}");
+        Assert.True(accuracy > 0.7, $"accuracy {accuracy}");
+    }
+
+    [Fact]
+    public void Dp_adam_and_batch_level_noise_train_too()
+    {
+        using var scope = torch.NewDisposeScope();
+        var (train, test) = Data.SyntheticTask.Generate(seed: 6, trainCount: 2000, testCount: 500);
+        var (x, y) = train.ToTensors();
+        var (tx, ty) = test.ToTensors();
+        foreach (var settings in new[]
+        {
+            new TrainerSettings(0.01, 1.0, 1.0, 0.05, Steps: 100, Optimizer: LocalOptimizer.Adam),
+            new TrainerSettings(0.5, 10.0, 1.0, 0.05, Steps: 100, NoiseLevel: NoiseLevel.Batch),
+        })
+        {
+            using var model = ModelFactory.Create(new ModelSpec("mlp", [32]), train.ExampleShape, train.Classes, seed: 1);
+            using var trainer = new DpSgdTrainer(model, settings, new Random(2), new Generator(3));
+            trainer.Run(x, y);
+            var (_, accuracy) = Evaluator.Evaluate(model, tx, ty);
+            Assert.True(accuracy > 0.6, $"{settings.Optimizer}/{settings.NoiseLevel}: accuracy {accuracy}");
+        }
+    }
+
+    [Fact]
+    public void Out_of_range_settings_are_refused_by_name()
+    {
+        Assert.Contains("clipping_norm", Assert.Throws<ArgumentException>(() => new TrainerSettings(0.1, 0, 1, 0.1, 1).Validate()).Message);
+        Assert.Contains("sample rate", Assert.Throws<ArgumentException>(() => new TrainerSettings(0.1, 1, 1, 1.5, 1).Validate()).Message);
+        Assert.Contains("noise_multiplier", Assert.Throws<ArgumentException>(() => new TrainerSettings(0.1, 1, double.NaN, 0.1, 1).Validate()).Message);
+    }
+}
