@@ -82,3 +82,18 @@ public sealed class JobSpecTests
         Assert.True(Enumerable.Range(1, 10).Select(r => string.Join(",", CohortSampler.Select(ids, 4, 1, r))).Distinct().Count() > 5);
     }
 }
+
+public sealed class DocumentedSpecTests
+{
+    [Fact]
+    public void The_example_spec_in_the_docs_parses_and_validates()
+    {
+        var path = Path.Combine(AppContext.BaseDirectory, "../../../../../docs/examples/hospitals.json");
+
+        var spec = JobSpecJson.Load(Path.GetFullPath(path));
+
+        Assert.Empty(JobSpecValidator.Problems(spec));
+        Assert.Equal(5, spec.ResolveGateways().Count);
+        Assert.Equal(128, spec.Defaults.With(spec.ResolveGateways()[1].Overrides).BatchSize);
+    }
+}
