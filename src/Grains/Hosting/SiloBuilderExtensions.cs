@@ -35,6 +35,8 @@ public static class SiloBuilderExtensions
         };
         if (!string.IsNullOrWhiteSpace(options.Site)) metadata[SiloMetadataKeys.Site] = options.Site;
         builder.UseSiloMetadata(metadata);
+        // Carries the round's trace context into gateway calls, so gateway spans nest under their round.
+        builder.AddActivityPropagation();
 
         builder.Services.AddSingleton(Options.Create(options));
         builder.Services.AddPlacementFilter<GatewayHostPlacementFilterStrategy, GatewayHostPlacementFilterDirector>(ServiceLifetime.Singleton);
