@@ -8,4 +8,5 @@ var root = new RootCommand("FedGrains: privacy-preserving federated learning on 
     RunCommand.Create(),
     PrivacyCommand.Create(),
 };
+foreach (var command in ClusterCommands.Create()) root.Add(command);
 return await root.Parse(args).InvokeAsync();

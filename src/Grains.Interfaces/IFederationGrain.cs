@@ -30,6 +30,13 @@ public interface IFederationGrain : IGrainWithStringKey
     [Alias("spec"), AlwaysInterleave]
     Task<JobSpec?> GetSpecAsync();
 
+    /// <summary>Subscribes to round and end-of-job events; subscriptions expire after 2 minutes unless renewed.</summary>
+    [Alias("subscribe"), AlwaysInterleave]
+    Task SubscribeAsync(IJobObserver observer);
+
+    [Alias("unsubscribe"), AlwaysInterleave]
+    Task UnsubscribeAsync(IJobObserver observer);
+
     /// <summary>Each gateway's spend as its own durable ledger records it (the source of truth for the report).</summary>
     [Alias("gateway-privacy"), AlwaysInterleave]
     Task<IReadOnlyList<GatewayPrivacy>> GetGatewayPrivacyAsync();

@@ -81,7 +81,10 @@ public sealed record JobStatus(
     [property: Id(6)] double? MaxEpsilon,
     [property: Id(7)] int GatewaysDone,
     [property: Id(8)] int CohortSize,
-    [property: Id(9)] string? Error);
+    [property: Id(9)] string? Error,
+    [property: Id(10)] DateTimeOffset? StartedAt = null,
+    [property: Id(11)] DateTimeOffset? FinishedAt = null,
+    [property: Id(12)] string? Silo = null);
 
 /// <summary>The global model at a version, as a <c>WeightBuffer</c>.</summary>
 [GenerateSerializer, Immutable, Alias("fedgrains.model-snapshot")]

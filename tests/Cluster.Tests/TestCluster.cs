@@ -1,6 +1,7 @@
 using FedGrains.Grains.Hosting;
 using FedGrains.Grains.Interfaces;
 using FedGrains.Learning.Jobs;
+using Orleans.Runtime;
 using Orleans.TestingHost;
 
 namespace FedGrains.Cluster.Tests;
@@ -50,13 +51,26 @@ internal static class TestCluster
         RoundTimeoutSeconds = 120,
     };
 
-    /// <summary>Polls the job until it leaves Running (status queries interleave with rounds, so this is cheap).</summary>
-    public static async Task<JobStatus> WaitAsync(IFederationGrain job, Func<JobStatus, bool> until, TimeSpan? timeout = null)
+    /// <summary>
+    /// Polls the job until <paramref name="until"/> holds (status queries interleave with rounds, so this is cheap).
+    /// With <paramref name="tolerateSiloLoss"/>, calls that fail because a silo just died are retried.
+    /// </summary>
+    public static async Task<JobStatus> WaitAsync(IFederationGrain job, Func<JobStatus, bool> until, TimeSpan? timeout = null, bool tolerateSiloLoss = false)
     {
         var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromMinutes(3));
         while (true)
         {
-            var status = await job.GetStatusAsync();
+            JobStatus status;
+            try
+            {
+                status = await job.GetStatusAsync();
+            }
+            catch (Exception e) when (tolerateSiloLoss && DateTime.UtcNow < deadline
+                                      && e is OrleansMessageRejectionException or SiloUnavailableException or TimeoutException or OrleansException)
+            {
+                await Task.Delay(250);
+                continue;
+            }
             if (until(status)) return status;
             if (DateTime.UtcNow > deadline) throw new TimeoutException($"job {status.JobId} still {status.State} at round {status.RoundsCompleted}/{status.TotalRounds}.");
             await Task.Delay(25);

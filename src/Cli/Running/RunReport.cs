@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json;
 using FedGrains.Grains.Interfaces;
 using FedGrains.Learning.Jobs;
+using FedGrains.Learning.Models;
 
 namespace FedGrains.Cli.Running;
 
@@ -13,12 +14,28 @@ internal sealed record RunReport(string JobId, JobSpec Spec, JobStatus Status, I
 {
     private static readonly JsonSerializerOptions Json = new(JobSpecJson.Options) { UnmappedMemberHandling = default };
 
+    /// <summary>Writes report.json, history.csv, the model (model.fgw and model.safetensors) and accuracy/epsilon plots.</summary>
     public void WriteTo(string directory)
     {
         Directory.CreateDirectory(directory);
         File.WriteAllText(Path.Combine(directory, "report.json"), JsonSerializer.Serialize(ToDocument(), Json));
         File.WriteAllText(Path.Combine(directory, "history.csv"), HistoryCsv());
         File.WriteAllBytes(Path.Combine(directory, "model.fgw"), Model.Weights);
+        File.WriteAllBytes(Path.Combine(directory, "model.safetensors"), Safetensors());
+        Plots.Write(History, directory);
+    }
+
+    private byte[] Safetensors()
+    {
+        var (shape, classes) = Spec.Dataset.Geometry();
+        using var model = ModelFactory.Create(Spec.Model, shape, classes, seed: 0);
+        var metadata = new Dictionary<string, string>
+        {
+            ["job_id"] = JobId,
+            ["model"] = JobSpecJson.Serialize(Spec with { Gateways = null }).ReplaceLineEndings(" "),
+            ["model_version"] = Model.Version.ToString(CultureInfo.InvariantCulture),
+        };
+        return Learning.Codecs.Safetensors.Write(ModelWeights.Layout(model), WeightBuffer.Decode(Model.Weights).Values, metadata);
     }
 
     public object ToDocument() => new
@@ -31,6 +48,8 @@ internal sealed record RunReport(string JobId, JobSpec Spec, JobStatus Status, I
         FinalTestAccuracy = History.LastOrDefault()?.TestAccuracy,
         FinalTestLoss = History.LastOrDefault()?.TestLoss,
         WallSeconds = Math.Round(WallSeconds, 2),
+        Status.StartedAt,
+        Status.FinishedAt,
         Seed = Spec.Seed,
         ModelVersion = Model.Version,
         Versions = new

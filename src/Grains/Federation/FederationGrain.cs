@@ -9,6 +9,8 @@ using FedGrains.Learning.Jobs;
 using FedGrains.Learning.Models;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Orleans.Storage;
+using Orleans.Utilities;
 
 namespace FedGrains.Grains.Federation;
 
@@ -22,26 +24,31 @@ public sealed class FederationGrain(
     IJobIndex index,
     DatasetCache data,
     IOptions<FedGrainsSiloOptions> options,
-    ILogger<FederationGrain> logger) : Grain, IFederationGrain
+    ILocalSiloDetails silo,
+    ILogger<FederationGrain> logger) : Grain, IFederationGrain, IRemindable
 {
+    private const string ResumeReminder = "fedgrains-resume";
     private const int MaxRoundAttempts = 3;
     private readonly SemaphoreSlim writeLock = new(1, 1);
     private readonly TorchSharp.torch.Device device = TorchRuntime.SelectDevice(options.Value.Device);
     private CancellationTokenSource jobCancellation = new();
     private IGrainTimer? driver;
+    private readonly ObserverManager<IJobObserver> observers = new(TimeSpan.FromMinutes(2), logger);
     private int gatewaysDone, cohortSize, failedAttempts;
 
     private string JobId => this.GetPrimaryKeyString();
 
-    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
         if (job.State.State == JobState.Running)
         {
             Log.Resumed(logger, JobId, job.State.RoundsCompleted);
-            StartDriving();
+            await StartDrivingAsync();
         }
-        return Task.CompletedTask;
     }
+
+    /// <summary>The reminder only has to activate the grain; activation resumes the rounds.</summary>
+    public Task ReceiveReminder(string reminderName, TickStatus status) => Task.CompletedTask;
 
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
@@ -73,7 +80,7 @@ public sealed class FederationGrain(
         };
         await WriteAsync();
         Log.Started(logger, JobId, spec.Rounds, spec.ResolveGateways().Count);
-        StartDriving();
+        await StartDrivingAsync();
         return Status();
     }
 
@@ -89,6 +96,7 @@ public sealed class FederationGrain(
             await WriteAsync();
             await index.SetStateAsync(JobId, nameof(JobState.Cancelled));
             Log.Finished(logger, JobId, nameof(JobState.Cancelled), job.State.RoundsCompleted);
+            observers.Notify(o => o.JobFinished(Status()));
         }
         return Status();
     }
@@ -99,6 +107,18 @@ public sealed class FederationGrain(
 
     public Task<JobSpec?> GetSpecAsync() => Task.FromResult(job.State.Spec);
 
+    public Task SubscribeAsync(IJobObserver observer)
+    {
+        observers.Subscribe(observer, observer);
+        return Task.CompletedTask;
+    }
+
+    public Task UnsubscribeAsync(IJobObserver observer)
+    {
+        observers.Unsubscribe(observer);
+        return Task.CompletedTask;
+    }
+
     public async Task<IReadOnlyList<GatewayPrivacy>> GetGatewayPrivacyAsync()
     {
         if (job.State.Spec is not { } spec) return [];
@@ -107,8 +127,10 @@ public sealed class FederationGrain(
         return ledgers.OfType<GatewayPrivacy>().ToArray();
     }
 
-    private void StartDriving()
+    private async Task StartDrivingAsync()
     {
+        if (options.Value.UseReminders)
+            await this.RegisterOrUpdateReminder(ResumeReminder, TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(1));
         driver ??= this.RegisterGrainTimer(TickAsync, new GrainTimerCreationOptions
         {
             DueTime = TimeSpan.Zero,
@@ -125,11 +147,22 @@ public sealed class FederationGrain(
         {
             driver?.Dispose();
             driver = null;
+            if (options.Value.UseReminders && await this.GetReminder(ResumeReminder) is { } reminder)
+                await this.UnregisterReminder(reminder);
             return;
         }
         try
         {
             await RunRoundAsync(s.Spec, s.RoundsCompleted + 1);
+        }
+        catch (InconsistentStateException e)
+        {
+            // Another activation of this job wrote first (a silo was declared dead while this one still ran). This
+            // copy is stale: step aside without touching the job; the live activation carries on from storage.
+            Log.StaleActivation(logger, JobId, e.Message);
+            driver?.Dispose();
+            driver = null;
+            DeactivateOnIdle();
         }
         catch (Exception e) when (!jobCancellation.IsCancellationRequested)
         {
@@ -219,10 +252,12 @@ public sealed class FederationGrain(
         activity?.SetTag("fedgrains.test_accuracy", accuracy);
         Log.RoundCompleted(logger, JobId, round, spec.Rounds, accepted.Count, rejected.Count, accuracy, loss,
             MaxEpsilon(record)?.ToString("F3") ?? "not claimed", record.Seconds);
+        observers.Notify(o => o.RoundCompleted(Status(), record));
         if (finished)
         {
             await index.SetStateAsync(JobId, nameof(JobState.Completed));
             Log.Finished(logger, JobId, nameof(JobState.Completed), round);
+            observers.Notify(o => o.JobFinished(Status()));
         }
     }
 
@@ -255,6 +290,7 @@ public sealed class FederationGrain(
         await WriteAsync();
         await index.SetStateAsync(JobId, nameof(JobState.Failed));
         Log.Failed(logger, JobId, error);
+        observers.Notify(o => o.JobFinished(Status()));
     }
 
     // Round results and cancellation may interleave; writes go one at a time so neither sees a stale ETag.
@@ -270,7 +306,7 @@ public sealed class FederationGrain(
         var s = job.State;
         var last = s.History.LastOrDefault();
         return new JobStatus(JobId, s.State, s.RoundsCompleted, s.Spec?.Rounds ?? 0, s.ModelVersion, last?.TestAccuracy,
-            last is null ? null : MaxEpsilon(last), gatewaysDone, cohortSize, s.Error);
+            last is null ? null : MaxEpsilon(last), gatewaysDone, cohortSize, s.Error, s.StartedAt, s.FinishedAt, silo.SiloAddress.ToString());
     }
 
     private static double? MaxEpsilon(RoundRecord record) =>

@@ -21,6 +21,9 @@ internal static partial class Log
     [LoggerMessage(EventId = 1005, Level = LogLevel.Error, Message = "Job {JobId} failed: {Error}")]
     public static partial void Failed(ILogger logger, string jobId, string error);
 
+    [LoggerMessage(EventId = 1007, Level = LogLevel.Warning, Message = "Job {JobId}: this activation's state is stale ({Reason}); deactivating")]
+    public static partial void StaleActivation(ILogger logger, string jobId, string reason);
+
     [LoggerMessage(EventId = 1006, Level = LogLevel.Information, Message = "Job {JobId} resumes after round {Round}")]
     public static partial void Resumed(ILogger logger, string jobId, int round);
 }

@@ -29,6 +29,12 @@ public sealed class FedGrainsSiloOptions
     /// <summary>Interval at which the federation's round driver checks for the next round, in milliseconds.</summary>
     public int RoundTickMilliseconds { get; set; } = 100;
 
+    /// <summary>
+    /// Whether a reminder service is configured (the Redis store brings one). Running jobs then also hold a durable
+    /// reminder, so a job whose silo died is re-activated on a surviving silo without waiting for a restart.
+    /// </summary>
+    public bool UseReminders { get; set; }
+
     public IEnumerable<string> Problems()
     {
         if (MaxConcurrentTrainings is < 1 or > 64) yield return $"{Section}:MaxConcurrentTrainings={MaxConcurrentTrainings} must be in 1..64.";

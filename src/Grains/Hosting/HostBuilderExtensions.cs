@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
 using OpenTelemetry.Trace;
@@ -14,29 +15,61 @@ namespace FedGrains.Grains.Hosting;
 public static class HostBuilderExtensions
 {
     /// <summary>
-    /// Adds a FedGrains silo on the embedded default: localhost clustering and the SQLite store. Reads
-    /// FedGrains:Silo (see <see cref="FedGrainsSiloOptions"/>), FedGrains:Storage:DatabasePath,
-    /// FedGrains:Cluster:SiloPort/GatewayPort/ClusterId/ServiceId and FedGrains:Telemetry:Exporter.
+    /// Adds a FedGrains silo. Reads FedGrains:Silo (<see cref="FedGrainsSiloOptions"/>), FedGrains:Cluster
+    /// (<see cref="ClusterSettings"/>: localhost, redis or kubernetes membership), FedGrains:Storage
+    /// (<see cref="StorageSettings"/>: sqlite or redis) and FedGrains:Telemetry:Exporter. The defaults are the
+    /// embedded single-machine setup: localhost clustering and SQLite.
     /// </summary>
     public static IHostApplicationBuilder AddFedGrainsSilo(this IHostApplicationBuilder builder)
     {
         var config = builder.Configuration;
         var silo = config.GetSection(FedGrainsSiloOptions.Section).Get<FedGrainsSiloOptions>() ?? new FedGrainsSiloOptions();
-        var database = config["FedGrains:Storage:DatabasePath"] ?? Path.Combine("fedgrains-data", "fedgrains.db");
-        int siloPort = config.GetValue("FedGrains:Cluster:SiloPort", 11111);
-        int gatewayPort = config.GetValue("FedGrains:Cluster:GatewayPort", 30000);
+        var cluster = config.GetSection(ClusterSettings.Section).Get<ClusterSettings>() ?? new ClusterSettings();
+        var storage = config.GetSection(StorageSettings.Section).Get<StorageSettings>() ?? new StorageSettings();
+        var problems = cluster.Problems().Concat(storage.Problems(cluster)).ToList();
+        if (problems.Count > 0) throw new OptionsValidationException(ClusterSettings.Section, typeof(ClusterSettings), problems);
+
         builder.UseOrleans(orleans =>
         {
-            orleans.UseLocalhostClustering(siloPort, gatewayPort);
-            orleans.Configure<ClusterOptions>(o =>
+            orleans.Configure<ClusterOptions>(o => (o.ClusterId, o.ServiceId) = (cluster.ClusterId, cluster.ServiceId));
+            switch (cluster.Provider)
             {
-                o.ClusterId = config["FedGrains:Cluster:ClusterId"] ?? "fedgrains";
-                o.ServiceId = config["FedGrains:Cluster:ServiceId"] ?? "fedgrains";
-            });
-            orleans.AddFedGrainsSqliteStorage(database);
+                case "localhost":
+                    orleans.UseLocalhostClustering(cluster.SiloPort, cluster.GatewayPort, serviceId: cluster.ServiceId, clusterId: cluster.ClusterId);
+                    break;
+                case "redis":
+                    orleans.UseRedisClustering(cluster.Redis!);
+                    orleans.ConfigureEndpoints(AdvertisedAddress(cluster), cluster.SiloPort, cluster.GatewayPort, listenOnAnyHostAddress: true);
+                    break;
+                case "kubernetes":
+                    orleans.UseKubernetesHosting();
+                    break;
+            }
+            if (storage.Provider == "redis") orleans.AddFedGrainsRedisStorage(storage.Redis ?? cluster.Redis!, cluster.ServiceId);
+            else orleans.AddFedGrainsSqliteStorage(storage.DatabasePath);
+            silo.UseReminders = storage.Provider == "redis";
             orleans.AddFedGrains(silo);
         });
         builder.AddFedGrainsTelemetry(config["FedGrains:Telemetry:Exporter"]);
+        return builder;
+    }
+
+    /// <summary>
+    /// Adds an Orleans client for a running FedGrains cluster: <paramref name="cluster"/> is "redis://host:port"
+    /// (Redis membership) or "host:port" (a silo's gateway endpoint).
+    /// </summary>
+    public static IHostApplicationBuilder AddFedGrainsClient(this IHostApplicationBuilder builder, string cluster, string clusterId = "fedgrains", string serviceId = "fedgrains")
+    {
+        builder.UseOrleansClient(client =>
+        {
+            client.Configure<ClusterOptions>(o => (o.ClusterId, o.ServiceId) = (clusterId, serviceId));
+            if (cluster.StartsWith("redis://", StringComparison.OrdinalIgnoreCase))
+                client.UseRedisClustering(cluster["redis://".Length..]);
+            else if (IPEndPoint.TryParse(cluster, out var endpoint) || TryResolve(cluster, out endpoint))
+                client.UseStaticClustering(endpoint!);
+            else
+                throw new ArgumentException($"--cluster '{cluster}' is neither redis://HOST:PORT nor a gateway HOST:PORT.");
+        });
         return builder;
     }
 
@@ -64,6 +97,28 @@ public static class HostBuilderExtensions
                 if (exporter == "console") m.AddConsoleExporter(); else m.AddOtlpExporter();
             });
         return builder;
+    }
+
+    private static IPAddress AdvertisedAddress(ClusterSettings cluster)
+    {
+        if (cluster.AdvertisedIPAddress is { Length: > 0 } text)
+            return IPAddress.TryParse(text, out var ip) ? ip : throw new ArgumentException($"{ClusterSettings.Section}:AdvertisedIPAddress='{text}' is not an IP address.");
+        return Dns.GetHostAddresses(Dns.GetHostName()).FirstOrDefault(a => a.AddressFamily == AddressFamily.InterNetwork && !IPAddress.IsLoopback(a))
+               ?? IPAddress.Loopback;
+    }
+
+    private static bool TryResolve(string hostPort, out IPEndPoint? endpoint)
+    {
+        endpoint = null;
+        var colon = hostPort.LastIndexOf(':');
+        if (colon <= 0 || !int.TryParse(hostPort[(colon + 1)..], out var port)) return false;
+        try
+        {
+            var address = Dns.GetHostAddresses(hostPort[..colon]).FirstOrDefault(a => a.AddressFamily == AddressFamily.InterNetwork);
+            endpoint = address is null ? null : new IPEndPoint(address, port);
+            return endpoint is not null;
+        }
+        catch (SocketException) { return false; }
     }
 
     /// <summary>A TCP port nobody listens on right now, for an in-process silo that must not clash with a running one.</summary>

@@ -7,7 +7,9 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Orleans.Placement;
 using Orleans.Runtime.MembershipService.SiloMetadata;
+using Orleans.Serialization;
 using Orleans.Storage;
+using StackExchange.Redis;
 
 namespace FedGrains.Grains.Hosting;
 
@@ -44,6 +46,21 @@ public static class SiloBuilderExtensions
         builder.Services.TryAddSingleton<DatasetCache>();
         builder.Services.TryAddSingleton<JobResumer>();
         builder.AddStartupTask((services, ct) => services.GetRequiredService<JobResumer>().ResumeAsync(ct));
+        return builder;
+    }
+
+    /// <summary>Grain state, the job index and reminders in Redis (the Orleans Redis providers), for multi-silo clusters.</summary>
+    public static ISiloBuilder AddFedGrainsRedisStorage(this ISiloBuilder builder, string redis, string serviceId)
+    {
+        builder.AddRedisGrainStorage(StorageName, options => options.Configure<Serializer>((o, serializer) =>
+        {
+            o.ConfigurationOptions = ConfigurationOptions.Parse(redis);
+            // The same version-tolerant binary format as the SQLite store (the default JSON one cannot read our records).
+            o.GrainStorageSerializer = new OrleansGrainStorageSerializer(serializer);
+        }));
+        builder.UseRedisReminderService(o => o.ConfigurationOptions = ConfigurationOptions.Parse(redis));
+        builder.Services.TryAddSingleton<IConnectionMultiplexer>(_ => ConnectionMultiplexer.Connect(redis));
+        builder.Services.TryAddSingleton<IJobIndex>(sp => new RedisJobIndex(sp.GetRequiredService<IConnectionMultiplexer>(), serviceId));
         return builder;
     }
 

@@ -60,6 +60,10 @@ public sealed record DatasetSpec
     /// <summary>Concentration of the Dirichlet label skew; smaller is more skewed.</summary>
     public double DirichletAlpha { get; init; } = 0.5;
 
+    /// <summary>The shape of one example and the number of classes, known from the spec without loading data.</summary>
+    public (int[] ExampleShape, int Classes) Geometry() =>
+        Kind == "synthetic" ? ([SyntheticFeatures], SyntheticClasses) : ([1, 28, 28], 10);
+
     public int SyntheticTrainExamples { get; init; } = 4000;
     public int SyntheticTestExamples { get; init; } = 1000;
     public int SyntheticFeatures { get; init; } = 20;

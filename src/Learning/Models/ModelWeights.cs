@@ -39,6 +39,10 @@ public static class ModelWeights
         }
     }
 
+    /// <summary>Parameter names and shapes in flat-array order (for exports such as safetensors).</summary>
+    public static IReadOnlyList<Codecs.NamedTensor> Layout(nn.Module model) =>
+        model.named_parameters().Select(p => new Codecs.NamedTensor(p.name, p.parameter.shape)).ToArray();
+
     /// <summary>A hash of parameter names and shapes: two models with the same layout hash exchange weights safely.</summary>
     public static ulong LayoutHash(nn.Module model)
     {

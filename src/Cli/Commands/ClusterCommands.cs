@@ -1,0 +1,167 @@
+using System.CommandLine;
+using FedGrains.Cli.Running;
+using FedGrains.Grains.Interfaces;
+using FedGrains.Learning.Jobs;
+using Spectre.Console;
+
+namespace FedGrains.Cli.Commands;
+
+/// <summary>`submit`, `status`, `watch`, `cancel`, `export`: the CLI against a running cluster.</summary>
+internal static class ClusterCommands
+{
+    private static readonly Option<string> Cluster = new("--cluster")
+    {
+        Description = "The cluster: redis://HOST:PORT (Redis membership) or a silo's gateway HOST:PORT. Default $FEDGRAINS_CLUSTER, else 127.0.0.1:30000.",
+        DefaultValueFactory = _ => Environment.GetEnvironmentVariable("FEDGRAINS_CLUSTER") ?? "127.0.0.1:30000",
+        Recursive = true,
+    };
+
+    public static IEnumerable<Command> Create() => [Submit(), Status(), Watch(), Cancel(), Export()];
+
+    private static Command Submit()
+    {
+        var job = new JobOptions();
+        var jobId = new Option<string?>("--job-id") { Description = "Job id (default: a new one). Submitting the same id and spec again is a no-op." };
+        var command = new Command("submit", "Submit a job to a running cluster; prints the job id on the last line.") { Cluster, jobId };
+        foreach (var o in job.All) command.Add(o);
+        command.SetAction((r, ct) => WithClusterAsync(r, ct, async client =>
+        {
+            var spec = job.Build(r);
+            JobSpecValidator.Validate(spec);
+            var id = r.GetValue(jobId) ?? $"job-{DateTime.UtcNow:yyyyMMdd-HHmmss}";
+            var status = await client.GetGrain<IFederationGrain>(id).StartAsync(spec);
+            AnsiConsole.MarkupLineInterpolated($"submitted: {status.State}, {status.TotalRounds} rounds");
+            Console.WriteLine(id);
+            return 0;
+        }));
+        return command;
+    }
+
+    private static Command Status()
+    {
+        var jobArg = new Argument<string?>("job") { Description = "Job id; omit to list all jobs.", Arity = ArgumentArity.ZeroOrOne };
+        var command = new Command("status", "Show a job's status, or list the cluster's jobs.") { Cluster, jobArg };
+        command.SetAction((r, ct) => WithClusterAsync(r, ct, async client =>
+        {
+            var ids = r.GetValue(jobArg) is { } one ? [one]
+                : (await client.GetGrain<IJobDirectoryGrain>(0).ListAsync()).Select(j => j.JobId).ToArray();
+            var table = new Table().AddColumns("job", "state", "rounds", "accuracy", "max epsilon", "silo", "error");
+            foreach (var id in ids)
+            {
+                var s = await client.GetGrain<IFederationGrain>(id).GetStatusAsync();
+                if (s.State == JobState.NotStarted && ids.Length == 1)
+                {
+                    AnsiConsole.MarkupLineInterpolated($"[red]error:[/] job '{id}' does not exist on this cluster.");
+                    return 4;
+                }
+                table.AddRow(Markup.Escape(id), s.State.ToString(), $"{s.RoundsCompleted}/{s.TotalRounds}", s.TestAccuracy?.ToString("P2") ?? "-",
+                    s.MaxEpsilon?.ToString("F3") ?? "-", Markup.Escape(s.Silo ?? "-"), Markup.Escape(s.Error ?? ""));
+            }
+            AnsiConsole.Write(table);
+            return 0;
+        }));
+        return command;
+    }
+
+    private static Command Watch()
+    {
+        var jobArg = new Argument<string>("job") { Description = "Job id." };
+        var command = new Command("watch", "Follow a job's rounds live (events from the federation) until it ends.") { Cluster, jobArg };
+        command.SetAction((r, ct) => WithClusterAsync(r, ct, async client =>
+        {
+            var id = r.GetValue(jobArg)!;
+            var job = client.GetGrain<IFederationGrain>(id);
+            var watcher = new JobWatcher();
+            var reference = client.CreateObjectReference<IJobObserver>(watcher);
+            await job.SubscribeAsync(reference);
+            var status = await job.GetStatusAsync();
+            if (status.State == JobState.NotStarted)
+            {
+                AnsiConsole.MarkupLineInterpolated($"[red]error:[/] job '{id}' does not exist on this cluster.");
+                return 4;
+            }
+            Console.WriteLine($"job {id}: {status.State}, round {status.RoundsCompleted}/{status.TotalRounds}");
+            using var renew = new PeriodicTimer(TimeSpan.FromSeconds(30));
+            var renewing = Task.Run(async () => { while (await renew.WaitForNextTickAsync(ct)) await job.SubscribeAsync(reference); }, ct);
+            while (status.State == JobState.Running)
+            {
+                // Events drive the output; a status poll every few seconds covers a federation that moved silos.
+                using var poll = CancellationTokenSource.CreateLinkedTokenSource(ct);
+                poll.CancelAfter(TimeSpan.FromSeconds(5));
+                try
+                {
+                    var (next, round) = await watcher.Events.ReadAsync(poll.Token);
+                    status = next;
+                    if (round is not null)
+                        Console.WriteLine($"round {round.Round}/{status.TotalRounds}: {round.Participants.Count} updates, {round.Rejected.Count} rejected, " +
+                                          $"test accuracy {round.TestAccuracy:P2}, max epsilon {status.MaxEpsilon:F3}, {round.Seconds:F1}s");
+                }
+                catch (Exception e) when (e is OperationCanceledException or System.Threading.Channels.ChannelClosedException && !ct.IsCancellationRequested)
+                {
+                    status = await job.GetStatusAsync();
+                    await job.SubscribeAsync(reference);
+                }
+            }
+            Console.WriteLine($"job {id}: {status.State} after {status.RoundsCompleted} rounds{(status.Error is null ? "" : ": " + status.Error)}");
+            return status.State == JobState.Completed ? 0 : 1;
+        }));
+        return command;
+    }
+
+    private static Command Cancel()
+    {
+        var jobArg = new Argument<string>("job") { Description = "Job id." };
+        var command = new Command("cancel", "Cancel a running job; its completed rounds are kept.") { Cluster, jobArg };
+        command.SetAction((r, ct) => WithClusterAsync(r, ct, async client =>
+        {
+            var status = await client.GetGrain<IFederationGrain>(r.GetValue(jobArg)!).CancelAsync();
+            Console.WriteLine($"{status.JobId}: {status.State} after {status.RoundsCompleted} rounds");
+            return status.State == JobState.Cancelled || status.State == JobState.Completed ? 0 : 1;
+        }));
+        return command;
+    }
+
+    private static Command Export()
+    {
+        var jobArg = new Argument<string>("job") { Description = "Job id." };
+        var output = new Option<DirectoryInfo>("--output") { Description = "Folder to write into.", Required = true };
+        var command = new Command("export", "Write a job's report.json, history.csv, model.safetensors and accuracy/epsilon plots.") { Cluster, jobArg, output };
+        command.SetAction((r, ct) => WithClusterAsync(r, ct, async client =>
+        {
+            var id = r.GetValue(jobArg)!;
+            var job = client.GetGrain<IFederationGrain>(id);
+            if (await job.GetSpecAsync() is not { } spec)
+            {
+                AnsiConsole.MarkupLineInterpolated($"[red]error:[/] job '{id}' does not exist on this cluster.");
+                return 4;
+            }
+            var status = await job.GetStatusAsync();
+            var wall = ((status.FinishedAt ?? DateTimeOffset.UtcNow) - (status.StartedAt ?? DateTimeOffset.UtcNow)).TotalSeconds;
+            var report = new RunReport(id, spec, status, await job.GetHistoryAsync(), await job.GetGatewayPrivacyAsync(), await job.GetModelAsync(), wall);
+            var dir = r.GetValue(output)!.FullName;
+            report.WriteTo(dir);
+            Console.WriteLine($"exported {id} ({status.State}, {status.RoundsCompleted} rounds) to {dir}");
+            return 0;
+        }));
+        return command;
+    }
+
+    private static async Task<int> WithClusterAsync(ParseResult r, CancellationToken ct, Func<IClusterClient, Task<int>> action)
+    {
+        try
+        {
+            await using var connection = await ClusterConnection.ConnectAsync(r.GetValue(Cluster)!, ct);
+            return await action(connection.Client);
+        }
+        catch (ClusterUnreachableException e)
+        {
+            AnsiConsole.MarkupLineInterpolated($"[red]error:[/] {e.Message}");
+            return 3;
+        }
+        catch (Exception e) when (e is JobSpecException or ArgumentException or InvalidOperationException or FileNotFoundException)
+        {
+            AnsiConsole.MarkupLineInterpolated($"[red]error:[/] {e.Message}");
+            return 2;
+        }
+    }
+}

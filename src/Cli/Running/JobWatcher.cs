@@ -1,0 +1,20 @@
+using System.Threading.Channels;
+using FedGrains.Grains.Interfaces;
+
+namespace FedGrains.Cli.Running;
+
+/// <summary>Receives a job's events as a grain observer and hands them to the reader in order.</summary>
+internal sealed class JobWatcher : IJobObserver
+{
+    private readonly Channel<(JobStatus Status, RoundRecord? Round)> events = Channel.CreateUnbounded<(JobStatus, RoundRecord?)>();
+
+    public ChannelReader<(JobStatus Status, RoundRecord? Round)> Events => events.Reader;
+
+    public void RoundCompleted(JobStatus status, RoundRecord round) => events.Writer.TryWrite((status, round));
+
+    public void JobFinished(JobStatus status)
+    {
+        events.Writer.TryWrite((status, null));
+        events.Writer.TryComplete();
+    }
+}

@@ -1,0 +1,140 @@
+using System.Text.Json;
+using FedGrains.Grains.Hosting;
+using FedGrains.Grains.Interfaces;
+using FedGrains.Learning.Codecs;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace FedGrains.Cluster.Tests;
+
+/// <summary>
+/// The cluster as it runs in production, on one machine: a real redis-server for membership, grain state, reminders
+/// and the job index; two silo processes (one hosting gateways); the CLI as a separate client process.
+/// </summary>
+public sealed class MultiProcessRedisTests : IAsyncLifetime
+{
+    private readonly List<ProcessRunner> processes = [];
+    private readonly string dir = Directory.CreateTempSubdirectory("fedgrains-mp-").FullName;
+    private int redisPort;
+    private IHost? client;
+
+    public Task InitializeAsync()
+    {
+        redisPort = HostBuilderExtensions.FreeTcpPort();
+        var redisServer = new[] { "/usr/bin/redis-server", "/usr/local/bin/redis-server" }.FirstOrDefault(File.Exists)
+            ?? throw new InvalidOperationException("redis-server is not installed: run `apt-get install -y redis-server` (.ci/run does).");
+        processes.Add(ProcessRunner.Start(redisServer, ["--port", redisPort.ToString(), "--save", "", "--appendonly", "no", "--bind", "127.0.0.1"]));
+        return Task.CompletedTask;
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (client is not null) { await client.StopAsync(); client.Dispose(); }
+        foreach (var p in processes) p.Dispose();
+        Directory.Delete(dir, true);
+    }
+
+    [Fact]
+    public async Task A_job_survives_killing_the_silo_that_hosts_its_federation()
+    {
+        var siloPorts = new[] { HostBuilderExtensions.FreeTcpPort(), HostBuilderExtensions.FreeTcpPort() };
+        var gatewayPorts = new[] { HostBuilderExtensions.FreeTcpPort(), HostBuilderExtensions.FreeTcpPort() };
+        var silos = new ProcessRunner[2];
+        ProcessRunner StartSilo(int k) => Track(ProcessRunner.StartDotnet("FedGrains.Silo.dll",
+        [
+            "--FedGrains:Cluster:Provider=redis", $"--FedGrains:Cluster:Redis=127.0.0.1:{redisPort}",
+            "--FedGrains:Storage:Provider=redis", "--FedGrains:Cluster:AdvertisedIPAddress=127.0.0.1",
+            $"--FedGrains:Cluster:SiloPort={siloPorts[k]}", $"--FedGrains:Cluster:GatewayPort={gatewayPorts[k]}",
+            $"--FedGrains:Silo:HostsGateways={(k == 1 ? "true" : "false")}", "--FedGrains:Silo:TorchThreads=1",
+            "--FedGrains:Telemetry:Exporter=none", "--Logging:LogLevel:Default=Warning",
+        ]));
+        silos[0] = StartSilo(0);
+        silos[1] = StartSilo(1);
+        var cluster = $"redis://127.0.0.1:{redisPort}";
+        var spec = Path.Combine(dir, "job.json");
+        await File.WriteAllTextAsync(spec, """
+            { "seed": 3, "rounds": 12, "gateway_count": 3, "model": { "hidden": [16] },
+              "dataset": { "kind": "synthetic" }, "defaults": { "batch_size": 40, "learning_rate": 0.5 },
+              "privacy": { "target_epsilon": 3, "delta": 1e-5 } }
+            """);
+
+        var submit = await RunCliAsync("submit", "--spec", spec, "--job-id", "mp", "--cluster", cluster);
+        Assert.True(submit.ExitCode == 0, submit.Output + Logs(silos));
+        Assert.Equal("mp", submit.Output.TrimEnd().Split('\n')[^1].Trim());
+
+        var job = (await ClientAsync()).GetGrain<IFederationGrain>("mp");
+        var before = await TestCluster.WaitAsync(job, s => s.RoundsCompleted >= 3, TimeSpan.FromMinutes(2));
+        Assert.Equal(JobState.Running, before.State);
+        int victim = before.Silo!.Contains($":{siloPorts[0]}:") ? 0 : 1;
+        silos[victim].Kill();
+        await silos[victim].WaitAsync(TimeSpan.FromSeconds(30));
+        silos[victim] = StartSilo(victim);
+
+        var after = await TestCluster.WaitAsync(job, s => s.State != JobState.Running && s.State != JobState.NotStarted, TimeSpan.FromMinutes(4), tolerateSiloLoss: true);
+        Assert.True(after.State == JobState.Completed, $"{after.State}: {after.Error}" + Logs(silos));
+        var history = await job.GetHistoryAsync();
+        Assert.Equal(Enumerable.Range(1, 12), history.Select(r => r.Round));
+        Assert.Equal(12, (await job.GetModelAsync()).Version);
+        foreach (var ledger in await job.GetGatewayPrivacyAsync())
+        {
+            var perRound = history.Select(r => r.Privacy.Single(p => p.GatewayId == ledger.GatewayId)).ToArray();
+            Assert.Equal(perRound[0].Steps * 12, ledger.Steps); // one release per round: none lost, none repeated
+            Assert.Equal(perRound[^1].Epsilon, ledger.Epsilon);
+            Assert.True(ledger.Epsilon <= 3.0);
+        }
+
+        var status = await RunCliAsync("status", "mp", "--cluster", cluster);
+        Assert.Contains("Completed", status.Output);
+        var exportDir = Path.Combine(dir, "export");
+        var export = await RunCliAsync("export", "mp", "--output", exportDir, "--cluster", cluster);
+        Assert.True(export.ExitCode == 0, export.Output);
+        using var report = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(exportDir, "report.json")));
+        Assert.Equal(12, report.RootElement.GetProperty("rounds_completed").GetInt32());
+        Assert.Equal(3, report.RootElement.GetProperty("gateways").GetArrayLength());
+        Assert.Equal(13, (await File.ReadAllLinesAsync(Path.Combine(exportDir, "history.csv"))).Length);
+        var tensors = Safetensors.Read(await File.ReadAllBytesAsync(Path.Combine(exportDir, "model.safetensors")));
+        Assert.Equal(["fc1.weight", "fc1.bias", "out.weight", "out.bias"], tensors.Select(t => t.Name));
+        Assert.Equal([16L, 20L], tensors[0].Shape);
+        foreach (var png in new[] { "accuracy.png", "epsilon.png" })
+            Assert.Equal(new byte[] { 0x89, (byte)'P', (byte)'N', (byte)'G' }, (await File.ReadAllBytesAsync(Path.Combine(exportDir, png)))[..4]);
+    }
+
+    [Fact]
+    public async Task The_cli_says_clearly_when_the_cluster_is_unreachable()
+    {
+        var result = await RunCliAsync("status", "--cluster", $"127.0.0.1:{HostBuilderExtensions.FreeTcpPort()}");
+
+        Assert.Equal(3, result.ExitCode);
+        Assert.Contains("cannot reach the FedGrains cluster", result.Output);
+    }
+
+    private ProcessRunner Track(ProcessRunner p)
+    {
+        processes.Add(p);
+        return p;
+    }
+
+    private async Task<IClusterClient> ClientAsync()
+    {
+        if (client is null)
+        {
+            var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = [] });
+            builder.Logging.SetMinimumLevel(LogLevel.Warning);
+            builder.AddFedGrainsClient($"redis://127.0.0.1:{redisPort}");
+            client = builder.Build();
+            await client.StartAsync();
+        }
+        return client.Services.GetRequiredService<IClusterClient>();
+    }
+
+    private static async Task<(int ExitCode, string Output)> RunCliAsync(params string[] args)
+    {
+        using var cli = ProcessRunner.StartDotnet("fedgrains.dll", args);
+        var code = await cli.WaitAsync(TimeSpan.FromMinutes(2));
+        return (code, cli.Output);
+    }
+
+    private static string Logs(IEnumerable<ProcessRunner> silos) =>
+        "\n--- silo logs ---\n" + string.Join("\n---\n", silos.Select(s => s.Output[^Math.Min(3000, s.Output.Length)..]));
+}
