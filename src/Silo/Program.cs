@@ -1,11 +1,18 @@
 using FedGrains.Grains.Hosting;
 using FedGrains.Learning;
-using Microsoft.Extensions.Hosting;
+using FedGrains.Silo;
 
-// A FedGrains silo on the embedded default (localhost clustering, SQLite in FedGrains:Storage:DatabasePath).
-// Configure with appsettings.json, FEDGRAINS__... environment variables or --FedGrains:Silo:HostsGateways=false style arguments.
+// A FedGrains silo. Embedded default: localhost clustering + SQLite; FedGrains:Cluster:Provider=redis|kubernetes and
+// FedGrains:Storage:Provider=redis for a cluster. Configure with appsettings.json, FedGrains__... environment variables
+// or --FedGrains:Silo:HostsGateways=false style arguments. /healthz (liveness) and /readyz (cluster membership) on
+// FedGrains:Health:Port.
 NativeMemoryTuning.Apply();
-var builder = Host.CreateApplicationBuilder(args);
+var builder = WebApplication.CreateBuilder(args);
 builder.AddFedGrainsSilo();
-using var host = builder.Build();
-await host.RunAsync();
+builder.WebHost.UseUrls($"http://0.0.0.0:{builder.Configuration.GetValue("FedGrains:Health:Port", 8080)}");
+builder.Services.AddHealthChecks().AddCheck<SiloReadiness>("orleans-membership", tags: ["ready"]);
+
+var app = builder.Build();
+app.MapHealthChecks("/healthz", new() { Predicate = _ => false });
+app.MapHealthChecks("/readyz", new() { Predicate = check => check.Tags.Contains("ready") });
+await app.RunAsync();

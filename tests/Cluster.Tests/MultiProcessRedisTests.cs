@@ -1,3 +1,4 @@
+using System.Net;
 using System.Text.Json;
 using FedGrains.Grains.Hosting;
 using FedGrains.Grains.Interfaces;
@@ -40,6 +41,7 @@ public sealed class MultiProcessRedisTests : IAsyncLifetime
     {
         var siloPorts = new[] { HostBuilderExtensions.FreeTcpPort(), HostBuilderExtensions.FreeTcpPort() };
         var gatewayPorts = new[] { HostBuilderExtensions.FreeTcpPort(), HostBuilderExtensions.FreeTcpPort() };
+        var healthPorts = new[] { HostBuilderExtensions.FreeTcpPort(), HostBuilderExtensions.FreeTcpPort() };
         var silos = new ProcessRunner[2];
         ProcessRunner StartSilo(int k) => Track(ProcessRunner.StartDotnet("FedGrains.Silo.dll",
         [
@@ -48,9 +50,15 @@ public sealed class MultiProcessRedisTests : IAsyncLifetime
             $"--FedGrains:Cluster:SiloPort={siloPorts[k]}", $"--FedGrains:Cluster:GatewayPort={gatewayPorts[k]}",
             $"--FedGrains:Silo:HostsGateways={(k == 1 ? "true" : "false")}", "--FedGrains:Silo:TorchThreads=1",
             "--FedGrains:Telemetry:Exporter=none", "--Logging:LogLevel:Default=Warning",
+            $"--FedGrains:Health:Port={healthPorts[k]}", $"--FedGrains:Silo:Role={(k == 1 ? "gateway" : "federation")}",
         ]));
         silos[0] = StartSilo(0);
         silos[1] = StartSilo(1);
+        foreach (var port in healthPorts)
+        {
+            Assert.Equal(HttpStatusCode.OK, await WaitForHttpAsync($"http://127.0.0.1:{port}/readyz"));
+            Assert.Equal(HttpStatusCode.OK, await WaitForHttpAsync($"http://127.0.0.1:{port}/healthz"));
+        }
         var cluster = $"redis://127.0.0.1:{redisPort}";
         var spec = Path.Combine(dir, "job.json");
         await File.WriteAllTextAsync(spec, """
@@ -107,6 +115,26 @@ public sealed class MultiProcessRedisTests : IAsyncLifetime
 
         Assert.Equal(3, result.ExitCode);
         Assert.Contains("cannot reach the FedGrains cluster", result.Output);
+    }
+
+    /// <summary>Polls an endpoint until it answers 200 (a silo becomes ready once it joined the cluster), or 60 s pass.</summary>
+    private static async Task<HttpStatusCode> WaitForHttpAsync(string url)
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        HttpStatusCode last = 0;
+        while (DateTime.UtcNow < deadline)
+        {
+            try
+            {
+                last = (await http.GetAsync(url)).StatusCode;
+                if (last == HttpStatusCode.OK) return last;
+            }
+            catch (HttpRequestException) { }
+            catch (TaskCanceledException) { }
+            await Task.Delay(200);
+        }
+        return last;
     }
 
     private ProcessRunner Track(ProcessRunner p)

@@ -11,6 +11,9 @@ public sealed class FedGrainsSiloOptions
     /// <summary>"auto" (cuda when usable, else cpu), "cpu" or "cuda". Sets the accelerator tag and the training device.</summary>
     public string Device { get; set; } = "auto";
 
+    /// <summary>What this silo is for, published as metadata: "federation" (CPU silos running jobs), "gateway" (GPU silos) or "mixed".</summary>
+    public string Role { get; set; } = "mixed";
+
     /// <summary>Optional site tag (data locality), published as silo metadata.</summary>
     public string? Site { get; set; }
 
@@ -39,6 +42,7 @@ public sealed class FedGrainsSiloOptions
     {
         if (MaxConcurrentTrainings is < 1 or > 64) yield return $"{Section}:MaxConcurrentTrainings={MaxConcurrentTrainings} must be in 1..64.";
         if (TorchThreads is < 1 or > 256) yield return $"{Section}:TorchThreads={TorchThreads} must be in 1..256.";
+        if (Role is not ("federation" or "gateway" or "mixed")) yield return $"{Section}:Role='{Role}' must be federation, gateway or mixed.";
         if (Device is not ("auto" or "cpu" or "cuda")) yield return $"{Section}:Device='{Device}' must be auto, cpu or cuda.";
         if (RoundTickMilliseconds is < 10 or > 60_000) yield return $"{Section}:RoundTickMilliseconds={RoundTickMilliseconds} must be in 10..60000.";
     }

@@ -34,6 +34,7 @@ public static class SiloBuilderExtensions
         {
             [SiloMetadataKeys.GatewayHost] = options.HostsGateways ? "true" : "false",
             [SiloMetadataKeys.Accelerator] = device.type == TorchSharp.DeviceType.CUDA ? "cuda" : "cpu",
+            [SiloMetadataKeys.Role] = options.Role,
         };
         if (!string.IsNullOrWhiteSpace(options.Site)) metadata[SiloMetadataKeys.Site] = options.Site;
         builder.UseSiloMetadata(metadata);

@@ -14,6 +14,9 @@ public static class SiloMetadataKeys
     /// <summary>"cuda" or "cpu": the device gateways on this silo train on.</summary>
     public const string Accelerator = "fedgrains.accelerator";
 
+    /// <summary>"federation", "gateway" or "mixed".</summary>
+    public const string Role = "fedgrains.role";
+
     /// <summary>Optional data-locality tag naming the site whose data this silo holds.</summary>
     public const string Site = "fedgrains.site";
 }
