@@ -5,7 +5,10 @@ public sealed class ClusterSettings
 {
     public const string Section = "FedGrains:Cluster";
 
-    /// <summary>"localhost" (single machine, default), "redis" (membership in Redis) or "kubernetes" (membership from the Kubernetes API; storage still from FedGrains:Storage).</summary>
+    /// <summary>
+    /// "localhost" (single machine, default), "redis" (membership in Redis) or "kubernetes" (Orleans' Kubernetes
+    /// hosting: endpoints and ids from the pod, dead pods deleted; membership in Redis).
+    /// </summary>
     public string Provider { get; set; } = "localhost";
 
     /// <summary>Redis connection string for clustering, e.g. "localhost:6379" or "redis:6379,password=...".</summary>
@@ -22,7 +25,8 @@ public sealed class ClusterSettings
     public IEnumerable<string> Problems()
     {
         if (Provider is not ("localhost" or "redis" or "kubernetes")) yield return $"{Section}:Provider='{Provider}' must be localhost, redis or kubernetes.";
-        if (Provider == "redis" && string.IsNullOrWhiteSpace(Redis)) yield return $"{Section}:Redis must be set (e.g. localhost:6379) when {Section}:Provider=redis.";
+        if (Provider is "redis" or "kubernetes" && string.IsNullOrWhiteSpace(Redis))
+            yield return $"{Section}:Redis must be set (e.g. localhost:6379) when {Section}:Provider={Provider}.";
         if (SiloPort is < 1 or > 65535) yield return $"{Section}:SiloPort={SiloPort} must be a TCP port.";
         if (GatewayPort is < 1 or > 65535) yield return $"{Section}:GatewayPort={GatewayPort} must be a TCP port.";
     }

@@ -42,7 +42,9 @@ public static class HostBuilderExtensions
                     orleans.ConfigureEndpoints(AdvertisedAddress(cluster), cluster.SiloPort, cluster.GatewayPort, listenOnAnyHostAddress: true);
                     break;
                 case "kubernetes":
+                    // Pod IP, cluster and service ids from the pod (downward API); membership still lives in Redis.
                     orleans.UseKubernetesHosting();
+                    orleans.UseRedisClustering(cluster.Redis!);
                     break;
             }
             if (storage.Provider == "redis") orleans.AddFedGrainsRedisStorage(storage.Redis ?? cluster.Redis!, cluster.ServiceId);
