@@ -14,6 +14,10 @@ public interface IFederationGrain : IGrainWithStringKey
     [Alias("start")]
     Task<JobStatus> StartAsync(JobSpec spec);
 
+    /// <summary>Activates the job so an unfinished one resumes; used by a silo's start-up scan. Reveals and changes nothing.</summary>
+    [Alias("wake"), AlwaysInterleave]
+    Task WakeAsync();
+
     [Alias("status"), AlwaysInterleave]
     Task<JobStatus> GetStatusAsync();
 

@@ -32,7 +32,8 @@ public sealed record GatewayUpdate(
     [property: Id(4)] double TrainLoss,
     [property: Id(5)] GatewayPrivacy Privacy,
     [property: Id(6)] double TrainSeconds,
-    [property: Id(7)] string? RefusedReason);
+    [property: Id(7)] string? RefusedReason,
+    [property: Id(8)] string? Signature = null);
 
 /// <summary>A gateway's privacy spend so far and what produced it, enough to recompute epsilon with `fedgrains privacy epsilon`.</summary>
 /// <param name="Epsilon">Epsilon at <paramref name="Delta"/> of all steps so far; null when no epsilon is claimed (noise level batch/none).</param>

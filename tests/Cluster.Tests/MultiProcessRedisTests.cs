@@ -17,6 +17,8 @@ public sealed class MultiProcessRedisTests : IAsyncLifetime
 {
     private readonly List<ProcessRunner> processes = [];
     private readonly string dir = Directory.CreateTempSubdirectory("fedgrains-mp-").FullName;
+    private static readonly string ClientKey = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
+    private static readonly string Credential = $"operator:{ClientKey}";
     private int redisPort;
     private IHost? client;
 
@@ -51,6 +53,8 @@ public sealed class MultiProcessRedisTests : IAsyncLifetime
             $"--FedGrains:Silo:HostsGateways={(k == 1 ? "true" : "false")}", "--FedGrains:Silo:TorchThreads=1",
             "--FedGrains:Telemetry:Exporter=none", "--Logging:LogLevel:Default=Warning",
             $"--FedGrains:Health:Port={healthPorts[k]}", $"--FedGrains:Silo:Role={(k == 1 ? "gateway" : "federation")}",
+            "--FedGrains:Auth:Enabled=true", $"--FedGrains:Auth:ClientKeys:operator={ClientKey}",
+            .. Enumerable.Range(0, 3).Select(g => $"--FedGrains:Auth:SiteKeys:gw-{g:D2}={SiteKey(g)}"),
         ]));
         silos[0] = StartSilo(0);
         silos[1] = StartSilo(1);
@@ -67,7 +71,10 @@ public sealed class MultiProcessRedisTests : IAsyncLifetime
               "privacy": { "target_epsilon": 3, "delta": 1e-5 } }
             """);
 
-        var submit = await RunCliAsync("submit", "--spec", spec, "--job-id", "mp", "--cluster", cluster);
+        var anonymous = await RunCliAsync("submit", "--spec", spec, "--job-id", "mp", "--cluster", cluster);
+        Assert.Equal(5, anonymous.ExitCode);
+        Assert.Contains("no credential", anonymous.Output);
+        var submit = await RunCliAsync("submit", "--spec", spec, "--job-id", "mp", "--cluster", cluster, "--credential", Credential);
         Assert.True(submit.ExitCode == 0, submit.Output + Logs(silos));
         Assert.Equal("mp", submit.Output.TrimEnd().Split('\n')[^1].Trim());
 
@@ -92,10 +99,10 @@ public sealed class MultiProcessRedisTests : IAsyncLifetime
             Assert.True(ledger.Epsilon <= 3.0);
         }
 
-        var status = await RunCliAsync("status", "mp", "--cluster", cluster);
+        var status = await RunCliAsync("status", "mp", "--cluster", cluster, "--credential", Credential);
         Assert.Contains("Completed", status.Output);
         var exportDir = Path.Combine(dir, "export");
-        var export = await RunCliAsync("export", "mp", "--output", exportDir, "--cluster", cluster);
+        var export = await RunCliAsync("export", "mp", "--output", exportDir, "--cluster", cluster, "--credential", Credential);
         Assert.True(export.ExitCode == 0, export.Output);
         using var report = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(exportDir, "report.json")));
         Assert.Equal(12, report.RootElement.GetProperty("rounds_completed").GetInt32());
@@ -137,6 +144,10 @@ public sealed class MultiProcessRedisTests : IAsyncLifetime
         return last;
     }
 
+    // Each site's key, fixed per test run (both silos must hold the same ones, as from one Kubernetes secret).
+    private static string SiteKey(int gateway) => Convert.ToBase64String(System.Security.Cryptography.SHA256.HashData(
+        System.Text.Encoding.UTF8.GetBytes($"{ClientKey}/site/{gateway}")));
+
     private ProcessRunner Track(ProcessRunner p)
     {
         processes.Add(p);
@@ -149,7 +160,7 @@ public sealed class MultiProcessRedisTests : IAsyncLifetime
         {
             var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = [] });
             builder.Logging.SetMinimumLevel(LogLevel.Warning);
-            builder.AddFedGrainsClient($"redis://127.0.0.1:{redisPort}");
+            builder.AddFedGrainsClient($"redis://127.0.0.1:{redisPort}", Credential);
             client = builder.Build();
             await client.StartAsync();
         }

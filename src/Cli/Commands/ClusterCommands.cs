@@ -16,13 +16,20 @@ internal static class ClusterCommands
         Recursive = true,
     };
 
+    private static readonly Option<string?> Credential = new("--credential")
+    {
+        Description = "KEY_ID:BASE64_SECRET to sign requests with, when the cluster has FedGrains:Auth:Enabled. Default $FEDGRAINS_CREDENTIAL.",
+        DefaultValueFactory = _ => Environment.GetEnvironmentVariable("FEDGRAINS_CREDENTIAL"),
+        Recursive = true,
+    };
+
     public static IEnumerable<Command> Create() => [Submit(), Status(), Watch(), Cancel(), Export()];
 
     private static Command Submit()
     {
         var job = new JobOptions();
         var jobId = new Option<string?>("--job-id") { Description = "Job id (default: a new one). Submitting the same id and spec again is a no-op." };
-        var command = new Command("submit", "Submit a job to a running cluster; prints the job id on the last line.") { Cluster, jobId };
+        var command = new Command("submit", "Submit a job to a running cluster; prints the job id on the last line.") { Cluster, Credential, jobId };
         foreach (var o in job.All) command.Add(o);
         command.SetAction((r, ct) => WithClusterAsync(r, ct, async client =>
         {
@@ -40,7 +47,7 @@ internal static class ClusterCommands
     private static Command Status()
     {
         var jobArg = new Argument<string?>("job") { Description = "Job id; omit to list all jobs.", Arity = ArgumentArity.ZeroOrOne };
-        var command = new Command("status", "Show a job's status, or list the cluster's jobs.") { Cluster, jobArg };
+        var command = new Command("status", "Show a job's status, or list the cluster's jobs.") { Cluster, Credential, jobArg };
         command.SetAction((r, ct) => WithClusterAsync(r, ct, async client =>
         {
             var ids = r.GetValue(jobArg) is { } one ? [one]
@@ -66,7 +73,7 @@ internal static class ClusterCommands
     private static Command Watch()
     {
         var jobArg = new Argument<string>("job") { Description = "Job id." };
-        var command = new Command("watch", "Follow a job's rounds live (events from the federation) until it ends.") { Cluster, jobArg };
+        var command = new Command("watch", "Follow a job's rounds live (events from the federation) until it ends.") { Cluster, Credential, jobArg };
         command.SetAction((r, ct) => WithClusterAsync(r, ct, async client =>
         {
             var id = r.GetValue(jobArg)!;
@@ -111,7 +118,7 @@ internal static class ClusterCommands
     private static Command Cancel()
     {
         var jobArg = new Argument<string>("job") { Description = "Job id." };
-        var command = new Command("cancel", "Cancel a running job; its completed rounds are kept.") { Cluster, jobArg };
+        var command = new Command("cancel", "Cancel a running job; its completed rounds are kept.") { Cluster, Credential, jobArg };
         command.SetAction((r, ct) => WithClusterAsync(r, ct, async client =>
         {
             var status = await client.GetGrain<IFederationGrain>(r.GetValue(jobArg)!).CancelAsync();
@@ -125,7 +132,7 @@ internal static class ClusterCommands
     {
         var jobArg = new Argument<string>("job") { Description = "Job id." };
         var output = new Option<DirectoryInfo>("--output") { Description = "Folder to write into.", Required = true };
-        var command = new Command("export", "Write a job's report.json, history.csv, model.safetensors and accuracy/epsilon plots.") { Cluster, jobArg, output };
+        var command = new Command("export", "Write a job's report.json, history.csv, model.safetensors and accuracy/epsilon plots.") { Cluster, Credential, jobArg, output };
         command.SetAction((r, ct) => WithClusterAsync(r, ct, async client =>
         {
             var id = r.GetValue(jobArg)!;
@@ -150,8 +157,13 @@ internal static class ClusterCommands
     {
         try
         {
-            await using var connection = await ClusterConnection.ConnectAsync(r.GetValue(Cluster)!, ct);
+            await using var connection = await ClusterConnection.ConnectAsync(r.GetValue(Cluster)!, r.GetValue(Credential), ct);
             return await action(connection.Client);
+        }
+        catch (UnauthorizedAccessException e)
+        {
+            AnsiConsole.MarkupLineInterpolated($"[red]error:[/] {e.Message}");
+            return 5;
         }
         catch (ClusterUnreachableException e)
         {

@@ -14,12 +14,12 @@ internal sealed class ClusterConnection : IAsyncDisposable
 
     public IClusterClient Client => host.Services.GetRequiredService<IClusterClient>();
 
-    public static async Task<ClusterConnection> ConnectAsync(string cluster, CancellationToken cancellationToken)
+    public static async Task<ClusterConnection> ConnectAsync(string cluster, string? credential, CancellationToken cancellationToken)
     {
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = [] });
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         builder.Logging.AddFilter("Orleans", LogLevel.None);
-        builder.AddFedGrainsClient(cluster);
+        builder.AddFedGrainsClient(cluster, credential);
         var host = builder.Build();
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(TimeSpan.FromSeconds(30));

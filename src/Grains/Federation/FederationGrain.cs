@@ -2,6 +2,7 @@ using System.Diagnostics;
 using FedGrains.Grains.Gateway;
 using FedGrains.Grains.Hosting;
 using FedGrains.Grains.Interfaces;
+using FedGrains.Grains.Security;
 using FedGrains.Grains.Storage;
 using FedGrains.Learning;
 using FedGrains.Learning.Aggregation;
@@ -25,6 +26,7 @@ public sealed class FederationGrain(
     DatasetCache data,
     IOptions<FedGrainsSiloOptions> options,
     ILocalSiloDetails silo,
+    UpdateAuthenticator authenticator,
     ILogger<FederationGrain> logger) : Grain, IFederationGrain, IRemindable
 {
     private const string ResumeReminder = "fedgrains-resume";
@@ -83,6 +85,8 @@ public sealed class FederationGrain(
         await StartDrivingAsync();
         return Status();
     }
+
+    public Task WakeAsync() => Task.CompletedTask;
 
     public Task<JobStatus> GetStatusAsync() => Task.FromResult(Status());
 
@@ -195,7 +199,9 @@ public sealed class FederationGrain(
         var rejected = new List<RejectedUpdate>();
         foreach (var (id, update, error) in results)
         {
-            var (delta, reason) = update is null ? (null, error) : UpdateValidator.Validate(update, s.ModelVersion, s.LayoutHash, current.Length);
+            var (delta, reason) = update is null ? (null, error)
+                : authenticator.Check(update, JobId, s.ModelVersion) is { } refused ? (null, refused)
+                : UpdateValidator.Validate(update, s.ModelVersion, s.LayoutHash, current.Length);
             if (delta is not null) accepted.Add((update!, delta));
             else
             {

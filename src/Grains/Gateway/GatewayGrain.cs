@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using FedGrains.Grains.Hosting;
 using FedGrains.Grains.Interfaces;
 using FedGrains.Grains.Placement;
+using FedGrains.Grains.Security;
 using FedGrains.Learning;
 using FedGrains.Learning.Jobs;
 using FedGrains.Learning.Models;
@@ -25,6 +26,7 @@ public sealed class GatewayGrain(
     TrainingSlots slots,
     IOptions<FedGrainsSiloOptions> options,
     ILocalSiloDetails silo,
+    UpdateAuthenticator authenticator,
     ILogger<GatewayGrain> logger) : Grain, IGatewayGrain
 {
     private readonly torch.Device device = TorchRuntime.SelectDevice(options.Value.Device);
@@ -87,7 +89,8 @@ public sealed class GatewayGrain(
         ledger.State.Entries.Add(new LedgerEntry(task.Round, settings.SampleRate, settings.NoiseMultiplier, settings.Steps, DateTimeOffset.UtcNow));
         var privacy = Privacy(gatewayId, plan);
         var seconds = stopwatch.Elapsed.TotalSeconds;
-        var update = new GatewayUpdate(gatewayId, task.Round, bytes, examples, run.MeanLoss, privacy, seconds, null);
+        var update = authenticator.Sign(new GatewayUpdate(gatewayId, task.Round, bytes, examples, run.MeanLoss, privacy, seconds, null),
+            task.JobId, task.ModelVersion);
         ledger.State.LastRelease = update;
         ledger.State.LastReleaseModelVersion = task.ModelVersion;
         await ledger.WriteStateAsync(CancellationToken.None);

@@ -7,6 +7,7 @@ using Microsoft.Extensions.Options;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
 using OpenTelemetry.Trace;
+using FedGrains.Grains.Security;
 using Orleans.Configuration;
 
 namespace FedGrains.Grains.Hosting;
@@ -26,6 +27,7 @@ public static class HostBuilderExtensions
         var silo = config.GetSection(FedGrainsSiloOptions.Section).Get<FedGrainsSiloOptions>() ?? new FedGrainsSiloOptions();
         var cluster = config.GetSection(ClusterSettings.Section).Get<ClusterSettings>() ?? new ClusterSettings();
         var storage = config.GetSection(StorageSettings.Section).Get<StorageSettings>() ?? new StorageSettings();
+        var auth = config.GetSection(AuthOptions.Section).Get<AuthOptions>() ?? new AuthOptions();
         var problems = cluster.Problems().Concat(storage.Problems(cluster)).ToList();
         if (problems.Count > 0) throw new OptionsValidationException(ClusterSettings.Section, typeof(ClusterSettings), problems);
 
@@ -50,7 +52,7 @@ public static class HostBuilderExtensions
             if (storage.Provider == "redis") orleans.AddFedGrainsRedisStorage(storage.Redis ?? cluster.Redis!, cluster.ServiceId);
             else orleans.AddFedGrainsSqliteStorage(storage.DatabasePath);
             silo.UseReminders = storage.Provider == "redis";
-            orleans.AddFedGrains(silo);
+            orleans.AddFedGrains(silo, auth);
         });
         builder.AddFedGrainsTelemetry(config["FedGrains:Telemetry:Exporter"]);
         return builder;
@@ -60,10 +62,13 @@ public static class HostBuilderExtensions
     /// Adds an Orleans client for a running FedGrains cluster: <paramref name="cluster"/> is "redis://host:port"
     /// (Redis membership) or "host:port" (a silo's gateway endpoint).
     /// </summary>
-    public static IHostApplicationBuilder AddFedGrainsClient(this IHostApplicationBuilder builder, string cluster, string clusterId = "fedgrains", string serviceId = "fedgrains")
+    public static IHostApplicationBuilder AddFedGrainsClient(this IHostApplicationBuilder builder, string cluster, string? credential = null,
+        string clusterId = "fedgrains", string serviceId = "fedgrains")
     {
+        (string KeyId, byte[] Secret)? signer = credential is null ? null : Signatures.ParseCredential(credential);
         builder.UseOrleansClient(client =>
         {
+            if (signer is { } s) client.AddOutgoingGrainCallFilter(new ClientSigningFilter(s.KeyId, s.Secret, TimeProvider.System));
             client.Configure<ClusterOptions>(o => (o.ClusterId, o.ServiceId) = (clusterId, serviceId));
             if (cluster.StartsWith("redis://", StringComparison.OrdinalIgnoreCase))
                 client.UseRedisClustering(cluster["redis://".Length..]);

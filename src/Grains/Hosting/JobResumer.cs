@@ -17,8 +17,8 @@ public sealed partial class JobResumer(IJobIndex index, IGrainFactory grains, IL
             if (state != nameof(JobState.Running)) continue;
             try
             {
-                var status = await grains.GetGrain<IFederationGrain>(jobId).GetStatusAsync();
-                Woke(logger, jobId, status.RoundsCompleted, status.TotalRounds);
+                await grains.GetGrain<IFederationGrain>(jobId).WakeAsync();
+                Woke(logger, jobId);
             }
             catch (Exception e)
             {
@@ -27,8 +27,8 @@ public sealed partial class JobResumer(IJobIndex index, IGrainFactory grains, IL
         }
     }
 
-    [LoggerMessage(EventId = 3001, Level = LogLevel.Information, Message = "Woke unfinished job {JobId} at round {Round}/{Rounds}")]
-    private static partial void Woke(ILogger logger, string jobId, int round, int rounds);
+    [LoggerMessage(EventId = 3001, Level = LogLevel.Information, Message = "Woke unfinished job {JobId}")]
+    private static partial void Woke(ILogger logger, string jobId);
 
     [LoggerMessage(EventId = 3002, Level = LogLevel.Error, Message = "Could not wake job {JobId}")]
     private static partial void WakeFailed(ILogger logger, Exception e, string jobId);

@@ -1,5 +1,6 @@
 using FedGrains.Grains.Gateway;
 using FedGrains.Grains.Placement;
+using FedGrains.Grains.Security;
 using FedGrains.Grains.Storage;
 using FedGrains.Learning;
 using Microsoft.Extensions.DependencyInjection;
@@ -22,9 +23,10 @@ public static class SiloBuilderExtensions
     /// Adds FedGrains to a silo: the gateway-host placement filter and silo metadata, resource caps, the dataset cache,
     /// and the job-resuming start-up task. Storage is added separately (<see cref="AddFedGrainsSqliteStorage"/>).
     /// </summary>
-    public static ISiloBuilder AddFedGrains(this ISiloBuilder builder, FedGrainsSiloOptions options)
+    public static ISiloBuilder AddFedGrains(this ISiloBuilder builder, FedGrainsSiloOptions options, AuthOptions? auth = null)
     {
-        var problems = options.Problems().ToList();
+        auth ??= new AuthOptions();
+        var problems = options.Problems().Concat(auth.Problems()).ToList();
         if (problems.Count > 0) throw new OptionsValidationException(FedGrainsSiloOptions.Section, typeof(FedGrainsSiloOptions), problems);
         NativeMemoryTuning.Apply();
         TorchRuntime.SetThreads(options.TorchThreads ?? Math.Max(1, Environment.ProcessorCount / options.MaxConcurrentTrainings));
@@ -42,8 +44,12 @@ public static class SiloBuilderExtensions
         builder.AddActivityPropagation();
 
         builder.Services.AddSingleton(Options.Create(options));
+        builder.Services.AddSingleton(Options.Create(auth));
+        builder.Services.TryAddSingleton(TimeProvider.System);
+        if (auth.Enabled) builder.AddIncomingGrainCallFilter<ClientAuthorizationFilter>();
         builder.Services.AddPlacementFilter<GatewayHostPlacementFilterStrategy, GatewayHostPlacementFilterDirector>(ServiceLifetime.Singleton);
         builder.Services.TryAddSingleton<TrainingSlots>();
+        builder.Services.TryAddSingleton<UpdateAuthenticator>();
         builder.Services.TryAddSingleton<DatasetCache>();
         builder.Services.TryAddSingleton<JobResumer>();
         builder.AddStartupTask((services, ct) => services.GetRequiredService<JobResumer>().ResumeAsync(ct));
