@@ -1,6 +1,7 @@
 using FedGrains.Grains.Hosting;
 using FedGrains.Learning;
 using FedGrains.Silo;
+using Orleans.Dashboard;
 
 // A FedGrains silo. Embedded default: localhost clustering + SQLite; FedGrains:Cluster:Provider=redis|kubernetes and
 // FedGrains:Storage:Provider=redis for a cluster. Configure with appsettings.json, FedGrains__... environment variables
@@ -8,11 +9,14 @@ using FedGrains.Silo;
 // FedGrains:Health:Port.
 NativeMemoryTuning.Apply();
 var builder = WebApplication.CreateBuilder(args);
-builder.AddFedGrainsSilo();
+// The Orleans Dashboard is unauthenticated: enable it only where a network policy limits who reaches the health port.
+var dashboard = builder.Configuration.GetValue("FedGrains:Dashboard:Enabled", false);
+builder.AddFedGrainsSilo(silo => { if (dashboard) silo.AddDashboard(); });
 builder.WebHost.UseUrls($"http://0.0.0.0:{builder.Configuration.GetValue("FedGrains:Health:Port", 8080)}");
 builder.Services.AddHealthChecks().AddCheck<SiloReadiness>("orleans-membership", tags: ["ready"]);
 
 var app = builder.Build();
 app.MapHealthChecks("/healthz", new() { Predicate = _ => false });
 app.MapHealthChecks("/readyz", new() { Predicate = check => check.Tags.Contains("ready") });
+if (dashboard) app.MapOrleansDashboard("/dashboard");
 await app.RunAsync();

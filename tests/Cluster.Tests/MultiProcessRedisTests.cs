@@ -53,7 +53,7 @@ public sealed class MultiProcessRedisTests : IAsyncLifetime
             $"--FedGrains:Silo:HostsGateways={(k == 1 ? "true" : "false")}", "--FedGrains:Silo:TorchThreads=1",
             "--FedGrains:Telemetry:Exporter=none", "--Logging:LogLevel:Default=Warning",
             $"--FedGrains:Health:Port={healthPorts[k]}", $"--FedGrains:Silo:Role={(k == 1 ? "gateway" : "federation")}",
-            "--FedGrains:Auth:Enabled=true", $"--FedGrains:Auth:ClientKeys:operator={ClientKey}",
+            "--FedGrains:Auth:Enabled=true", $"--FedGrains:Auth:ClientKeys:operator={ClientKey}", $"--FedGrains:Dashboard:Enabled={k == 0}",
             .. Enumerable.Range(0, 3).Select(g => $"--FedGrains:Auth:SiteKeys:gw-{g:D2}={SiteKey(g)}"),
         ]));
         silos[0] = StartSilo(0);
@@ -63,6 +63,7 @@ public sealed class MultiProcessRedisTests : IAsyncLifetime
             Assert.Equal(HttpStatusCode.OK, await WaitForHttpAsync($"http://127.0.0.1:{port}/readyz"));
             Assert.Equal(HttpStatusCode.OK, await WaitForHttpAsync($"http://127.0.0.1:{port}/healthz"));
         }
+        Assert.Equal(HttpStatusCode.OK, await WaitForHttpAsync($"http://127.0.0.1:{healthPorts[0]}/dashboard/"));
         var cluster = $"redis://127.0.0.1:{redisPort}";
         var spec = Path.Combine(dir, "job.json");
         await File.WriteAllTextAsync(spec, """

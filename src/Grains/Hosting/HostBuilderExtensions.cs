@@ -21,7 +21,7 @@ public static class HostBuilderExtensions
     /// (<see cref="StorageSettings"/>: sqlite or redis) and FedGrains:Telemetry:Exporter. The defaults are the
     /// embedded single-machine setup: localhost clustering and SQLite.
     /// </summary>
-    public static IHostApplicationBuilder AddFedGrainsSilo(this IHostApplicationBuilder builder)
+    public static IHostApplicationBuilder AddFedGrainsSilo(this IHostApplicationBuilder builder, Action<ISiloBuilder>? configure = null)
     {
         var config = builder.Configuration;
         var silo = config.GetSection(FedGrainsSiloOptions.Section).Get<FedGrainsSiloOptions>() ?? new FedGrainsSiloOptions();
@@ -53,6 +53,7 @@ public static class HostBuilderExtensions
             else orleans.AddFedGrainsSqliteStorage(storage.DatabasePath);
             silo.UseReminders = storage.Provider == "redis";
             orleans.AddFedGrains(silo, auth);
+            configure?.Invoke(orleans);
         });
         builder.AddFedGrainsTelemetry(config["FedGrains:Telemetry:Exporter"]);
         return builder;
