@@ -79,6 +79,8 @@ public sealed class MultiProcessRedisTests : IAsyncLifetime
         Assert.True(submit.ExitCode == 0, submit.Output + Logs(silos));
         Assert.Equal("mp", submit.Output.TrimEnd().Split('\n')[^1].Trim());
 
+        // `watch` follows the job from events through the kill and restart below (it re-subscribes when its silo goes).
+        var watch = Track(ProcessRunner.StartDotnet("fedgrains.dll", ["watch", "mp", "--cluster", cluster, "--credential", Credential]));
         var job = (await ClientAsync()).GetGrain<IFederationGrain>("mp");
         var before = await TestCluster.WaitAsync(job, s => s.RoundsCompleted >= 3, TimeSpan.FromMinutes(2));
         Assert.Equal(JobState.Running, before.State);
@@ -96,6 +98,10 @@ public sealed class MultiProcessRedisTests : IAsyncLifetime
         Assert.Equal(3, ledgers.Count);
         LedgerAssert.Consistent(history, ledgers, rounds: 12, targetEpsilon: 3.0);
 
+        Assert.True(await watch.WaitAsync(TimeSpan.FromMinutes(1)) == 0, watch.Output);
+        Assert.Matches(@"round \d+/12: 3 updates", watch.Output);
+        Assert.Contains("job mp: Completed after 12 rounds", watch.Output);
+
         var status = await RunCliAsync("status", "mp", "--cluster", cluster, "--credential", Credential);
         Assert.Contains("Completed", status.Output);
         var exportDir = Path.Combine(dir, "export");
@@ -110,6 +116,32 @@ public sealed class MultiProcessRedisTests : IAsyncLifetime
         Assert.Equal([16L, 20L], tensors[0].Shape);
         foreach (var png in new[] { "accuracy.png", "epsilon.png" })
             Assert.Equal(new byte[] { 0x89, (byte)'P', (byte)'N', (byte)'G' }, (await File.ReadAllBytesAsync(Path.Combine(exportDir, png)))[..4]);
+    }
+
+    [Fact]
+    public async Task The_cli_cancels_a_job_through_a_silo_gateway_endpoint()
+    {
+        var siloPort = HostBuilderExtensions.FreeTcpPort();
+        var gatewayPort = HostBuilderExtensions.FreeTcpPort();
+        var silo = Track(ProcessRunner.StartDotnet("FedGrains.Silo.dll",
+        [
+            "--FedGrains:Cluster:Provider=redis", $"--FedGrains:Cluster:Redis=127.0.0.1:{redisPort}", "--FedGrains:Storage:Provider=redis",
+            "--FedGrains:Cluster:AdvertisedIPAddress=127.0.0.1", $"--FedGrains:Cluster:SiloPort={siloPort}", $"--FedGrains:Cluster:GatewayPort={gatewayPort}",
+            $"--FedGrains:Health:Port={HostBuilderExtensions.FreeTcpPort()}", "--FedGrains:Telemetry:Exporter=none", "--Logging:LogLevel:Default=Warning",
+            "--FedGrains:Auth:Enabled=true", $"--FedGrains:Auth:ClientKeys:operator={ClientKey}",
+            .. Enumerable.Range(0, 10).Select(g => $"--FedGrains:Auth:SiteKeys:gw-{g:D2}={SiteKey(g)}"),
+        ]));
+        var endpoint = $"127.0.0.1:{gatewayPort}";
+        var submit = await RetryUntilUpAsync(() => RunCliAsync("submit", "--dataset", "synthetic", "--rounds", "500", "--job-id", "long",
+            "--hidden", "8", "--batch-size", "50", "--cluster", endpoint, "--credential", Credential));
+        Assert.True(submit.ExitCode == 0, submit.Output + silo.Output);
+
+        var cancel = await RunCliAsync("cancel", "long", "--cluster", endpoint, "--credential", Credential);
+
+        Assert.True(cancel.ExitCode == 0, cancel.Output);
+        Assert.Contains("long: Cancelled after", cancel.Output);
+        var status = await RunCliAsync("status", "long", "--cluster", endpoint, "--credential", Credential);
+        Assert.Contains("Cancelled", status.Output);
     }
 
     [Fact]
@@ -162,6 +194,18 @@ public sealed class MultiProcessRedisTests : IAsyncLifetime
             await client.StartAsync();
         }
         return client.Services.GetRequiredService<IClusterClient>();
+    }
+
+    /// <summary>Retries a CLI call while the silo is still starting (exit code 3: unreachable), for up to a minute.</summary>
+    private static async Task<(int ExitCode, string Output)> RetryUntilUpAsync(Func<Task<(int ExitCode, string Output)>> call)
+    {
+        var deadline = DateTime.UtcNow.AddMinutes(1);
+        while (true)
+        {
+            var result = await call();
+            if (result.ExitCode != 3 || DateTime.UtcNow > deadline) return result;
+            await Task.Delay(500);
+        }
     }
 
     private static async Task<(int ExitCode, string Output)> RunCliAsync(params string[] args)

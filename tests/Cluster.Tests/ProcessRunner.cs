@@ -48,8 +48,12 @@ internal sealed class ProcessRunner : IDisposable
     /// <summary>SIGKILL: no graceful shutdown, as when a machine dies.</summary>
     public void Kill() => process.Kill(entireProcessTree: true);
 
+    private bool disposed;
+
     public void Dispose()
     {
+        if (disposed) return;
+        disposed = true;
         if (!process.HasExited) process.Kill(entireProcessTree: true);
         process.Dispose();
     }

@@ -80,8 +80,8 @@ internal static class ClusterCommands
             var job = client.GetGrain<IFederationGrain>(id);
             var watcher = new JobWatcher();
             var reference = client.CreateObjectReference<IJobObserver>(watcher);
-            await job.SubscribeAsync(reference);
-            var status = await job.GetStatusAsync();
+            await RetryAsync(async () => { await job.SubscribeAsync(reference); return 0; }, ct);
+            var status = await RetryAsync(job.GetStatusAsync, ct);
             if (status.State == JobState.NotStarted)
             {
                 AnsiConsole.MarkupLineInterpolated($"[red]error:[/] job '{id}' does not exist on this cluster.");
@@ -89,7 +89,7 @@ internal static class ClusterCommands
             }
             Console.WriteLine($"job {id}: {status.State}, round {status.RoundsCompleted}/{status.TotalRounds}");
             using var renew = new PeriodicTimer(TimeSpan.FromSeconds(30));
-            var renewing = Task.Run(async () => { while (await renew.WaitForNextTickAsync(ct)) await job.SubscribeAsync(reference); }, ct);
+            var renewing = Task.Run(async () => { while (await renew.WaitForNextTickAsync(ct)) await TryAsync(() => job.SubscribeAsync(reference)); }, ct);
             while (status.State == JobState.Running)
             {
                 // Events drive the output; a status poll every few seconds covers a federation that moved silos.
@@ -105,8 +105,10 @@ internal static class ClusterCommands
                 }
                 catch (Exception e) when (e is OperationCanceledException or System.Threading.Channels.ChannelClosedException && !ct.IsCancellationRequested)
                 {
-                    status = await job.GetStatusAsync();
-                    await job.SubscribeAsync(reference);
+                    // No event for a while: the job may have moved to another silo (its old one died). Ask again and
+                    // re-subscribe; while the cluster recovers, those calls may fail and are retried on the next pass.
+                    await TryAsync(async () => status = await job.GetStatusAsync());
+                    await TryAsync(() => job.SubscribeAsync(reference));
                 }
             }
             Console.WriteLine($"job {id}: {status.State} after {status.RoundsCompleted} rounds{(status.Error is null ? "" : ": " + status.Error)}");
@@ -151,6 +153,26 @@ internal static class ClusterCommands
             return 0;
         }));
         return command;
+    }
+
+    /// <summary>Retries a call for up to a minute while the cluster recovers from a lost silo.</summary>
+    private static async Task<T> RetryAsync<T>(Func<Task<T>> call, CancellationToken ct)
+    {
+        var deadline = DateTime.UtcNow.AddMinutes(1);
+        while (true)
+        {
+            try { return await call(); }
+            catch (Exception e) when (e is OrleansException or TimeoutException && DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(500, ct);
+            }
+        }
+    }
+
+    private static async Task TryAsync(Func<Task> call)
+    {
+        try { await call(); }
+        catch (Exception e) when (e is OrleansException or TimeoutException) { }
     }
 
     private static async Task<int> WithClusterAsync(ParseResult r, CancellationToken ct, Func<IClusterClient, Task<int>> action)
