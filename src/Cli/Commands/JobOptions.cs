@@ -27,9 +27,12 @@ internal sealed class JobOptions
     public readonly Option<int?> BatchSize = new("--batch-size") { Description = "Expected Poisson batch size (sample rate = batch / examples)." };
     public readonly Option<double?> LocalEpochs = new("--local-epochs") { Description = "Local epochs per round." };
     public readonly Option<string?> Optimizer = new("--optimizer") { Description = "sgd (DP-SGD, default) or adam (DP-Adam)." };
+    public readonly Option<string?> Rule = new("--aggregation-rule") { Description = "mean (FedAvg, default), median, trimmed_mean, krum or multi_krum." };
+    public readonly Option<string?> ServerOptimizer = new("--server-optimizer") { Description = "fedavg (default), fedavgm, fedadagrad, fedadam or fedyogi." };
+    public readonly Option<double?> ServerLearningRate = new("--server-learning-rate") { Description = "Server optimizer learning rate (default 1)." };
 
     public IEnumerable<Option> All => [Spec, Seed, Rounds, Gateways, Cohort, Dataset, DataDir, Partition, Alpha, Model, Hidden,
-        Epsilon, Delta, NoiseLevel, NoiseMultiplier, LearningRate, ClippingNorm, BatchSize, LocalEpochs, Optimizer];
+        Epsilon, Delta, NoiseLevel, NoiseMultiplier, LearningRate, ClippingNorm, BatchSize, LocalEpochs, Optimizer, Rule, ServerOptimizer, ServerLearningRate];
 
     /// <summary>The job: --spec (or the default job) with every given flag applied on top.</summary>
     public JobSpec Build(ParseResult r)
@@ -58,6 +61,15 @@ internal sealed class JobOptions
                 TargetEpsilon = r.GetValue(Epsilon) ?? p.TargetEpsilon,
                 Delta = r.GetValue(Delta) ?? p.Delta,
                 NoiseLevel = r.GetValue(NoiseLevel) ?? p.NoiseLevel,
+            },
+            Aggregation = spec.Aggregation with
+            {
+                Rule = r.GetValue(Rule) ?? spec.Aggregation.Rule,
+                ServerOptimizer = spec.Aggregation.ServerOptimizer with
+                {
+                    Kind = r.GetValue(ServerOptimizer) ?? spec.Aggregation.ServerOptimizer.Kind,
+                    LearningRate = r.GetValue(ServerLearningRate) ?? spec.Aggregation.ServerOptimizer.LearningRate,
+                },
             },
             Defaults = h with
             {

@@ -221,14 +221,23 @@ public sealed class FederationGrain(
 
         var test = data.TestData(spec, device);
         var classes = data.Dataset(spec).Train.Classes;
-        var (next, loss, accuracy) = await Task.Run(() =>
+        var checkpoint = CheckpointCodec.Decode(s.AggregationCheckpoint);
+        var (result, loss, accuracy) = await Task.Run(() =>
         {
-            var mean = FedAvg.Aggregate(accepted.Select(a => new WeightedDelta(a.Delta, a.Update.Examples)).ToArray());
-            var weights = FedAvg.Apply(current, mean);
-            var (l, acc) = GlobalModel.Evaluate(spec.Model, weights, test.X, test.Y, classes);
-            return (weights, l, acc);
+            var deltas = accepted.Select(a => new GatewayDelta(a.Update.GatewayId, a.Delta, a.Update.Examples)).ToArray();
+            var aggregated = AggregationPipeline.Run(spec.Aggregation, current, deltas, checkpoint);
+            var (l, acc) = GlobalModel.Evaluate(spec.Model, aggregated.Weights, test.X, test.Y, classes);
+            return (aggregated, l, acc);
         });
         aggregation?.Dispose();
+        foreach (var (id, reason) in result.Dropped)
+        {
+            rejected.Add(new RejectedUpdate(id, reason));
+            Telemetry.UpdatesRejected.Add(1);
+            Log.UpdateRejected(logger, JobId, round, id, reason);
+        }
+        accepted.RemoveAll(a => result.Dropped.Any(d => d.GatewayId == a.Update.GatewayId));
+        var next = result.Weights;
 
         long examples = accepted.Sum(a => (long)a.Update.Examples);
         long bytesDown = (long)task.GlobalWeights.Length * cohort.Count;
@@ -240,6 +249,7 @@ public sealed class FederationGrain(
 
         s.Weights = WeightBuffer.Encode(next, WeightKind.Weights, s.ModelVersion + 1, s.LayoutHash);
         s.ModelVersion++;
+        s.AggregationCheckpoint = CheckpointCodec.Encode(result.Checkpoint);
         s.RoundsCompleted = round;
         s.History.Add(record);
         bool finished = round >= spec.Rounds;

@@ -19,4 +19,7 @@ public sealed class FederationState
     [Id(7)] public string? Error { get; set; }
     [Id(8)] public DateTimeOffset? StartedAt { get; set; }
     [Id(9)] public DateTimeOffset? FinishedAt { get; set; }
+
+    /// <summary>The aggregation pipeline's carried state (adaptive bounds, server optimizer moments), as CheckpointCodec bytes.</summary>
+    [Id(10)] public byte[]? AggregationCheckpoint { get; set; }
 }

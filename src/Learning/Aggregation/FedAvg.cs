@@ -5,7 +5,7 @@ namespace FedGrains.Learning.Aggregation;
 /// <param name="Weight">Aggregation weight, e.g. the number of local examples.</param>
 public sealed record WeightedDelta(float[] Delta, double Weight);
 
-/// <summary>Federated averaging (McMahan et al. 2017): the new model is the old one plus the weighted mean of the deltas.</summary>
+/// <summary>Federated averaging (McMahan et al. 2017): the weighted mean of the deltas; the server optimizer applies it.</summary>
 public static class FedAvg
 {
     /// <summary>The weighted mean of the deltas (weights need not sum to one). Accumulates in double for stability.</summary>
@@ -31,14 +31,5 @@ public static class FedAvg
         var mean = new float[length];
         for (int i = 0; i < length; i++) mean[i] = (float)sum[i];
         return mean;
-    }
-
-    /// <summary>Adds <paramref name="meanDelta"/> to <paramref name="weights"/> (server learning rate 1) into a new array.</summary>
-    public static float[] Apply(IReadOnlyList<float> weights, IReadOnlyList<float> meanDelta)
-    {
-        if (weights.Count != meanDelta.Count) throw new ArgumentException($"model has {weights.Count} values but the delta has {meanDelta.Count}.");
-        var next = new float[weights.Count];
-        for (int i = 0; i < next.Length; i++) next[i] = weights[i] + meanDelta[i];
-        return next;
     }
 }

@@ -38,6 +38,9 @@ public sealed record JobSpec
 
     public PrivacySpec Privacy { get; init; } = new();
 
+    /// <summary>How the federation combines the round's updates (zeroing, clipping, rule, server optimizer).</summary>
+    public AggregationSpec Aggregation { get; init; } = new();
+
     /// <summary>The gateways of this job: <see cref="Gateways"/>, or <see cref="GatewayCount"/> generated ones.</summary>
     public IReadOnlyList<GatewaySpec> ResolveGateways() =>
         Gateways is { Count: > 0 }

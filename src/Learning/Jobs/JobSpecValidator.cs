@@ -51,6 +51,8 @@ public static class JobSpecValidator
         if (spec.MinUpdatesPerRound < 1 || spec.MinUpdatesPerRound > cohort)
             p.Add($"min_updates_per_round: {spec.MinUpdatesPerRound} must be between 1 and the cohort size ({cohort}).");
 
+        CheckAggregation(p, spec.Aggregation, spec.MinUpdatesPerRound);
+
         var privacy = spec.Privacy;
         if (!TryParseNoiseLevel(privacy.NoiseLevel, out _)) p.Add($"privacy.noise_level: '{privacy.NoiseLevel}' is not known; use \"sample\", \"batch\" or \"none\".");
         if (!(privacy.TargetEpsilon > 0) || double.IsInfinity(privacy.TargetEpsilon)) p.Add($"privacy.target_epsilon: {privacy.TargetEpsilon} must be a positive number, e.g. 3.");
@@ -67,6 +69,35 @@ public static class JobSpecValidator
 
     public static bool TryParseNoiseLevel(string text, out NoiseLevel level) =>
         Enum.TryParse(text, ignoreCase: true, out level) && Enum.IsDefined(level) && !int.TryParse(text, out _);
+
+    private static void CheckAggregation(List<string> p, AggregationSpec a, int minUpdates)
+    {
+        if (a.Rule is not ("mean" or "median" or "trimmed_mean" or "krum" or "multi_krum"))
+            p.Add($"aggregation.rule: '{a.Rule}' is not known; use mean, median, trimmed_mean, krum or multi_krum.");
+        if (a.TrimBeta is < 0 or >= 0.5) p.Add($"aggregation.trim_beta: {a.TrimBeta} must be in [0, 0.5).");
+        if (a.Byzantine < 0) p.Add($"aggregation.byzantine: {a.Byzantine} must be >= 0.");
+        if (a.MultiKrumSelected < 0) p.Add($"aggregation.multi_krum_selected: {a.MultiKrumSelected} must be >= 0 (0 = n - f).");
+        if (a.Rule is "krum" or "multi_krum" && minUpdates <= 2 * a.Byzantine + 2)
+            p.Add($"min_updates_per_round: Krum with aggregation.byzantine={a.Byzantine} needs more than {2 * a.Byzantine + 2} updates per round; set it to at least {2 * a.Byzantine + 3}.");
+        CheckNormStage(p, a.Zeroing, "aggregation.zeroing");
+        CheckNormStage(p, a.Clipping, "aggregation.clipping");
+        var o = a.ServerOptimizer;
+        if (o.Kind is not ("fedavg" or "fedavgm" or "fedadagrad" or "fedadam" or "fedyogi"))
+            p.Add($"aggregation.server_optimizer.kind: '{o.Kind}' is not known; use fedavg, fedavgm, fedadagrad, fedadam or fedyogi.");
+        if (!(o.LearningRate > 0) || double.IsInfinity(o.LearningRate)) p.Add($"aggregation.server_optimizer.learning_rate: {o.LearningRate} must be > 0.");
+        if (o.Beta1 is < 0 or >= 1 || o.Beta2 is < 0 or >= 1) p.Add("aggregation.server_optimizer.beta1/beta2 must be in [0, 1).");
+        if (!(o.Tau > 0)) p.Add($"aggregation.server_optimizer.tau: {o.Tau} must be > 0 (e.g. 1e-3).");
+    }
+
+    private static void CheckNormStage(List<string> p, NormStageSpec s, string at)
+    {
+        if (s.Mode is not ("off" or "fixed" or "adaptive")) p.Add($"{at}.mode: '{s.Mode}' is not known; use off, fixed or adaptive.");
+        if (s.Mode == "off") return;
+        if (!(s.Bound > 0) || double.IsInfinity(s.Bound)) p.Add($"{at}.bound: {s.Bound} must be > 0.");
+        if (!(s.Multiplier > 0) || s.Increment < 0) p.Add($"{at}: multiplier must be > 0 and increment >= 0.");
+        if (s.Mode == "adaptive" && (s.TargetQuantile is <= 0 or >= 1 || !(s.LearningRate > 0)))
+            p.Add($"{at}: adaptive mode needs target_quantile in (0, 1) and learning_rate > 0.");
+    }
 
     private static void CheckHyperParameters(List<string> p, HyperParameters h, string at)
     {

@@ -1,0 +1,67 @@
+using FedGrains.Learning.Jobs;
+
+namespace FedGrains.Learning.Aggregation;
+
+/// <summary>One gateway's validated update entering the pipeline.</summary>
+public sealed record GatewayDelta(string GatewayId, float[] Delta, double Examples);
+
+/// <summary>What the pipeline carries from round to round; persisted with the round so a resumed job continues exactly.</summary>
+public sealed record AggregationCheckpoint(double? ZeroingEstimate, double? ClippingEstimate, float[]? FirstMoment, float[]? SecondMoment);
+
+/// <summary>The outcome of a round's aggregation.</summary>
+public sealed record AggregationResult(float[] Weights, AggregationCheckpoint Checkpoint, IReadOnlyList<(string GatewayId, string Reason)> Dropped, int Used);
+
+/// <summary>
+/// Zeroing -> clipping -> aggregation rule -> server optimizer, built from a job's <see cref="AggregationSpec"/>.
+/// Each stage is a small type with one job; the pipeline only composes them.
+/// </summary>
+public static class AggregationPipeline
+{
+    public static AggregationResult Run(AggregationSpec spec, IReadOnlyList<float> weights, IReadOnlyList<GatewayDelta> updates, AggregationCheckpoint? checkpoint)
+    {
+        var dropped = new List<(string, string)>();
+        var current = updates.Select(u => (u.GatewayId, new WeightedDelta(u.Delta, u.Examples))).ToList();
+        NormStage? zeroing = Stage(spec.Zeroing, zeroing: true, checkpoint?.ZeroingEstimate);
+        NormStage? clipping = Stage(spec.Clipping, zeroing: false, checkpoint?.ClippingEstimate);
+        IReadOnlyList<(string Id, WeightedDelta Update)> kept = current;
+        if (zeroing is not null) kept = zeroing.Apply(kept, dropped);
+        if (clipping is not null) kept = clipping.Apply(kept, dropped);
+
+        var optimizer = new ServerOptimizer(OptimizerSettings(spec.ServerOptimizer), checkpoint?.FirstMoment, checkpoint?.SecondMoment);
+        float[] next = kept.Count == 0
+            ? weights.ToArray()
+            : optimizer.Step(weights, Rule(spec, kept.Count).Aggregate(kept.Select(k => k.Update).ToArray()));
+        var nextCheckpoint = new AggregationCheckpoint(zeroing?.Estimate, clipping?.Estimate, optimizer.FirstMoment, optimizer.SecondMoment);
+        return new AggregationResult(next, nextCheckpoint, dropped, kept.Count);
+    }
+
+    public static IAggregationRule Rule(AggregationSpec spec, int updates) => spec.Rule switch
+    {
+        "mean" => new WeightedMeanRule(),
+        "median" => new CoordinateMedianRule(),
+        "trimmed_mean" => new TrimmedMeanRule(spec.TrimBeta),
+        "krum" => new KrumRule(spec.Byzantine),
+        "multi_krum" => new KrumRule(spec.Byzantine, spec.MultiKrumSelected > 0 ? spec.MultiKrumSelected : Math.Max(1, updates - spec.Byzantine)),
+        _ => throw new ArgumentException($"aggregation.rule '{spec.Rule}' is not known."),
+    };
+
+    public static ServerOptimizerSettings OptimizerSettings(ServerOptimizerSpec s) => new(
+        s.Kind switch
+        {
+            "fedavg" => ServerOptimizerKind.FedAvg,
+            "fedavgm" => ServerOptimizerKind.FedAvgM,
+            "fedadagrad" => ServerOptimizerKind.FedAdagrad,
+            "fedadam" => ServerOptimizerKind.FedAdam,
+            "fedyogi" => ServerOptimizerKind.FedYogi,
+            _ => throw new ArgumentException($"aggregation.server_optimizer.kind '{s.Kind}' is not known."),
+        },
+        s.LearningRate, s.Beta1, s.Beta2, s.Tau);
+
+    private static NormStage? Stage(NormStageSpec s, bool zeroing, double? estimate) => s.Mode switch
+    {
+        "off" => null,
+        "fixed" => new NormStage(new NormBound(false, s.Bound, s.TargetQuantile, s.LearningRate, s.Multiplier, s.Increment), zeroing, estimate),
+        "adaptive" => new NormStage(new NormBound(true, s.Bound, s.TargetQuantile, s.LearningRate, s.Multiplier, s.Increment), zeroing, estimate),
+        _ => throw new ArgumentException($"aggregation.{(zeroing ? "zeroing" : "clipping")}.mode '{s.Mode}' is not known."),
+    };
+}

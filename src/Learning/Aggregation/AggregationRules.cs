@@ -1,0 +1,108 @@
+namespace FedGrains.Learning.Aggregation;
+
+/// <summary>Combines the (already zeroed and clipped) deltas of a round into one.</summary>
+public interface IAggregationRule
+{
+    /// <summary>Short name for logs and reports ("mean", "median", ...).</summary>
+    string Name { get; }
+
+    float[] Aggregate(IReadOnlyList<WeightedDelta> updates);
+}
+
+/// <summary>FedAvg's weighted mean (McMahan et al. 2017).</summary>
+public sealed class WeightedMeanRule : IAggregationRule
+{
+    public string Name => "mean";
+
+    public float[] Aggregate(IReadOnlyList<WeightedDelta> updates) => FedAvg.Aggregate(updates);
+}
+
+/// <summary>Coordinate-wise median (Yin et al. 2018): robust to fewer than half of the updates being arbitrary. Ignores weights.</summary>
+public sealed class CoordinateMedianRule : IAggregationRule
+{
+    public string Name => "median";
+
+    public float[] Aggregate(IReadOnlyList<WeightedDelta> updates) =>
+        Coordinatewise(updates, column =>
+        {
+            Array.Sort(column);
+            int n = column.Length;
+            return n % 2 == 1 ? column[n / 2] : 0.5f * (column[n / 2 - 1] + column[n / 2]);
+        });
+
+    internal static float[] Coordinatewise(IReadOnlyList<WeightedDelta> updates, Func<float[], float> reduce)
+    {
+        RuleChecks.Require(updates);
+        int length = updates[0].Delta.Length;
+        var result = new float[length];
+        var column = new float[updates.Count];
+        for (int i = 0; i < length; i++)
+        {
+            for (int k = 0; k < updates.Count; k++) column[k] = updates[k].Delta[i];
+            result[i] = reduce(column);
+        }
+        return result;
+    }
+}
+
+/// <summary>Coordinate-wise trimmed mean (Yin et al. 2018): drops the largest and smallest beta fraction per coordinate.</summary>
+public sealed class TrimmedMeanRule(double beta) : IAggregationRule
+{
+    public string Name => "trimmed_mean";
+
+    public double Beta { get; } = beta is >= 0 and < 0.5 ? beta : throw new ArgumentOutOfRangeException(nameof(beta), beta, "aggregation.trim_beta must be in [0, 0.5).");
+
+    public float[] Aggregate(IReadOnlyList<WeightedDelta> updates)
+    {
+        int trim = (int)Math.Floor(Beta * updates.Count);
+        return CoordinateMedianRule.Coordinatewise(updates, column =>
+        {
+            Array.Sort(column);
+            double sum = 0;
+            for (int k = trim; k < column.Length - trim; k++) sum += column[k];
+            return (float)(sum / (column.Length - 2 * trim));
+        });
+    }
+}
+
+/// <summary>
+/// Krum and multi-Krum (Blanchard et al. 2017): score each update by the summed squared distance to its n - f - 2
+/// nearest neighbours, and average the m best-scored ones (m = 1 is Krum). Tolerates f Byzantine updates when n > 2f + 2.
+/// </summary>
+public sealed class KrumRule(int byzantine, int selected = 1) : IAggregationRule
+{
+    public string Name => selected == 1 ? "krum" : "multi_krum";
+
+    public float[] Aggregate(IReadOnlyList<WeightedDelta> updates)
+    {
+        RuleChecks.Require(updates);
+        int n = updates.Count;
+        if (n <= 2 * byzantine + 2)
+            throw new ArgumentException($"Krum with {byzantine} Byzantine gateways needs more than {2 * byzantine + 2} updates; this round has {n}.");
+        var distance = new double[n, n];
+        for (int a = 0; a < n; a++)
+            for (int b = a + 1; b < n; b++)
+            {
+                double d = 0;
+                var x = updates[a].Delta;
+                var y = updates[b].Delta;
+                for (int i = 0; i < x.Length; i++) { double t = x[i] - y[i]; d += t * t; }
+                distance[a, b] = distance[b, a] = d;
+            }
+        int neighbours = n - byzantine - 2;
+        var scores = Enumerable.Range(0, n).Select(a =>
+            Enumerable.Range(0, n).Where(b => b != a).Select(b => distance[a, b]).Order().Take(neighbours).Sum()).ToArray();
+        var best = Enumerable.Range(0, n).OrderBy(a => scores[a]).ThenBy(a => a).Take(Math.Min(selected, n)).ToArray();
+        return FedAvg.Aggregate(best.Select(a => updates[a] with { Weight = 1 }).ToArray());
+    }
+}
+
+internal static class RuleChecks
+{
+    public static void Require(IReadOnlyList<WeightedDelta> updates)
+    {
+        if (updates.Count == 0) throw new ArgumentException("an aggregation rule needs at least one update.");
+        int length = updates[0].Delta.Length;
+        if (updates.Any(u => u.Delta.Length != length)) throw new ArgumentException("delta lengths differ.");
+    }
+}
