@@ -101,3 +101,26 @@ public sealed class DpSgdTrainerTests
         Assert.Contains("noise_multiplier", Assert.Throws<ArgumentException>(() => new TrainerSettings(0.1, 1, double.NaN, 0.1, 1).Validate()).Message);
     }
 }
+
+public sealed class FedProxTests
+{
+    [Fact]
+    public void A_proximal_term_keeps_the_local_model_closer_to_the_global_one()
+    {
+        using var scope = torch.NewDisposeScope();
+        var (train, _) = Data.SyntheticTask.Generate(seed: 8, trainCount: 1000, testCount: 10);
+        var (x, y) = train.ToTensors();
+        var spec = new ModelSpec("mlp", [16]);
+        var (global, _) = GlobalModel.Initial(spec, train.ExampleShape, train.Classes, jobSeed: 1);
+
+        double DeltaNorm(double mu)
+        {
+            var settings = new TrainerSettings(0.5, 1.0, 0.5, 0.1, Steps: 60, ProximalMu: mu);
+            var (delta, _) = LocalTraining.Run(spec, x, y, train.Classes, global, settings, new Random(1), new Generator(2));
+            return Math.Sqrt(delta.Sum(d => (double)d * d));
+        }
+
+        double free = DeltaNorm(0), prox = DeltaNorm(1.0);
+        Assert.True(prox < 0.8 * free, $"||delta|| with mu=1: {prox}, without: {free}");
+    }
+}

@@ -27,12 +27,13 @@ internal sealed class JobOptions
     public readonly Option<int?> BatchSize = new("--batch-size") { Description = "Expected Poisson batch size (sample rate = batch / examples)." };
     public readonly Option<double?> LocalEpochs = new("--local-epochs") { Description = "Local epochs per round." };
     public readonly Option<string?> Optimizer = new("--optimizer") { Description = "sgd (DP-SGD, default) or adam (DP-Adam)." };
+    public readonly Option<double?> ProximalMu = new("--proximal-mu") { Description = "FedProx mu at every gateway (0 = off)." };
     public readonly Option<string?> Rule = new("--aggregation-rule") { Description = "mean (FedAvg, default), median, trimmed_mean, krum or multi_krum." };
     public readonly Option<string?> ServerOptimizer = new("--server-optimizer") { Description = "fedavg (default), fedavgm, fedadagrad, fedadam or fedyogi." };
     public readonly Option<double?> ServerLearningRate = new("--server-learning-rate") { Description = "Server optimizer learning rate (default 1)." };
 
     public IEnumerable<Option> All => [Spec, Seed, Rounds, Gateways, Cohort, Dataset, DataDir, Partition, Alpha, Model, Hidden,
-        Epsilon, Delta, NoiseLevel, NoiseMultiplier, LearningRate, ClippingNorm, BatchSize, LocalEpochs, Optimizer, Rule, ServerOptimizer, ServerLearningRate];
+        Epsilon, Delta, NoiseLevel, NoiseMultiplier, LearningRate, ClippingNorm, BatchSize, LocalEpochs, Optimizer, ProximalMu, Rule, ServerOptimizer, ServerLearningRate];
 
     /// <summary>The job: --spec (or the default job) with every given flag applied on top.</summary>
     public JobSpec Build(ParseResult r)
@@ -79,6 +80,7 @@ internal sealed class JobOptions
                 BatchSize = r.GetValue(BatchSize) ?? h.BatchSize,
                 LocalEpochs = r.GetValue(LocalEpochs) ?? h.LocalEpochs,
                 Optimizer = r.GetValue(Optimizer) ?? h.Optimizer,
+                ProximalMu = r.GetValue(ProximalMu) ?? h.ProximalMu,
             },
         };
     }

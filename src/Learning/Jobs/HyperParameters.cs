@@ -22,6 +22,9 @@ public sealed record HyperParameters
 
     public double Momentum { get; init; }
 
+    /// <summary>FedProx's proximal weight mu; 0 is plain local SGD.</summary>
+    public double ProximalMu { get; init; }
+
     /// <summary>These defaults with a gateway's overrides applied.</summary>
     public HyperParameters With(HyperParameterOverrides? o) => o is null ? this : new HyperParameters
     {
@@ -32,6 +35,7 @@ public sealed record HyperParameters
         BatchSize = o.BatchSize ?? BatchSize,
         Optimizer = o.Optimizer ?? Optimizer,
         Momentum = o.Momentum ?? Momentum,
+        ProximalMu = o.ProximalMu ?? ProximalMu,
     };
 }
 
@@ -45,4 +49,5 @@ public sealed record HyperParameterOverrides
     public int? BatchSize { get; init; }
     public string? Optimizer { get; init; }
     public double? Momentum { get; init; }
+    public double? ProximalMu { get; init; }
 }

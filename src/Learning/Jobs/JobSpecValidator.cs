@@ -108,5 +108,6 @@ public static class JobSpecValidator
         if (h.BatchSize < 1) p.Add($"{at}.batch_size: {h.BatchSize} must be >= 1.");
         if (h.Optimizer is not ("sgd" or "adam")) p.Add($"{at}.optimizer: '{h.Optimizer}' is not known; use \"sgd\" or \"adam\".");
         if (h.Momentum is < 0 or >= 1) p.Add($"{at}.momentum: {h.Momentum} must be in [0, 1).");
+        if (!(h.ProximalMu >= 0) || double.IsInfinity(h.ProximalMu)) p.Add($"{at}.proximal_mu: {h.ProximalMu} must be >= 0 (FedProx; 0 = off).");
     }
 }

@@ -21,6 +21,7 @@ public sealed class DpSgdTrainer : IDisposable
     private readonly Generator noise;
     private readonly optim.Optimizer optimizer;
     private readonly List<Parameter> parameters;
+    private readonly List<Tensor>? anchor;
 
     /// <param name="sampler">Draws the Poisson samples; derive it from the job seed for reproducible batches.</param>
     /// <param name="noise">Draws the Gaussian noise; seed it from OS entropy outside tests.</param>
@@ -33,6 +34,9 @@ public sealed class DpSgdTrainer : IDisposable
         this.sampler = sampler;
         this.noise = noise;
         parameters = model.parameters().ToList();
+        // FedProx's anchor: the weights the round started from. The proximal gradient mu (w - anchor) does not touch
+        // the data, so adding it after the noise costs no privacy.
+        anchor = settings.ProximalMu > 0 ? parameters.Select(p => p.detach().clone().DetachFromDisposeScope()).ToList() : null;
         optimizer = settings.Optimizer == LocalOptimizer.Adam
             ? optim.Adam(parameters, settings.LearningRate)
             : optim.SGD(parameters, settings.LearningRate, settings.Momentum);
@@ -82,6 +86,11 @@ public sealed class DpSgdTrainer : IDisposable
                 g.div_(settings.NoiseLevel == NoiseLevel.None ? Math.Max(1, bx.shape[0]) : expectedBatch);
                 p.grad = g;
             }
+            if (anchor is not null)
+            {
+                for (int k = 0; k < parameters.Count; k++)
+                    parameters[k].grad!.add_(parameters[k] - anchor[k], alpha: settings.ProximalMu);
+            }
         }
         optimizer.step();
         optimizer.zero_grad();
@@ -110,7 +119,11 @@ public sealed class DpSgdTrainer : IDisposable
         return chosen.ToArray();
     }
 
-    public void Dispose() => optimizer.Dispose();
+    public void Dispose()
+    {
+        optimizer.Dispose();
+        anchor?.ForEach(t => t.Dispose());
+    }
 }
 
 /// <summary>What a local run did: steps taken, the Poisson batch size of each step, mean training loss per example.</summary>

@@ -14,6 +14,7 @@ public enum LocalOptimizer
 /// <param name="SampleRate">Poisson sampling probability q of each example per step.</param>
 /// <param name="NoiseMultiplier">sigma: noise standard deviation is sigma x clipping norm; 0 trains without privacy.</param>
 /// <param name="Steps">Number of steps; a local epoch is about 1/q steps.</param>
+/// <param name="ProximalMu">FedProx's mu (Li et al. 2020): adds mu (w - w_global) to the step, keeping local models near the global one.</param>
 public sealed record TrainerSettings(
     double LearningRate,
     double ClippingNorm,
@@ -22,7 +23,8 @@ public sealed record TrainerSettings(
     int Steps,
     NoiseLevel NoiseLevel = NoiseLevel.Sample,
     LocalOptimizer Optimizer = LocalOptimizer.Sgd,
-    double Momentum = 0)
+    double Momentum = 0,
+    double ProximalMu = 0)
 {
     /// <summary>Throws with the name of the first setting that is out of range.</summary>
     public void Validate()
@@ -33,5 +35,6 @@ public sealed record TrainerSettings(
         if (!(SampleRate > 0 && SampleRate <= 1)) throw new ArgumentException($"sample rate must be in (0, 1] (got {SampleRate}); check batch_size against the gateway's example count.");
         if (Steps < 0) throw new ArgumentException($"steps must be >= 0 (got {Steps}).");
         if (Momentum is < 0 or >= 1) throw new ArgumentException($"momentum must be in [0, 1) (got {Momentum}).");
+        if (!(ProximalMu >= 0) || double.IsInfinity(ProximalMu)) throw new ArgumentException($"proximal_mu must be >= 0 (got {ProximalMu}).");
     }
 }
