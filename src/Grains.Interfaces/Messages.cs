@@ -68,7 +68,8 @@ public sealed record RoundRecord(
     [property: Id(9)] long BytesUp,
     [property: Id(10)] double Seconds,
     [property: Id(11)] double AggregationSeconds,
-    [property: Id(12)] DateTimeOffset CompletedAt);
+    [property: Id(12)] DateTimeOffset CompletedAt,
+    [property: Id(13)] long BytesUpDense = 0);
 
 /// <summary>A snapshot of a job for status queries and progress displays.</summary>
 [GenerateSerializer, Immutable, Alias("fedgrains.job-status")]

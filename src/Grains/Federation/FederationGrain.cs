@@ -245,7 +245,8 @@ public sealed class FederationGrain(
         var privacy = results.Where(r => r.Update is not null).Select(r => r.Update!.Privacy).ToArray();
         var record = new RoundRecord(round, accepted.Select(a => a.Update.GatewayId).ToArray(), rejected, examples,
             accepted.Sum(a => a.Update.TrainLoss * a.Update.Examples) / Math.Max(1, examples), accuracy, loss, privacy,
-            bytesDown, bytesUp, stopwatch.Elapsed.TotalSeconds, aggregationStopwatch.Elapsed.TotalSeconds, DateTimeOffset.UtcNow);
+            bytesDown, bytesUp, stopwatch.Elapsed.TotalSeconds, aggregationStopwatch.Elapsed.TotalSeconds, DateTimeOffset.UtcNow,
+            BytesUpDense: (long)current.Length * 4 * results.Count(r => r.Update?.Delta is not null));
 
         s.Weights = WeightBuffer.Encode(next, WeightKind.Weights, s.ModelVersion + 1, s.LayoutHash);
         s.ModelVersion++;

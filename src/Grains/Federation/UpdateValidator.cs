@@ -1,5 +1,5 @@
 using FedGrains.Grains.Interfaces;
-using FedGrains.Learning.Models;
+using FedGrains.Learning.Codecs;
 
 namespace FedGrains.Grains.Federation;
 
@@ -11,10 +11,9 @@ internal static class UpdateValidator
     {
         if (update.RefusedReason is { } refused) return (null, refused);
         if (update.Delta is null) return (null, "no delta was sent");
-        DecodedWeights decoded;
-        try { decoded = WeightBuffer.Decode(update.Delta); }
+        DecodedDelta decoded;
+        try { decoded = DeltaCodec.Decode(update.Delta); }
         catch (InvalidDataException e) { return (null, e.Message); }
-        if (decoded.Kind != WeightKind.Delta) return (null, $"sent {decoded.Kind}, expected a delta");
         if (decoded.ModelVersion != modelVersion) return (null, $"delta is for model version {decoded.ModelVersion}, the current one is {modelVersion}");
         if (decoded.LayoutHash != layoutHash) return (null, "delta was computed for a different model layout");
         if (decoded.Values.Length != parameterCount) return (null, $"delta has {decoded.Values.Length} values, the model has {parameterCount}");

@@ -5,6 +5,7 @@ using FedGrains.Grains.Interfaces;
 using FedGrains.Grains.Placement;
 using FedGrains.Grains.Security;
 using FedGrains.Learning;
+using FedGrains.Learning.Codecs;
 using FedGrains.Learning.Jobs;
 using FedGrains.Learning.Models;
 using FedGrains.Learning.Privacy;
@@ -85,7 +86,9 @@ public sealed class GatewayGrain(
 
         // Record the spend before anything leaves this grain: a caller that times out after this point has still
         // received (or may yet receive) a release, so it must be accounted.
-        var bytes = WeightBuffer.Encode(delta, WeightKind.Delta, global.ModelVersion, global.LayoutHash);
+        var segments = GlobalModel.Segments(spec.Model, x.shape.Skip(1).Select(d => (int)d).ToArray(), data.Dataset(spec).Train.Classes);
+        var bytes = DeltaCodec.Encode(delta, segments, spec.Aggregation.Compression, global.ModelVersion, global.LayoutHash,
+            new Random(Seeds.Derive32(spec.Seed, $"rounding/{gatewayId}/{task.Round}")));
         ledger.State.Entries.Add(new LedgerEntry(task.Round, settings.SampleRate, settings.NoiseMultiplier, settings.Steps, DateTimeOffset.UtcNow));
         var privacy = Privacy(gatewayId, plan);
         var seconds = stopwatch.Elapsed.TotalSeconds;

@@ -23,6 +23,9 @@ public sealed record AggregationSpec
     public NormStageSpec Clipping { get; init; } = new() { Mode = "off", Bound = 1.0, TargetQuantile = 0.8, LearningRate = 0.2, Multiplier = 1, Increment = 0 };
 
     public ServerOptimizerSpec ServerOptimizer { get; init; } = new();
+
+    /// <summary>How gateways compress their deltas for the upload.</summary>
+    public CompressionSpec Compression { get; init; } = new();
 }
 
 /// <summary>A zeroing or clipping stage: off, a fixed bound, or adaptive (geometric quantile matching, Andrew et al. 2019).</summary>

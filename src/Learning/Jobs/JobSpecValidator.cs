@@ -79,6 +79,13 @@ public static class JobSpecValidator
         if (a.MultiKrumSelected < 0) p.Add($"aggregation.multi_krum_selected: {a.MultiKrumSelected} must be >= 0 (0 = n - f).");
         if (a.Rule is "krum" or "multi_krum" && minUpdates <= 2 * a.Byzantine + 2)
             p.Add($"min_updates_per_round: Krum with aggregation.byzantine={a.Byzantine} needs more than {2 * a.Byzantine + 2} updates per round; set it to at least {2 * a.Byzantine + 3}.");
+        var c = a.Compression;
+        if (c.Kind is not ("none" or "quantize" or "top_k" or "threshold"))
+            p.Add($"aggregation.compression.kind: '{c.Kind}' is not known; use none, quantize, top_k or threshold.");
+        if (c.Bits is < 1 or > 16) p.Add($"aggregation.compression.bits: {c.Bits} must be in 1..16.");
+        if (c.MinSize < 0) p.Add($"aggregation.compression.min_size: {c.MinSize} must be >= 0.");
+        if (c.TopKFraction is <= 0 or > 1) p.Add($"aggregation.compression.top_k_fraction: {c.TopKFraction} must be in (0, 1].");
+        if (!(c.Threshold >= 0)) p.Add($"aggregation.compression.threshold: {c.Threshold} must be >= 0.");
         CheckNormStage(p, a.Zeroing, "aggregation.zeroing");
         CheckNormStage(p, a.Clipping, "aggregation.clipping");
         var o = a.ServerOptimizer;

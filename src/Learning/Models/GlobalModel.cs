@@ -15,6 +15,13 @@ public static class GlobalModel
         return (ModelWeights.Read(model), ModelWeights.LayoutHash(model));
     }
 
+    /// <summary>Element counts of the model's tensors in flat order (the segments of a compressed delta).</summary>
+    public static long[] Segments(ModelSpec spec, int[] exampleShape, int classes)
+    {
+        using var model = ModelFactory.Create(spec, exampleShape, classes, seed: 0);
+        return model.parameters().Select(p => p.numel()).ToArray();
+    }
+
     /// <summary>Test loss and accuracy of <paramref name="weights"/>.</summary>
     public static (double Loss, double Accuracy) Evaluate(ModelSpec spec, float[] weights, Tensor x, Tensor y, int classes)
     {
