@@ -11,11 +11,32 @@ NativeMemoryTuning.Apply();
 TorchRuntime.SetThreads(Environment.ProcessorCount);
 var job = Job.Default.WithToolchain(InProcessEmitToolchain.Instance).WithWarmupCount(3).WithIterationCount(15);
 var config = DefaultConfig.Instance.AddJob(job).WithOptions(ConfigOptions.DisableOptimizationsValidator);
-var summary = BenchmarkRunner.Run<DpStepBenchmark>(config, args);
+// `dotnet run -c Release --project bench/FedGrains.Bench` runs both; `-- dp` or `-- aggregation` runs one.
+var which = args.FirstOrDefault() ?? "all";
+var lines = new List<string>();
+
+if (which is "all" or "dp")
+{
+    var dpSummary = BenchmarkRunner.Run<DpStepBenchmark>(config);
+    double plain = Median(dpSummary, "non-private"), clip = Median(dpSummary, "clipping only"), dp = Median(dpSummary, "clipping + noise");
+    lines.Add($"MLP 784-256-10, batch 256, {Environment.ProcessorCount} threads: non-private {plain:F2} ms/step, DP clipping only {clip:F2} ms/step, DP clipping + noise {dp:F2} ms/step");
+    lines.Add($"ratio DP/non-private = {dp / plain:F2}x (clipping only {clip / plain:F2}x)");
+}
+if (which is "all" or "aggregation")
+{
+    var aggregation = BenchmarkRunner.Run<AggregationBenchmark>(config);
+    double copy = Median(aggregation, "memcpy");
+    double megabytes = 4.0 * AggregationBenchmark.Parameters * AggregationBenchmark.Gateways / 1e6;
+    foreach (var rule in new[] { "mean", "median", "trimmed_mean", "krum" })
+    {
+        double ms = Median(aggregation, rule);
+        lines.Add($"aggregate {AggregationBenchmark.Gateways} x {AggregationBenchmark.Parameters:N0} params, {rule}: {ms:F0} ms ({megabytes / ms:F2} GB/s), throughput {copy / ms:P0} of memcpy ({copy:F0} ms)");
+    }
+    lines.AddRange(WireBytes.Report());
+}
+Console.WriteLine();
+lines.ForEach(Console.WriteLine);
 
 static double Median(Summary s, string description) =>
-    s.Reports.Single(r => r.BenchmarkCase.Descriptor.WorkloadMethodDisplayInfo.Contains(description)).ResultStatistics!.Median / 1e6;
-
-double plain = Median(summary, "non-private"), clip = Median(summary, "clipping only"), dp = Median(summary, "clipping + noise");
-Console.WriteLine($"MLP 784-256-10, batch 256, {Environment.ProcessorCount} threads: non-private {plain:F2} ms/step, DP clipping only {clip:F2} ms/step, DP clipping + noise {dp:F2} ms/step");
-Console.WriteLine($"ratio DP/non-private = {dp / plain:F2}x (clipping only {clip / plain:F2}x)");
+    s.Reports.Single(r => r.BenchmarkCase.Descriptor.WorkloadMethodDisplayInfo == description
+                          || r.BenchmarkCase.Descriptor.WorkloadMethodDisplayInfo.Contains(description)).ResultStatistics!.Median / 1e6;

@@ -30,7 +30,8 @@ public sealed class FedAvgTests
         double total = updates.Sum(u => u.Weight);
         bool naive = Enumerable.Range(0, length).All(i =>
             Math.Abs(mean[i] - updates.Sum(u => u.Delta[i] * u.Weight) / total) < 1e-4);
-        return (naive && mean.SequenceEqual(shuffled)).ToProperty();
+        // Float sums depend on order in the last bits; the mean must not depend on it beyond rounding.
+        return (naive && mean.Zip(shuffled).All(p => Math.Abs(p.First - p.Second) <= 1e-5 * (1 + Math.Abs(p.First)))).ToProperty();
     }
 
     [Fact]

@@ -73,12 +73,13 @@ internal static class ClusterCommands
     private static Command Watch()
     {
         var jobArg = new Argument<string>("job") { Description = "Job id." };
-        var command = new Command("watch", "Follow a job's rounds live (events from the federation) until it ends.") { Cluster, Credential, jobArg };
+        var updates = new Option<bool>("--updates") { Description = "Also print each gateway's update as it arrives." };
+        var command = new Command("watch", "Follow a job's rounds live (events from the federation) until it ends.") { Cluster, Credential, jobArg, updates };
         command.SetAction((r, ct) => WithClusterAsync(r, ct, async client =>
         {
             var id = r.GetValue(jobArg)!;
             var job = client.GetGrain<IFederationGrain>(id);
-            var watcher = new JobWatcher();
+            var watcher = new JobWatcher(r.GetValue(updates));
             var reference = client.CreateObjectReference<IJobObserver>(watcher);
             await RetryAsync(async () => { await job.SubscribeAsync(reference); return 0; }, ct);
             var status = await RetryAsync(job.GetStatusAsync, ct);

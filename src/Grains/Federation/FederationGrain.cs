@@ -283,6 +283,7 @@ public sealed class FederationGrain(
         try
         {
             var update = await GrainFactory.GetGrain<IGatewayGrain>(IGatewayGrain.Key(JobId, id)).TrainAsync(task, cancellationToken);
+            observers.Notify(o => o.UpdateReceived(id, task.Round, update.Delta?.Length ?? 0, update.Delta is not null));
             return (id, update, null);
         }
         catch (Exception e) when (e is OperationCanceledException or TimeoutException)

@@ -1,3 +1,5 @@
+using System.Numerics.Tensors;
+
 namespace FedGrains.Learning.Aggregation;
 
 /// <summary>Combines the (already zeroed and clipped) deltas of a round into one.</summary>
@@ -83,11 +85,8 @@ public sealed class KrumRule(int byzantine, int selected = 1) : IAggregationRule
         for (int a = 0; a < n; a++)
             for (int b = a + 1; b < n; b++)
             {
-                double d = 0;
-                var x = updates[a].Delta;
-                var y = updates[b].Delta;
-                for (int i = 0; i < x.Length; i++) { double t = x[i] - y[i]; d += t * t; }
-                distance[a, b] = distance[b, a] = d;
+                double d = TensorPrimitives.Distance<float>(updates[a].Delta, updates[b].Delta);
+                distance[a, b] = distance[b, a] = d * d;
             }
         int neighbours = n - byzantine - 2;
         var scores = Enumerable.Range(0, n).Select(a =>
