@@ -14,7 +14,7 @@ internal static class WireBytes
     {
         var spec = new ModelSpec("mlp", [256]);
         var segments = GlobalModel.Segments(spec, [1, 28, 28], 10);
-        long parameters = segments.Sum();
+        long parameters = segments.Sum(s => s.Length);
         const int cohort = 10;
         var rng = new Random(1);
         var delta = Enumerable.Range(0, (int)parameters).Select(_ => (float)((rng.NextDouble() - 0.5) * 0.01)).ToArray();

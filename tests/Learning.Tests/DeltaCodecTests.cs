@@ -15,7 +15,7 @@ public sealed class DeltaCodecTests
     public void Uncompressed_deltas_round_trip_exactly()
     {
         var delta = RandomDelta(1000, 1);
-        var decoded = DeltaCodec.Decode(DeltaCodec.Encode(delta, [600, 400], new CompressionSpec(), 7, 42, new Random(1)));
+        var decoded = DeltaCodec.Decode(DeltaCodec.Encode(delta, [new(600), new(400)], new CompressionSpec(), 7, 42, new Random(1)));
 
         Assert.Equal(delta, decoded.Values);
         Assert.Equal(7, decoded.ModelVersion);
@@ -39,7 +39,7 @@ public sealed class DeltaCodecTests
         var rounding = new Random(9); // one stream: System.Random instances with consecutive seeds are correlated
         for (int t = 0; t < trials; t++)
         {
-            var bytes = DeltaCodec.Encode(all, [delta.Length, small.Length], spec, 1, 1, rounding);
+            var bytes = DeltaCodec.Encode(all, [new(delta.Length), new(small.Length)], spec, 1, 1, rounding);
             var decoded = DeltaCodec.Decode(bytes).Values;
             for (int i = 0; i < delta.Length; i++) Assert.True(Math.Abs(decoded[i] - delta[i]) <= step * 1.0001, $"value {i}: error {decoded[i] - delta[i]} > step {step}");
             Assert.Equal(small, decoded[delta.Length..]);
@@ -56,8 +56,8 @@ public sealed class DeltaCodecTests
     public void Eight_bit_uploads_are_under_three_tenths_of_float32()
     {
         var delta = RandomDelta(203530, 4);
-        var dense = DeltaCodec.Encode(delta, [200960, 2570], new CompressionSpec(), 1, 1, new Random(1));
-        var quantized = DeltaCodec.Encode(delta, [200960, 2570], new CompressionSpec { Kind = "quantize" }, 1, 1, new Random(1));
+        var dense = DeltaCodec.Encode(delta, [new(200960), new(2570)], new CompressionSpec(), 1, 1, new Random(1));
+        var quantized = DeltaCodec.Encode(delta, [new(200960), new(2570)], new CompressionSpec { Kind = "quantize" }, 1, 1, new Random(1));
 
         Assert.True(quantized.Length < 0.3 * dense.Length, $"{quantized.Length} vs {dense.Length}");
     }
@@ -66,8 +66,8 @@ public sealed class DeltaCodecTests
     public void Top_k_keeps_exactly_the_largest_magnitudes_and_threshold_drops_the_small_ones()
     {
         var delta = RandomDelta(40000, 5);
-        var topK = DeltaCodec.Decode(DeltaCodec.Encode(delta, [40000], new CompressionSpec { Kind = "top_k", TopKFraction = 0.05 }, 1, 1, new Random(1))).Values;
-        var threshold = DeltaCodec.Decode(DeltaCodec.Encode(delta, [40000], new CompressionSpec { Kind = "threshold", Threshold = 0.009 }, 1, 1, new Random(1))).Values;
+        var topK = DeltaCodec.Decode(DeltaCodec.Encode(delta, [new(40000)], new CompressionSpec { Kind = "top_k", TopKFraction = 0.05 }, 1, 1, new Random(1))).Values;
+        var threshold = DeltaCodec.Decode(DeltaCodec.Encode(delta, [new(40000)], new CompressionSpec { Kind = "threshold", Threshold = 0.009 }, 1, 1, new Random(1))).Values;
 
         var largest = Enumerable.Range(0, delta.Length).OrderByDescending(i => Math.Abs(delta[i])).Take(2000).ToHashSet();
         for (int i = 0; i < delta.Length; i++)
@@ -80,7 +80,7 @@ public sealed class DeltaCodecTests
     [Fact]
     public void Corrupted_or_truncated_deltas_are_refused()
     {
-        var bytes = DeltaCodec.Encode(RandomDelta(30000, 6), [30000], new CompressionSpec { Kind = "quantize" }, 1, 1, new Random(1));
+        var bytes = DeltaCodec.Encode(RandomDelta(30000, 6), [new(30000)], new CompressionSpec { Kind = "quantize" }, 1, 1, new Random(1));
         var corrupt = (byte[])bytes.Clone();
         corrupt[100] ^= 4;
 

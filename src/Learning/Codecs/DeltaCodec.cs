@@ -4,6 +4,9 @@ using FedGrains.Learning.Jobs;
 
 namespace FedGrains.Learning.Codecs;
 
+/// <summary>One tensor of a delta: its element count, and whether it is frozen (then omitted: its delta is zero).</summary>
+public readonly record struct DeltaSegment(long Length, bool Frozen = false);
+
 /// <summary>A decoded delta: its values, the model version and layout it was computed for.</summary>
 public sealed record DecodedDelta(float[] Values, long ModelVersion, ulong LayoutHash);
 
@@ -17,13 +20,14 @@ public static class DeltaCodec
 {
     private const uint Magic = 0x31434746; // "FGC1"
     private const ushort FormatVersion = 1;
-    private const byte Raw = 0, Quantized = 1, Sparse = 2;
+    private const byte Raw = 0, Quantized = 1, Sparse = 2, Omitted = 3;
 
     /// <param name="segments">Element counts of the model's tensors, in flat order (they must sum to the delta's length).</param>
     /// <param name="rounding">Draws the stochastic rounding; it only post-processes a released delta, so it need not be secret.</param>
-    public static byte[] Encode(ReadOnlySpan<float> delta, IReadOnlyList<long> segments, CompressionSpec spec, long modelVersion, ulong layoutHash, Random rounding)
+    public static byte[] Encode(ReadOnlySpan<float> delta, IReadOnlyList<DeltaSegment> segments, CompressionSpec spec, long modelVersion, ulong layoutHash, Random rounding)
     {
-        if (segments.Sum() != delta.Length) throw new ArgumentException($"segments cover {segments.Sum()} values but the delta has {delta.Length}.");
+        long covered = segments.Sum(s => s.Length);
+        if (covered != delta.Length) throw new ArgumentException($"segments cover {covered} values but the delta has {delta.Length}.");
         using var stream = new MemoryStream(delta.Length + 64);
         using var w = new BinaryWriter(stream);
         w.Write(Magic);
@@ -32,12 +36,13 @@ public static class DeltaCodec
         w.Write(layoutHash);
         w.Write(segments.Count);
         int offset = 0;
-        foreach (var length in segments)
+        foreach (var (length, frozen) in segments)
         {
             var values = delta.Slice(offset, (int)length);
             offset += (int)length;
             w.Write(length);
-            if (spec.Kind == "none" || length < spec.MinSize) WriteRaw(w, values);
+            if (frozen) w.Write(Omitted);
+            else if (spec.Kind == "none" || length < spec.MinSize) WriteRaw(w, values);
             else if (spec.Kind == "quantize") WriteQuantized(w, values, spec.Bits, rounding);
             else WriteSparse(w, values, spec);
         }
@@ -76,6 +81,8 @@ public static class DeltaCodec
                         break;
                     case Quantized:
                         ReadQuantized(r, values);
+                        break;
+                    case Omitted:
                         break;
                     case Sparse:
                         int kept = r.ReadInt32();

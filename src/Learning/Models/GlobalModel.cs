@@ -15,11 +15,11 @@ public static class GlobalModel
         return (ModelWeights.Read(model), ModelWeights.LayoutHash(model));
     }
 
-    /// <summary>Element counts of the model's tensors in flat order (the segments of a compressed delta).</summary>
-    public static long[] Segments(ModelSpec spec, int[] exampleShape, int classes)
+    /// <summary>The model's tensors in flat order, and whether each is frozen (the segments of a delta on the wire).</summary>
+    public static Codecs.DeltaSegment[] Segments(ModelSpec spec, int[] exampleShape, int classes)
     {
         using var model = ModelFactory.Create(spec, exampleShape, classes, seed: 0);
-        return model.parameters().Select(p => p.numel()).ToArray();
+        return model.parameters().Select(p => new Codecs.DeltaSegment(p.numel(), !p.requires_grad)).ToArray();
     }
 
     /// <summary>Test loss and accuracy of <paramref name="weights"/>.</summary>

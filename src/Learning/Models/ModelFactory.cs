@@ -14,16 +14,35 @@ public static class ModelFactory
     public static Sequential Create(ModelSpec spec, int[] exampleShape, int classes, long seed)
     {
         // Module initialisers draw from torch's global generator; serialise so concurrent builds stay reproducible.
+        Sequential model;
         lock (SeedLock)
         {
             torch.manual_seed(seed);
-            return spec.Kind.ToLowerInvariant() switch
+            model = spec.Kind.ToLowerInvariant() switch
             {
                 "mlp" => Mlp(exampleShape, spec.HiddenOrDefault, spec.Activation, classes),
                 "cnn" => Cnn(exampleShape, classes),
                 _ => throw new ArgumentException($"model.kind '{spec.Kind}' is not known: use \"mlp\" or \"cnn\"."),
             };
         }
+        Freeze(model, spec.Frozen ?? []);
+        return model;
+    }
+
+    /// <summary>True when the parameter named <paramref name="name"/> is frozen by one of the prefixes.</summary>
+    public static bool IsFrozen(string name, IReadOnlyCollection<string> frozen) =>
+        frozen.Any(prefix => name == prefix || name.StartsWith(prefix + ".", StringComparison.Ordinal));
+
+    private static void Freeze(Sequential model, string[] frozen)
+    {
+        if (frozen.Length == 0) return;
+        var names = model.named_parameters().Select(p => p.name).ToArray();
+        foreach (var prefix in frozen)
+            if (!names.Any(n => IsFrozen(n, [prefix])))
+                throw new ArgumentException($"model.frozen: '{prefix}' matches no parameter; this model has {string.Join(", ", names)}.");
+        if (names.All(n => IsFrozen(n, frozen))) throw new ArgumentException("model.frozen freezes every parameter: leave at least one layer trainable.");
+        foreach (var (name, p) in model.named_parameters())
+            if (IsFrozen(name, frozen)) p.requires_grad = false;
     }
 
     private static Sequential Mlp(int[] exampleShape, int[] hidden, string activation, int classes)

@@ -4,7 +4,9 @@ namespace FedGrains.Learning.Models;
 /// <param name="Kind">"mlp" (fully connected, ReLU) or "cnn" (small tanh conv net for 28x28 images).</param>
 /// <param name="Hidden">Hidden layer widths of the MLP; ignored by the CNN.</param>
 /// <param name="Activation">Activation of the MLP's hidden layers: "relu" or "tanh" (bounded activations often train better under DP-SGD, Papernot et al. 2021).</param>
-public sealed record ModelSpec(string Kind = "mlp", int[]? Hidden = null, string Activation = "relu")
+/// <param name="Frozen">Parameter-name prefixes (e.g. "fc1") that are neither trained nor sent: partial training,
+/// such as a pretrained feature extractor. Their deltas are exactly zero and the codec omits them.</param>
+public sealed record ModelSpec(string Kind = "mlp", int[]? Hidden = null, string Activation = "relu", string[]? Frozen = null)
 {
     public int[] HiddenOrDefault => Hidden ?? [256];
 }

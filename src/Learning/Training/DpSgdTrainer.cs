@@ -33,7 +33,7 @@ public sealed class DpSgdTrainer : IDisposable
         this.settings = settings;
         this.sampler = sampler;
         this.noise = noise;
-        parameters = model.parameters().ToList();
+        parameters = model.parameters().Where(p => p.requires_grad).ToList(); // frozen layers are not trained
         // FedProx's anchor: the weights the round started from. The proximal gradient mu (w - anchor) does not touch
         // the data, so adding it after the noise costs no privacy.
         anchor = settings.ProximalMu > 0 ? parameters.Select(p => p.detach().clone().DetachFromDisposeScope()).ToList() : null;

@@ -29,7 +29,8 @@ internal static class PerExampleClipping
         {
             var input = h;
             h = ((nn.Module<Tensor, Tensor>)child).call(h);
-            if (child is Linear or Conv2d) captured.Add((child, input, h));
+            // Frozen layers release nothing, so they neither count towards an example's norm nor get a gradient.
+            if (child is Linear { weight.requires_grad: true } or Conv2d { weight.requires_grad: true }) captured.Add((child, input, h));
         }
         var loss = nn.functional.cross_entropy(h, y, reduction: nn.Reduction.Sum);
         var outputGrads = torch.autograd.grad([loss], captured.Select(c => c.Output).ToList());
