@@ -37,6 +37,10 @@ if (which is "all" or "aggregation")
 Console.WriteLine();
 lines.ForEach(Console.WriteLine);
 
-static double Median(Summary s, string description) =>
-    s.Reports.Single(r => r.BenchmarkCase.Descriptor.WorkloadMethodDisplayInfo == description
-                          || r.BenchmarkCase.Descriptor.WorkloadMethodDisplayInfo.Contains(description)).ResultStatistics!.Median / 1e6;
+// The benchmark whose description is exactly `description`, else the one containing it ("mean" must not match "trimmed_mean").
+static double Median(Summary s, string description)
+{
+    string Name(BenchmarkReport r) => r.BenchmarkCase.Descriptor.WorkloadMethodDisplayInfo.Trim('\'');
+    var report = s.Reports.FirstOrDefault(r => Name(r) == description) ?? s.Reports.Single(r => Name(r).Contains(description));
+    return report.ResultStatistics!.Median / 1e6;
+}

@@ -69,7 +69,8 @@ public sealed record RoundRecord(
     [property: Id(10)] double Seconds,
     [property: Id(11)] double AggregationSeconds,
     [property: Id(12)] DateTimeOffset CompletedAt,
-    [property: Id(13)] long BytesUpDense = 0);
+    [property: Id(13)] long BytesUpDense = 0,
+    [property: Id(14)] double? CentralEpsilon = null);
 
 /// <summary>A snapshot of a job for status queries and progress displays.</summary>
 [GenerateSerializer, Immutable, Alias("fedgrains.job-status")]

@@ -222,10 +222,13 @@ public sealed class FederationGrain(
         var test = data.TestData(spec, device);
         var classes = data.Dataset(spec).Train.Classes;
         var checkpoint = CheckpointCodec.Decode(s.AggregationCheckpoint);
+        var centralNoise = new Random(options.Value.SeededNoiseForTests
+            ? Seeds.Derive32(spec.Seed, $"central-noise/{round}")
+            : System.Security.Cryptography.RandomNumberGenerator.GetInt32(int.MaxValue));
         var (result, loss, accuracy) = await Task.Run(() =>
         {
             var deltas = accepted.Select(a => new GatewayDelta(a.Update.GatewayId, a.Delta, a.Update.Examples)).ToArray();
-            var aggregated = AggregationPipeline.Run(spec.Aggregation, current, deltas, checkpoint);
+            var aggregated = AggregationPipeline.Run(spec.Aggregation, current, deltas, checkpoint, cohort.Count, centralNoise);
             var (l, acc) = GlobalModel.Evaluate(spec.Model, aggregated.Weights, test.X, test.Y, classes);
             return (aggregated, l, acc);
         });
@@ -246,7 +249,8 @@ public sealed class FederationGrain(
         var record = new RoundRecord(round, accepted.Select(a => a.Update.GatewayId).ToArray(), rejected, examples,
             accepted.Sum(a => a.Update.TrainLoss * a.Update.Examples) / Math.Max(1, examples), accuracy, loss, privacy,
             bytesDown, bytesUp, stopwatch.Elapsed.TotalSeconds, aggregationStopwatch.Elapsed.TotalSeconds, DateTimeOffset.UtcNow,
-            BytesUpDense: (long)current.Length * 4 * results.Count(r => r.Update?.Delta is not null));
+            BytesUpDense: (long)current.Length * 4 * results.Count(r => r.Update?.Delta is not null),
+            CentralEpsilon: CentralEpsilon(spec, round));
 
         s.Weights = WeightBuffer.Encode(next, WeightKind.Weights, s.ModelVersion + 1, s.LayoutHash);
         s.ModelVersion++;
@@ -325,6 +329,20 @@ public sealed class FederationGrain(
         var last = s.History.LastOrDefault();
         return new JobStatus(JobId, s.State, s.RoundsCompleted, s.Spec?.Rounds ?? 0, s.ModelVersion, last?.TestAccuracy,
             last is null ? null : MaxEpsilon(last), gatewaysDone, cohortSize, s.Error, s.StartedAt, s.FinishedAt, silo.SiloAddress.ToString());
+    }
+
+    /// <summary>
+    /// Site-level epsilon of central DP after <paramref name="rounds"/> rounds: one Gaussian query per round, accounted
+    /// as Poisson sampling at q = cohort / gateways (as TFF does; fixed-size cohorts are only approximated by it, and
+    /// with every gateway in every round q = 1 and there is no amplification).
+    /// </summary>
+    private static double? CentralEpsilon(JobSpec spec, int rounds)
+    {
+        var dp = spec.Aggregation.CentralDp;
+        if (!dp.Enabled) return null;
+        int gateways = spec.ResolveGateways().Count;
+        double q = (double)(spec.CohortSize > 0 ? spec.CohortSize : gateways) / gateways;
+        return Learning.Privacy.RdpAccountant.Epsilon(q, dp.NoiseMultiplier, rounds, spec.Privacy.Delta);
     }
 
     private static double? MaxEpsilon(RoundRecord record) =>

@@ -17,20 +17,33 @@ public sealed record AggregationResult(float[] Weights, AggregationCheckpoint Ch
 /// </summary>
 public static class AggregationPipeline
 {
-    public static AggregationResult Run(AggregationSpec spec, IReadOnlyList<float> weights, IReadOnlyList<GatewayDelta> updates, AggregationCheckpoint? checkpoint)
+    /// <param name="expectedUpdates">The cohort size: central DP's fixed denominator unless the spec names one.</param>
+    /// <param name="noise">Central DP's noise source (OS-entropy seeded outside tests); unused without central DP.</param>
+    public static AggregationResult Run(AggregationSpec spec, IReadOnlyList<float> weights, IReadOnlyList<GatewayDelta> updates,
+        AggregationCheckpoint? checkpoint, int expectedUpdates = 0, Random? noise = null)
     {
         var dropped = new List<(string, string)>();
         var current = updates.Select(u => (u.GatewayId, new WeightedDelta(u.Delta, u.Examples))).ToList();
-        NormStage? zeroing = Stage(spec.Zeroing, zeroing: true, checkpoint?.ZeroingEstimate);
-        NormStage? clipping = Stage(spec.Clipping, zeroing: false, checkpoint?.ClippingEstimate);
+        var dp = spec.CentralDp;
+        int expected = dp.ExpectedUpdates > 0 ? dp.ExpectedUpdates : Math.Max(1, expectedUpdates);
+        if (dp.Enabled && noise is null) throw new ArgumentException("central DP needs a noise source.");
+        double? countNoise = dp.Enabled && spec.Clipping.Mode == "adaptive" ? (dp.CountNoise > 0 ? dp.CountNoise : expected / 20.0) : null;
+        NormStage? zeroing = Stage(spec.Zeroing, zeroing: true, checkpoint?.ZeroingEstimate, null);
+        NormStage? clipping = Stage(spec.Clipping, zeroing: false, checkpoint?.ClippingEstimate,
+            countNoise is { } sb ? (sb, expected, noise!) : null);
+        double clippingBound = clipping?.Bound ?? double.PositiveInfinity; // this round's bound, before adaptation
         IReadOnlyList<(string Id, WeightedDelta Update)> kept = current;
         if (zeroing is not null) kept = zeroing.Apply(kept, dropped);
         if (clipping is not null) kept = clipping.Apply(kept, dropped);
 
         var optimizer = new ServerOptimizer(OptimizerSettings(spec.ServerOptimizer), checkpoint?.FirstMoment, checkpoint?.SecondMoment);
-        float[] next = kept.Count == 0
-            ? weights.ToArray()
-            : optimizer.Step(weights, Rule(spec, kept.Count).Aggregate(kept.Select(k => k.Update).ToArray()));
+        var clipped = kept.Select(k => k.Update).ToArray();
+        float[] next = dp.Enabled
+            ? optimizer.Step(weights, CentralDp.NoisedMean(clipped, weights.Count, clippingBound,
+                CentralDp.SumNoiseMultiplier(dp.NoiseMultiplier, countNoise), expected, noise!))
+            : kept.Count == 0
+                ? weights.ToArray()
+                : optimizer.Step(weights, Rule(spec, kept.Count).Aggregate(clipped));
         var nextCheckpoint = new AggregationCheckpoint(zeroing?.Estimate, clipping?.Estimate, optimizer.FirstMoment, optimizer.SecondMoment);
         return new AggregationResult(next, nextCheckpoint, dropped, kept.Count);
     }
@@ -57,11 +70,11 @@ public static class AggregationPipeline
         },
         s.LearningRate, s.Beta1, s.Beta2, s.Tau);
 
-    private static NormStage? Stage(NormStageSpec s, bool zeroing, double? estimate) => s.Mode switch
+    private static NormStage? Stage(NormStageSpec s, bool zeroing, double? estimate, (double, int, Random)? privateCount) => s.Mode switch
     {
         "off" => null,
         "fixed" => new NormStage(new NormBound(false, s.Bound, s.TargetQuantile, s.LearningRate, s.Multiplier, s.Increment), zeroing, estimate),
-        "adaptive" => new NormStage(new NormBound(true, s.Bound, s.TargetQuantile, s.LearningRate, s.Multiplier, s.Increment), zeroing, estimate),
+        "adaptive" => new NormStage(new NormBound(true, s.Bound, s.TargetQuantile, s.LearningRate, s.Multiplier, s.Increment), zeroing, estimate, privateCount),
         _ => throw new ArgumentException($"aggregation.{(zeroing ? "zeroing" : "clipping")}.mode '{s.Mode}' is not known."),
     };
 }

@@ -27,7 +27,8 @@ public sealed record NormBound(bool Adaptive, double Initial, double TargetQuant
 /// Zeroing (drop an update whose norm exceeds the bound: a corrupted or malicious update should not count) and
 /// clipping (scale an update down to the bound), each fixed or adaptive. The estimates are checkpointed with the job.
 /// </summary>
-public sealed class NormStage(NormBound bound, bool zeroing, double? estimate = null)
+/// <param name="privateCount">Under central DP: the clipped count gets N(0, sigma_b^2) noise and a fixed denominator.</param>
+public sealed class NormStage(NormBound bound, bool zeroing, double? estimate = null, (double CountNoise, int Expected, Random Noise)? privateCount = null)
 {
     public double Estimate { get; private set; } = estimate ?? bound.Initial;
 
@@ -53,7 +54,12 @@ public sealed class NormStage(NormBound bound, bool zeroing, double? estimate = 
             }
         }
         if (bound.Adaptive && updates.Count > 0)
-            Estimate = UpdateNorms.NextQuantileEstimate(Estimate, (double)below / updates.Count, bound.TargetQuantile, bound.LearningRate);
+        {
+            double fraction = privateCount is var (sigma, expected, noise)
+                ? Math.Clamp((below + sigma * CentralDp.Gaussian(noise)) / expected, 0, 1)
+                : (double)below / updates.Count;
+            Estimate = UpdateNorms.NextQuantileEstimate(Estimate, fraction, bound.TargetQuantile, bound.LearningRate);
+        }
         return kept;
     }
 }

@@ -24,6 +24,9 @@ public sealed record AggregationSpec
 
     public ServerOptimizerSpec ServerOptimizer { get; init; } = new();
 
+    /// <summary>Central (user-level) DP at the federation: Gaussian noise on the sum of clipped updates.</summary>
+    public CentralDpSpec CentralDp { get; init; } = new();
+
     /// <summary>How gateways compress their deltas for the upload.</summary>
     public CompressionSpec Compression { get; init; } = new();
 }
@@ -51,4 +54,23 @@ public sealed record ServerOptimizerSpec
     public double Beta1 { get; init; } = 0.9;
     public double Beta2 { get; init; } = 0.99;
     public double Tau { get; init; } = 1e-3;
+}
+
+/// <summary>
+/// Central DP (McMahan et al. 2018, DP-FedAvg): each update clipped to the clipping bound C, summed unweighted, plus
+/// N(0, (z C)^2), divided by a fixed expected count. Protects every gateway's whole contribution (site-level DP) from
+/// anyone holding the model, but the federation is trusted with individual updates.
+/// </summary>
+public sealed record CentralDpSpec
+{
+    public bool Enabled { get; init; }
+
+    /// <summary>z, the accounted noise multiplier (with adaptive clipping it covers the noised clipped-count query too).</summary>
+    public double NoiseMultiplier { get; init; } = 1.0;
+
+    /// <summary>The fixed denominator; 0 means the cohort size.</summary>
+    public int ExpectedUpdates { get; init; }
+
+    /// <summary>Noise on the adaptive-clipping count, in updates; 0 means expected updates / 20 (Andrew et al. 2019).</summary>
+    public double CountNoise { get; init; }
 }

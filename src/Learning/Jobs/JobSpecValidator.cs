@@ -79,6 +79,18 @@ public static class JobSpecValidator
         if (a.MultiKrumSelected < 0) p.Add($"aggregation.multi_krum_selected: {a.MultiKrumSelected} must be >= 0 (0 = n - f).");
         if (a.Rule is "krum" or "multi_krum" && minUpdates <= 2 * a.Byzantine + 2)
             p.Add($"min_updates_per_round: Krum with aggregation.byzantine={a.Byzantine} needs more than {2 * a.Byzantine + 2} updates per round; set it to at least {2 * a.Byzantine + 3}.");
+        if (a.CentralDp.Enabled)
+        {
+            var dp = a.CentralDp;
+            if (!(dp.NoiseMultiplier > 0) || double.IsInfinity(dp.NoiseMultiplier)) p.Add($"aggregation.central_dp.noise_multiplier: {dp.NoiseMultiplier} must be > 0.");
+            if (dp.ExpectedUpdates < 0 || dp.CountNoise < 0) p.Add("aggregation.central_dp: expected_updates and count_noise must be >= 0.");
+            if (a.Clipping.Mode == "off")
+                p.Add("aggregation.clipping: central DP needs bounded sensitivity; set aggregation.clipping.mode to fixed or adaptive.");
+            if (a.Rule != "mean")
+                p.Add($"aggregation.rule: '{a.Rule}' needs individual updates, so it cannot follow central noise on the sum; use \"mean\" with central DP.");
+            if (a.Zeroing.Mode == "adaptive")
+                p.Add("aggregation.zeroing: adaptive zeroing looks at individual update norms without noise, which central DP does not account for; use fixed zeroing or none.");
+        }
         var c = a.Compression;
         if (c.Kind is not ("none" or "quantize" or "top_k" or "threshold"))
             p.Add($"aggregation.compression.kind: '{c.Kind}' is not known; use none, quantize, top_k or threshold.");
