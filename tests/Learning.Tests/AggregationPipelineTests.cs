@@ -220,3 +220,29 @@ public sealed class AggregationSpecTests
         Assert.Empty(JobSpecValidator.Problems(new JobSpec()));
     }
 }
+
+public sealed class HarmfulUpdateTests
+{
+    [Fact]
+    public void An_update_that_raises_the_validation_loss_is_dropped_and_honest_ones_are_kept()
+    {
+        using var scope = torch.NewDisposeScope();
+        var (train, test) = SyntheticTask.Generate(seed: 4, trainCount: 2000, testCount: 600);
+        var (x, y) = train.ToTensors();
+        var (vx, vy) = test.ToTensors();
+        var model = new ModelSpec("mlp", [16]);
+        var (weights, _) = GlobalModel.Initial(model, train.ExampleShape, train.Classes, jobSeed: 2);
+        var settings = new TrainerSettings(0.5, 1.0, 0, 0.1, Steps: 20, NoiseLevel.None);
+        var (honest, _) = LocalTraining.Run(model, x, y, train.Classes, weights, settings, new Random(1), new torch.Generator(1));
+        var poisoned = honest.Select(v => -20 * v).ToArray();
+        var dropped = new List<(string, string)>();
+
+        var kept = HarmfulUpdateFilter.Apply(weights, [new("honest", honest, 1), new("poisoned", poisoned, 1)], 0.05,
+            w => GlobalModel.Evaluate(model, w, vx, vy, train.Classes).Loss, dropped);
+
+        Assert.Equal(["honest"], kept.Select(k => k.GatewayId));
+        var (id, reason) = Assert.Single(dropped);
+        Assert.Equal("poisoned", id);
+        Assert.StartsWith("harmful: validation loss", reason);
+    }
+}

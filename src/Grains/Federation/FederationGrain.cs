@@ -225,10 +225,16 @@ public sealed class FederationGrain(
         var centralNoise = new Random(options.Value.SeededNoiseForTests
             ? Seeds.Derive32(spec.Seed, $"central-noise/{round}")
             : System.Security.Cryptography.RandomNumberGenerator.GetInt32(int.MaxValue));
+        Func<float[], double>? validationLoss = null;
+        if (spec.Aggregation.DiscardHarmful.Enabled)
+        {
+            var validation = data.ValidationData(spec, device);
+            validationLoss = w => GlobalModel.Evaluate(spec.Model, w, validation.X, validation.Y, classes).Loss;
+        }
         var (result, loss, accuracy) = await Task.Run(() =>
         {
             var deltas = accepted.Select(a => new GatewayDelta(a.Update.GatewayId, a.Delta, a.Update.Examples)).ToArray();
-            var aggregated = AggregationPipeline.Run(spec.Aggregation, current, deltas, checkpoint, cohort.Count, centralNoise);
+            var aggregated = AggregationPipeline.Run(spec.Aggregation, current, deltas, checkpoint, cohort.Count, centralNoise, validationLoss);
             var (l, acc) = GlobalModel.Evaluate(spec.Model, aggregated.Weights, test.X, test.Y, classes);
             return (aggregated, l, acc);
         });

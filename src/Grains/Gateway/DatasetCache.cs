@@ -23,9 +23,25 @@ public sealed class DatasetCache
         Cached($"{DatasetKey(spec)}|gw:{gateway.Id}|{gateway.Source?.Csv}|{gateway.Source?.Images}|{device}",
             () => Dataset(spec).ForGateway(gateway).ToTensors(device));
 
-    /// <summary>The job's test set as tensors.</summary>
+    /// <summary>The job's reported test set as tensors (without the server's validation examples, if any are held out).</summary>
     public (Tensor X, Tensor Y) TestData(JobSpec spec, Device device) =>
-        Cached($"{DatasetKey(spec)}|test|{device}", () => Dataset(spec).Test.ToTensors(device));
+        Cached($"{DatasetKey(spec)}|test|{device}", () =>
+        {
+            var test = Dataset(spec).Test;
+            int held = ValidationCount(spec, test.Count);
+            return test.Subset(Enumerable.Range(held, test.Count - held).ToArray()).ToTensors(device);
+        });
+
+    /// <summary>The server's validation examples (the start of the test set) for discarding harmful updates.</summary>
+    public (Tensor X, Tensor Y) ValidationData(JobSpec spec, Device device) =>
+        Cached($"{DatasetKey(spec)}|validation|{device}", () =>
+        {
+            var test = Dataset(spec).Test;
+            return test.Subset(Enumerable.Range(0, ValidationCount(spec, test.Count)).ToArray()).ToTensors(device);
+        });
+
+    private static int ValidationCount(JobSpec spec, int testCount) =>
+        spec.Aggregation.DiscardHarmful.Enabled ? Math.Min(spec.Aggregation.DiscardHarmful.ValidationExamples, testCount - 1) : 0;
 
     private (Tensor, Tensor) Cached(string key, Func<(Tensor, Tensor)> load)
     {

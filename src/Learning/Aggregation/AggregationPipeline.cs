@@ -19,10 +19,14 @@ public static class AggregationPipeline
 {
     /// <param name="expectedUpdates">The cohort size: central DP's fixed denominator unless the spec names one.</param>
     /// <param name="noise">Central DP's noise source (OS-entropy seeded outside tests); unused without central DP.</param>
+    /// <param name="validationLoss">The server's validation loss of a set of weights, for discarding harmful updates.</param>
     public static AggregationResult Run(AggregationSpec spec, IReadOnlyList<float> weights, IReadOnlyList<GatewayDelta> updates,
-        AggregationCheckpoint? checkpoint, int expectedUpdates = 0, Random? noise = null)
+        AggregationCheckpoint? checkpoint, int expectedUpdates = 0, Random? noise = null, Func<float[], double>? validationLoss = null)
     {
         var dropped = new List<(string, string)>();
+        if (spec.DiscardHarmful.Enabled)
+            updates = HarmfulUpdateFilter.Apply(weights, updates, spec.DiscardHarmful.Tolerance,
+                validationLoss ?? throw new ArgumentException("discarding harmful updates needs a validation loss."), dropped);
         var current = updates.Select(u => (u.GatewayId, new WeightedDelta(u.Delta, u.Examples))).ToList();
         var dp = spec.CentralDp;
         int expected = dp.ExpectedUpdates > 0 ? dp.ExpectedUpdates : Math.Max(1, expectedUpdates);

@@ -24,6 +24,9 @@ public sealed record AggregationSpec
 
     public ServerOptimizerSpec ServerOptimizer { get; init; } = new();
 
+    /// <summary>Drop an update that makes the server's validation loss worse by more than a tolerance.</summary>
+    public HarmfulUpdateSpec DiscardHarmful { get; init; } = new();
+
     /// <summary>Central (user-level) DP at the federation: Gaussian noise on the sum of clipped updates.</summary>
     public CentralDpSpec CentralDp { get; init; } = new();
 
@@ -73,4 +76,19 @@ public sealed record CentralDpSpec
 
     /// <summary>Noise on the adaptive-clipping count, in updates; 0 means expected updates / 20 (Andrew et al. 2019).</summary>
     public double CountNoise { get; init; }
+}
+
+/// <summary>
+/// The federation checks each update on its own validation examples (held out from the test set, so reported test
+/// metrics never inform the decision): an update that raises the validation loss by more than the tolerance is dropped.
+/// </summary>
+public sealed record HarmfulUpdateSpec
+{
+    public bool Enabled { get; init; }
+
+    /// <summary>Allowed increase of the validation loss (absolute, in nats).</summary>
+    public double Tolerance { get; init; } = 0.05;
+
+    /// <summary>Examples taken from the start of the test set for validation; the rest stays the reported test set.</summary>
+    public int ValidationExamples { get; init; } = 1000;
 }

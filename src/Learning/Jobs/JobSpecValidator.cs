@@ -90,7 +90,11 @@ public static class JobSpecValidator
                 p.Add($"aggregation.rule: '{a.Rule}' needs individual updates, so it cannot follow central noise on the sum; use \"mean\" with central DP.");
             if (a.Zeroing.Mode == "adaptive")
                 p.Add("aggregation.zeroing: adaptive zeroing looks at individual update norms without noise, which central DP does not account for; use fixed zeroing or none.");
+            if (a.DiscardHarmful.Enabled)
+                p.Add("aggregation.discard_harmful: judging each update on validation data looks at individual updates, which central DP does not account for; turn one of them off.");
         }
+        if (a.DiscardHarmful.Enabled && (a.DiscardHarmful.ValidationExamples < 1 || !(a.DiscardHarmful.Tolerance >= 0)))
+            p.Add("aggregation.discard_harmful: validation_examples must be >= 1 and tolerance >= 0.");
         var c = a.Compression;
         if (c.Kind is not ("none" or "quantize" or "top_k" or "threshold"))
             p.Add($"aggregation.compression.kind: '{c.Kind}' is not known; use none, quantize, top_k or threshold.");
