@@ -197,18 +197,19 @@ public sealed class FederationGrain(
         var current = WeightBuffer.Decode(s.Weights).Values;
         var accepted = new List<(GatewayUpdate Update, float[] Delta)>();
         var rejected = new List<RejectedUpdate>();
+        void Reject(string id, string reason)
+        {
+            rejected.Add(new RejectedUpdate(id, reason));
+            Telemetry.UpdatesRejected.Add(1);
+            Log.UpdateRejected(logger, JobId, round, id, reason);
+        }
         foreach (var (id, update, error) in results)
         {
             var (delta, reason) = update is null ? (null, error)
                 : authenticator.Check(update, JobId, s.ModelVersion) is { } refused ? (null, refused)
                 : UpdateValidator.Validate(update, s.ModelVersion, s.LayoutHash, current.Length);
             if (delta is not null) accepted.Add((update!, delta));
-            else
-            {
-                rejected.Add(new RejectedUpdate(id, reason ?? "unknown"));
-                Telemetry.UpdatesRejected.Add(1);
-                Log.UpdateRejected(logger, JobId, round, id, reason ?? "unknown");
-            }
+            else Reject(id, reason ?? "unknown");
         }
         if (accepted.Count < spec.MinUpdatesPerRound)
         {
@@ -239,12 +240,7 @@ public sealed class FederationGrain(
             return (aggregated, l, acc);
         });
         aggregation?.Dispose();
-        foreach (var (id, reason) in result.Dropped)
-        {
-            rejected.Add(new RejectedUpdate(id, reason));
-            Telemetry.UpdatesRejected.Add(1);
-            Log.UpdateRejected(logger, JobId, round, id, reason);
-        }
+        foreach (var (id, reason) in result.Dropped) Reject(id, reason);
         accepted.RemoveAll(a => result.Dropped.Any(d => d.GatewayId == a.Update.GatewayId));
         var next = result.Weights;
 
