@@ -89,6 +89,6 @@ internal static class RunCommand
         var last = report.History.LastOrDefault();
         AnsiConsole.MarkupLineInterpolated($"rounds {report.Status.RoundsCompleted}/{report.Spec.Rounds}, final test accuracy {last?.TestAccuracy:P2}, max epsilon {report.Gateways.Max(g => g.Epsilon):F3}, wall time {report.WallSeconds:F1}s");
         if (report.Status.Error is { } error) AnsiConsole.MarkupLineInterpolated($"[red]error:[/] {error}");
-        AnsiConsole.MarkupLineInterpolated($"wrote {Path.Combine(outputDir, "report.json")}, history.csv and model.fgw");
+        AnsiConsole.MarkupLineInterpolated($"wrote {Path.Combine(outputDir, "report.json")}, history.csv, model.fgw, model.safetensors, accuracy.png and epsilon.png");
     }
 }

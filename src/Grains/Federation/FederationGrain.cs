@@ -26,13 +26,12 @@ public sealed class FederationGrain(
     DatasetCache data,
     IOptions<FedGrainsSiloOptions> options,
     ILocalSiloDetails silo,
-    UpdateAuthenticator authenticator,
+    RoundAggregator aggregator,
     ILogger<FederationGrain> logger) : Grain, IFederationGrain, IRemindable
 {
     private const string ResumeReminder = "fedgrains-resume";
     private const int MaxRoundAttempts = 3;
     private readonly SemaphoreSlim writeLock = new(1, 1);
-    private readonly TorchSharp.torch.Device device = TorchRuntime.SelectDevice(options.Value.Device);
     private CancellationTokenSource jobCancellation = new();
     private IGrainTimer? driver;
     private readonly ObserverManager<IJobObserver> observers = new(TimeSpan.FromMinutes(2), logger);
@@ -192,71 +191,20 @@ public sealed class FederationGrain(
         // resumed job repeats the round and the gateways hand back the updates they already released.
         if (s.State != JobState.Running || jobCancellation.IsCancellationRequested) return;
 
-        var aggregationStopwatch = Stopwatch.StartNew();
-        using var aggregation = Telemetry.Source.StartActivity("aggregate");
-        var current = WeightBuffer.Decode(s.Weights).Values;
-        var accepted = new List<(GatewayUpdate Update, float[] Delta)>();
-        var rejected = new List<RejectedUpdate>();
-        void Reject(string id, string reason)
+        long bytesDown = (long)task.GlobalWeights.Length * cohort.Count;
+        var outcome = await aggregator.AggregateAsync(JobId, spec, s, round, results, bytesDown, stopwatch);
+        if (s.State != JobState.Running || jobCancellation.IsCancellationRequested) return; // cancelled while aggregating
+        if (outcome.Failure is { } why)
         {
-            rejected.Add(new RejectedUpdate(id, reason));
-            Telemetry.UpdatesRejected.Add(1);
-            Log.UpdateRejected(logger, JobId, round, id, reason);
-        }
-        foreach (var (id, update, error) in results)
-        {
-            var (delta, reason) = update is null ? (null, error)
-                : authenticator.Check(update, JobId, s.ModelVersion) is { } refused ? (null, refused)
-                : UpdateValidator.Validate(update, s.ModelVersion, s.LayoutHash, current.Length);
-            if (delta is not null) accepted.Add((update!, delta));
-            else Reject(id, reason ?? "unknown");
-        }
-        if (accepted.Count < spec.MinUpdatesPerRound)
-        {
-            var why = $"round {round} got {accepted.Count} valid updates, fewer than min_updates_per_round={spec.MinUpdatesPerRound}: "
-                      + string.Join("; ", rejected.Select(r => $"{r.GatewayId}: {r.Reason}"));
             if (++failedAttempts >= MaxRoundAttempts) await FailAsync(why);
             return;
         }
         failedAttempts = 0;
+        var record = outcome.Record!;
 
-        var test = data.TestData(spec, device);
-        var classes = data.Dataset(spec).Train.Classes;
-        var checkpoint = CheckpointCodec.Decode(s.AggregationCheckpoint);
-        var centralNoise = new Random(options.Value.SeededNoiseForTests
-            ? Seeds.Derive32(spec.Seed, $"central-noise/{round}")
-            : System.Security.Cryptography.RandomNumberGenerator.GetInt32(int.MaxValue));
-        Func<float[], double>? validationLoss = null;
-        if (spec.Aggregation.DiscardHarmful.Enabled)
-        {
-            var validation = data.ValidationData(spec, device);
-            validationLoss = w => GlobalModel.Evaluate(spec.Model, w, validation.X, validation.Y, classes).Loss;
-        }
-        var (result, loss, accuracy) = await Task.Run(() =>
-        {
-            var deltas = accepted.Select(a => new GatewayDelta(a.Update.GatewayId, a.Delta, a.Update.Examples)).ToArray();
-            var aggregated = AggregationPipeline.Run(spec.Aggregation, current, deltas, checkpoint, cohort.Count, centralNoise, validationLoss);
-            var (l, acc) = GlobalModel.Evaluate(spec.Model, aggregated.Weights, test.X, test.Y, classes);
-            return (aggregated, l, acc);
-        });
-        aggregation?.Dispose();
-        foreach (var (id, reason) in result.Dropped) Reject(id, reason);
-        accepted.RemoveAll(a => result.Dropped.Any(d => d.GatewayId == a.Update.GatewayId));
-        var next = result.Weights;
-
-        long examples = accepted.Sum(a => (long)a.Update.Examples);
-        long bytesDown = (long)task.GlobalWeights.Length * cohort.Count;
-        long bytesUp = results.Sum(r => (long)(r.Update?.Delta?.Length ?? 0));
-        var privacy = results.Where(r => r.Update is not null).Select(r => r.Update!.Privacy).ToArray();
-        var record = new RoundRecord(round, accepted.Select(a => a.Update.GatewayId).ToArray(), rejected, examples,
-            accepted.Sum(a => a.Update.TrainLoss * a.Update.Examples) / Math.Max(1, examples), accuracy, loss, privacy,
-            bytesDown, bytesUp, stopwatch.Elapsed.TotalSeconds, aggregationStopwatch.Elapsed.TotalSeconds, DateTimeOffset.UtcNow,
-            BytesUpDense: (long)current.Length * 4 * results.Count(r => r.Update?.Delta is not null),
-            CentralEpsilon: CentralEpsilon(spec, round));
-
-        s.Weights = WeightBuffer.Encode(next, WeightKind.Weights, s.ModelVersion + 1, s.LayoutHash);
+        s.Weights = WeightBuffer.Encode(outcome.Weights, WeightKind.Weights, s.ModelVersion + 1, s.LayoutHash);
         s.ModelVersion++;
-        s.AggregationCheckpoint = CheckpointCodec.Encode(result.Checkpoint);
+        s.AggregationCheckpoint = CheckpointCodec.Encode(outcome.Checkpoint!);
         s.RoundsCompleted = round;
         s.History.Add(record);
         bool finished = round >= spec.Rounds;
@@ -270,10 +218,9 @@ public sealed class FederationGrain(
         Telemetry.RoundsCompleted.Add(1);
         Telemetry.RoundDuration.Record(record.Seconds);
         Telemetry.AggregationDuration.Record(record.AggregationSeconds);
-        Telemetry.BytesDown.Add(bytesDown);
-        Telemetry.BytesUp.Add(bytesUp);
-        activity?.SetTag("fedgrains.test_accuracy", accuracy);
-        Log.RoundCompleted(logger, JobId, round, spec.Rounds, accepted.Count, rejected.Count, accuracy, loss,
+        Telemetry.BytesDown.Add(record.BytesDown);
+        Telemetry.BytesUp.Add(record.BytesUp);
+        Log.RoundCompleted(logger, JobId, round, spec.Rounds, record.Participants.Count, record.Rejected.Count, record.TestAccuracy, record.TestLoss,
             MaxEpsilon(record)?.ToString("F3") ?? "not claimed", record.Seconds);
         observers.Notify(o => o.RoundCompleted(Status(), record));
         if (finished)
@@ -331,20 +278,6 @@ public sealed class FederationGrain(
         var last = s.History.LastOrDefault();
         return new JobStatus(JobId, s.State, s.RoundsCompleted, s.Spec?.Rounds ?? 0, s.ModelVersion, last?.TestAccuracy,
             last is null ? null : MaxEpsilon(last), gatewaysDone, cohortSize, s.Error, s.StartedAt, s.FinishedAt, silo.SiloAddress.ToString());
-    }
-
-    /// <summary>
-    /// Site-level epsilon of central DP after <paramref name="rounds"/> rounds: one Gaussian query per round, accounted
-    /// as Poisson sampling at q = cohort / gateways (as TFF does; fixed-size cohorts are only approximated by it, and
-    /// with every gateway in every round q = 1 and there is no amplification).
-    /// </summary>
-    private static double? CentralEpsilon(JobSpec spec, int rounds)
-    {
-        var dp = spec.Aggregation.CentralDp;
-        if (!dp.Enabled) return null;
-        int gateways = spec.ResolveGateways().Count;
-        double q = (double)(spec.CohortSize > 0 ? spec.CohortSize : gateways) / gateways;
-        return Learning.Privacy.RdpAccountant.Epsilon(q, dp.NoiseMultiplier, rounds, spec.Privacy.Delta);
     }
 
     private static double? MaxEpsilon(RoundRecord record) =>

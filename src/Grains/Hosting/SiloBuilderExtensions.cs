@@ -50,6 +50,7 @@ public static class SiloBuilderExtensions
         builder.Services.AddPlacementFilter<GatewayHostPlacementFilterStrategy, GatewayHostPlacementFilterDirector>(ServiceLifetime.Singleton);
         builder.Services.TryAddSingleton<TrainingSlots>();
         builder.Services.TryAddSingleton<UpdateAuthenticator>();
+        builder.Services.TryAddSingleton<Federation.RoundAggregator>();
         builder.Services.TryAddSingleton<DatasetCache>();
         builder.Services.TryAddSingleton<JobResumer>();
         builder.AddStartupTask((services, ct) => services.GetRequiredService<JobResumer>().ResumeAsync(ct));

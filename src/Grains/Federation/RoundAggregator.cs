@@ -1,0 +1,101 @@
+using System.Diagnostics;
+using FedGrains.Grains.Gateway;
+using FedGrains.Grains.Hosting;
+using FedGrains.Grains.Interfaces;
+using FedGrains.Grains.Security;
+using FedGrains.Learning;
+using FedGrains.Learning.Aggregation;
+using FedGrains.Learning.Jobs;
+using FedGrains.Learning.Models;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace FedGrains.Grains.Federation;
+
+/// <summary>What a round's gateways produced, turned into the next model and the round's record (or why it cannot be).</summary>
+public sealed record RoundOutcome(RoundRecord? Record, float[]? Weights, AggregationCheckpoint? Checkpoint, string? Failure);
+
+/// <summary>
+/// The federation's work after the gateways answered: authenticate and validate each update, run the aggregation
+/// pipeline, evaluate, and build the round's record. Keeps the FederationGrain to orchestration and persistence.
+/// </summary>
+public sealed class RoundAggregator(DatasetCache data, UpdateAuthenticator authenticator, IOptions<FedGrainsSiloOptions> options, ILogger<RoundAggregator> logger)
+{
+    private readonly TorchSharp.torch.Device device = TorchRuntime.SelectDevice(options.Value.Device);
+
+    public async Task<RoundOutcome> AggregateAsync(string jobId, JobSpec spec, FederationState state, int round,
+        IReadOnlyList<(string Id, GatewayUpdate? Update, string? Error)> results, long bytesDown, Stopwatch roundClock)
+    {
+        var clock = Stopwatch.StartNew();
+        using var activity = Telemetry.Source.StartActivity("aggregate");
+        var current = WeightBuffer.Decode(state.Weights).Values;
+        var accepted = new List<(GatewayUpdate Update, float[] Delta)>();
+        var rejected = new List<RejectedUpdate>();
+        void Reject(string id, string reason)
+        {
+            rejected.Add(new RejectedUpdate(id, reason));
+            Telemetry.UpdatesRejected.Add(1);
+            Log.UpdateRejected(logger, jobId, round, id, reason);
+        }
+        foreach (var (id, update, error) in results)
+        {
+            var (delta, reason) = update is null ? (null, error)
+                : authenticator.Check(update, jobId, state.ModelVersion) is { } refused ? (null, refused)
+                : UpdateValidator.Validate(update, state.ModelVersion, state.LayoutHash, current.Length);
+            if (delta is not null) accepted.Add((update!, delta));
+            else Reject(id, reason ?? "unknown");
+        }
+        if (accepted.Count < spec.MinUpdatesPerRound)
+            return new RoundOutcome(null, null, null,
+                $"round {round} got {accepted.Count} valid updates, fewer than min_updates_per_round={spec.MinUpdatesPerRound}: "
+                + string.Join("; ", rejected.Select(r => $"{r.GatewayId}: {r.Reason}")));
+
+        var test = data.TestData(spec, device);
+        var classes = data.Dataset(spec).Train.Classes;
+        var checkpoint = CheckpointCodec.Decode(state.AggregationCheckpoint);
+        var centralNoise = new Random(options.Value.SeededNoiseForTests
+            ? Seeds.Derive32(spec.Seed, $"central-noise/{round}")
+            : System.Security.Cryptography.RandomNumberGenerator.GetInt32(int.MaxValue));
+        Func<float[], double>? validationLoss = null;
+        if (spec.Aggregation.DiscardHarmful.Enabled)
+        {
+            var validation = data.ValidationData(spec, device);
+            validationLoss = w => GlobalModel.Evaluate(spec.Model, w, validation.X, validation.Y, classes).Loss;
+        }
+        var (result, loss, accuracy) = await Task.Run(() =>
+        {
+            var deltas = accepted.Select(a => new GatewayDelta(a.Update.GatewayId, a.Delta, a.Update.Examples)).ToArray();
+            var aggregated = AggregationPipeline.Run(spec.Aggregation, current, deltas, checkpoint,
+                results.Count, centralNoise, validationLoss);
+            var (l, acc) = GlobalModel.Evaluate(spec.Model, aggregated.Weights, test.X, test.Y, classes);
+            return (aggregated, l, acc);
+        });
+        foreach (var (id, reason) in result.Dropped) Reject(id, reason);
+        accepted.RemoveAll(a => result.Dropped.Any(d => d.GatewayId == a.Update.GatewayId));
+
+        long examples = accepted.Sum(a => (long)a.Update.Examples);
+        var record = new RoundRecord(round, accepted.Select(a => a.Update.GatewayId).ToArray(), rejected, examples,
+            accepted.Sum(a => a.Update.TrainLoss * a.Update.Examples) / Math.Max(1, examples), accuracy, loss,
+            results.Where(r => r.Update is not null).Select(r => r.Update!.Privacy).ToArray(),
+            bytesDown, results.Sum(r => (long)(r.Update?.Delta?.Length ?? 0)), roundClock.Elapsed.TotalSeconds, clock.Elapsed.TotalSeconds,
+            DateTimeOffset.UtcNow,
+            BytesUpDense: (long)current.Length * 4 * results.Count(r => r.Update?.Delta is not null),
+            CentralEpsilon: CentralEpsilon(spec, round));
+        activity?.SetTag("fedgrains.test_accuracy", accuracy);
+        return new RoundOutcome(record, result.Weights, result.Checkpoint, null);
+    }
+
+    /// <summary>
+    /// Site-level epsilon of central DP after <paramref name="rounds"/> rounds: one Gaussian query per round, accounted
+    /// as Poisson sampling at q = cohort / gateways (as TFF does; fixed-size cohorts are only approximated by it, and
+    /// with every gateway in every round q = 1 and there is no amplification).
+    /// </summary>
+    private static double? CentralEpsilon(JobSpec spec, int rounds)
+    {
+        var dp = spec.Aggregation.CentralDp;
+        if (!dp.Enabled) return null;
+        int gateways = spec.ResolveGateways().Count;
+        double q = (double)(spec.CohortSize > 0 ? spec.CohortSize : gateways) / gateways;
+        return Learning.Privacy.RdpAccountant.Epsilon(q, dp.NoiseMultiplier, rounds, spec.Privacy.Delta);
+    }
+}
