@@ -17,7 +17,7 @@ public enum WeightKind : byte
 /// <summary>
 /// Model weights or a delta as bytes for the wire and for storage: a 32-byte header (magic "FGW1", format version,
 /// kind, model version, layout hash, value count), little-endian float32 values, and a CRC-32 of everything before it.
-/// Bytes move through Orleans ~40x faster than float[].
+/// Bytes move over the actor runtime's wire ~40x faster than float[].
 /// </summary>
 public static class WeightBuffer
 {
