@@ -127,6 +127,8 @@ public sealed class DeploymentTests
             foreach (var project in text.Split(' ', '\n').Where(w => w.EndsWith(".csproj")))
                 Assert.True(File.Exists(Path.Combine(Root, project)), $"{file} builds {project}, which does not exist");
             Assert.Contains("/app/silo/FedGrains.Silo.dll", text);
+            // The hosts run on the ASP.NET Core shared framework (health endpoints): the plain runtime image lacks it.
+            Assert.Contains("FROM mcr.microsoft.com/dotnet/aspnet:10.0", text);
         }
         Assert.DoesNotContain("TorchBackend=cuda", File.ReadAllText(Path.Combine(Root, "deploy/docker/Dockerfile.cpu")));
     }
