@@ -8,7 +8,8 @@ using Orleans.Dashboard;
 // or --FedGrains:Silo:HostsGateways=false style arguments. /healthz (liveness) and /readyz (cluster membership) on
 // FedGrains:Health:Port.
 NativeMemoryTuning.Apply();
-var builder = WebApplication.CreateBuilder(args);
+// Content root = the executable's folder, so its appsettings.json applies whatever the working directory is.
+var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
 // The Orleans Dashboard is unauthenticated: enable it only where a network policy limits who reaches the health port.
 var dashboard = builder.Configuration.GetValue("FedGrains:Dashboard:Enabled", false);
 builder.AddFedGrainsSilo(silo => { if (dashboard) silo.AddDashboard(); });
