@@ -16,7 +16,7 @@ public class DpStepBenchmark
 {
     private const int Batch = 256;
     private Tensor x = null!, y = null!;
-    private (nn.Module Model, DpSgdTrainer Trainer) plain, clipped, noised;
+    private (nn.Module Model, DpSgdTrainer Trainer) plain, clipped, noised, secure;
 
     [GlobalSetup]
     public void Setup()
@@ -28,6 +28,7 @@ public class DpStepBenchmark
         plain = Create(NoiseLevel.None, 0);
         clipped = Create(NoiseLevel.Sample, 0);
         noised = Create(NoiseLevel.Sample, 1.0);
+        secure = Create(NoiseLevel.Sample, 1.0, secureNoise: true);
     }
 
     [Benchmark(Baseline = true, Description = "non-private step")]
@@ -39,10 +40,13 @@ public class DpStepBenchmark
     [Benchmark(Description = "DP step, clipping + noise")]
     public double DpSgd() => Step(noised.Trainer);
 
+    [Benchmark(Description = "DP step, clipping + secure noise")]
+    public double DpSgdSecure() => Step(secure.Trainer);
+
     [GlobalCleanup]
     public void Cleanup()
     {
-        foreach (var (model, trainer) in new[] { plain, clipped, noised })
+        foreach (var (model, trainer) in new[] { plain, clipped, noised, secure })
         {
             trainer.Dispose();
             model.Dispose();
@@ -55,10 +59,10 @@ public class DpStepBenchmark
         return trainer.Step(x, y, populationSize: 6000);
     }
 
-    private static (nn.Module, DpSgdTrainer) Create(NoiseLevel level, double sigma)
+    private static (nn.Module, DpSgdTrainer) Create(NoiseLevel level, double sigma, bool secureNoise = false)
     {
         var model = ModelFactory.Create(new ModelSpec("mlp", [256]), [1, 28, 28], 10, seed: 1);
-        var settings = new TrainerSettings(0.1, 1.0, sigma, Batch / 6000.0, Steps: 1, level);
+        var settings = new TrainerSettings(0.1, 1.0, sigma, Batch / 6000.0, Steps: 1, level, SecureNoise: secureNoise);
         return (model, new DpSgdTrainer(model, settings, new Random(1), new Generator(2)));
     }
 }

@@ -18,9 +18,10 @@ var lines = new List<string>();
 if (which is "all" or "dp")
 {
     var dpSummary = BenchmarkRunner.Run<DpStepBenchmark>(config);
-    double plain = Median(dpSummary, "non-private"), clip = Median(dpSummary, "clipping only"), dp = Median(dpSummary, "clipping + noise");
+    double plain = Median(dpSummary, "non-private"), clip = Median(dpSummary, "clipping only"), dp = Median(dpSummary, "DP step, clipping + noise");
+    double secure = Median(dpSummary, "secure noise");
     lines.Add($"MLP 784-256-10, batch 256, {Environment.ProcessorCount} threads: non-private {plain:F2} ms/step, DP clipping only {clip:F2} ms/step, DP clipping + noise {dp:F2} ms/step");
-    lines.Add($"ratio DP/non-private = {dp / plain:F2}x (clipping only {clip / plain:F2}x)");
+    lines.Add($"ratio DP/non-private = {dp / plain:F2}x (clipping only {clip / plain:F2}x; with secure noise {secure / plain:F2}x, {secure:F2} ms/step)");
 }
 if (which is "all" or "aggregation")
 {

@@ -124,3 +124,44 @@ public sealed class FedProxTests
         Assert.True(prox < 0.8 * free, $"||delta|| with mu=1: {prox}, without: {free}");
     }
 }
+
+public sealed class SecureNoiseTests
+{
+    [Fact]
+    public void Secure_gaussian_samples_have_the_requested_moments()
+    {
+        var values = new float[400_000];
+        Privacy.SecureGaussian.Fill(values, 2.5);
+
+        double mean = values.Average(v => (double)v);
+        double std = Math.Sqrt(values.Average(v => ((double)v - mean) * (v - mean)));
+        double kurtosis = values.Average(v => Math.Pow((v - mean) / std, 4));
+        Assert.InRange(mean, -0.02, 0.02);
+        Assert.InRange(std, 2.5 * 0.99, 2.5 * 1.01);
+        Assert.InRange(kurtosis, 2.9, 3.1); // Gaussian: 3
+    }
+
+    [Fact]
+    public void Secure_mode_noise_has_std_sigma_c_and_ignores_the_seeded_generator()
+    {
+        using var scope = torch.NewDisposeScope();
+        const double sigma = 1.3, c = 0.5, q = 0.01;
+        const long n = 1000;
+        float[] StepNoise()
+        {
+            // ~31k parameters: the std estimate's standard error is ~0.4%, so the 2% band is a 5-sigma check.
+            using var model = ModelFactory.Create(new ModelSpec("mlp", [512]), [50], 10, seed: 2);
+            using var trainer = new DpSgdTrainer(model, new TrainerSettings(1.0, c, sigma, q, Steps: 1, SecureNoise: true), new Random(1), new Generator(99));
+            var before = ModelWeights.Read(model);
+            trainer.Step(torch.zeros(0, 50), torch.zeros(0, dtype: ScalarType.Int64), n);
+            return before.Zip(ModelWeights.Read(model), (b, a) => (b - a) * (float)(q * n)).ToArray();
+        }
+
+        var first = StepNoise();
+        var second = StepNoise();
+
+        double std = Math.Sqrt(first.Select(v => (double)v * v).Average());
+        Assert.InRange(std, sigma * c * 0.98, sigma * c * 1.02);
+        Assert.NotEqual(first, second); // same seeds, different noise: it comes from the OS, not the seeded generator
+    }
+}

@@ -103,4 +103,7 @@ public sealed record PrivacySpec
 
     /// <summary>"sample" (per-example clipping, epsilon claimed), "batch" (whole-batch clipping, no epsilon claimed) or "none".</summary>
     public string NoiseLevel { get; init; } = "sample";
+
+    /// <summary>Draw DP-SGD noise from the OS's cryptographically secure generator (slower; see SecureGaussian).</summary>
+    public bool SecureNoise { get; init; }
 }

@@ -22,6 +22,7 @@ public sealed class DpSgdTrainer : IDisposable
     private readonly optim.Optimizer optimizer;
     private readonly List<Parameter> parameters;
     private readonly List<Tensor>? anchor;
+    private readonly Dictionary<long, float[]> secureBuffers = [];
 
     /// <param name="sampler">Draws the Poisson samples; derive it from the job seed for reproducible batches.</param>
     /// <param name="noise">Draws the Gaussian noise; seed it from OS entropy outside tests.</param>
@@ -77,24 +78,40 @@ public sealed class DpSgdTrainer : IDisposable
         else
             (grads, lossSum) = BatchGradient(bx, by);
 
+        // Explicit scalars held by `using` stay alive across the native calls (see PerExampleClipping).
+        using var noiseScale = (settings.NoiseMultiplier * settings.ClippingNorm).ToScalar();
+        using var divisor = (settings.NoiseLevel == NoiseLevel.None ? Math.Max(1, bx.shape[0]) : expectedBatch).ToScalar();
+        using var mu = settings.ProximalMu.ToScalar();
         using (torch.no_grad())
         {
             foreach (var (p, g) in grads)
             {
                 if (settings.NoiseLevel != NoiseLevel.None && settings.NoiseMultiplier > 0)
-                    g.add_(torch.randn(g.shape, dtype: g.dtype, device: g.device, generator: noise), alpha: settings.NoiseMultiplier * settings.ClippingNorm);
-                g.div_(settings.NoiseLevel == NoiseLevel.None ? Math.Max(1, bx.shape[0]) : expectedBatch);
+                    g.add_(Noise(g), alpha: noiseScale);
+                g.div_(divisor);
                 p.grad = g;
             }
             if (anchor is not null)
             {
                 for (int k = 0; k < parameters.Count; k++)
-                    parameters[k].grad!.add_(parameters[k] - anchor[k], alpha: settings.ProximalMu);
+                    parameters[k].grad!.add_(parameters[k] - anchor[k], alpha: mu);
             }
         }
         optimizer.step();
         optimizer.zero_grad();
         return lossSum;
+    }
+
+    // Standard normal noise shaped like the gradient: libtorch's generator, or the OS's secure one in secure mode.
+    private Tensor Noise(Tensor like)
+    {
+        if (!settings.SecureNoise) return torch.randn(like.shape, dtype: like.dtype, device: like.device, generator: noise);
+        // Reuse one buffer per tensor size: fresh large arrays every step would keep the GC busy on other threads while
+        // libtorch runs, and TorchSharp's temporary scalars do not survive a collection mid-call.
+        if (!secureBuffers.TryGetValue(like.numel(), out var values))
+            secureBuffers[like.numel()] = values = new float[like.numel()];
+        Privacy.SecureGaussian.Fill(values, 1.0);
+        return torch.tensor(values, like.shape, dtype: ScalarType.Float32).to(like.dtype).to(like.device);
     }
 
     // Summed batch gradient; for NoiseLevel.Batch the whole batch's gradient is clipped to C as one vector.
@@ -104,8 +121,8 @@ public sealed class DpSgdTrainer : IDisposable
         var g = torch.autograd.grad([loss], parameters.Cast<Tensor>().ToList());
         if (settings.NoiseLevel == NoiseLevel.Batch)
         {
-            var norm = torch.stack(g.Select(t => t.pow(2).sum()).ToList()).sum().sqrt().ToDouble();
-            var factor = Math.Min(1.0, settings.ClippingNorm / (norm + 1e-6));
+            var norm = torch.stack(g.Select(t => t.square().sum()).ToList()).sum().sqrt().ToDouble();
+            using var factor = Math.Min(1.0, settings.ClippingNorm / (norm + 1e-6)).ToScalar();
             foreach (var t in g) t.mul_(factor);
         }
         return (parameters.Zip(g, (p, t) => (p, t.detach())).ToList(), loss.ToDouble());

@@ -19,6 +19,10 @@ namespace FedGrains.Learning.Training;
 /// </remarks>
 internal static class PerExampleClipping
 {
+    // Scalars passed to libtorch must stay reachable until the native call returns: an implicit `t + 1` creates a
+    // temporary the GC may finalize mid-call ("Unknown scalar type" under GC pressure). These live for the process.
+    private static readonly Scalar One = 1.0, Zero = 0.0, Tiny = 1e-6;
+
     /// <summary>Clipped, summed gradients (one per parameter, parameter order), the per-example norms, and the summed loss.</summary>
     public static (List<(Parameter Parameter, Tensor Gradient)> Gradients, Tensor Norms, double LossSum) Compute(
         Sequential model, Tensor x, Tensor y, double clippingNorm)
@@ -45,7 +49,7 @@ internal static class PerExampleClipping
             a = a.detach();
             if (layer is Linear linear)
             {
-                squaredNorms.add_(g.pow(2).sum(1) * (a.pow(2).sum(1) + (linear.bias is null ? 0 : 1)));
+                squaredNorms.add_(g.square().sum(1) * (a.square().sum(1) + (linear.bias is null ? Zero : One)));
                 perLayer.Add(c =>
                 {
                     var gc = g * c.unsqueeze(1);
@@ -61,9 +65,9 @@ internal static class PerExampleClipping
                     (dilation[0], dilation[1]), (padding[0], padding[1]), (stride[0], stride[1]));
                 var gFlat = g.flatten(2);                                    // [B, Cout, L]
                 var perExampleW = gFlat.bmm(unfolded.transpose(1, 2));       // [B, Cout, Cin*k*k]
-                squaredNorms.add_(perExampleW.pow(2).sum([1, 2]));
+                squaredNorms.add_(perExampleW.square().sum([1, 2]));
                 Tensor? perExampleB = conv.bias is null ? null : gFlat.sum(2L);
-                if (perExampleB is not null) squaredNorms.add_(perExampleB.pow(2).sum(1));
+                if (perExampleB is not null) squaredNorms.add_(perExampleB.square().sum(1));
                 perLayer.Add(c =>
                 {
                     var grads = new List<(Parameter, Tensor)>
@@ -76,7 +80,8 @@ internal static class PerExampleClipping
             }
         }
         var norms = squaredNorms.sqrt();
-        var factors = (clippingNorm / (norms + 1e-6)).clamp_max(1.0);
+        using var bound = clippingNorm.ToScalar();
+        var factors = (norms + Tiny).reciprocal_().mul_(bound).clamp_max(One);
         var gradients = perLayer.SelectMany(f => f(factors)).ToList();
         return (gradients, norms, loss.ToDouble());
     }

@@ -14,6 +14,7 @@ public enum LocalOptimizer
 /// <param name="SampleRate">Poisson sampling probability q of each example per step.</param>
 /// <param name="NoiseMultiplier">sigma: noise standard deviation is sigma x clipping norm; 0 trains without privacy.</param>
 /// <param name="Steps">Number of steps; a local epoch is about 1/q steps.</param>
+/// <param name="SecureNoise">Draw the noise from the OS's cryptographically secure generator (<see cref="Privacy.SecureGaussian"/>) instead of libtorch's.</param>
 /// <param name="ProximalMu">FedProx's mu (Li et al. 2020): adds mu (w - w_global) to the step, keeping local models near the global one.</param>
 public sealed record TrainerSettings(
     double LearningRate,
@@ -24,7 +25,8 @@ public sealed record TrainerSettings(
     NoiseLevel NoiseLevel = NoiseLevel.Sample,
     LocalOptimizer Optimizer = LocalOptimizer.Sgd,
     double Momentum = 0,
-    double ProximalMu = 0)
+    double ProximalMu = 0,
+    bool SecureNoise = false)
 {
     /// <summary>Throws with the name of the first setting that is out of range.</summary>
     public void Validate()
