@@ -59,6 +59,9 @@ public sealed class BudgetAndTelemetryTests(ClusterFixture fixture)
         await job.StartAsync(TestCluster.SyntheticJob(rounds: 2, gateways: 3));
         Assert.Equal(JobState.Completed, (await TestCluster.WaitFinishedAsync(job)).State);
 
+        // The last round's span ends when its method returns, just after the job is marked completed: let it close.
+        for (int i = 0; i < 100 && spans.Count(s => s.OperationName == "round" && s.GetTagItem("fedgrains.job") as string == "traced") < 2; i++)
+            await Task.Delay(20);
         var mine = spans.Where(s => s.GetTagItem("fedgrains.job") as string == "traced").ToList();
         var rounds = mine.Where(s => s.OperationName == "round").ToList();
         var trainings = mine.Where(s => s.OperationName == "gateway.train").ToList();
