@@ -28,6 +28,10 @@ public interface IFederationGrain : IGrainWithStringKey
     [Alias("model"), AlwaysInterleave]
     Task<ModelSnapshot> GetModelAsync();
 
+    /// <summary>A kept model version (every version unless aggregation.buffered.keep_versions limits them); a missing one is an ArgumentException saying which exist.</summary>
+    [Alias("model-version"), AlwaysInterleave]
+    Task<ModelSnapshot> GetModelVersionAsync(long version);
+
     [Alias("history"), AlwaysInterleave]
     Task<IReadOnlyList<RoundRecord>> GetHistoryAsync();
 

@@ -53,7 +53,8 @@ public sealed record GatewayPrivacy(
 [GenerateSerializer, Immutable, Alias("fedgrains.rejected-update")]
 public sealed record RejectedUpdate([property: Id(0)] string GatewayId, [property: Id(1)] string Reason);
 
-/// <summary>One completed round, as persisted in the federation's history.</summary>
+/// <summary>One completed round (in buffered mode: one model version), as persisted in the federation's history.</summary>
+/// <param name="Staleness">Per participant, how many versions old the model it trained from was (always 0 in synchronous rounds).</param>
 [GenerateSerializer, Immutable, Alias("fedgrains.round-record")]
 public sealed record RoundRecord(
     [property: Id(0)] int Round,
@@ -70,7 +71,8 @@ public sealed record RoundRecord(
     [property: Id(11)] double AggregationSeconds,
     [property: Id(12)] DateTimeOffset CompletedAt,
     [property: Id(13)] long BytesUpDense = 0,
-    [property: Id(14)] double? CentralEpsilon = null);
+    [property: Id(14)] double? CentralEpsilon = null,
+    [property: Id(15)] IReadOnlyList<long>? Staleness = null);
 
 /// <summary>A snapshot of a job for status queries and progress displays.</summary>
 [GenerateSerializer, Immutable, Alias("fedgrains.job-status")]

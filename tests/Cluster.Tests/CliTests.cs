@@ -81,6 +81,21 @@ public sealed class CliTests : IDisposable
         Assert.True(new FileInfo(Path.Combine(output, "model.fgw")).Length > 0);
     }
 
+    [Fact]
+    public async Task Run_with_a_buffer_size_trains_asynchronously_and_reports_staleness()
+    {
+        var output = Path.Combine(dir, "buffered");
+        var run = await RunAsync("run", "--dataset", "synthetic", "--gateways", "4", "--rounds", "4", "--hidden", "16",
+            "--batch-size", "100", "--buffer-size", "2", "--compression", "quantize", "--seed", "5", "--output", output);
+
+        Assert.True(run.ExitCode == 0, run.Output);
+        using var report = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(output, "report.json")));
+        Assert.Equal(4, report.RootElement.GetProperty("rounds_completed").GetInt32());
+        var csv = await File.ReadAllLinesAsync(Path.Combine(output, "history.csv"));
+        Assert.Contains("mean_staleness", csv[0]);
+        Assert.All(csv.Skip(1), line => Assert.StartsWith($"{line.Split(',')[0]},2,", line)); // two updates per version
+    }
+
     private static double LastNumber(string output) =>
         double.Parse(output.TrimEnd().Split('\n')[^1].Trim(), CultureInfo.InvariantCulture);
 

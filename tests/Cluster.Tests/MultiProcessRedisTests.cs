@@ -121,6 +121,15 @@ public sealed class MultiProcessRedisTests : IAsyncLifetime
         Assert.Equal([16L, 20L], tensors[0].Shape);
         foreach (var png in new[] { "accuracy.png", "epsilon.png" })
             Assert.Equal(new byte[] { 0x89, (byte)'P', (byte)'N', (byte)'G' }, (await File.ReadAllBytesAsync(Path.Combine(exportDir, png)))[..4]);
+
+        // Every version is kept (in Redis here) and can be exported, including one from before the silo was killed.
+        var old = await RunCliAsync("export", "mp", "--model-version", "2", "--output", Path.Combine(dir, "v2"), "--cluster", cluster, "--credential", Credential);
+        Assert.True(old.ExitCode == 0, old.Output);
+        Assert.Contains("model version 2", old.Output);
+        Assert.NotEqual(await File.ReadAllBytesAsync(Path.Combine(exportDir, "model.fgw")), await File.ReadAllBytesAsync(Path.Combine(dir, "v2", "model.fgw")));
+        var missing = await RunCliAsync("export", "mp", "--model-version", "99", "--output", Path.Combine(dir, "v99"), "--cluster", cluster, "--credential", Credential);
+        Assert.Equal(2, missing.ExitCode);
+        Assert.Contains("no model version 99", missing.Output);
     }
 
     [Fact]

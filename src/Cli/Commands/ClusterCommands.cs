@@ -135,7 +135,8 @@ internal static class ClusterCommands
     {
         var jobArg = new Argument<string>("job") { Description = "Job id." };
         var output = new Option<DirectoryInfo>("--output") { Description = "Folder to write into.", Required = true };
-        var command = new Command("export", "Write a job's report.json, history.csv, model.safetensors and accuracy/epsilon plots.") { Cluster, Credential, jobArg, output };
+        var version = new Option<long?>("--model-version") { Description = "Export this kept model version instead of the latest." };
+        var command = new Command("export", "Write a job's report.json, history.csv, model.safetensors and accuracy/epsilon plots.") { Cluster, Credential, jobArg, output, version };
         command.SetAction((r, ct) => WithClusterAsync(r, ct, async client =>
         {
             var id = r.GetValue(jobArg)!;
@@ -147,10 +148,11 @@ internal static class ClusterCommands
             }
             var status = await job.GetStatusAsync();
             var wall = ((status.FinishedAt ?? DateTimeOffset.UtcNow) - (status.StartedAt ?? DateTimeOffset.UtcNow)).TotalSeconds;
-            var report = new RunReport(id, spec, status, await job.GetHistoryAsync(), await job.GetGatewayPrivacyAsync(), await job.GetModelAsync(), wall);
+            var report = new RunReport(id, spec, status, await job.GetHistoryAsync(), await job.GetGatewayPrivacyAsync(),
+                r.GetValue(version) is { } v ? await job.GetModelVersionAsync(v) : await job.GetModelAsync(), wall);
             var dir = r.GetValue(output)!.FullName;
             report.WriteTo(dir);
-            Console.WriteLine($"exported {id} ({status.State}, {status.RoundsCompleted} rounds) to {dir}");
+            Console.WriteLine($"exported {id} ({status.State}, {status.RoundsCompleted} rounds, model version {report.Model.Version}) to {dir}");
             return 0;
         }));
         return command;

@@ -32,9 +32,11 @@ internal sealed class JobOptions
     public readonly Option<string?> Rule = new("--aggregation-rule") { Description = "mean (FedAvg, default), median, trimmed_mean, krum or multi_krum." };
     public readonly Option<string?> ServerOptimizer = new("--server-optimizer") { Description = "fedavg (default), fedavgm, fedadagrad, fedadam or fedyogi." };
     public readonly Option<double?> ServerLearningRate = new("--server-learning-rate") { Description = "Server optimizer learning rate (default 1)." };
+    public readonly Option<string?> Compression = new("--compression") { Description = "Delta upload encoding: none (default), quantize (8-bit), top_k or threshold." };
+    public readonly Option<int?> BufferSize = new("--buffer-size") { Description = "Asynchronous buffered mode (FedBuff): a new model version every K updates; --rounds counts versions." };
 
     public IEnumerable<Option> All => [Spec, Seed, Rounds, Gateways, Cohort, Dataset, DataDir, Partition, Alpha, Model, Hidden,
-        Epsilon, Delta, NoiseLevel, SecureNoise, NoiseMultiplier, LearningRate, ClippingNorm, BatchSize, LocalEpochs, Optimizer, ProximalMu, Rule, ServerOptimizer, ServerLearningRate];
+        Epsilon, Delta, NoiseLevel, SecureNoise, NoiseMultiplier, LearningRate, ClippingNorm, BatchSize, LocalEpochs, Optimizer, ProximalMu, Rule, ServerOptimizer, ServerLearningRate, Compression, BufferSize];
 
     /// <summary>The job: --spec (or the default job) with every given flag applied on top.</summary>
     public JobSpec Build(ParseResult r)
@@ -68,6 +70,8 @@ internal sealed class JobOptions
             Aggregation = spec.Aggregation with
             {
                 Rule = r.GetValue(Rule) ?? spec.Aggregation.Rule,
+                Compression = spec.Aggregation.Compression with { Kind = r.GetValue(Compression) ?? spec.Aggregation.Compression.Kind },
+                Buffered = r.GetValue(BufferSize) is { } k ? spec.Aggregation.Buffered with { Enabled = true, BufferSize = k } : spec.Aggregation.Buffered,
                 ServerOptimizer = spec.Aggregation.ServerOptimizer with
                 {
                     Kind = r.GetValue(ServerOptimizer) ?? spec.Aggregation.ServerOptimizer.Kind,

@@ -87,12 +87,12 @@ internal sealed record RunReport(string JobId, JobSpec Spec, JobStatus Status, I
 
     public string HistoryCsv()
     {
-        var csv = new StringBuilder("round,participants,rejected,examples,train_loss,test_accuracy,test_loss,max_epsilon,bytes_down,bytes_up,bytes_up_dense,seconds,aggregation_seconds\n");
+        var csv = new StringBuilder("round,participants,rejected,examples,train_loss,test_accuracy,test_loss,max_epsilon,bytes_down,bytes_up,bytes_up_dense,seconds,aggregation_seconds,mean_staleness,central_epsilon\n");
         foreach (var r in History)
         {
             var eps = r.Privacy.Select(p => p.Epsilon).Where(e => e is not null).Max();
             csv.AppendLine(string.Create(CultureInfo.InvariantCulture,
-                $"{r.Round},{r.Participants.Count},{r.Rejected.Count},{r.Examples},{r.TrainLoss:G6},{r.TestAccuracy:G6},{r.TestLoss:G6},{eps:G6},{r.BytesDown},{r.BytesUp},{r.BytesUpDense},{r.Seconds:F3},{r.AggregationSeconds:F3}"));
+                $"{r.Round},{r.Participants.Count},{r.Rejected.Count},{r.Examples},{r.TrainLoss:G6},{r.TestAccuracy:G6},{r.TestLoss:G6},{eps:G6},{r.BytesDown},{r.BytesUp},{r.BytesUpDense},{r.Seconds:F3},{r.AggregationSeconds:F3},{(r.Staleness is { Count: > 0 } st ? st.Average() : 0):G4},{r.CentralEpsilon:G6}"));
         }
         return csv.ToString();
     }

@@ -20,7 +20,7 @@ namespace FedGrains.Grains.Federation;
 /// request runs for the whole job), validates and aggregates the gateways' deltas, evaluates, and writes the new model,
 /// metrics and privacy spend in one state write per round. Queries interleave with a running round.
 /// </summary>
-public sealed class FederationGrain(
+public sealed partial class FederationGrain(
     [PersistentState("federation", "fedgrains")] IPersistentState<FederationState> job,
     IJobIndex index,
     DatasetCache data,
@@ -79,6 +79,7 @@ public sealed class FederationGrain(
             LayoutHash = layout,
             StartedAt = DateTimeOffset.UtcNow,
         };
+        await StoreVersionAsync(0, job.State.Weights);
         await WriteAsync();
         Log.Started(logger, JobId, spec.Rounds, spec.ResolveGateways().Count);
         await StartDrivingAsync();
@@ -105,6 +106,17 @@ public sealed class FederationGrain(
     }
 
     public Task<ModelSnapshot> GetModelAsync() => Task.FromResult(new ModelSnapshot(job.State.ModelVersion, job.State.Weights));
+
+    public async Task<ModelSnapshot> GetModelVersionAsync(long version)
+    {
+        if (version == job.State.ModelVersion) return await GetModelAsync();
+        if (version >= 0 && version < job.State.ModelVersion
+            && await GrainFactory.GetGrain<IModelVersionGrain>(IModelVersionGrain.Key(JobId, version)).GetAsync() is { } weights)
+            return new ModelSnapshot(version, weights);
+        int keep = job.State.Spec?.Aggregation.Buffered.KeepVersions ?? 0;
+        throw new ArgumentException($"job '{JobId}' has no model version {version}: versions run 0..{job.State.ModelVersion}"
+            + (keep > 0 ? $" and only the last {keep} are kept (aggregation.buffered.keep_versions)." : "."));
+    }
 
     public Task<IReadOnlyList<RoundRecord>> GetHistoryAsync() => Task.FromResult<IReadOnlyList<RoundRecord>>(job.State.History.ToArray());
 
@@ -156,7 +168,8 @@ public sealed class FederationGrain(
         }
         try
         {
-            await RunRoundAsync(s.Spec, s.RoundsCompleted + 1);
+            if (s.Spec.Aggregation.Buffered.Enabled) await RunBufferedStepAsync(s.Spec);
+            else await RunRoundAsync(s.Spec, s.RoundsCompleted + 1);
         }
         catch (InconsistentStateException e)
         {
@@ -200,52 +213,71 @@ public sealed class FederationGrain(
             return;
         }
         failedAttempts = 0;
-        var record = outcome.Record!;
+        await CommitVersionAsync(spec, outcome, () => { });
+    }
 
-        s.Weights = WeightBuffer.Encode(outcome.Weights, WeightKind.Weights, s.ModelVersion + 1, s.LayoutHash);
+    /// <summary>
+    /// Makes the aggregated model the next version: stores it, then persists it with the round's record, checkpoint
+    /// and <paramref name="alsoPersist"/>'s changes in one state write, then reports it.
+    /// </summary>
+    private async Task CommitVersionAsync(JobSpec spec, RoundOutcome outcome, Action alsoPersist)
+    {
+        var s = job.State;
+        var record = outcome.Record!;
+        var weights = WeightBuffer.Encode(outcome.Weights!, WeightKind.Weights, s.ModelVersion + 1, s.LayoutHash);
+        await StoreVersionAsync(s.ModelVersion + 1, weights);
+        s.Weights = weights;
         s.ModelVersion++;
         s.AggregationCheckpoint = CheckpointCodec.Encode(outcome.Checkpoint!);
-        s.RoundsCompleted = round;
+        s.RoundsCompleted = record.Round;
         s.History.Add(record);
-        bool finished = round >= spec.Rounds;
+        alsoPersist();
+        bool finished = record.Round >= spec.Rounds;
         if (finished)
         {
             s.State = JobState.Completed;
             s.FinishedAt = DateTimeOffset.UtcNow;
         }
         await WriteAsync();
+        int keep = spec.Aggregation.Buffered.KeepVersions;
+        if (keep > 0 && s.ModelVersion - keep >= 0)
+            await GrainFactory.GetGrain<IModelVersionGrain>(IModelVersionGrain.Key(JobId, s.ModelVersion - keep)).ForgetAsync();
 
         Telemetry.RoundsCompleted.Add(1);
         Telemetry.RoundDuration.Record(record.Seconds);
         Telemetry.AggregationDuration.Record(record.AggregationSeconds);
         Telemetry.BytesDown.Add(record.BytesDown);
         Telemetry.BytesUp.Add(record.BytesUp);
-        Log.RoundCompleted(logger, JobId, round, spec.Rounds, record.Participants.Count, record.Rejected.Count, record.TestAccuracy, record.TestLoss,
+        Log.RoundCompleted(logger, JobId, record.Round, spec.Rounds, record.Participants.Count, record.Rejected.Count, record.TestAccuracy, record.TestLoss,
             MaxEpsilon(record)?.ToString("F3") ?? "not claimed", record.Seconds);
         observers.Notify(o => o.RoundCompleted(Status(), record));
         if (finished)
         {
+            await jobCancellation.CancelAsync(); // buffered mode: calls still out are no longer needed
             await index.SetStateAsync(JobId, nameof(JobState.Completed));
-            Log.Finished(logger, JobId, nameof(JobState.Completed), round);
+            Log.Finished(logger, JobId, nameof(JobState.Completed), record.Round);
             observers.Notify(o => o.JobFinished(Status()));
         }
     }
 
-    private async Task<(string Id, GatewayUpdate? Update, string? Error)> AskGatewayAsync(string id, RoundTask task, double timeoutSeconds, CancellationToken cancellationToken)
+    private Task StoreVersionAsync(long version, byte[] weights) =>
+        GrainFactory.GetGrain<IModelVersionGrain>(IModelVersionGrain.Key(JobId, version)).StoreAsync(weights);
+
+    private async Task<ReceivedUpdate> AskGatewayAsync(string id, RoundTask task, double timeoutSeconds, CancellationToken cancellationToken)
     {
         try
         {
             var update = await GrainFactory.GetGrain<IGatewayGrain>(IGatewayGrain.Key(JobId, id)).TrainAsync(task, cancellationToken);
             observers.Notify(o => o.UpdateReceived(id, task.Round, update.Delta?.Length ?? 0, update.Delta is not null));
-            return (id, update, null);
+            return new ReceivedUpdate(id, update, null, task.ModelVersion);
         }
         catch (Exception e) when (e is OperationCanceledException or TimeoutException)
         {
-            return (id, null, jobCancellation.IsCancellationRequested ? "job cancelled" : $"no answer within round_timeout_seconds={timeoutSeconds}");
+            return new ReceivedUpdate(id, null, jobCancellation.IsCancellationRequested ? "job cancelled" : $"no answer within round_timeout_seconds={timeoutSeconds}", task.ModelVersion);
         }
         catch (Exception e)
         {
-            return (id, null, $"{e.GetType().Name}: {e.Message}");
+            return new ReceivedUpdate(id, null, $"{e.GetType().Name}: {e.Message}", task.ModelVersion);
         }
         finally
         {

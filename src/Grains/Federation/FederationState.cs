@@ -22,4 +22,34 @@ public sealed class FederationState
 
     /// <summary>The aggregation pipeline's carried state (adaptive bounds, server optimizer moments), as CheckpointCodec bytes.</summary>
     [Id(10)] public byte[]? AggregationCheckpoint { get; set; }
+
+    /// <summary>Buffered mode's carried state: received updates not yet in a version, and the dispatches still out.</summary>
+    [Id(11)] public BufferState Buffer { get; set; } = new();
 }
+
+/// <summary>
+/// Buffered (asynchronous) mode between versions. Persisted with every arrival and dispatch, so after a crash the
+/// buffered updates are not lost (their privacy is spent) and each outstanding dispatch is re-sent with the same
+/// sequence number and model version, which the gateway answers with the update it already released.
+/// </summary>
+[GenerateSerializer, Alias("fedgrains.buffer-state")]
+public sealed class BufferState
+{
+    [Id(0)] public List<BufferedUpdate> Updates { get; set; } = [];
+    [Id(1)] public Dictionary<string, Dispatch> InFlight { get; set; } = [];
+    [Id(2)] public int Dispatches { get; set; }
+
+    /// <summary>Gateways that will not be asked again (budget spent, or failing repeatedly), with why.</summary>
+    [Id(3)] public Dictionary<string, string> Retired { get; set; } = [];
+    [Id(4)] public List<RejectedUpdate> Rejected { get; set; } = [];
+    [Id(5)] public long BytesDown { get; set; }
+    [Id(6)] public Dictionary<string, int> Failures { get; set; } = [];
+}
+
+/// <summary>A valid update waiting in the buffer, with the version it was trained from.</summary>
+[GenerateSerializer, Immutable, Alias("fedgrains.buffered-update")]
+public sealed record BufferedUpdate([property: Id(0)] GatewayUpdate Update, [property: Id(1)] long BaseVersion);
+
+/// <summary>A gateway's outstanding training call: the sequence number it was sent as (its "round") and the version it trains from.</summary>
+[GenerateSerializer, Immutable, Alias("fedgrains.dispatch")]
+public sealed record Dispatch([property: Id(0)] int Sequence, [property: Id(1)] long BaseVersion);

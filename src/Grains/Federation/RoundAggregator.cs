@@ -15,6 +15,9 @@ namespace FedGrains.Grains.Federation;
 /// <summary>What a round's gateways produced, turned into the next model and the round's record (or why it cannot be).</summary>
 public sealed record RoundOutcome(RoundRecord? Record, float[]? Weights, AggregationCheckpoint? Checkpoint, string? Failure);
 
+/// <summary>A gateway's answer (or why there is none) and the model version it was asked to train from.</summary>
+public sealed record ReceivedUpdate(string Id, GatewayUpdate? Update, string? Error, long BaseVersion);
+
 /// <summary>
 /// The federation's work after the gateways answered: authenticate and validate each update, run the aggregation
 /// pipeline, evaluate, and build the round's record. Keeps the FederationGrain to orchestration and persistence.
@@ -24,26 +27,24 @@ public sealed class RoundAggregator(DatasetCache data, UpdateAuthenticator authe
     private readonly TorchSharp.torch.Device device = TorchRuntime.SelectDevice(options.Value.Device);
 
     public async Task<RoundOutcome> AggregateAsync(string jobId, JobSpec spec, FederationState state, int round,
-        IReadOnlyList<(string Id, GatewayUpdate? Update, string? Error)> results, long bytesDown, Stopwatch roundClock)
+        IReadOnlyList<ReceivedUpdate> results, long bytesDown, Stopwatch roundClock, IReadOnlyList<RejectedUpdate>? earlierRejections = null)
     {
         var clock = Stopwatch.StartNew();
         using var activity = Telemetry.Source.StartActivity("aggregate");
         var current = WeightBuffer.Decode(state.Weights).Values;
-        var accepted = new List<(GatewayUpdate Update, float[] Delta)>();
-        var rejected = new List<RejectedUpdate>();
+        var accepted = new List<(GatewayUpdate Update, float[] Delta, long Staleness)>();
+        var rejected = new List<RejectedUpdate>(earlierRejections ?? []);
         void Reject(string id, string reason)
         {
             rejected.Add(new RejectedUpdate(id, reason));
             Telemetry.UpdatesRejected.Add(1);
             Log.UpdateRejected(logger, jobId, round, id, reason);
         }
-        foreach (var (id, update, error) in results)
+        foreach (var received in results)
         {
-            var (delta, reason) = update is null ? (null, error)
-                : authenticator.Check(update, jobId, state.ModelVersion) is { } refused ? (null, refused)
-                : UpdateValidator.Validate(update, state.ModelVersion, state.LayoutHash, current.Length);
-            if (delta is not null) accepted.Add((update!, delta));
-            else Reject(id, reason ?? "unknown");
+            var (delta, reason) = Check(jobId, spec, state, received, current.Length);
+            if (delta is not null) accepted.Add((received.Update!, delta, state.ModelVersion - received.BaseVersion));
+            else Reject(received.Id, reason ?? "unknown");
         }
         if (accepted.Count < spec.MinUpdatesPerRound)
             return new RoundOutcome(null, null, null,
@@ -64,7 +65,9 @@ public sealed class RoundAggregator(DatasetCache data, UpdateAuthenticator authe
         }
         var (result, loss, accuracy) = await Task.Run(() =>
         {
-            var deltas = accepted.Select(a => new GatewayDelta(a.Update.GatewayId, a.Delta, a.Update.Examples)).ToArray();
+            double exponent = spec.Aggregation.Buffered.StalenessExponent;
+            var deltas = accepted.Select(a => new GatewayDelta(a.Update.GatewayId, a.Delta,
+                a.Update.Examples * Staleness.Weight(a.Staleness, exponent))).ToArray();
             var aggregated = AggregationPipeline.Run(spec.Aggregation, current, deltas, checkpoint,
                 results.Count, centralNoise, validationLoss);
             var (l, acc) = GlobalModel.Evaluate(spec.Model, aggregated.Weights, test.X, test.Y, classes);
@@ -80,22 +83,39 @@ public sealed class RoundAggregator(DatasetCache data, UpdateAuthenticator authe
             bytesDown, results.Sum(r => (long)(r.Update?.Delta?.Length ?? 0)), roundClock.Elapsed.TotalSeconds, clock.Elapsed.TotalSeconds,
             DateTimeOffset.UtcNow,
             BytesUpDense: (long)current.Length * 4 * results.Count(r => r.Update?.Delta is not null),
-            CentralEpsilon: CentralEpsilon(spec, round));
+            CentralEpsilon: CentralEpsilon(spec, round),
+            Staleness: accepted.Select(a => a.Staleness).ToArray());
         activity?.SetTag("fedgrains.test_accuracy", accuracy);
         return new RoundOutcome(record, result.Weights, result.Checkpoint, null);
     }
 
     /// <summary>
+    /// Authenticates and validates one answer against the version it was trained from: the decoded delta, or why it
+    /// is refused. In buffered mode an update older than max_staleness versions is refused too.
+    /// </summary>
+    public (float[]? Delta, string? Reason) Check(string jobId, JobSpec spec, FederationState state, ReceivedUpdate received, int parameterCount)
+    {
+        if (received.Update is not { } update) return (null, received.Error);
+        long staleness = state.ModelVersion - received.BaseVersion;
+        int maxStaleness = spec.Aggregation.Buffered.Enabled ? spec.Aggregation.Buffered.MaxStaleness : 0;
+        if (staleness > maxStaleness)
+            return (null, $"stale: trained from model version {received.BaseVersion}, {staleness} versions behind {state.ModelVersion} (aggregation.buffered.max_staleness={maxStaleness})");
+        if (authenticator.Check(update, jobId, received.BaseVersion) is { } refused) return (null, refused);
+        return UpdateValidator.Validate(update, received.BaseVersion, state.LayoutHash, parameterCount);
+    }
+
+    /// <summary>
     /// Site-level epsilon of central DP after <paramref name="rounds"/> rounds: one Gaussian query per round, accounted
     /// as Poisson sampling at q = cohort / gateways (as TFF does; fixed-size cohorts are only approximated by it, and
-    /// with every gateway in every round q = 1 and there is no amplification).
+    /// with every gateway in every round q = 1 and there is no amplification). In buffered mode the cohort is whoever
+    /// answers first, not a random sample, so no amplification is claimed: q = 1.
     /// </summary>
     private static double? CentralEpsilon(JobSpec spec, int rounds)
     {
         var dp = spec.Aggregation.CentralDp;
         if (!dp.Enabled) return null;
         int gateways = spec.ResolveGateways().Count;
-        double q = (double)(spec.CohortSize > 0 ? spec.CohortSize : gateways) / gateways;
+        double q = spec.Aggregation.Buffered.Enabled ? 1.0 : (double)(spec.CohortSize > 0 ? spec.CohortSize : gateways) / gateways;
         return Learning.Privacy.RdpAccountant.Epsilon(q, dp.NoiseMultiplier, rounds, spec.Privacy.Delta);
     }
 }

@@ -59,7 +59,7 @@ public sealed class GatewayGrain(
         var (x, y) = await Task.Run(() => data.GatewayData(spec, gateway, device), cancellationToken);
         int examples = (int)x.shape[0];
         var hyper = spec.Defaults.With(gateway.Overrides);
-        var plan = LocalPlan.For(hyper, spec.Privacy, examples, spec.Rounds);
+        var plan = LocalPlan.For(hyper, spec.Privacy, examples, spec.PlannedParticipations());
         var settings = plan.Settings;
         ledger.State.Delta = spec.Privacy.Delta;
         ledger.State.TargetEpsilon = spec.Privacy.TargetEpsilon;

@@ -32,6 +32,9 @@ public sealed record AggregationSpec
 
     /// <summary>How gateways compress their deltas for the upload.</summary>
     public CompressionSpec Compression { get; init; } = new();
+
+    /// <summary>Asynchronous buffered rounds instead of synchronous ones.</summary>
+    public BufferedSpec Buffered { get; init; } = new();
 }
 
 /// <summary>A zeroing or clipping stage: off, a fixed bound, or adaptive (geometric quantile matching, Andrew et al. 2019).</summary>
@@ -91,4 +94,32 @@ public sealed record HarmfulUpdateSpec
 
     /// <summary>Examples taken from the start of the test set for validation; the rest stays the reported test set.</summary>
     public int ValidationExamples { get; init; } = 1000;
+}
+
+/// <summary>
+/// Asynchronous buffered aggregation (FedBuff, Nguyen et al. 2022; the TF.js server's minUpdatesPerVersion): gateways
+/// train without waiting for each other and the federation makes a new model version from every
+/// <see cref="BufferSize"/> updates it receives, each weighted down by its staleness.
+/// </summary>
+public sealed record BufferedSpec
+{
+    public bool Enabled { get; init; }
+
+    /// <summary>K: updates per model version.</summary>
+    public int BufferSize { get; init; } = 3;
+
+    /// <summary>Gateways training at once; 0 means every gateway.</summary>
+    public int Concurrency { get; init; }
+
+    /// <summary>a in the weight (1 + staleness)^-a (FedBuff's polynomial weighting uses 0.5); 0 turns weighting off.</summary>
+    public double StalenessExponent { get; init; } = 0.5;
+
+    /// <summary>Updates trained from a version more than this many versions old are refused.</summary>
+    public int MaxStaleness { get; init; } = 10;
+
+    /// <summary>How many times each gateway expects to train; its noise is calibrated to this. 0 = auto (see <see cref="JobSpec.PlannedParticipations"/>).</summary>
+    public int ParticipationsPerGateway { get; init; }
+
+    /// <summary>Model versions kept in storage for fetching and for re-sending to gateways; 0 keeps all.</summary>
+    public int KeepVersions { get; init; }
 }

@@ -41,6 +41,20 @@ public sealed record JobSpec
     /// <summary>How the federation combines the round's updates (zeroing, clipping, rule, server optimizer).</summary>
     public AggregationSpec Aggregation { get; init; } = new();
 
+    /// <summary>
+    /// How many times each gateway expects to train, the horizon its noise is calibrated for. Synchronous: every round.
+    /// Buffered: each version takes K updates from n gateways, so a gateway trains about R K / n times; half again as
+    /// many leaves room for faster sites, capped at R because a gateway contributes at most once per version. A
+    /// gateway that would pass its budget is refused and sits out, so a miscount costs progress, never privacy.
+    /// </summary>
+    public int PlannedParticipations()
+    {
+        var b = Aggregation.Buffered;
+        if (!b.Enabled) return Rounds;
+        if (b.ParticipationsPerGateway > 0) return b.ParticipationsPerGateway;
+        return Math.Clamp((int)Math.Ceiling(1.5 * Rounds * b.BufferSize / ResolveGateways().Count), 1, Rounds);
+    }
+
     /// <summary>The gateways of this job: <see cref="Gateways"/>, or <see cref="GatewayCount"/> generated ones.</summary>
     public IReadOnlyList<GatewaySpec> ResolveGateways() =>
         Gateways is { Count: > 0 }

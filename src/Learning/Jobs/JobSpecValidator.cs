@@ -51,7 +51,10 @@ public static class JobSpecValidator
         if (spec.MinUpdatesPerRound < 1 || spec.MinUpdatesPerRound > cohort)
             p.Add($"min_updates_per_round: {spec.MinUpdatesPerRound} must be between 1 and the cohort size ({cohort}).");
 
-        CheckAggregation(p, spec.Aggregation, spec.MinUpdatesPerRound);
+        var buffered = spec.Aggregation.Buffered;
+        if (buffered.Enabled) CheckBuffered(p, spec, buffered, resolved.Count);
+        if (buffered.Enabled) CheckAggregation(p, spec.Aggregation, buffered.BufferSize, "aggregation.buffered.buffer_size", "version");
+        else CheckAggregation(p, spec.Aggregation, spec.MinUpdatesPerRound, "min_updates_per_round", "round");
 
         var privacy = spec.Privacy;
         if (!TryParseNoiseLevel(privacy.NoiseLevel, out _)) p.Add($"privacy.noise_level: '{privacy.NoiseLevel}' is not known; use \"sample\", \"batch\" or \"none\".");
@@ -70,7 +73,7 @@ public static class JobSpecValidator
     public static bool TryParseNoiseLevel(string text, out NoiseLevel level) =>
         Enum.TryParse(text, ignoreCase: true, out level) && Enum.IsDefined(level) && !int.TryParse(text, out _);
 
-    private static void CheckAggregation(List<string> p, AggregationSpec a, int minUpdates)
+    private static void CheckAggregation(List<string> p, AggregationSpec a, int minUpdates, string updatesField, string per)
     {
         if (a.Rule is not ("mean" or "median" or "trimmed_mean" or "krum" or "multi_krum"))
             p.Add($"aggregation.rule: '{a.Rule}' is not known; use mean, median, trimmed_mean, krum or multi_krum.");
@@ -78,7 +81,7 @@ public static class JobSpecValidator
         if (a.Byzantine < 0) p.Add($"aggregation.byzantine: {a.Byzantine} must be >= 0.");
         if (a.MultiKrumSelected < 0) p.Add($"aggregation.multi_krum_selected: {a.MultiKrumSelected} must be >= 0 (0 = n - f).");
         if (a.Rule is "krum" or "multi_krum" && minUpdates <= 2 * a.Byzantine + 2)
-            p.Add($"min_updates_per_round: Krum with aggregation.byzantine={a.Byzantine} needs more than {2 * a.Byzantine + 2} updates per round; set it to at least {2 * a.Byzantine + 3}.");
+            p.Add($"{updatesField}: Krum with aggregation.byzantine={a.Byzantine} needs more than {2 * a.Byzantine + 2} updates per {per}; set it to at least {2 * a.Byzantine + 3}.");
         if (a.CentralDp.Enabled)
         {
             var dp = a.CentralDp;
@@ -110,6 +113,23 @@ public static class JobSpecValidator
         if (!(o.LearningRate > 0) || double.IsInfinity(o.LearningRate)) p.Add($"aggregation.server_optimizer.learning_rate: {o.LearningRate} must be > 0.");
         if (o.Beta1 is < 0 or >= 1 || o.Beta2 is < 0 or >= 1) p.Add("aggregation.server_optimizer.beta1/beta2 must be in [0, 1).");
         if (!(o.Tau > 0)) p.Add($"aggregation.server_optimizer.tau: {o.Tau} must be > 0 (e.g. 1e-3).");
+    }
+
+    private static void CheckBuffered(List<string> p, JobSpec spec, BufferedSpec b, int gateways)
+    {
+        const string at = "aggregation.buffered";
+        if (b.BufferSize < 1 || b.BufferSize > gateways)
+            p.Add($"{at}.buffer_size: {b.BufferSize} must be between 1 and the number of gateways ({gateways}); a gateway contributes at most once per version.");
+        if (b.Concurrency != 0 && (b.Concurrency < b.BufferSize || b.Concurrency > gateways))
+            p.Add($"{at}.concurrency: {b.Concurrency} must be 0 (every gateway) or between buffer_size ({b.BufferSize}) and the number of gateways ({gateways}); fewer than buffer_size could never fill the buffer.");
+        if (!(b.StalenessExponent >= 0) || double.IsInfinity(b.StalenessExponent))
+            p.Add($"{at}.staleness_exponent: {b.StalenessExponent} must be >= 0 (0.5 as in FedBuff; 0 = no weighting).");
+        if (b.MaxStaleness < 0) p.Add($"{at}.max_staleness: {b.MaxStaleness} must be >= 0.");
+        if (b.ParticipationsPerGateway < 0) p.Add($"{at}.participations_per_gateway: {b.ParticipationsPerGateway} must be >= 0 (0 = auto).");
+        if (b.KeepVersions != 0 && b.KeepVersions <= b.MaxStaleness)
+            p.Add($"{at}.keep_versions: {b.KeepVersions} must be 0 (all) or more than max_staleness ({b.MaxStaleness}): a gateway still training from an older kept version must be re-sendable after a restart.");
+        if (spec.CohortSize != 0)
+            p.Add($"cohort_size: {spec.CohortSize} has no meaning in buffered mode, where gateways are not asked in rounds; leave it 0 and use {at}.concurrency.");
     }
 
     private static void CheckNormStage(List<string> p, NormStageSpec s, string at)
