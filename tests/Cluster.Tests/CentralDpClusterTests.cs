@@ -26,7 +26,7 @@ public sealed class CentralDpClusterTests(ClusterFixture fixture)
 
         var history = await job.GetHistoryAsync();
         for (int round = 1; round <= 3; round++)
-            Assert.Equal(FedGrains.Learning.Privacy.RdpAccountant.Epsilon(0.5, 0.8, round, 1e-5), history[round - 1].CentralEpsilon!.Value, 9);
+            Assert.Equal(FedGrains.Learning.Privacy.PrvAccountant.Epsilon(0.5, 0.8, round, 1e-5), history[round - 1].CentralEpsilon!.Value, 9);
         Assert.All(history, r => Assert.Equal(2, r.Participants.Count));
     }
 }

@@ -19,9 +19,12 @@ public sealed class CliTests : IDisposable
         var noise = await RunAsync("privacy", "noise", "--sample-rate", "0.01", "--steps", "5000", "--delta", "1e-5", "--target-epsilon", "2");
 
         Assert.Equal(0, epsilon.ExitCode);
-        Assert.Equal(RdpAccountant.Epsilon(0.01, 1.1, 5000, 1e-5), LastNumber(epsilon.Output), 5);
+        Assert.Equal(PrvAccountant.Epsilon(0.01, 1.1, 5000, 1e-5), LastNumber(epsilon.Output), 5);
+        var rdp = await RunAsync("privacy", "epsilon", "--accountant", "rdp", "--sample-rate", "0.01", "--noise-multiplier", "1.1", "--steps", "5000", "--delta", "1e-5");
+        Assert.Equal(RdpAccountant.Epsilon(0.01, 1.1, 5000, 1e-5), LastNumber(rdp.Output), 5);
+        Assert.True(LastNumber(epsilon.Output) < LastNumber(rdp.Output), "the default accountant is the tighter one");
         Assert.Equal(0, noise.ExitCode);
-        Assert.Equal(RdpAccountant.NoiseMultiplierFor(2, 0.01, 5000, 1e-5), LastNumber(noise.Output), 5);
+        Assert.Equal(Accountants.NoiseMultiplierFor("prv", 2, 0.01, 5000, 1e-5), LastNumber(noise.Output), 5);
     }
 
     [Fact]

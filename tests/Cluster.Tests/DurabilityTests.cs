@@ -24,7 +24,7 @@ public sealed class DurabilityTests
             var job = second.Client.GetGrain<IFederationGrain>("durable");
             var status = await TestCluster.WaitFinishedAsync(job);
 
-            Assert.Equal(JobState.Completed, status.State);
+            Assert.True(status.State == JobState.Completed, $"{status.State}: {status.Error}");
             var history = await job.GetHistoryAsync();
             Assert.Equal(Enumerable.Range(1, spec.Rounds), history.Select(r => r.Round));
             Assert.Equal(spec.Rounds, (await job.GetModelAsync()).Version);

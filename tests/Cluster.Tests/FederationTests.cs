@@ -58,7 +58,7 @@ public sealed class FederationTests(ClusterFixture fixture)
             Assert.NotNull(ledger.Epsilon);
             Assert.InRange(ledger.Epsilon!.Value, 0.5, spec.Privacy.TargetEpsilon);
             // The ledger's own numbers reproduce its epsilon through the accountant.
-            Assert.Equal(ledger.Epsilon.Value, RdpAccountant.Epsilon(ledger.SampleRate, ledger.NoiseMultiplier, ledger.Steps, ledger.Delta), 9);
+            Assert.Equal(ledger.Epsilon.Value, PrvAccountant.Epsilon(ledger.SampleRate, ledger.NoiseMultiplier, ledger.Steps, ledger.Delta), 9);
             Assert.Equal(history[^1].Privacy.Single(p => p.GatewayId == ledger.GatewayId).Epsilon!.Value, ledger.Epsilon.Value, 9);
         }
         var model = await job.GetModelAsync();

@@ -22,7 +22,7 @@ internal static class LedgerAssert
             long releases = ledger.Steps / stepsPerRound;
             int used = history.Count(r => r.Participants.Contains(ledger.GatewayId));
             Assert.InRange(releases, used, rounds);
-            Assert.Equal(RdpAccountant.Epsilon(ledger.SampleRate, ledger.NoiseMultiplier, ledger.Steps, ledger.Delta), ledger.Epsilon!.Value, 9);
+            Assert.Equal(PrvAccountant.Epsilon(ledger.SampleRate, ledger.NoiseMultiplier, ledger.Steps, ledger.Delta), ledger.Epsilon!.Value, 9);
             Assert.True(ledger.Epsilon <= targetEpsilon, $"{ledger.GatewayId} spent {ledger.Epsilon} > {targetEpsilon}");
         }
     }

@@ -55,8 +55,12 @@ public sealed class JobSpecTests
         Assert.Equal(24, plan.StepsPerRound);
         Assert.Equal(480, plan.PlannedSteps);
         Assert.True(plan.EpsilonClaimed);
-        double epsilon = RdpAccountant.Epsilon(plan.Settings.SampleRate, plan.Settings.NoiseMultiplier, plan.PlannedSteps, 1e-5);
+        double epsilon = PrvAccountant.Epsilon(plan.Settings.SampleRate, plan.Settings.NoiseMultiplier, plan.PlannedSteps, 1e-5);
         Assert.InRange(epsilon, 2.99, 3.0);
+        // The default accountant is the tighter one, so the same budget needs less noise than under RDP.
+        var rdp = LocalPlan.For(new HyperParameters { BatchSize = 256, LocalEpochs = 1 }, new PrivacySpec { TargetEpsilon = 3, Delta = 1e-5, Accountant = "rdp" }, 6000, 20);
+        Assert.InRange(RdpAccountant.Epsilon(rdp.Settings.SampleRate, rdp.Settings.NoiseMultiplier, rdp.PlannedSteps, 1e-5), 2.99, 3.0);
+        Assert.True(plan.Settings.NoiseMultiplier < 0.96 * rdp.Settings.NoiseMultiplier);
     }
 
     [Fact]

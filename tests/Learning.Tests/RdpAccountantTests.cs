@@ -78,15 +78,18 @@ public sealed class RdpAccountantTests
     }
 
     [Theory]
-    [InlineData(3.0, 256.0 / 6000, 470)]
-    [InlineData(1.0, 0.01, 10000)]
-    [InlineData(8.0, 0.1, 30)]
-    public void Noise_for_a_target_is_the_smallest_that_reaches_it(double target, double q, long steps)
+    [InlineData("rdp", 3.0, 256.0 / 6000, 470)]
+    [InlineData("rdp", 1.0, 0.01, 10000)]
+    [InlineData("rdp", 8.0, 0.1, 30)]
+    [InlineData("prv", 3.0, 256.0 / 6000, 470)]
+    [InlineData("prv", 1.0, 0.01, 2000)]
+    public void Noise_for_a_target_is_the_smallest_that_reaches_it(string accountant, double target, double q, long steps)
     {
-        double sigma = RdpAccountant.NoiseMultiplierFor(target, q, steps, 1e-5);
+        double sigma = Accountants.NoiseMultiplierFor(accountant, target, q, steps, 1e-5);
 
-        Assert.True(RdpAccountant.Epsilon(q, sigma, steps, 1e-5) <= target);
-        Assert.True(RdpAccountant.Epsilon(q, sigma * 0.998, steps, 1e-5) > target);
+        Assert.True(Accountants.Epsilon(accountant, q, sigma, steps, 1e-5) <= target);
+        Assert.True(Accountants.Epsilon(accountant, q, sigma * 0.998, steps, 1e-5) > target);
+        if (accountant == "prv") Assert.True(sigma < Accountants.NoiseMultiplierFor("rdp", target, q, steps, 1e-5), "the tighter accountant needs less noise");
     }
 
     [Fact]
@@ -94,7 +97,7 @@ public sealed class RdpAccountantTests
     {
         Assert.Contains("delta", Assert.Throws<ArgumentOutOfRangeException>(() => RdpAccountant.Epsilon(0.1, 1, 10, 0)).Message);
         Assert.Contains("sample rate", Assert.Throws<ArgumentOutOfRangeException>(() => RdpAccountant.Epsilon(1.5, 1, 10, 1e-5)).Message);
-        Assert.Contains("target epsilon", Assert.Throws<ArgumentOutOfRangeException>(() => RdpAccountant.NoiseMultiplierFor(-1, 0.1, 10, 1e-5)).Message);
+        Assert.Contains("target epsilon", Assert.Throws<ArgumentOutOfRangeException>(() => Accountants.NoiseMultiplierFor("rdp", -1, 0.1, 10, 1e-5)).Message);
     }
 
     private static double Binomial(int n, int k)

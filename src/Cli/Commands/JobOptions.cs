@@ -21,6 +21,7 @@ internal sealed class JobOptions
     public readonly Option<double?> Epsilon = new("--epsilon") { Description = "Each gateway's epsilon budget for the whole job (default 3)." };
     public readonly Option<double?> Delta = new("--delta") { Description = "delta of the (epsilon, delta) guarantee (default 1e-5)." };
     public readonly Option<string?> NoiseLevel = new("--noise-level") { Description = "sample (per-example clipping, default), batch (whole-batch clipping, no epsilon claimed) or none." };
+    public readonly Option<string?> Accountant = new("--accountant") { Description = "prv (numerical composition, tighter; default) or rdp: calibrates each gateway's noise and accounts its releases." };
     public readonly Option<bool?> SecureNoise = new("--secure-noise") { Description = "Draw DP noise from the OS's cryptographically secure generator (slower)." };
     public readonly Option<double?> NoiseMultiplier = new("--noise-multiplier") { Description = "Fixed sigma for every gateway instead of calibrating it to --epsilon." };
     public readonly Option<double?> LearningRate = new("--learning-rate") { Description = "Local learning rate." };
@@ -36,7 +37,7 @@ internal sealed class JobOptions
     public readonly Option<int?> BufferSize = new("--buffer-size") { Description = "Asynchronous buffered mode (FedBuff): a new model version every K updates; --rounds counts versions." };
 
     public IEnumerable<Option> All => [Spec, Seed, Rounds, Gateways, Cohort, Dataset, DataDir, Partition, Alpha, Model, Hidden,
-        Epsilon, Delta, NoiseLevel, SecureNoise, NoiseMultiplier, LearningRate, ClippingNorm, BatchSize, LocalEpochs, Optimizer, ProximalMu, Rule, ServerOptimizer, ServerLearningRate, Compression, BufferSize];
+        Epsilon, Delta, NoiseLevel, Accountant, SecureNoise, NoiseMultiplier, LearningRate, ClippingNorm, BatchSize, LocalEpochs, Optimizer, ProximalMu, Rule, ServerOptimizer, ServerLearningRate, Compression, BufferSize];
 
     /// <summary>The job: --spec (or the default job) with every given flag applied on top.</summary>
     public JobSpec Build(ParseResult r)
@@ -65,6 +66,7 @@ internal sealed class JobOptions
                 TargetEpsilon = r.GetValue(Epsilon) ?? p.TargetEpsilon,
                 Delta = r.GetValue(Delta) ?? p.Delta,
                 NoiseLevel = r.GetValue(NoiseLevel) ?? p.NoiseLevel,
+                Accountant = r.GetValue(Accountant) ?? p.Accountant,
                 SecureNoise = r.GetValue(SecureNoise) ?? p.SecureNoise,
             },
             Aggregation = spec.Aggregation with

@@ -18,27 +18,34 @@ internal static class PrivacyCommand
         var target = new Option<double>("--target-epsilon") { Description = "Epsilon to reach.", Required = true };
         target.Validators.Add(r => { if (!(r.GetValueOrDefault<double>() > 0)) r.AddError("--target-epsilon must be > 0."); });
 
-        var epsilon = new Command("epsilon", "Epsilon of the Poisson-subsampled Gaussian mechanism (RDP accountant, Balle et al. 2020 conversion).")
+        var accountant = new Option<string>("--accountant")
         {
-            sampleRate, noise, steps, delta,
+            Description = "prv (numerical composition, Gopi et al. 2021; tighter, default) or rdp (Renyi DP with the Balle et al. 2020 conversion).",
+            DefaultValueFactory = _ => Accountants.Default,
+        };
+        accountant.AcceptOnlyFromAmong([.. Accountants.Names]);
+
+        var epsilon = new Command("epsilon", "Epsilon of the Poisson-subsampled Gaussian mechanism.")
+        {
+            sampleRate, noise, steps, delta, accountant,
         };
         epsilon.SetAction(r =>
         {
-            var (q, s, n, d) = (r.GetValue(sampleRate), r.GetValue(noise), r.GetValue(steps), r.GetValue(delta));
-            Console.WriteLine($"accountant: {RdpAccountant.Mechanism}; q={q}, sigma={s}, steps={n}, delta={d}");
-            Console.WriteLine(RdpAccountant.Epsilon(q, s, n, d).ToString("G6", CultureInfo.InvariantCulture));
+            var (q, s, n, d, a) = (r.GetValue(sampleRate), r.GetValue(noise), r.GetValue(steps), r.GetValue(delta), r.GetValue(accountant)!);
+            Console.WriteLine($"accountant: {a}; q={q}, sigma={s}, steps={n}, delta={d}");
+            Console.WriteLine(Accountants.Epsilon(a, q, s, n, d).ToString("G6", CultureInfo.InvariantCulture));
             return 0;
         });
 
         var noiseFor = new Command("noise", "Smallest noise multiplier that keeps epsilon at or below a target.")
         {
-            sampleRate, steps, delta, target,
+            sampleRate, steps, delta, target, accountant,
         };
         noiseFor.SetAction(r =>
         {
-            var (q, n, d, e) = (r.GetValue(sampleRate), r.GetValue(steps), r.GetValue(delta), r.GetValue(target));
-            Console.WriteLine($"accountant: {RdpAccountant.Mechanism}; q={q}, steps={n}, delta={d}, target epsilon={e}");
-            Console.WriteLine(RdpAccountant.NoiseMultiplierFor(e, q, n, d).ToString("G6", CultureInfo.InvariantCulture));
+            var (q, n, d, e, a) = (r.GetValue(sampleRate), r.GetValue(steps), r.GetValue(delta), r.GetValue(target), r.GetValue(accountant)!);
+            Console.WriteLine($"accountant: {a}; q={q}, steps={n}, delta={d}, target epsilon={e}");
+            Console.WriteLine(Accountants.NoiseMultiplierFor(a, e, q, n, d).ToString("G6", CultureInfo.InvariantCulture));
             return 0;
         });
 

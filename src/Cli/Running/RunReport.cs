@@ -79,7 +79,7 @@ internal sealed record RunReport(string JobId, JobSpec Spec, JobStatus Status, I
             g.NoiseLevel,
             g.Accountant,
             Reproduce = string.Create(CultureInfo.InvariantCulture,
-                $"fedgrains privacy epsilon --sample-rate {g.SampleRate:R} --noise-multiplier {g.NoiseMultiplier:R} --steps {g.Steps} --delta {g.Delta:R}"),
+                $"fedgrains privacy epsilon --sample-rate {g.SampleRate:R} --noise-multiplier {g.NoiseMultiplier:R} --steps {g.Steps} --delta {g.Delta:R} --accountant {g.Accountant}"),
         }),
         Spec,
         History,

@@ -31,6 +31,8 @@ public sealed partial class FederationGrain(
 {
     private const string ResumeReminder = "fedgrains-resume";
     private const int MaxRoundAttempts = 3;
+    private static readonly TimeSpan TransientPatience = TimeSpan.FromMinutes(2);
+    private DateTimeOffset? transientSince;
     private readonly SemaphoreSlim writeLock = new(1, 1);
     private CancellationTokenSource jobCancellation = new();
     private IGrainTimer? driver;
@@ -180,10 +182,20 @@ public sealed partial class FederationGrain(
             driver = null;
             DeactivateOnIdle();
         }
+        catch (Exception e) when (!jobCancellation.IsCancellationRequested && e is OrleansException or TimeoutException
+                                  && (transientSince ??= DateTimeOffset.UtcNow) > DateTimeOffset.UtcNow - TransientPatience)
+        {
+            // The cluster is still forming (a restart: grain types not yet known everywhere) or a silo just left:
+            // what is persisted stays, and the next tick carries on from it (a synchronous round is repeated whole).
+            Log.TransientFailure(logger, JobId, s.RoundsCompleted + 1, e.Message);
+            return;
+        }
         catch (Exception e) when (!jobCancellation.IsCancellationRequested)
         {
             await FailAsync($"round {s.RoundsCompleted + 1}: {e.GetType().Name}: {e.Message}");
+            return;
         }
+        transientSince = null;
     }
 
     private async Task RunRoundAsync(JobSpec spec, int round)

@@ -26,4 +26,7 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 1006, Level = LogLevel.Information, Message = "Job {JobId} resumes after round {Round}")]
     public static partial void Resumed(ILogger logger, string jobId, int round);
+
+    [LoggerMessage(EventId = 1008, Level = LogLevel.Warning, Message = "Job {JobId} round {Round}: cluster call failed ({Reason}); retrying on the next tick")]
+    public static partial void TransientFailure(ILogger logger, string jobId, int round, string reason);
 }

@@ -116,6 +116,6 @@ public sealed class RoundAggregator(DatasetCache data, UpdateAuthenticator authe
         if (!dp.Enabled) return null;
         int gateways = spec.ResolveGateways().Count;
         double q = spec.Aggregation.Buffered.Enabled ? 1.0 : (double)(spec.CohortSize > 0 ? spec.CohortSize : gateways) / gateways;
-        return Learning.Privacy.RdpAccountant.Epsilon(q, dp.NoiseMultiplier, rounds, spec.Privacy.Delta);
+        return Learning.Privacy.Accountants.Epsilon(spec.Privacy.Accountant, q, dp.NoiseMultiplier, rounds, spec.Privacy.Delta);
     }
 }

@@ -32,14 +32,6 @@ public sealed class GatewayGrain(
 {
     private readonly torch.Device device = TorchRuntime.SelectDevice(options.Value.Device);
 
-    public override Task OnActivateAsync(CancellationToken cancellationToken)
-    {
-        if (ledger.RecordExists && ledger.State.Accountant != RdpAccountant.Mechanism)
-            throw new InvalidOperationException(
-                $"gateway {this.GetPrimaryKeyString()} has a ledger for accountant '{ledger.State.Accountant}', which this version cannot read; refusing to train rather than mis-account.");
-        return Task.CompletedTask;
-    }
-
     public async Task<GatewayUpdate> TrainAsync(RoundTask task, CancellationToken cancellationToken = default)
     {
         var spec = task.Spec;
@@ -64,11 +56,12 @@ public sealed class GatewayGrain(
         ledger.State.Delta = spec.Privacy.Delta;
         ledger.State.TargetEpsilon = spec.Privacy.TargetEpsilon;
         ledger.State.NoiseLevel = spec.Privacy.NoiseLevel;
+        ledger.State.Accountant = spec.Privacy.Accountant;
 
         var charge = new PrivacyCharge(settings.SampleRate, settings.NoiseMultiplier, settings.Steps);
         if (plan.EpsilonClaimed)
         {
-            double projected = RdpAccountant.Epsilon(Charges().Append(charge), spec.Privacy.Delta);
+            double projected = Accountants.Epsilon(spec.Privacy.Accountant, Charges().Append(charge), spec.Privacy.Delta);
             if (projected > spec.Privacy.TargetEpsilon * (1 + 1e-9))
             {
                 var reason = $"budget: this round would bring epsilon to {projected:F3} > target {spec.Privacy.TargetEpsilon} (delta {spec.Privacy.Delta}); spent so far {EpsilonSoFar(spec.Privacy.Delta):F3} over {ledger.State.Entries.Count} rounds.";
@@ -120,7 +113,7 @@ public sealed class GatewayGrain(
     private IEnumerable<PrivacyCharge> Charges() =>
         ledger.State.Entries.Select(e => new PrivacyCharge(e.SampleRate, e.NoiseMultiplier, e.Steps));
 
-    private double EpsilonSoFar(double delta) => RdpAccountant.Epsilon(Charges(), delta);
+    private double EpsilonSoFar(double delta) => Accountants.Epsilon(ledger.State.Accountant, Charges(), delta);
 
     private GatewayPrivacy Privacy(string gatewayId, LocalPlan plan) => new(
         gatewayId,

@@ -7,8 +7,8 @@ namespace FedGrains.Grains.Gateway;
 [GenerateSerializer, Alias("fedgrains.gateway-state")]
 public sealed class GatewayState
 {
-    /// <summary>The accounting mechanism the entries are meant for; checked on load so a ledger is never read by the wrong accountant.</summary>
-    [Id(0)] public string Accountant { get; set; } = RdpAccountant.Mechanism;
+    /// <summary>The job's accountant ("prv" or "rdp"). The entries are mechanism records (sample rate, sigma, steps), so any accountant can read them.</summary>
+    [Id(0)] public string Accountant { get; set; } = Accountants.Default;
 
     [Id(1)] public List<LedgerEntry> Entries { get; set; } = [];
 

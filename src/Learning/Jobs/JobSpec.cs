@@ -1,3 +1,4 @@
+using FedGrains.Learning.Privacy;
 using FedGrains.Learning.Models;
 
 namespace FedGrains.Learning.Jobs;
@@ -117,6 +118,9 @@ public sealed record PrivacySpec
 
     /// <summary>"sample" (per-example clipping, epsilon claimed), "batch" (whole-batch clipping, no epsilon claimed) or "none".</summary>
     public string NoiseLevel { get; init; } = "sample";
+
+    /// <summary>"prv" (numerical composition, the tighter; default) or "rdp": calibrates the noise and accounts every release.</summary>
+    public string Accountant { get; init; } = Accountants.Default;
 
     /// <summary>Draw DP-SGD noise from the OS's cryptographically secure generator (slower; see SecureGaussian).</summary>
     public bool SecureNoise { get; init; }

@@ -58,6 +58,8 @@ public static class JobSpecValidator
 
         var privacy = spec.Privacy;
         if (!TryParseNoiseLevel(privacy.NoiseLevel, out _)) p.Add($"privacy.noise_level: '{privacy.NoiseLevel}' is not known; use \"sample\", \"batch\" or \"none\".");
+        if (!Privacy.Accountants.IsKnown(privacy.Accountant))
+            p.Add($"privacy.accountant: '{privacy.Accountant}' is not known; use \"prv\" (default, tighter) or \"rdp\".");
         if (!(privacy.TargetEpsilon > 0) || double.IsInfinity(privacy.TargetEpsilon)) p.Add($"privacy.target_epsilon: {privacy.TargetEpsilon} must be a positive number, e.g. 3.");
         if (privacy.Delta is <= 0 or >= 1) p.Add($"privacy.delta: {privacy.Delta} must be in (0, 1), e.g. 1e-5 (below 1/examples per gateway).");
         return p;

@@ -22,7 +22,7 @@ public sealed record LocalPlan(TrainerSettings Settings, int StepsPerRound, long
         int stepsPerRound = (int)Math.Ceiling(h.LocalEpochs / q);
         long planned = (long)stepsPerRound * rounds;
         double sigma = level == NoiseLevel.None ? 0
-            : h.NoiseMultiplier ?? RdpAccountant.NoiseMultiplierFor(privacy.TargetEpsilon, q, planned, privacy.Delta);
+            : h.NoiseMultiplier ?? Accountants.NoiseMultiplierFor(privacy.Accountant, privacy.TargetEpsilon, q, planned, privacy.Delta);
         var settings = new TrainerSettings(h.LearningRate, h.ClippingNorm, sigma, q, stepsPerRound, level,
             h.Optimizer == "adam" ? LocalOptimizer.Adam : LocalOptimizer.Sgd, h.Momentum, h.ProximalMu, privacy.SecureNoise);
         return new LocalPlan(settings, stepsPerRound, planned, level == NoiseLevel.Sample && sigma > 0);

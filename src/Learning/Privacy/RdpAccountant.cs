@@ -6,9 +6,6 @@ namespace FedGrains.Learning.Privacy;
 /// </summary>
 public sealed class RdpAccountant
 {
-    /// <summary>The mechanism name persisted next to the charges; checked on load.</summary>
-    public const string Mechanism = "rdp-poisson-subsampled-gaussian";
-
     private readonly List<PrivacyCharge> charges = [];
 
     public RdpAccountant(IEnumerable<PrivacyCharge>? history = null)
@@ -45,28 +42,4 @@ public sealed class RdpAccountant
     /// <summary>Epsilon of one (sample rate, noise multiplier, steps) setting.</summary>
     public static double Epsilon(double sampleRate, double noiseMultiplier, long steps, double delta) =>
         Epsilon([new PrivacyCharge(sampleRate, noiseMultiplier, steps)], delta);
-
-    /// <summary>
-    /// The smallest noise multiplier whose epsilon after <paramref name="steps"/> is at most
-    /// <paramref name="targetEpsilon"/> (bisection to a relative tolerance of 1e-4, rounded up so the target holds).
-    /// </summary>
-    public static double NoiseMultiplierFor(double targetEpsilon, double sampleRate, long steps, double delta)
-    {
-        if (!(targetEpsilon > 0) || double.IsInfinity(targetEpsilon))
-            throw new ArgumentOutOfRangeException(nameof(targetEpsilon), targetEpsilon, "target epsilon must be a positive finite number, e.g. 3.");
-        if (steps <= 0) throw new ArgumentOutOfRangeException(nameof(steps), steps, "steps must be > 0.");
-        double lo = 0, hi = 1;
-        while (Epsilon(sampleRate, hi, steps, delta) > targetEpsilon)
-        {
-            lo = hi;
-            hi *= 2;
-            if (hi > 1e6) throw new ArgumentException($"no noise multiplier up to 1e6 reaches epsilon {targetEpsilon} with sample rate {sampleRate}, {steps} steps and delta {delta}.");
-        }
-        while (hi - lo > 1e-4 * hi)
-        {
-            double mid = (lo + hi) / 2;
-            if (Epsilon(sampleRate, mid, steps, delta) > targetEpsilon) lo = mid; else hi = mid;
-        }
-        return hi;
-    }
 }
