@@ -17,6 +17,10 @@ public interface IGatewayGrain : IGrainWithStringKey
     [Alias("train"), ResponseTimeout("02:00:00")]
     Task<GatewayUpdate> TrainAsync(RoundTask task, CancellationToken cancellationToken = default);
 
+    /// <summary>What this gateway would run over the whole job (for the site's up-front budget check); sigma 0 when no epsilon is claimed.</summary>
+    [Alias("plan"), AlwaysInterleave]
+    Task<SiteCharge> PlanAsync(FedGrains.Learning.Jobs.JobSpec spec);
+
     /// <summary>Everything this gateway has spent, from its own ledger.</summary>
     [Alias("privacy"), AlwaysInterleave]
     Task<GatewayPrivacy?> GetPrivacyAsync();

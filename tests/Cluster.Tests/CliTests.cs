@@ -82,6 +82,16 @@ public sealed class CliTests : IDisposable
         Assert.StartsWith("round,participants", csv[0]);
         Assert.StartsWith("2,3,0,", csv[2]);
         Assert.True(new FileInfo(Path.Combine(output, "model.fgw")).Length > 0);
+
+        // The run's state keeps each site's cross-job ledger; the report reads it.
+        var siteReport = await RunAsync("privacy", "report", "--state", Path.Combine(output, "state", "fedgrains.db"));
+        Assert.True(siteReport.ExitCode == 0, siteReport.Output);
+        foreach (var g in gateways)
+            Assert.Contains($"site {g.GetProperty("id").GetString()}: lifetime epsilon {g.GetProperty("epsilon").GetDouble().ToString("F3", CultureInfo.InvariantCulture)}", siteReport.Output);
+        Assert.Contains("budget none", siteReport.Output);
+        var missing = await RunAsync("privacy", "report", "--state", Path.Combine(dir, "nope.db"));
+        Assert.Equal(2, missing.ExitCode);
+        Assert.Contains("does not exist", missing.Output);
     }
 
     [Fact]

@@ -28,7 +28,7 @@ internal static class TestCluster
                 TorchThreads = 1,
                 SeededNoiseForTests = true,
                 RoundTickMilliseconds = 20,
-            });
+            }, sites: new SitePrivacyOptions { Sites = { [SiteLedgerTests.UpFrontSite] = 3.0, [SiteLedgerTests.RoundSite] = 1.0 } });
         });
         var cluster = builder.Build();
         await cluster.DeployAsync();

@@ -9,14 +9,14 @@ namespace FedGrains.Cli.Commands;
 /// <summary>`submit`, `status`, `watch`, `cancel`, `export`: the CLI against a running cluster.</summary>
 internal static class ClusterCommands
 {
-    private static readonly Option<string> Cluster = new("--cluster")
+    internal static readonly Option<string> Cluster = new("--cluster")
     {
         Description = "The cluster: redis://HOST:PORT (Redis membership) or a silo's gateway HOST:PORT. Default $FEDGRAINS_CLUSTER, else 127.0.0.1:30000.",
         DefaultValueFactory = _ => Environment.GetEnvironmentVariable("FEDGRAINS_CLUSTER") ?? "127.0.0.1:30000",
         Recursive = true,
     };
 
-    private static readonly Option<string?> Credential = new("--credential")
+    internal static readonly Option<string?> Credential = new("--credential")
     {
         Description = "KEY_ID:BASE64_SECRET to sign requests with, when the cluster has FedGrains:Auth:Enabled. Default $FEDGRAINS_CREDENTIAL.",
         DefaultValueFactory = _ => Environment.GetEnvironmentVariable("FEDGRAINS_CREDENTIAL"),
@@ -178,12 +178,19 @@ internal static class ClusterCommands
         catch (Exception e) when (e is OrleansException or TimeoutException) { }
     }
 
-    private static async Task<int> WithClusterAsync(ParseResult r, CancellationToken ct, Func<IClusterClient, Task<int>> action)
-    {
-        try
+    internal static Task<int> WithClusterAsync(ParseResult r, CancellationToken ct, Func<IClusterClient, Task<int>> action) =>
+        WithGrainsAsync(async () =>
         {
             await using var connection = await ClusterConnection.ConnectAsync(r.GetValue(Cluster)!, r.GetValue(Credential), ct);
             return await action(connection.Client);
+        });
+
+    /// <summary>Runs a command's work and turns the errors a user can fix into a message and an exit code.</summary>
+    internal static async Task<int> WithGrainsAsync(Func<Task<int>> work)
+    {
+        try
+        {
+            return await work();
         }
         catch (UnauthorizedAccessException e)
         {

@@ -69,6 +69,7 @@ public sealed partial class FederationGrain(
             throw new InvalidOperationException($"job '{JobId}' already exists with a different spec; pick a new job id (its stored rounds are kept).");
         }
 
+        await CheckSiteBudgetsAsync(spec);
         var dataset = await Task.Run(() => data.Dataset(spec));
         var (weights, layout) = await Task.Run(() =>
             GlobalModel.Initial(spec.Model, dataset.Train.ExampleShape, dataset.Train.Classes, spec.Seed));
@@ -86,6 +87,20 @@ public sealed partial class FederationGrain(
         Log.Started(logger, JobId, spec.Rounds, spec.ResolveGateways().Count);
         await StartDrivingAsync();
         return Status();
+    }
+
+    /// <summary>
+    /// Refuses the job before anything is stored when, for some site, what its gateways plan to run in this job
+    /// composed with what the site already spent would cross the site's lifetime budget.
+    /// </summary>
+    private async Task CheckSiteBudgetsAsync(JobSpec spec)
+    {
+        var plans = await Task.WhenAll(spec.ResolveGateways().Select(async g =>
+            (g.SiteId, Plan: await GrainFactory.GetGrain<IGatewayGrain>(IGatewayGrain.Key(JobId, g.Id)).PlanAsync(spec))));
+        var refusals = await Task.WhenAll(plans.GroupBy(p => p.SiteId).Select(site =>
+            GrainFactory.GetGrain<ISiteLedgerGrain>(site.Key).CheckAsync(JobId, site.Select(p => p.Plan).ToArray())));
+        if (refusals.OfType<string>().ToArray() is { Length: > 0 } reasons)
+            throw new ArgumentException($"job '{JobId}' refused up front, nothing was stored: " + string.Join(" ", reasons));
     }
 
     public Task WakeAsync() => Task.CompletedTask;

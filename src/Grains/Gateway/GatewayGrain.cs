@@ -50,8 +50,7 @@ public sealed class GatewayGrain(
         var stopwatch = Stopwatch.StartNew();
         var (x, y) = await Task.Run(() => data.GatewayData(spec, gateway, device), cancellationToken);
         int examples = (int)x.shape[0];
-        var hyper = spec.Defaults.With(gateway.Overrides);
-        var plan = LocalPlan.For(hyper, spec.Privacy, examples, spec.PlannedParticipations());
+        var plan = Plan(spec, gateway, examples);
         var settings = plan.Settings;
         ledger.State.Delta = spec.Privacy.Delta;
         ledger.State.TargetEpsilon = spec.Privacy.TargetEpsilon;
@@ -68,6 +67,15 @@ public sealed class GatewayGrain(
                 Log.Refused(logger, task.JobId, gatewayId, task.Round, reason);
                 return new GatewayUpdate(gatewayId, task.Round, null, examples, double.NaN, Privacy(gatewayId, plan), 0, reason);
             }
+        }
+
+        // The site's cross-job ledger records the run before it happens, and refuses one that would cross its lifetime budget.
+        var siteCharge = new SiteCharge(settings.SampleRate, plan.EpsilonClaimed ? settings.NoiseMultiplier : 0, settings.Steps);
+        if (await GrainFactory.GetGrain<ISiteLedgerGrain>(gateway.SiteId)
+                .SpendAsync(new SiteSpend(task.JobId, gatewayId, task.Round, task.ModelVersion, siteCharge, DateTimeOffset.UtcNow)) is { } siteRefusal)
+        {
+            Log.Refused(logger, task.JobId, gatewayId, task.Round, siteRefusal);
+            return new GatewayUpdate(gatewayId, task.Round, null, examples, double.NaN, Privacy(gatewayId, plan), 0, siteRefusal);
         }
 
         var global = WeightBuffer.Decode(task.GlobalWeights);
@@ -97,6 +105,19 @@ public sealed class GatewayGrain(
             settings.NoiseMultiplier, privacy.Epsilon?.ToString("F3") ?? "not claimed", seconds);
         return update;
     }
+
+    public async Task<SiteCharge> PlanAsync(JobSpec spec)
+    {
+        var gatewayId = this.GetPrimaryKeyString().Split('/', 2)[1];
+        var gateway = spec.ResolveGateways().FirstOrDefault(g => g.Id == gatewayId)
+            ?? throw new ArgumentException($"gateway '{gatewayId}' is not in the job's spec.");
+        int examples = await Task.Run(() => (int)data.GatewayData(spec, gateway, device).X.shape[0]);
+        var plan = Plan(spec, gateway, examples);
+        return new SiteCharge(plan.Settings.SampleRate, plan.EpsilonClaimed ? plan.Settings.NoiseMultiplier : 0, plan.PlannedSteps);
+    }
+
+    private static LocalPlan Plan(JobSpec spec, GatewaySpec gateway, int examples) =>
+        LocalPlan.For(spec.Defaults.With(gateway.Overrides), spec.Privacy, examples, spec.PlannedParticipations());
 
     public Task<GatewayPrivacy?> GetPrivacyAsync()
     {

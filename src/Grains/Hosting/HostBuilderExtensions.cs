@@ -28,6 +28,7 @@ public static class HostBuilderExtensions
         var cluster = config.GetSection(ClusterSettings.Section).Get<ClusterSettings>() ?? new ClusterSettings();
         var storage = config.GetSection(StorageSettings.Section).Get<StorageSettings>() ?? new StorageSettings();
         var auth = config.GetSection(AuthOptions.Section).Get<AuthOptions>() ?? new AuthOptions();
+        var sites = config.GetSection(SitePrivacyOptions.Section).Get<SitePrivacyOptions>() ?? new SitePrivacyOptions();
         var problems = cluster.Problems().Concat(storage.Problems(cluster)).ToList();
         if (problems.Count > 0) throw new OptionsValidationException(ClusterSettings.Section, typeof(ClusterSettings), problems);
 
@@ -52,7 +53,7 @@ public static class HostBuilderExtensions
             if (storage.Provider == "redis") orleans.AddFedGrainsRedisStorage(storage.Redis ?? cluster.Redis!, cluster.ServiceId);
             else orleans.AddFedGrainsSqliteStorage(storage.DatabasePath);
             silo.UseReminders = storage.Provider == "redis";
-            orleans.AddFedGrains(silo, auth);
+            orleans.AddFedGrains(silo, auth, sites);
             configure?.Invoke(orleans);
         });
         builder.AddFedGrainsTelemetry(config["FedGrains:Telemetry:Exporter"]);

@@ -23,10 +23,11 @@ public static class SiloBuilderExtensions
     /// Adds FedGrains to a silo: the gateway-host placement filter and silo metadata, resource caps, the dataset cache,
     /// and the job-resuming start-up task. Storage is added separately (<see cref="AddFedGrainsSqliteStorage"/>).
     /// </summary>
-    public static ISiloBuilder AddFedGrains(this ISiloBuilder builder, FedGrainsSiloOptions options, AuthOptions? auth = null)
+    public static ISiloBuilder AddFedGrains(this ISiloBuilder builder, FedGrainsSiloOptions options, AuthOptions? auth = null, SitePrivacyOptions? sites = null)
     {
         auth ??= new AuthOptions();
-        var problems = options.Problems().Concat(auth.Problems()).ToList();
+        sites ??= new SitePrivacyOptions();
+        var problems = options.Problems().Concat(auth.Problems()).Concat(sites.Problems()).ToList();
         if (problems.Count > 0) throw new OptionsValidationException(FedGrainsSiloOptions.Section, typeof(FedGrainsSiloOptions), problems);
         NativeMemoryTuning.Apply();
         TorchRuntime.SetThreads(options.TorchThreads ?? Math.Max(1, Environment.ProcessorCount / options.MaxConcurrentTrainings));
@@ -45,6 +46,7 @@ public static class SiloBuilderExtensions
 
         builder.Services.AddSingleton(Options.Create(options));
         builder.Services.AddSingleton(Options.Create(auth));
+        builder.Services.AddSingleton(Options.Create(sites));
         builder.Services.TryAddSingleton(TimeProvider.System);
         if (auth.Enabled) builder.AddIncomingGrainCallFilter<ClientAuthorizationFilter>();
         builder.Services.AddPlacementFilter<GatewayHostPlacementFilterStrategy, GatewayHostPlacementFilterDirector>(ServiceLifetime.Singleton);

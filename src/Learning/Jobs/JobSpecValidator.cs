@@ -33,6 +33,8 @@ public static class JobSpecValidator
             var at = $"gateways[{i}]";
             if (string.IsNullOrWhiteSpace(g.Id) || g.Id.Any(c => !(char.IsLetterOrDigit(c) || c is '-' or '_' or '.')))
                 p.Add($"{at}.id: '{g.Id}' must be non-empty letters, digits, '-', '_' or '.'.");
+            if (g.Site is { } site && (string.IsNullOrWhiteSpace(site) || site.Any(c => !(char.IsLetterOrDigit(c) || c is '-' or '_' or '.'))))
+                p.Add($"{at}.site: '{site}' must be non-empty letters, digits, '-', '_' or '.' (or left out to use the gateway id).");
             if (g.Source is { } s)
             {
                 bool csv = !string.IsNullOrWhiteSpace(s.Csv), idx = !string.IsNullOrWhiteSpace(s.Images) || !string.IsNullOrWhiteSpace(s.Labels);

@@ -1,0 +1,75 @@
+using Orleans.Concurrency;
+
+namespace FedGrains.Grains.Interfaces;
+
+/// <summary>
+/// The privacy ledger of one data site across every job (key: site id). Every DP-SGD run on the site's data is
+/// recorded here before it trains, and the site's lifetime epsilon is the accountant's composition of all of them,
+/// never a sum of per-job epsilons. When the cluster configures a lifetime budget for the site, jobs and rounds that
+/// would cross it are refused.
+/// </summary>
+[Alias("fedgrains.site-ledger")]
+public interface ISiteLedgerGrain : IGrainWithStringKey
+{
+    /// <summary>Whether a job planning these runs fits the site's remaining budget: null if it does, else why not, with the numbers.</summary>
+    [Alias("check"), ReadOnly]
+    Task<string?> CheckAsync(string jobId, IReadOnlyList<SiteCharge> planned);
+
+    /// <summary>
+    /// Records one run before it happens, or refuses it (the reason says why) when it would cross the lifetime
+    /// budget. Recording the same (job, gateway, round, model version) twice counts once.
+    /// </summary>
+    [Alias("spend")]
+    Task<string?> SpendAsync(SiteSpend spend);
+
+    [Alias("report"), AlwaysInterleave]
+    Task<SiteReport> GetReportAsync();
+}
+
+/// <summary>The sites that have a ledger (key: 0), for `fedgrains privacy report`.</summary>
+[Alias("fedgrains.site-directory")]
+public interface ISiteDirectoryGrain : IGrainWithIntegerKey
+{
+    [Alias("register")]
+    Task RegisterAsync(string siteId);
+
+    [Alias("list"), AlwaysInterleave]
+    Task<IReadOnlyList<string>> ListAsync();
+}
+
+/// <summary>A DP-SGD run on a site's data: Steps steps of the Poisson-subsampled Gaussian mechanism; sigma 0 claims no privacy.</summary>
+[GenerateSerializer, Immutable, Alias("fedgrains.site-charge")]
+public sealed record SiteCharge([property: Id(0)] double SampleRate, [property: Id(1)] double NoiseMultiplier, [property: Id(2)] long Steps);
+
+/// <summary>One round's run of one gateway on the site's data.</summary>
+[GenerateSerializer, Immutable, Alias("fedgrains.site-spend")]
+public sealed record SiteSpend(
+    [property: Id(0)] string JobId,
+    [property: Id(1)] string GatewayId,
+    [property: Id(2)] int Round,
+    [property: Id(3)] long ModelVersion,
+    [property: Id(4)] SiteCharge Charge,
+    [property: Id(5)] DateTimeOffset RecordedAt);
+
+/// <summary>What a site has spent: the lifetime composition, and per job what each gateway ran.</summary>
+/// <param name="LifetimeBudget">The configured lifetime epsilon, or null when the site has none (recorded, not enforced).</param>
+[GenerateSerializer, Immutable, Alias("fedgrains.site-report")]
+public sealed record SiteReport(
+    [property: Id(0)] string SiteId,
+    [property: Id(1)] double Epsilon,
+    [property: Id(2)] double Delta,
+    [property: Id(3)] string Accountant,
+    [property: Id(4)] double? LifetimeBudget,
+    [property: Id(5)] IReadOnlyList<SiteJobSpend> Jobs);
+
+/// <summary>One gateway's runs in one job on the site's data, and their epsilon alone (at the site's delta).</summary>
+[GenerateSerializer, Immutable, Alias("fedgrains.site-job-spend")]
+public sealed record SiteJobSpend(
+    [property: Id(0)] string JobId,
+    [property: Id(1)] string GatewayId,
+    [property: Id(2)] int Releases,
+    [property: Id(3)] long Steps,
+    [property: Id(4)] double SampleRate,
+    [property: Id(5)] double NoiseMultiplier,
+    [property: Id(6)] double Epsilon,
+    [property: Id(7)] DateTimeOffset LastRecordedAt);

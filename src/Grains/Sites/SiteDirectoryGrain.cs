@@ -1,0 +1,22 @@
+using FedGrains.Grains.Interfaces;
+
+namespace FedGrains.Grains.Sites;
+
+/// <summary>The ids of every site with a ledger, so a report can find them all.</summary>
+public sealed class SiteDirectoryGrain(
+    [PersistentState("site-directory", "fedgrains")] IPersistentState<SiteDirectoryState> directory) : Grain, ISiteDirectoryGrain
+{
+    public async Task RegisterAsync(string siteId)
+    {
+        if (directory.State.Sites.Add(siteId)) await directory.WriteStateAsync();
+    }
+
+    public Task<IReadOnlyList<string>> ListAsync() =>
+        Task.FromResult<IReadOnlyList<string>>(directory.State.Sites.Order(StringComparer.Ordinal).ToArray());
+}
+
+[GenerateSerializer, Alias("fedgrains.site-directory-state")]
+public sealed class SiteDirectoryState
+{
+    [Id(0)] public HashSet<string> Sites { get; set; } = [];
+}
