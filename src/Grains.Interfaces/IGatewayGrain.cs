@@ -17,9 +17,9 @@ public interface IGatewayGrain : IGrainWithStringKey
     [Alias("train"), ResponseTimeout("02:00:00")]
     Task<GatewayUpdate> TrainAsync(RoundTask task, CancellationToken cancellationToken = default);
 
-    /// <summary>What this gateway would run over the whole job (for the site's up-front budget check); sigma 0 when no epsilon is claimed.</summary>
+    /// <summary>What this gateway would release over the whole job (for the site's up-front budget check); sigma 0 when no epsilon is claimed.</summary>
     [Alias("plan"), AlwaysInterleave]
-    Task<SiteCharge> PlanAsync(FedGrains.Learning.Jobs.JobSpec spec);
+    Task<IReadOnlyList<SiteCharge>> PlanAsync(FedGrains.Learning.Jobs.JobSpec spec);
 
     /// <summary>Everything this gateway has spent, from its own ledger.</summary>
     [Alias("privacy"), AlwaysInterleave]

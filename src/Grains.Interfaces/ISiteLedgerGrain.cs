@@ -41,14 +41,14 @@ public interface ISiteDirectoryGrain : IGrainWithIntegerKey
 [GenerateSerializer, Immutable, Alias("fedgrains.site-charge")]
 public sealed record SiteCharge([property: Id(0)] double SampleRate, [property: Id(1)] double NoiseMultiplier, [property: Id(2)] long Steps);
 
-/// <summary>One round's run of one gateway on the site's data.</summary>
+/// <summary>One round's releases of one gateway on the site's data: its DP-SGD run first, then any noised metric.</summary>
 [GenerateSerializer, Immutable, Alias("fedgrains.site-spend")]
 public sealed record SiteSpend(
     [property: Id(0)] string JobId,
     [property: Id(1)] string GatewayId,
     [property: Id(2)] int Round,
     [property: Id(3)] long ModelVersion,
-    [property: Id(4)] SiteCharge Charge,
+    [property: Id(4)] IReadOnlyList<SiteCharge> Charges,
     [property: Id(5)] DateTimeOffset RecordedAt);
 
 /// <summary>What a site has spent: the lifetime composition, and per job what each gateway ran.</summary>

@@ -36,7 +36,9 @@ public sealed record GatewayUpdate(
     [property: Id(8)] string? Signature = null);
 
 /// <summary>A gateway's privacy spend so far and what produced it, enough to recompute epsilon with `fedgrains privacy epsilon`.</summary>
-/// <param name="Epsilon">Epsilon at <paramref name="Delta"/> of all steps so far; null when no epsilon is claimed (noise level batch/none).</param>
+/// <param name="Epsilon">Example-level epsilon at <paramref name="Delta"/> of all releases so far (DP-SGD steps and noised metrics); null when no epsilon is claimed (noise level batch/none).</param>
+/// <param name="UpdateEpsilon">Site-level epsilon of the locally privatised updates (local update DP), null when that is off.</param>
+/// <param name="MetricNoiseMultiplier">Effective noise multiplier of each noised training-loss release (0: no metric released).</param>
 [GenerateSerializer, Immutable, Alias("fedgrains.gateway-privacy")]
 public sealed record GatewayPrivacy(
     [property: Id(0)] string GatewayId,
@@ -47,7 +49,10 @@ public sealed record GatewayPrivacy(
     [property: Id(5)] long Steps,
     [property: Id(6)] string NoiseLevel,
     [property: Id(7)] string Accountant,
-    [property: Id(8)] double TargetEpsilon);
+    [property: Id(8)] double TargetEpsilon,
+    [property: Id(9)] double? UpdateEpsilon = null,
+    [property: Id(10)] double MetricNoiseMultiplier = 0,
+    [property: Id(11)] long MetricReleases = 0);
 
 /// <summary>A gateway that was asked but contributed nothing to a round, and why.</summary>
 [GenerateSerializer, Immutable, Alias("fedgrains.rejected-update")]

@@ -116,7 +116,7 @@ public sealed class FedProxTests
         double DeltaNorm(double mu)
         {
             var settings = new TrainerSettings(0.5, 1.0, 0.5, 0.1, Steps: 60, ProximalMu: mu);
-            var (delta, _) = LocalTraining.Run(spec, x, y, train.Classes, global, settings, new Random(1), new Generator(2));
+            var (delta, _, _) = LocalTraining.Run(spec, x, y, train.Classes, global, settings, new Random(1), new Generator(2));
             return Math.Sqrt(delta.Sum(d => (double)d * d));
         }
 

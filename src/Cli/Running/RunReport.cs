@@ -12,7 +12,12 @@ namespace FedGrains.Cli.Running;
 internal sealed record RunReport(string JobId, JobSpec Spec, JobStatus Status, IReadOnlyList<RoundRecord> History,
     IReadOnlyList<GatewayPrivacy> Gateways, ModelSnapshot Model, double WallSeconds)
 {
-    private static readonly JsonSerializerOptions Json = new(JobSpecJson.Options) { UnmappedMemberHandling = default };
+    // A round without released training metrics has train_loss NaN, written as "NaN".
+    private static readonly JsonSerializerOptions Json = new(JobSpecJson.Options)
+    {
+        UnmappedMemberHandling = default,
+        NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals,
+    };
 
     /// <summary>Writes report.json, history.csv, the model (model.fgw and model.safetensors) and accuracy/epsilon plots.</summary>
     public void WriteTo(string directory)
@@ -64,9 +69,14 @@ internal sealed record RunReport(string JobId, JobSpec Spec, JobStatus Status, I
             Spec.Privacy.NoiseLevel,
             Spec.Privacy.TargetEpsilon,
             Spec.Privacy.Delta,
+            Spec.Privacy.Accountant,
             Guarantee = Spec.Privacy.NoiseLevel == "sample"
-                ? "each gateway's epsilon bounds what the released deltas (and the final model) reveal about any one example of that gateway's data"
+                ? "each gateway's epsilon bounds what everything it released (deltas, noised metrics) and the final model reveal about any one example of that gateway's data"
                 : "no epsilon is claimed for this noise level",
+            TrainMetrics = Spec.Privacy.TrainMetrics.Mode == "noised"
+                ? $"each gateway's training loss is released with DP (loss clipped to [0, {Spec.Privacy.TrainMetrics.LossBound}], noise multiplier {Spec.Privacy.TrainMetrics.NoiseMultiplier}) and counted in its epsilon"
+                : "gateways release no training metric (train_loss is empty); test metrics come from the federation's own data",
+            UpdateLevel = UpdateLevelGuarantee(),
         },
         Gateways = Gateways.OrderBy(g => g.GatewayId, StringComparer.Ordinal).Select(g => new
         {
@@ -78,12 +88,30 @@ internal sealed record RunReport(string JobId, JobSpec Spec, JobStatus Status, I
             g.Steps,
             g.NoiseLevel,
             g.Accountant,
-            Reproduce = string.Create(CultureInfo.InvariantCulture,
-                $"fedgrains privacy epsilon --sample-rate {g.SampleRate:R} --noise-multiplier {g.NoiseMultiplier:R} --steps {g.Steps} --delta {g.Delta:R} --accountant {g.Accountant}"),
+            g.UpdateEpsilon,
+            g.MetricReleases,
+            g.MetricNoiseMultiplier,
+            Reproduce = g.MetricReleases > 0
+                ? "composes DP-SGD steps with noised metric releases: the privacy epsilon command covers one mechanism only"
+                : string.Create(CultureInfo.InvariantCulture,
+                    $"fedgrains privacy epsilon --sample-rate {g.SampleRate:R} --noise-multiplier {g.NoiseMultiplier:R} --steps {g.Steps} --delta {g.Delta:R} --accountant {g.Accountant}"),
         }),
         Spec,
         History,
     };
+
+    /// <summary>What update-level DP, if any, protects: whole sites, with the amplification that really applies.</summary>
+    private string? UpdateLevelGuarantee()
+    {
+        int gateways = Spec.ResolveGateways().Count;
+        var parts = new List<string>();
+        if (Spec.Privacy.LocalUpdateDp.Enabled)
+            parts.Add($"local: each gateway clips its delta to {Spec.Privacy.LocalUpdateDp.ClippingBound} and adds noise (z = {Spec.Privacy.LocalUpdateDp.NoiseMultiplier}) before sending; update_epsilon bounds what the federation itself learns about a site's whole data (no sampling amplification: a site knows it takes part)");
+        if (Spec.Aggregation.CentralDp.Enabled)
+            parts.Add($"central: the federation noises the sum of clipped updates, so central_epsilon in the history bounds what the model reveals about any one site's whole data, but the federation sees individual updates; with {gateways} gateways"
+                + (Spec.CohortSize is > 0 and var c && c < gateways ? $" and cohorts of {c}, cohort sampling amplifies only by q = {(double)c / gateways:G3}" : " all taking part, there is no sampling amplification"));
+        return parts.Count == 0 ? null : string.Join("; ", parts);
+    }
 
     public string HistoryCsv()
     {
@@ -92,7 +120,7 @@ internal sealed record RunReport(string JobId, JobSpec Spec, JobStatus Status, I
         {
             var eps = r.Privacy.Select(p => p.Epsilon).Where(e => e is not null).Max();
             csv.AppendLine(string.Create(CultureInfo.InvariantCulture,
-                $"{r.Round},{r.Participants.Count},{r.Rejected.Count},{r.Examples},{r.TrainLoss:G6},{r.TestAccuracy:G6},{r.TestLoss:G6},{eps:G6},{r.BytesDown},{r.BytesUp},{r.BytesUpDense},{r.Seconds:F3},{r.AggregationSeconds:F3},{(r.Staleness is { Count: > 0 } st ? st.Average() : 0):G4},{r.CentralEpsilon:G6}"));
+                $"{r.Round},{r.Participants.Count},{r.Rejected.Count},{r.Examples},{(double.IsNaN(r.TrainLoss) ? "" : r.TrainLoss.ToString("G6", CultureInfo.InvariantCulture))},{r.TestAccuracy:G6},{r.TestLoss:G6},{eps:G6},{r.BytesDown},{r.BytesUp},{r.BytesUpDense},{r.Seconds:F3},{r.AggregationSeconds:F3},{(r.Staleness is { Count: > 0 } st ? st.Average() : 0):G4},{r.CentralEpsilon:G6}"));
         }
         return csv.ToString();
     }

@@ -98,7 +98,7 @@ public sealed partial class FederationGrain(
         var plans = await Task.WhenAll(spec.ResolveGateways().Select(async g =>
             (g.SiteId, Plan: await GrainFactory.GetGrain<IGatewayGrain>(IGatewayGrain.Key(JobId, g.Id)).PlanAsync(spec))));
         var refusals = await Task.WhenAll(plans.GroupBy(p => p.SiteId).Select(site =>
-            GrainFactory.GetGrain<ISiteLedgerGrain>(site.Key).CheckAsync(JobId, site.Select(p => p.Plan).ToArray())));
+            GrainFactory.GetGrain<ISiteLedgerGrain>(site.Key).CheckAsync(JobId, site.SelectMany(p => p.Plan).ToArray())));
         if (refusals.OfType<string>().ToArray() is { Length: > 0 } reasons)
             throw new ArgumentException($"job '{JobId}' refused up front, nothing was stored: " + string.Join(" ", reasons));
     }

@@ -57,10 +57,11 @@ public sealed class GatewayGrain(
         ledger.State.NoiseLevel = spec.Privacy.NoiseLevel;
         ledger.State.Accountant = spec.Privacy.Accountant;
 
-        var charge = new PrivacyCharge(settings.SampleRate, settings.NoiseMultiplier, settings.Steps);
+        double metricSigma = spec.Privacy.TrainMetrics.Mode == "noised" ? PrivateLoss.Charge(spec.Privacy.TrainMetrics.NoiseMultiplier, 1).NoiseMultiplier : 0;
+        var entry = new LedgerEntry(task.Round, settings.SampleRate, settings.NoiseMultiplier, settings.Steps, DateTimeOffset.UtcNow, metricSigma);
         if (plan.EpsilonClaimed)
         {
-            double projected = Accountants.Epsilon(spec.Privacy.Accountant, Charges().Append(charge), spec.Privacy.Delta);
+            double projected = Accountants.Epsilon(spec.Privacy.Accountant, Charges().Concat(entry.Charges()), spec.Privacy.Delta);
             if (projected > spec.Privacy.TargetEpsilon * (1 + 1e-9))
             {
                 var reason = $"budget: this round would bring epsilon to {projected:F3} > target {spec.Privacy.TargetEpsilon} (delta {spec.Privacy.Delta}); spent so far {EpsilonSoFar(spec.Privacy.Delta):F3} over {ledger.State.Entries.Count} rounds.";
@@ -70,9 +71,8 @@ public sealed class GatewayGrain(
         }
 
         // The site's cross-job ledger records the run before it happens, and refuses one that would cross its lifetime budget.
-        var siteCharge = new SiteCharge(settings.SampleRate, plan.EpsilonClaimed ? settings.NoiseMultiplier : 0, settings.Steps);
         if (await GrainFactory.GetGrain<ISiteLedgerGrain>(gateway.SiteId)
-                .SpendAsync(new SiteSpend(task.JobId, gatewayId, task.Round, task.ModelVersion, siteCharge, DateTimeOffset.UtcNow)) is { } siteRefusal)
+                .SpendAsync(new SiteSpend(task.JobId, gatewayId, task.Round, task.ModelVersion, SiteCharges(entry, plan.EpsilonClaimed), DateTimeOffset.UtcNow)) is { } siteRefusal)
         {
             Log.Refused(logger, task.JobId, gatewayId, task.Round, siteRefusal);
             return new GatewayUpdate(gatewayId, task.Round, null, examples, double.NaN, Privacy(gatewayId, plan), 0, siteRefusal);
@@ -83,17 +83,22 @@ public sealed class GatewayGrain(
         using var noise = new torch.Generator(options.Value.SeededNoiseForTests
             ? (ulong)Seeds.Derive(spec.Seed, $"noise/{gatewayId}/{task.Round}")
             : BitConverter.ToUInt64(RandomNumberGenerator.GetBytes(8)));
-        var (delta, run) = await Task.Run(() => LocalTraining.Run(spec.Model, x, y, data.Dataset(spec).Train.Classes, global.Values, settings, sampler, noise, cancellationToken), cancellationToken);
+        var releaseNoise = options.Value.SeededNoiseForTests ? new Random(Seeds.Derive32(spec.Seed, $"release-noise/{gatewayId}/{task.Round}")) : new Random(RandomNumberGenerator.GetInt32(int.MaxValue));
+        var (delta, _, releasedLoss) = await Task.Run(() => LocalTraining.Run(spec.Model, x, y, data.Dataset(spec).Train.Classes, global.Values,
+            settings, sampler, noise, spec.Privacy.TrainMetrics, releaseNoise, cancellationToken), cancellationToken);
+        var updateDp = spec.Privacy.LocalUpdateDp;
+        if (updateDp.Enabled) UpdateDp.Privatize(delta, updateDp.ClippingBound, updateDp.NoiseMultiplier, releaseNoise);
+        ledger.State.UpdateNoiseMultiplier = updateDp.Enabled ? updateDp.NoiseMultiplier : 0;
 
         // Record the spend before anything leaves this grain: a caller that times out after this point has still
         // received (or may yet receive) a release, so it must be accounted.
         var segments = GlobalModel.Segments(spec.Model, x.shape.Skip(1).Select(d => (int)d).ToArray(), data.Dataset(spec).Train.Classes);
         var bytes = DeltaCodec.Encode(delta, segments, spec.Aggregation.Compression, global.ModelVersion, global.LayoutHash,
             new Random(Seeds.Derive32(spec.Seed, $"rounding/{gatewayId}/{task.Round}")));
-        ledger.State.Entries.Add(new LedgerEntry(task.Round, settings.SampleRate, settings.NoiseMultiplier, settings.Steps, DateTimeOffset.UtcNow));
+        ledger.State.Entries.Add(entry);
         var privacy = Privacy(gatewayId, plan);
         var seconds = stopwatch.Elapsed.TotalSeconds;
-        var update = authenticator.Sign(new GatewayUpdate(gatewayId, task.Round, bytes, examples, run.MeanLoss, privacy, seconds, null),
+        var update = authenticator.Sign(new GatewayUpdate(gatewayId, task.Round, bytes, examples, releasedLoss, privacy, seconds, null),
             task.JobId, task.ModelVersion);
         ledger.State.LastRelease = update;
         ledger.State.LastReleaseModelVersion = task.ModelVersion;
@@ -106,15 +111,22 @@ public sealed class GatewayGrain(
         return update;
     }
 
-    public async Task<SiteCharge> PlanAsync(JobSpec spec)
+    public async Task<IReadOnlyList<SiteCharge>> PlanAsync(JobSpec spec)
     {
         var gatewayId = this.GetPrimaryKeyString().Split('/', 2)[1];
         var gateway = spec.ResolveGateways().FirstOrDefault(g => g.Id == gatewayId)
             ?? throw new ArgumentException($"gateway '{gatewayId}' is not in the job's spec.");
         int examples = await Task.Run(() => (int)data.GatewayData(spec, gateway, device).X.shape[0]);
         var plan = Plan(spec, gateway, examples);
-        return new SiteCharge(plan.Settings.SampleRate, plan.EpsilonClaimed ? plan.Settings.NoiseMultiplier : 0, plan.PlannedSteps);
+        var metrics = spec.Privacy.TrainMetrics;
+        return SiteCharges(new LedgerEntry(0, plan.Settings.SampleRate, plan.Settings.NoiseMultiplier, plan.PlannedSteps, DateTimeOffset.UtcNow,
+            metrics.Mode == "noised" ? PrivateLoss.Charge(metrics.NoiseMultiplier, 1).NoiseMultiplier : 0), plan.EpsilonClaimed, spec.PlannedParticipations());
     }
+
+    /// <summary>What the site's ledger records for an entry (or a whole plan); a DP-SGD run that claims no epsilon is recorded without noise.</summary>
+    private static SiteCharge[] SiteCharges(LedgerEntry entry, bool epsilonClaimed, long metricReleases = 1) => entry.MetricNoiseMultiplier > 0
+        ? [new SiteCharge(entry.SampleRate, epsilonClaimed ? entry.NoiseMultiplier : 0, entry.Steps), new SiteCharge(1.0, entry.MetricNoiseMultiplier, metricReleases)]
+        : [new SiteCharge(entry.SampleRate, epsilonClaimed ? entry.NoiseMultiplier : 0, entry.Steps)];
 
     private static LocalPlan Plan(JobSpec spec, GatewaySpec gateway, int examples) =>
         LocalPlan.For(spec.Defaults.With(gateway.Overrides), spec.Privacy, examples, spec.PlannedParticipations());
@@ -126,13 +138,18 @@ public sealed class GatewayGrain(
         var last = s.Entries.LastOrDefault();
         return Task.FromResult<GatewayPrivacy?>(new GatewayPrivacy(this.GetPrimaryKeyString().Split('/', 2)[1],
             s.NoiseLevel == "sample" ? EpsilonSoFar(s.Delta) : null, s.Delta, last?.SampleRate ?? 0, last?.NoiseMultiplier ?? 0,
-            s.Entries.Sum(e => e.Steps), s.NoiseLevel, s.Accountant, s.TargetEpsilon));
+            s.Entries.Sum(e => e.Steps), s.NoiseLevel, s.Accountant, s.TargetEpsilon, UpdateEpsilon(), last?.MetricNoiseMultiplier ?? 0,
+            s.Entries.Count(e => e.MetricNoiseMultiplier > 0)));
     }
+
+    /// <summary>Site-level epsilon of the locally privatised updates released so far (null without local update DP).</summary>
+    private double? UpdateEpsilon() => ledger.State.UpdateNoiseMultiplier > 0
+        ? Accountants.Epsilon(ledger.State.Accountant, [UpdateDp.Charge(ledger.State.UpdateNoiseMultiplier, ledger.State.Entries.Count)], ledger.State.Delta)
+        : null;
 
     public Task<string> GetSiloAsync() => Task.FromResult(silo.SiloAddress.ToString());
 
-    private IEnumerable<PrivacyCharge> Charges() =>
-        ledger.State.Entries.Select(e => new PrivacyCharge(e.SampleRate, e.NoiseMultiplier, e.Steps));
+    private IEnumerable<PrivacyCharge> Charges() => ledger.State.Entries.SelectMany(e => e.Charges());
 
     private double EpsilonSoFar(double delta) => Accountants.Epsilon(ledger.State.Accountant, Charges(), delta);
 
@@ -145,5 +162,8 @@ public sealed class GatewayGrain(
         ledger.State.Entries.Sum(e => e.Steps),
         ledger.State.NoiseLevel,
         ledger.State.Accountant,
-        ledger.State.TargetEpsilon);
+        ledger.State.TargetEpsilon,
+        UpdateEpsilon(),
+        ledger.State.Entries.LastOrDefault()?.MetricNoiseMultiplier ?? 0,
+        ledger.State.Entries.Count(e => e.MetricNoiseMultiplier > 0));
 }

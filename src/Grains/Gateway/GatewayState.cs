@@ -25,13 +25,25 @@ public sealed class GatewayState
     [Id(5)] public GatewayUpdate? LastRelease { get; set; }
 
     [Id(6)] public long LastReleaseModelVersion { get; set; } = -1;
+
+    /// <summary>z of local update-level DP in this job (0: off), for the site-level epsilon of the released updates.</summary>
+    [Id(7)] public double UpdateNoiseMultiplier { get; set; }
 }
 
-/// <summary>One round's release: <paramref name="Steps"/> DP-SGD steps at (sample rate, noise multiplier).</summary>
+/// <summary>
+/// One round's releases: <paramref name="Steps"/> DP-SGD steps at (sample rate, noise multiplier), and when training
+/// metrics are noised, one loss release with effective noise multiplier <paramref name="MetricNoiseMultiplier"/>.
+/// </summary>
 [GenerateSerializer, Immutable, Alias("fedgrains.ledger-entry")]
 public sealed record LedgerEntry(
     [property: Id(0)] int Round,
     [property: Id(1)] double SampleRate,
     [property: Id(2)] double NoiseMultiplier,
     [property: Id(3)] long Steps,
-    [property: Id(4)] DateTimeOffset RecordedAt);
+    [property: Id(4)] DateTimeOffset RecordedAt,
+    [property: Id(5)] double MetricNoiseMultiplier = 0)
+{
+    public IEnumerable<PrivacyCharge> Charges() => MetricNoiseMultiplier > 0
+        ? [new PrivacyCharge(SampleRate, NoiseMultiplier, Steps), new PrivacyCharge(1.0, MetricNoiseMultiplier, 1)]
+        : [new PrivacyCharge(SampleRate, NoiseMultiplier, Steps)];
+}

@@ -26,7 +26,7 @@ public sealed class SiteLedgerGrain(
     {
         if (ledger.State.Entries.Any(e => e.JobId == spend.JobId && e.GatewayId == spend.GatewayId && e.Round == spend.Round && e.ModelVersion == spend.ModelVersion))
             return null;
-        if (Refusal($"job '{spend.JobId}' round {spend.Round} ({spend.GatewayId}) would add {Describe([spend.Charge])}", [spend.Charge]) is { } refusal)
+        if (Refusal($"job '{spend.JobId}' round {spend.Round} ({spend.GatewayId}) would add {Describe(spend.Charges)}", spend.Charges) is { } refusal)
         {
             Log.Refused(logger, SiteId, spend.JobId, spend.GatewayId, spend.Round, refusal);
             return refusal;
@@ -45,12 +45,12 @@ public sealed class SiteLedgerGrain(
             .Select(g =>
             {
                 var last = g.Last();
-                return new SiteJobSpend(g.Key.JobId, g.Key.GatewayId, g.Count(), g.Sum(e => e.Charge.Steps), last.Charge.SampleRate,
-                    last.Charge.NoiseMultiplier, Epsilon(g.Select(e => e.Charge)), last.RecordedAt);
+                return new SiteJobSpend(g.Key.JobId, g.Key.GatewayId, g.Count(), g.Sum(e => e.Charges[0].Steps), last.Charges[0].SampleRate,
+                    last.Charges[0].NoiseMultiplier, Epsilon(g.SelectMany(e => e.Charges)), last.RecordedAt);
             })
             .OrderBy(j => j.LastRecordedAt)
             .ToArray();
-        return Task.FromResult(new SiteReport(SiteId, Epsilon(ledger.State.Entries.Select(e => e.Charge)), Options.LifetimeDelta,
+        return Task.FromResult(new SiteReport(SiteId, Epsilon(ledger.State.Entries.SelectMany(e => e.Charges)), Options.LifetimeDelta,
             Options.Accountant, Options.BudgetOf(SiteId), jobs));
     }
 
@@ -58,7 +58,7 @@ public sealed class SiteLedgerGrain(
     private string? Refusal(string what, IReadOnlyList<SiteCharge> more)
     {
         if (Options.BudgetOf(SiteId) is not { } budget) return null;
-        var spent = ledger.State.Entries.Select(e => e.Charge).ToArray();
+        var spent = ledger.State.Entries.SelectMany(e => e.Charges).ToArray();
         double projected = Epsilon(spent.Concat(more));
         if (projected <= budget * (1 + 1e-9)) return null;
         int jobs = ledger.State.Entries.Select(e => e.JobId).Distinct().Count();

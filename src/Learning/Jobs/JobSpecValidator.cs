@@ -62,6 +62,13 @@ public static class JobSpecValidator
         if (!TryParseNoiseLevel(privacy.NoiseLevel, out _)) p.Add($"privacy.noise_level: '{privacy.NoiseLevel}' is not known; use \"sample\", \"batch\" or \"none\".");
         if (!Privacy.Accountants.IsKnown(privacy.Accountant))
             p.Add($"privacy.accountant: '{privacy.Accountant}' is not known; use \"prv\" (default, tighter) or \"rdp\".");
+        if (privacy.LocalUpdateDp.Enabled && (!(privacy.LocalUpdateDp.ClippingBound > 0) || !(privacy.LocalUpdateDp.NoiseMultiplier > 0)
+                                              || double.IsInfinity(privacy.LocalUpdateDp.ClippingBound) || double.IsInfinity(privacy.LocalUpdateDp.NoiseMultiplier)))
+            p.Add("privacy.local_update_dp: clipping_bound and noise_multiplier must be positive numbers.");
+        if (privacy.TrainMetrics.Mode is not ("none" or "noised"))
+            p.Add($"privacy.train_metrics.mode: '{privacy.TrainMetrics.Mode}' is not known; use \"none\" (nothing released) or \"noised\" (DP, accounted).");
+        else if (privacy.TrainMetrics.Mode == "noised" && (!(privacy.TrainMetrics.NoiseMultiplier > 0) || !(privacy.TrainMetrics.LossBound > 0)))
+            p.Add("privacy.train_metrics: noise_multiplier and loss_bound must be > 0.");
         if (!(privacy.TargetEpsilon > 0) || double.IsInfinity(privacy.TargetEpsilon)) p.Add($"privacy.target_epsilon: {privacy.TargetEpsilon} must be a positive number, e.g. 3.");
         if (privacy.Delta is <= 0 or >= 1) p.Add($"privacy.delta: {privacy.Delta} must be in (0, 1), e.g. 1e-5 (below 1/examples per gateway).");
         return p;

@@ -21,8 +21,10 @@ public sealed record LocalPlan(TrainerSettings Settings, int StepsPerRound, long
         double q = Math.Min(1.0, (double)h.BatchSize / examples);
         int stepsPerRound = (int)Math.Ceiling(h.LocalEpochs / q);
         long planned = (long)stepsPerRound * rounds;
+        // Noised training metrics spend on the same data, so the DP-SGD noise is calibrated with them included.
+        PrivacyCharge[] metrics = privacy.TrainMetrics.Mode == "noised" ? [PrivateLoss.Charge(privacy.TrainMetrics.NoiseMultiplier, rounds)] : [];
         double sigma = level == NoiseLevel.None ? 0
-            : h.NoiseMultiplier ?? Accountants.NoiseMultiplierFor(privacy.Accountant, privacy.TargetEpsilon, q, planned, privacy.Delta);
+            : h.NoiseMultiplier ?? Accountants.NoiseMultiplierFor(privacy.Accountant, privacy.TargetEpsilon, q, planned, privacy.Delta, metrics);
         var settings = new TrainerSettings(h.LearningRate, h.ClippingNorm, sigma, q, stepsPerRound, level,
             h.Optimizer == "adam" ? LocalOptimizer.Adam : LocalOptimizer.Sgd, h.Momentum, h.ProximalMu, privacy.SecureNoise);
         return new LocalPlan(settings, stepsPerRound, planned, level == NoiseLevel.Sample && sigma > 0);

@@ -14,7 +14,7 @@ public static class Accountants
 
     public static readonly IReadOnlyList<string> Names = [PrvAccountant.Name, Rdp];
 
-    private static readonly ConcurrentDictionary<(string, double, double, long, double), double> Calibrations = new();
+    private static readonly ConcurrentDictionary<(string, double, double, long, double, string), double> Calibrations = new();
     private static readonly ConcurrentDictionary<(string, double, string), double> Answers = new();
 
     public static bool IsKnown(string name) => Names.Contains(name);
@@ -41,22 +41,28 @@ public static class Accountants
 
     /// <summary>
     /// The smallest noise multiplier (to a relative 1e-4, rounded up so the target holds) whose epsilon after
-    /// <paramref name="steps"/> is at most <paramref name="targetEpsilon"/>. Memoised: every gateway of a job asks the same question each round.
+    /// <paramref name="steps"/>, composed with <paramref name="alsoSpent"/> (other releases of the same data, e.g. noised
+    /// metrics), is at most <paramref name="targetEpsilon"/>. Memoised: every gateway of a job asks the same question each round.
     /// </summary>
-    public static double NoiseMultiplierFor(string accountant, double targetEpsilon, double sampleRate, long steps, double delta)
+    public static double NoiseMultiplierFor(string accountant, double targetEpsilon, double sampleRate, long steps, double delta,
+        IReadOnlyList<PrivacyCharge>? alsoSpent = null)
     {
+        alsoSpent ??= [];
         if (!(targetEpsilon > 0) || double.IsInfinity(targetEpsilon))
             throw new ArgumentOutOfRangeException(nameof(targetEpsilon), targetEpsilon, "target epsilon must be a positive finite number, e.g. 3.");
         if (steps <= 0) throw new ArgumentOutOfRangeException(nameof(steps), steps, "steps must be > 0.");
         if (!IsKnown(accountant)) throw new ArgumentException($"accountant '{accountant}' is not known; use {string.Join(" or ", Names)}.");
-        return Calibrations.GetOrAdd((accountant, targetEpsilon, sampleRate, steps, delta), _ =>
+        var others = string.Join(";", alsoSpent.Select(c => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{c.SampleRate:R},{c.NoiseMultiplier:R},{c.Steps}")));
+        if (alsoSpent.Count > 0 && Epsilon(accountant, alsoSpent, delta) >= targetEpsilon)
+            throw new ArgumentException($"the other releases alone ({others}) already reach epsilon {targetEpsilon}; give them more noise or raise the target.");
+        return Calibrations.GetOrAdd((accountant, targetEpsilon, sampleRate, steps, delta, others), _ =>
         {
-            double Eps(double sigma) => Epsilon(accountant, sampleRate, sigma, steps, delta);
+            double Eps(double sigma) => Epsilon(accountant, alsoSpent.Append(new PrivacyCharge(sampleRate, sigma, steps)), delta);
             double lo = 0, hi = 1;
             if (accountant != Rdp)
             {
                 // RDP is never tighter, so its answer is enough noise; search below it.
-                hi = NoiseMultiplierFor(Rdp, targetEpsilon, sampleRate, steps, delta);
+                hi = NoiseMultiplierFor(Rdp, targetEpsilon, sampleRate, steps, delta, alsoSpent);
                 lo = hi / 4;
                 if (Eps(lo) <= targetEpsilon) lo = 0;
             }

@@ -1,3 +1,5 @@
+using FedGrains.Learning.Privacy;
+using FedGrains.Learning.Jobs;
 using FedGrains.Learning.Models;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -7,9 +9,14 @@ namespace FedGrains.Learning.Training;
 /// <summary>A gateway's round: start from the global weights, run DP-SGD on local data, return the delta.</summary>
 public static class LocalTraining
 {
-    /// <summary>Trains a copy of the global model and returns new weights minus <paramref name="globalWeights"/>.</summary>
-    public static (float[] Delta, LocalRunResult Run) Run(ModelSpec modelSpec, Tensor x, Tensor y, int classes,
-        float[] globalWeights, TrainerSettings settings, Random sampler, Generator noise, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Trains a copy of the global model and returns new weights minus <paramref name="globalWeights"/>, and the
+    /// training loss to release: with <paramref name="metrics"/> "noised", the trained model's DP loss on the local
+    /// data (see <see cref="PrivateLoss"/>); otherwise NaN, since the plain loss would leak.
+    /// </summary>
+    public static (float[] Delta, LocalRunResult Run, double ReleasedLoss) Run(ModelSpec modelSpec, Tensor x, Tensor y, int classes,
+        float[] globalWeights, TrainerSettings settings, Random sampler, Generator noise, TrainMetricsSpec? metrics = null, Random? metricNoise = null,
+        CancellationToken cancellationToken = default)
     {
         var exampleShape = x.shape.Skip(1).Select(s => (int)s).ToArray();
         using var model = ModelFactory.Create(modelSpec, exampleShape, classes, seed: 0);
@@ -20,6 +27,9 @@ public static class LocalTraining
         var local = ModelWeights.Read(model);
         var delta = new float[local.Length];
         for (int i = 0; i < delta.Length; i++) delta[i] = local[i] - globalWeights[i];
-        return (delta, run);
+        double released = metrics is { Mode: "noised" }
+            ? PrivateLoss.Release(model, x, y, metrics.LossBound, metrics.NoiseMultiplier, metricNoise ?? throw new ArgumentException("noised metrics need a noise source."))
+            : double.NaN;
+        return (delta, run, released);
     }
 }

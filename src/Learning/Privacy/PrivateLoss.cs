@@ -1,0 +1,40 @@
+using TorchSharp;
+
+namespace FedGrains.Learning.Privacy;
+
+/// <summary>
+/// A gateway's training loss released with DP: per-example losses are clipped to [0, B], and the sum (in units of B)
+/// and the count each get N(0, z^2). Adding or removing one example moves (sum / B, count) by at most (1, 1), an L2
+/// sensitivity of sqrt 2, so one release is a Gaussian mechanism with noise multiplier z / sqrt 2 on the example-level
+/// ledger, composed with the DP-SGD steps like any other charge.
+/// </summary>
+public static class PrivateLoss
+{
+    /// <summary>The model's noised mean loss on (x, y); NaN when the noised count is not positive (nothing can be said).</summary>
+    public static double Release(torch.nn.Module<torch.Tensor, torch.Tensor> model, torch.Tensor x, torch.Tensor y, double bound, double noiseMultiplier, Random noise)
+    {
+        double clippedSum = 0;
+        model.eval();
+        using (torch.no_grad())
+        {
+            for (long start = 0; start < x.shape[0]; start += 2000)
+            {
+                using var scope = torch.NewDisposeScope();
+                long len = Math.Min(2000, x.shape[0] - start);
+                var losses = torch.nn.functional.cross_entropy(model.call(x.narrow(0, start, len)), y.narrow(0, start, len), reduction: torch.nn.Reduction.None);
+                clippedSum += losses.clamp(0, bound).sum().ToDouble();
+            }
+        }
+        return Release(clippedSum, x.shape[0], bound, noiseMultiplier, noise);
+    }
+
+    /// <summary>The noised mean of <paramref name="count"/> losses whose sum, each already clipped to [0, bound], is <paramref name="clippedSum"/>.</summary>
+    public static double Release(double clippedSum, long count, double bound, double noiseMultiplier, Random noise)
+    {
+        double sum = clippedSum / bound + noiseMultiplier * Aggregation.CentralDp.Gaussian(noise);
+        double noisedCount = count + noiseMultiplier * Aggregation.CentralDp.Gaussian(noise);
+        return noisedCount > 0 ? Math.Max(0, sum * bound / noisedCount) : double.NaN;
+    }
+
+    public static PrivacyCharge Charge(double noiseMultiplier, long releases) => new(1.0, noiseMultiplier / Math.Sqrt(2), releases);
+}
