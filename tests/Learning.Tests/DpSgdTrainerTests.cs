@@ -165,3 +165,25 @@ public sealed class SecureNoiseTests
         Assert.NotEqual(first, second); // same seeds, different noise: it comes from the OS, not the seeded generator
     }
 }
+
+public sealed class TextModelTests
+{
+    [Fact]
+    public void The_text_model_learns_entity_tokens_with_dp_sgd()
+    {
+        using var scope = torch.NewDisposeScope();
+        var (train, test) = Data.SyntheticText.Generate(seed: 4, trainCount: 2000, testCount: 500, length: 16, vocabulary: 200, classes: 4);
+        var (x, y) = train.ToTensors();
+        var (tx, ty) = test.ToTensors();
+        var spec = new ModelSpec("text", [32]);
+        var (global, _) = GlobalModel.Initial(spec, train.ExampleShape, train.Classes, jobSeed: 1);
+        var settings = new TrainerSettings(1.0, 1.0, NoiseMultiplier: 1.0, SampleRate: 64.0 / 2000, Steps: 150);
+
+        var (delta, run, _) = LocalTraining.Run(spec, x, y, train.Classes, global, settings, new Random(1), new Generator(2));
+        var trained = global.Zip(delta, (w, d) => w + d).ToArray();
+        var (_, accuracy) = GlobalModel.Evaluate(spec, trained, tx, ty, train.Classes);
+
+        Assert.Equal(150, run.Steps);
+        Assert.True(accuracy > 0.6, $"accuracy {accuracy} (chance 0.25)");
+    }
+}

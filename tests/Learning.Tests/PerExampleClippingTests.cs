@@ -8,27 +8,48 @@ namespace FedGrains.Learning.Tests;
 
 public sealed class PerExampleClippingTests
 {
-    public static TheoryData<string, double> Models => new()
+    public static TheoryData<string, double> Models()
     {
-        { "mlp", 1.0 },
-        { "mlp", 0.05 },
-        { "cnn", 1.0 },
-        { "cnn", 0.05 },
-    };
+        var data = new TheoryData<string, double>();
+        foreach (var kind in new[] { "mlp", "cnn", "cnn-ghost", "cnn-materialised", "groupnorm-cnn", "text", "sequence-linear" })
+            foreach (var norm in new[] { 1.0, 0.05 })
+                data.Add(kind, norm);
+        return data;
+    }
+
+    /// <summary>The model, its input and how conv norms are taken for a test case; every trainable layer kind DP-SGD supports appears.</summary>
+    private static (Sequential Model, Tensor X, ConvNorms Conv) Case(string kind, Generator generator)
+    {
+        Tensor Images() => torch.randn([12, 1, 28, 28], generator: generator, dtype: ScalarType.Float64);
+        Tensor Tokens() => torch.randint(0, 40, [12, 16], generator: generator).to(ScalarType.Float64); // repeated ids on purpose
+        return kind switch
+        {
+            "mlp" => (ModelFactory.Create(new ModelSpec("mlp", [16, 8]), [20], 10, seed: 3), torch.randn([12, 20], generator: generator, dtype: ScalarType.Float64), ConvNorms.Cheaper),
+            "cnn" => (ModelFactory.Create(new ModelSpec("cnn"), [1, 28, 28], 10, seed: 3), Images(), ConvNorms.Cheaper),
+            "cnn-ghost" => (ModelFactory.Create(new ModelSpec("cnn"), [1, 28, 28], 10, seed: 3), Images(), ConvNorms.Ghost),
+            "cnn-materialised" => (ModelFactory.Create(new ModelSpec("cnn"), [1, 28, 28], 10, seed: 3), Images(), ConvNorms.Materialised),
+            "groupnorm-cnn" => (nn.Sequential(("conv", nn.Conv2d(1, 8, 5, stride: 3)), ("gn", nn.GroupNorm(2, 8)), ("tanh", nn.Tanh()),
+                ("flatten", nn.Flatten()), ("ln", nn.LayerNorm(8 * 8 * 8)), ("out", nn.Linear(8 * 8 * 8, 10))), Images(), ConvNorms.Cheaper),
+            "text" => (ModelFactory.Create(new ModelSpec("text", [8]) { Vocabulary = 40, EmbeddingDim = 6 }, [16], 10, seed: 3), Tokens(), ConvNorms.Cheaper),
+            "sequence-linear" => (nn.Sequential(("ids", new TokenIds()), ("embed", nn.Embedding(40, 6)), ("fc", nn.Linear(6, 5)), ("ln", nn.LayerNorm(5)),
+                ("pool", new MeanOverTokens()), ("out", nn.Linear(5, 10))), Tokens(), ConvNorms.Cheaper),
+            _ => throw new ArgumentException(kind),
+        };
+    }
 
     [Theory]
     [MemberData(nameof(Models))]
     public void Ghost_norms_and_the_clipped_sum_match_a_naive_per_example_loop(string kind, double clippingNorm)
     {
         using var scope = torch.NewDisposeScope();
-        int[] shape = kind == "mlp" ? [20] : [1, 28, 28];
-        using var model = ModelFactory.Create(new ModelSpec(kind, [16, 8]), shape, 10, seed: 3);
         var generator = new Generator(11);
-        var x = torch.randn(new long[] { 12 }.Concat(shape.Select(s => (long)s)).ToArray(), generator: generator, dtype: ScalarType.Float64);
+        var (model, x, conv) = Case(kind, generator);
+        using var _ = model;
         var y = torch.randint(0, 10, [12], generator: generator);
         model.to(ScalarType.Float64);
+        PrivateModelValidator.Validate(model);
 
-        var (ghost, norms, _) = PerExampleClipping.Compute(model, x, y, clippingNorm);
+        var (ghost, norms, _) = PerExampleClipping.Compute(model, x, y, clippingNorm, conv);
         var (naive, naiveNorms) = NaiveClippedSum(model, x, y, clippingNorm);
 
         for (int i = 0; i < 12; i++) Assert.Equal(naiveNorms[i], norms[i].item<double>(), 1e-5 * Math.Max(1, naiveNorms[i]));

@@ -39,6 +39,8 @@ public sealed class FederatedDataset
         "fashion-mnist" => FashionMnist.Load(dataset.DataDir),
         "synthetic" => SyntheticTask.Generate(Seeds.Derive(jobSeed, "synthetic"), dataset.SyntheticTrainExamples,
             dataset.SyntheticTestExamples, dataset.SyntheticFeatures, dataset.SyntheticClasses),
+        "synthetic-text" => SyntheticText.Generate(Seeds.Derive(jobSeed, "synthetic-text"), dataset.SyntheticTrainExamples,
+            dataset.SyntheticTestExamples, dataset.SyntheticSequenceLength, dataset.SyntheticVocabulary, dataset.SyntheticClasses),
         _ => throw new ArgumentException($"dataset.kind '{dataset.Kind}' is not known."),
     };
 

@@ -66,7 +66,7 @@ public sealed record JobSpec
 /// <summary>The shared dataset and how it is split among gateways that have no site-local source.</summary>
 public sealed record DatasetSpec
 {
-    /// <summary>"fashion-mnist" or "synthetic".</summary>
+    /// <summary>"fashion-mnist", "synthetic" (Gaussian clusters) or "synthetic-text" (token sequences, for the text model).</summary>
     public string Kind { get; init; } = "fashion-mnist";
 
     /// <summary>Folder with the Fashion-MNIST idx files; default $FEDGRAINS_DATA, then /usr/share/datasets/fashion-mnist.</summary>
@@ -80,12 +80,19 @@ public sealed record DatasetSpec
 
     /// <summary>The shape of one example and the number of classes, known from the spec without loading data.</summary>
     public (int[] ExampleShape, int Classes) Geometry() =>
-        Kind == "synthetic" ? ([SyntheticFeatures], SyntheticClasses) : ([1, 28, 28], 10);
+        Kind switch
+        {
+            "synthetic" => ([SyntheticFeatures], SyntheticClasses),
+            "synthetic-text" => ([SyntheticSequenceLength], SyntheticClasses),
+            _ => ([1, 28, 28], 10),
+        };
 
     public int SyntheticTrainExamples { get; init; } = 4000;
     public int SyntheticTestExamples { get; init; } = 1000;
     public int SyntheticFeatures { get; init; } = 20;
     public int SyntheticClasses { get; init; } = 4;
+    public int SyntheticSequenceLength { get; init; } = 16;
+    public int SyntheticVocabulary { get; init; } = 200;
 }
 
 /// <summary>One gateway (data site).</summary>

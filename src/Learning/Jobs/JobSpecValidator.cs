@@ -10,17 +10,23 @@ public static class JobSpecValidator
         var p = new List<string>();
         if (spec.Rounds < 1) p.Add($"rounds: {spec.Rounds} must be >= 1.");
         if (spec.RoundTimeoutSeconds is <= 0 or > 86400) p.Add($"round_timeout_seconds: {spec.RoundTimeoutSeconds} must be in (0, 86400].");
-        if (spec.Model.Kind is not ("mlp" or "cnn")) p.Add($"model.kind: '{spec.Model.Kind}' is not known; use \"mlp\" or \"cnn\".");
+        if (spec.Model.Kind is not ("mlp" or "cnn" or "text")) p.Add($"model.kind: '{spec.Model.Kind}' is not known; use \"mlp\", \"cnn\" or \"text\".");
+        if ((spec.Model.Kind == "text") != (spec.Dataset.Kind == "synthetic-text"))
+            p.Add($"model.kind: \"text\" and dataset.kind \"synthetic-text\" go together (token ids); got model '{spec.Model.Kind}' with dataset '{spec.Dataset.Kind}'.");
+        else if (spec.Model.Kind == "text" && spec.Model.Vocabulary < spec.Dataset.SyntheticVocabulary)
+            p.Add($"model.vocabulary: {spec.Model.Vocabulary} is smaller than dataset.synthetic_vocabulary ({spec.Dataset.SyntheticVocabulary}); the embedding must cover every token id.");
         if (spec.Model.Hidden is { } hidden && (hidden.Length == 0 || hidden.Any(h => h < 1)))
             p.Add("model.hidden: give one or more layer widths >= 1, e.g. [256].");
 
         var d = spec.Dataset;
-        if (d.Kind is not ("fashion-mnist" or "synthetic")) p.Add($"dataset.kind: '{d.Kind}' is not known; use \"fashion-mnist\" or \"synthetic\".");
+        if (d.Kind is not ("fashion-mnist" or "synthetic" or "synthetic-text")) p.Add($"dataset.kind: '{d.Kind}' is not known; use \"fashion-mnist\", \"synthetic\" or \"synthetic-text\".");
         if (d.Partition is not ("iid" or "dirichlet")) p.Add($"dataset.partition: '{d.Partition}' is not known; use \"iid\" or \"dirichlet\".");
         if (!(d.DirichletAlpha > 0)) p.Add($"dataset.dirichlet_alpha: {d.DirichletAlpha} must be > 0 (e.g. 0.5).");
-        if (d.Kind == "synthetic" && (d.SyntheticTrainExamples < 1 || d.SyntheticTestExamples < 1 || d.SyntheticFeatures < 1 || d.SyntheticClasses < 2))
+        if (d.Kind == "synthetic-text" && (d.SyntheticSequenceLength < 1 || d.SyntheticVocabulary < d.SyntheticClasses * 5 + 1))
+            p.Add($"dataset.synthetic_sequence_length must be >= 1 and synthetic_vocabulary at least 5 x classes + 1 ({d.SyntheticClasses * 5 + 1}).");
+        if (d.Kind is "synthetic" or "synthetic-text" && (d.SyntheticTrainExamples < 1 || d.SyntheticTestExamples < 1 || d.SyntheticFeatures < 1 || d.SyntheticClasses < 2))
             p.Add("dataset.synthetic_*: example counts and features must be >= 1 and classes >= 2.");
-        if (spec.Model.Kind == "cnn" && d.Kind == "synthetic") p.Add("model.kind: \"cnn\" needs 28x28 images; use \"mlp\" with the synthetic dataset.");
+        if (spec.Model.Kind == "cnn" && d.Kind != "fashion-mnist") p.Add("model.kind: \"cnn\" needs 28x28 images; use \"mlp\" with the synthetic dataset.");
 
         var gateways = spec.Gateways is { Count: > 0 } ? spec.Gateways : null;
         if (gateways is null && spec.GatewayCount < 1) p.Add($"gateway_count: {spec.GatewayCount} must be >= 1.");
@@ -45,7 +51,7 @@ public static class JobSpecValidator
             CheckHyperParameters(p, spec.Defaults.With(g.Overrides), g.Overrides is null ? "defaults" : $"{at}.overrides (merged with defaults)");
         }
         int sharedGateways = resolved.Count(g => g.Source is null);
-        if (d.Kind == "synthetic" && sharedGateways > d.SyntheticTrainExamples)
+        if (d.Kind is "synthetic" or "synthetic-text" && sharedGateways > d.SyntheticTrainExamples)
             p.Add($"gateway_count: {sharedGateways} gateways cannot share {d.SyntheticTrainExamples} synthetic examples.");
         if (spec.CohortSize < 0 || spec.CohortSize > resolved.Count)
             p.Add($"cohort_size: {spec.CohortSize} must be between 0 (all) and the number of gateways ({resolved.Count}).");

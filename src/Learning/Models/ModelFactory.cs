@@ -5,7 +5,7 @@ using static TorchSharp.torch.nn;
 
 namespace FedGrains.Learning.Models;
 
-/// <summary>Builds the models FedGrains trains. Every trainable layer is Linear or Conv2d, which DP-SGD can clip per example.</summary>
+/// <summary>Builds the models FedGrains trains. Every trainable layer is one DP-SGD can clip per example (see PerExampleClipping).</summary>
 public static class ModelFactory
 {
     private static readonly object SeedLock = new();
@@ -22,7 +22,8 @@ public static class ModelFactory
             {
                 "mlp" => Mlp(exampleShape, spec.HiddenOrDefault, spec.Activation, classes),
                 "cnn" => Cnn(exampleShape, classes),
-                _ => throw new ArgumentException($"model.kind '{spec.Kind}' is not known: use \"mlp\" or \"cnn\"."),
+                "text" => Text(spec, classes),
+                _ => throw new ArgumentException($"model.kind '{spec.Kind}' is not known: use \"mlp\", \"cnn\" or \"text\"."),
             };
         }
         Freeze(model, spec.Frozen ?? []);
@@ -61,6 +62,29 @@ public static class ModelFactory
                 _ => throw new ArgumentException($"model.activation '{activation}' is not known: use \"relu\" or \"tanh\"."),
             });
             width = hidden[k];
+        }
+        layers.Add(("out", Linear(width, classes)));
+        return Sequential(layers);
+    }
+
+    // Token classification in the entity-detection style: embedding, mean over tokens, LayerNorm, tanh MLP. Every
+    // trainable layer (Embedding, LayerNorm, Linear) has per-example norms without materialised gradients.
+    private static Sequential Text(ModelSpec spec, int classes)
+    {
+        if (spec.Vocabulary < 2 || spec.EmbeddingDim < 1) throw new ArgumentException("model.vocabulary must be >= 2 and model.embedding_dim >= 1.");
+        var layers = new List<(string, Module<Tensor, Tensor>)>
+        {
+            ("ids", new TokenIds()),
+            ("embed", Embedding(spec.Vocabulary, spec.EmbeddingDim)),
+            ("pool", new MeanOverTokens()),
+            ("norm", LayerNorm(spec.EmbeddingDim)),
+        };
+        int width = spec.EmbeddingDim;
+        for (int k = 0; k < spec.HiddenOrDefault.Length; k++)
+        {
+            layers.Add(($"fc{k + 1}", Linear(width, spec.HiddenOrDefault[k])));
+            layers.Add(($"tanh{k + 1}", Tanh()));
+            width = spec.HiddenOrDefault[k];
         }
         layers.Add(("out", Linear(width, classes)));
         return Sequential(layers);

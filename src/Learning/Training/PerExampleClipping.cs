@@ -4,18 +4,34 @@ using static TorchSharp.torch;
 
 namespace FedGrains.Learning.Training;
 
+/// <summary>How Conv2d per-example gradient norms are computed.</summary>
+internal enum ConvNorms
+{
+    /// <summary>Whichever of the two costs fewer multiply-adds for the layer's shapes (mixed ghost clipping, Bu et al. 2022).</summary>
+    Cheaper,
+    Ghost,
+    Materialised,
+}
+
 /// <summary>
-/// The sum over a batch of per-example gradients, each clipped to an L2 norm bound, computed without materialising
-/// per-example gradients of Linear layers ("ghost clipping").
+/// The sum over a batch of per-example gradients, each clipped to an L2 norm bound, computed in one backward pass
+/// and without materialising per-example gradients where an identity gives their norms ("ghost clipping").
 /// </summary>
 /// <remarks>
-/// For a Linear layer z = a W^T + b, example i's weight gradient is the outer product g_i a_i^T with g_i = dL_i/dz_i,
-/// so ||grad_i W||^2 + ||grad_i b||^2 = ||g_i||^2 (||a_i||^2 + 1) (Goodfellow 2015; Li et al. 2022 "ghost norm").
-/// Conv2d layers materialise the per-example gradient from unfolded inputs (G_i U_i^T), which is cheaper than the
-/// ghost identity when the number of output positions squared exceeds the kernel size x channels, as it does for the
-/// small 28x28 CNN. With norms known, the clipped sum is one more product per layer: grad W = (g * c)^T a with
-/// c_i = min(1, C / ||grad_i||), so no second backward pass is needed. Requires a Sequential whose trainable layers are
-/// all Linear or Conv2d, each applied once (see <see cref="PrivateModelValidator"/>).
+/// With g_i = dL_i/dz_i the gradient at a layer's output and a_i its input:
+/// <list type="bullet">
+/// <item>Linear: grad_i W = g_i a_i^T, so ||grad_i W||^2 + ||grad_i b||^2 = ||g_i||^2 (||a_i||^2 + 1) (Goodfellow 2015).
+/// Sequence inputs [B, T, D] use the Gram form below.</item>
+/// <item>Conv2d: grad_i W = G_i U_i^T with U_i the unfolded input [D, L] and G_i [Cout, L]. Ghost:
+/// ||G_i U_i^T||^2 = sum (U_i^T U_i) * (G_i^T G_i), costing L^2 (D + Cout) per example; materialised costs Cout D L.
+/// The cheaper one is used per layer (Bu et al. 2022, mixed ghost clipping).</item>
+/// <item>Embedding: grad_i W = sum_t onehot(x_it) g_it^T, so ||grad_i W||^2 = sum_{s,t} [x_is = x_it] g_is . g_it.</item>
+/// <item>LayerNorm / GroupNorm: the affine parameters get sum over positions of g * x_hat (and of g); these per-example
+/// gradients are as small as the parameters, so they are formed directly.</item>
+/// </list>
+/// With the norms known, the clipped sum is one more product per layer with the factors c_i = min(1, C / ||grad_i||),
+/// so no second backward pass is needed. Requires a Sequential whose trainable layers are of these kinds, each applied
+/// once (see <see cref="PrivateModelValidator"/>).
 /// </remarks>
 internal static class PerExampleClipping
 {
@@ -23,9 +39,12 @@ internal static class PerExampleClipping
     // temporary the GC may finalize mid-call ("Unknown scalar type" under GC pressure). These live for the process.
     private static readonly Scalar One = 1.0, Zero = 0.0, Tiny = 1e-6;
 
+    /// <summary>One layer's contribution: its examples' squared gradient norms, and its clipped summed gradients given the factors.</summary>
+    private sealed record LayerTerm(Tensor SquaredNorms, Func<Tensor, IEnumerable<(Parameter, Tensor)>> ClippedSum);
+
     /// <summary>Clipped, summed gradients (one per parameter, parameter order), the per-example norms, and the summed loss.</summary>
     public static (List<(Parameter Parameter, Tensor Gradient)> Gradients, Tensor Norms, double LossSum) Compute(
-        Sequential model, Tensor x, Tensor y, double clippingNorm)
+        Sequential model, Tensor x, Tensor y, double clippingNorm, ConvNorms convNorms = ConvNorms.Cheaper)
     {
         var captured = new List<(nn.Module Layer, Tensor Input, Tensor Output)>();
         Tensor h = x;
@@ -34,55 +53,144 @@ internal static class PerExampleClipping
             var input = h;
             h = ((nn.Module<Tensor, Tensor>)child).call(h);
             // Frozen layers release nothing, so they neither count towards an example's norm nor get a gradient.
-            if (child is Linear { weight.requires_grad: true } or Conv2d { weight.requires_grad: true }) captured.Add((child, input, h));
+            if (child.parameters().Any(p => p.requires_grad)) captured.Add((child, input, h));
         }
         var loss = nn.functional.cross_entropy(h, y, reduction: nn.Reduction.Sum);
         var outputGrads = torch.autograd.grad([loss], captured.Select(c => c.Output).ToList());
 
-        long batch = x.shape[0];
-        var squaredNorms = torch.zeros(batch, dtype: x.dtype, device: x.device);
-        var perLayer = new List<Func<Tensor, List<(Parameter, Tensor)>>>();
+        var squaredNorms = torch.zeros(x.shape[0], dtype: h.dtype, device: x.device);
+        var terms = new List<LayerTerm>();
         for (int k = 0; k < captured.Count; k++)
         {
             var (layer, a, _) = captured[k];
             var g = outputGrads[k].detach();
             a = a.detach();
-            if (layer is Linear linear)
+            var term = layer switch
             {
-                squaredNorms.add_(g.square().sum(1) * (a.square().sum(1) + (linear.bias is null ? Zero : One)));
-                perLayer.Add(c =>
-                {
-                    var gc = g * c.unsqueeze(1);
-                    var grads = new List<(Parameter, Tensor)> { (linear.weight!, gc.t().matmul(a)) };
-                    if (linear.bias is not null) grads.Add((linear.bias, gc.sum(0L)));
-                    return grads;
-                });
-            }
-            else if (layer is Conv2d conv)
-            {
-                var (kernel, dilation, padding, stride) = (conv.kernel_size!, conv.dilation!, conv.padding!, conv.stride!);
-                var unfolded = nn.functional.unfold(a, (kernel[0], kernel[1]),
-                    (dilation[0], dilation[1]), (padding[0], padding[1]), (stride[0], stride[1]));
-                var gFlat = g.flatten(2);                                    // [B, Cout, L]
-                var perExampleW = gFlat.bmm(unfolded.transpose(1, 2));       // [B, Cout, Cin*k*k]
-                squaredNorms.add_(perExampleW.square().sum([1, 2]));
-                Tensor? perExampleB = conv.bias is null ? null : gFlat.sum(2L);
-                if (perExampleB is not null) squaredNorms.add_(perExampleB.square().sum(1));
-                perLayer.Add(c =>
-                {
-                    var grads = new List<(Parameter, Tensor)>
-                    {
-                        (conv.weight!, (perExampleW * c.view(-1, 1, 1)).sum(0L).view(conv.weight!.shape)),
-                    };
-                    if (perExampleB is not null) grads.Add((conv.bias!, (perExampleB * c.unsqueeze(1)).sum(0L)));
-                    return grads;
-                });
-            }
+                Linear linear => LinearTerm(linear, a, g),
+                Conv2d conv => ConvTerm(conv, a, g, convNorms),
+                Embedding embedding => EmbeddingTerm(embedding, a, g),
+                LayerNorm norm => AffineNormTerm(norm.weight, norm.bias, a, g, LayerNormalised(a, norm.normalized_shape.Length, norm.eps), perChannel: false, norm.normalized_shape.Length),
+                GroupNorm norm => AffineNormTerm(norm.weight, norm.bias, a, g, GroupNormalised(a, norm.num_groups, norm.eps), perChannel: true),
+                _ => throw new NotSupportedException($"per-example clipping does not support {layer.GetType().Name}."),
+            };
+            squaredNorms.add_(term.SquaredNorms);
+            terms.Add(term);
         }
         var norms = squaredNorms.sqrt();
         using var bound = clippingNorm.ToScalar();
         var factors = (norms + Tiny).reciprocal_().mul_(bound).clamp_max(One);
-        var gradients = perLayer.SelectMany(f => f(factors)).ToList();
+        var gradients = terms.SelectMany(t => t.ClippedSum(factors)).ToList();
         return (gradients, norms, loss.ToDouble());
+    }
+
+    private static LayerTerm LinearTerm(Linear linear, Tensor a, Tensor g)
+    {
+        Tensor squared;
+        if (a.dim() == 2)
+            squared = g.square().sum(1) * (a.square().sum(1) + (linear.bias is null ? Zero : One));
+        else
+        {
+            // A sequence [B, T, D]: grad_i W = sum_t g_it a_it^T, whose norm needs the Gram matrices over positions.
+            var a3 = a.flatten(1, -2);
+            var g3 = g.flatten(1, -2);
+            squared = (a3.bmm(a3.transpose(1, 2)) * g3.bmm(g3.transpose(1, 2))).sum([1, 2]);
+            if (linear.bias is not null) squared = squared + g3.sum(1).square().sum(1);
+        }
+        return new LayerTerm(squared, c =>
+        {
+            var gc = (g * c.view([-1, .. Enumerable.Repeat(1L, (int)g.dim() - 1)])).flatten(0, -2);
+            var grads = new List<(Parameter, Tensor)> { (linear.weight!, gc.t().matmul(a.flatten(0, -2))) };
+            if (linear.bias is not null) grads.Add((linear.bias, gc.sum(0L)));
+            return grads;
+        });
+    }
+
+    private static LayerTerm ConvTerm(Conv2d conv, Tensor a, Tensor g, ConvNorms mode)
+    {
+        var (kernel, dilation, padding, stride) = (conv.kernel_size!, conv.dilation!, conv.padding!, conv.stride!);
+        var unfolded = nn.functional.unfold(a, (kernel[0], kernel[1]), (dilation[0], dilation[1]), (padding[0], padding[1]), (stride[0], stride[1])); // [B, D, L]
+        var gFlat = g.flatten(2);                                                                                                                    // [B, Cout, L]
+        long d = unfolded.shape[1], l = unfolded.shape[2], cout = gFlat.shape[1];
+        bool ghost = mode == ConvNorms.Ghost || (mode == ConvNorms.Cheaper && l * l * (d + cout) < cout * d * l);
+        Tensor? perExampleB = conv.bias is null ? null : gFlat.sum(2L);
+        Tensor squared, perExampleW;
+        if (ghost)
+        {
+            squared = (unfolded.transpose(1, 2).bmm(unfolded) * gFlat.transpose(1, 2).bmm(gFlat)).sum([1, 2]);
+            perExampleW = null!;
+        }
+        else
+        {
+            perExampleW = gFlat.bmm(unfolded.transpose(1, 2)); // [B, Cout, D]
+            squared = perExampleW.square().sum([1, 2]);
+        }
+        if (perExampleB is not null) squared = squared + perExampleB.square().sum(1);
+        return new LayerTerm(squared, c =>
+        {
+            var weight = ghost
+                ? (gFlat * c.view(-1, 1, 1)).transpose(0, 1).flatten(1).matmul(unfolded.transpose(0, 1).flatten(1).t())
+                : (perExampleW * c.view(-1, 1, 1)).sum(0L);
+            var grads = new List<(Parameter, Tensor)> { (conv.weight!, weight.view(conv.weight!.shape)) };
+            if (perExampleB is not null) grads.Add((conv.bias!, (perExampleB * c.unsqueeze(1)).sum(0L)));
+            return grads;
+        });
+    }
+
+    private static LayerTerm EmbeddingTerm(Embedding embedding, Tensor ids, Tensor g)
+    {
+        var tokens = ids.flatten(1);                  // [B, T]
+        var gt = g.flatten(1, -2);                    // [B, T, E]
+        var same = tokens.unsqueeze(2).eq(tokens.unsqueeze(1)).to(gt.dtype);
+        var squared = (gt.bmm(gt.transpose(1, 2)) * same).sum([1, 2]);
+        return new LayerTerm(squared, c =>
+        {
+            // Embedding.weight hands out a fresh wrapper per access; the registered parameter is the one the optimizer holds.
+            var weight = embedding.named_parameters().Single(p => p.name == "weight").parameter;
+            var sum = torch.zeros_like(weight).index_add_(0, tokens.flatten(), (gt * c.view(-1, 1, 1)).flatten(0, 1), One);
+            return [(weight, sum)];
+        });
+    }
+
+    /// <summary>
+    /// An affine normalisation y = x_hat * gamma + beta. LayerNorm's parameters cover the trailing normalised dims and
+    /// the dims between batch and them are positions to sum over; GroupNorm's are per channel (dim 1) and the dims after
+    /// it are positions.
+    /// </summary>
+    private static LayerTerm AffineNormTerm(Parameter? gamma, Parameter? beta, Tensor a, Tensor g, Tensor normalised, bool perChannel, int normalisedDims = 0)
+    {
+        long[] positions = perChannel
+            ? Enumerable.Range(2, (int)a.dim() - 2).Select(i => (long)i).ToArray()
+            : Enumerable.Range(1, (int)a.dim() - 1 - normalisedDims).Select(i => (long)i).ToArray();
+        Tensor PerExample(Tensor t) => positions.Length == 0 ? t : t.sum(positions);
+        var gGamma = gamma is { requires_grad: true } ? PerExample(g * normalised) : null;
+        var gBeta = beta is { requires_grad: true } ? PerExample(g) : null;
+        var squared = torch.zeros(a.shape[0], dtype: g.dtype, device: g.device);
+        if (gGamma is not null) squared = squared + gGamma.flatten(1).square().sum(1);
+        if (gBeta is not null) squared = squared + gBeta.flatten(1).square().sum(1);
+        return new LayerTerm(squared, c =>
+        {
+            Tensor Weighted(Tensor perExample, Parameter p) => (perExample.flatten(1) * c.unsqueeze(1)).sum(0L).view(p.shape);
+            var grads = new List<(Parameter, Tensor)>();
+            if (gGamma is not null) grads.Add((gamma!, Weighted(gGamma, gamma!)));
+            if (gBeta is not null) grads.Add((beta!, Weighted(gBeta, beta!)));
+            return grads;
+        });
+    }
+
+    private static Tensor LayerNormalised(Tensor a, int normalisedDims, double eps)
+    {
+        var dims = Enumerable.Range((int)a.dim() - normalisedDims, normalisedDims).Select(i => (long)i).ToArray();
+        var mean = a.mean(dims, keepdim: true);
+        var variance = a.var(dims, unbiased: false, keepdim: true);
+        return (a - mean) / (variance + eps).sqrt();
+    }
+
+    private static Tensor GroupNormalised(Tensor a, long groups, double eps)
+    {
+        var grouped = a.reshape(a.shape[0], groups, -1);
+        var mean = grouped.mean([2], keepdim: true);
+        var variance = grouped.var([2], unbiased: false, keepdim: true);
+        return ((grouped - mean) / (variance + eps).sqrt()).reshape(a.shape);
     }
 }

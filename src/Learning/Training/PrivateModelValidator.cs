@@ -13,11 +13,11 @@ public static class PrivateModelValidator
             throw new NotSupportedException($"DP-SGD needs a Sequential model; got {model.GetType().Name}.");
         foreach (var (name, child) in sequential.named_children())
         {
-            if (child is Linear or Conv2d) continue;
+            if (child is Linear or Conv2d or Embedding or LayerNorm or GroupNorm) continue;
             if (child is BatchNorm1d or BatchNorm2d or BatchNorm3d)
                 throw new NotSupportedException($"layer '{name}' is {child.GetType().Name}, which mixes examples in a batch and breaks per-example privacy: use GroupNorm or LayerNorm instead.");
             if (child.parameters().Any())
-                throw new NotSupportedException($"layer '{name}' ({child.GetType().Name}) has trainable parameters that per-example clipping does not support: use Linear or Conv2d layers.");
+                throw new NotSupportedException($"layer '{name}' ({child.GetType().Name}) has trainable parameters that per-example clipping does not support: use Linear, Conv2d, Embedding, LayerNorm or GroupNorm layers.");
         }
     }
 }
