@@ -11,7 +11,8 @@ namespace FedGrains.Grains.Interfaces;
 public interface IFederationGrain : IGrainWithStringKey
 {
     /// <summary>Validates and persists the job, then starts its rounds. Starting a job that exists with the same spec is a no-op.</summary>
-    [Alias("start")]
+    /// <remarks>Loads the data and calibrates every gateway's noise for the site budget check, which can take a while for long jobs.</remarks>
+    [Alias("start"), ResponseTimeout("00:05:00")]
     Task<JobStatus> StartAsync(JobSpec spec);
 
     /// <summary>Activates the job so an unfinished one resumes; used by a silo's start-up scan. Reveals and changes nothing.</summary>

@@ -88,6 +88,7 @@ public sealed class RdpAccountantTests
         double sigma = Accountants.NoiseMultiplierFor(accountant, target, q, steps, 1e-5);
 
         Assert.True(Accountants.Epsilon(accountant, q, sigma, steps, 1e-5) <= target);
+
         Assert.True(Accountants.Epsilon(accountant, q, sigma * 0.998, steps, 1e-5) > target);
         if (accountant == "prv") Assert.True(sigma < Accountants.NoiseMultiplierFor("rdp", target, q, steps, 1e-5), "the tighter accountant needs less noise");
     }

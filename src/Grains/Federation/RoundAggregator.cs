@@ -77,13 +77,14 @@ public sealed class RoundAggregator(DatasetCache data, UpdateAuthenticator authe
         accepted.RemoveAll(a => result.Dropped.Any(d => d.GatewayId == a.Update.GatewayId));
 
         long examples = accepted.Sum(a => (long)a.Update.Examples);
+        double? centralEpsilon = await AccountantWork.RunAsync(() => CentralEpsilon(spec, round));
         var record = new RoundRecord(round, accepted.Select(a => a.Update.GatewayId).ToArray(), rejected, examples,
             accepted.Sum(a => a.Update.TrainLoss * a.Update.Examples) / Math.Max(1, examples), accuracy, loss,
             results.Where(r => r.Update is not null).Select(r => r.Update!.Privacy).ToArray(),
             bytesDown, results.Sum(r => (long)(r.Update?.Delta?.Length ?? 0)), roundClock.Elapsed.TotalSeconds, clock.Elapsed.TotalSeconds,
             DateTimeOffset.UtcNow,
             BytesUpDense: (long)current.Length * 4 * results.Count(r => r.Update?.Delta is not null),
-            CentralEpsilon: CentralEpsilon(spec, round),
+            CentralEpsilon: centralEpsilon,
             Staleness: accepted.Select(a => a.Staleness).ToArray());
         activity?.SetTag("fedgrains.test_accuracy", accuracy);
         return new RoundOutcome(record, result.Weights, result.Checkpoint, null);

@@ -50,7 +50,7 @@ public sealed class GatewayGrain(
         var stopwatch = Stopwatch.StartNew();
         var (x, y) = await Task.Run(() => data.GatewayData(spec, gateway, device), cancellationToken);
         int examples = (int)x.shape[0];
-        var plan = Plan(spec, gateway, examples);
+        var plan = await AccountantWork.RunAsync(() => Plan(spec, gateway, examples));
         var settings = plan.Settings;
         ledger.State.Delta = spec.Privacy.Delta;
         ledger.State.TargetEpsilon = spec.Privacy.TargetEpsilon;
@@ -61,12 +61,13 @@ public sealed class GatewayGrain(
         var entry = new LedgerEntry(task.Round, settings.SampleRate, settings.NoiseMultiplier, settings.Steps, DateTimeOffset.UtcNow, metricSigma);
         if (plan.EpsilonClaimed)
         {
-            double projected = Accountants.Epsilon(spec.Privacy.Accountant, Charges().Concat(entry.Charges()), spec.Privacy.Delta);
+            var charges = Charges().Concat(entry.Charges()).ToArray();
+            double projected = await AccountantWork.RunAsync(() => Accountants.Epsilon(spec.Privacy.Accountant, charges, spec.Privacy.Delta));
             if (projected > spec.Privacy.TargetEpsilon * (1 + 1e-9))
             {
-                var reason = $"budget: this round would bring epsilon to {projected:F3} > target {spec.Privacy.TargetEpsilon} (delta {spec.Privacy.Delta}); spent so far {EpsilonSoFar(spec.Privacy.Delta):F3} over {ledger.State.Entries.Count} rounds.";
+                var reason = $"budget: this round would bring epsilon to {projected:F3} > target {spec.Privacy.TargetEpsilon} (delta {spec.Privacy.Delta}); spent so far {await EpsilonSoFarAsync():F3} over {ledger.State.Entries.Count} rounds.";
                 Log.Refused(logger, task.JobId, gatewayId, task.Round, reason);
-                return new GatewayUpdate(gatewayId, task.Round, null, examples, double.NaN, Privacy(gatewayId, plan), 0, reason);
+                return new GatewayUpdate(gatewayId, task.Round, null, examples, double.NaN, await PrivacyAsync(gatewayId, plan), 0, reason);
             }
         }
 
@@ -75,7 +76,7 @@ public sealed class GatewayGrain(
                 .SpendAsync(new SiteSpend(task.JobId, gatewayId, task.Round, task.ModelVersion, SiteCharges(entry, plan.EpsilonClaimed), DateTimeOffset.UtcNow)) is { } siteRefusal)
         {
             Log.Refused(logger, task.JobId, gatewayId, task.Round, siteRefusal);
-            return new GatewayUpdate(gatewayId, task.Round, null, examples, double.NaN, Privacy(gatewayId, plan), 0, siteRefusal);
+            return new GatewayUpdate(gatewayId, task.Round, null, examples, double.NaN, await PrivacyAsync(gatewayId, plan), 0, siteRefusal);
         }
 
         var global = WeightBuffer.Decode(task.GlobalWeights);
@@ -96,7 +97,7 @@ public sealed class GatewayGrain(
         var bytes = DeltaCodec.Encode(delta, segments, spec.Aggregation.Compression, global.ModelVersion, global.LayoutHash,
             new Random(Seeds.Derive32(spec.Seed, $"rounding/{gatewayId}/{task.Round}")));
         ledger.State.Entries.Add(entry);
-        var privacy = Privacy(gatewayId, plan);
+        var privacy = await PrivacyAsync(gatewayId, plan);
         var seconds = stopwatch.Elapsed.TotalSeconds;
         var update = authenticator.Sign(new GatewayUpdate(gatewayId, task.Round, bytes, examples, releasedLoss, privacy, seconds, null),
             task.JobId, task.ModelVersion);
@@ -117,7 +118,7 @@ public sealed class GatewayGrain(
         var gateway = spec.ResolveGateways().FirstOrDefault(g => g.Id == gatewayId)
             ?? throw new ArgumentException($"gateway '{gatewayId}' is not in the job's spec.");
         int examples = await Task.Run(() => (int)data.GatewayData(spec, gateway, device).X.shape[0]);
-        var plan = Plan(spec, gateway, examples);
+        var plan = await AccountantWork.RunAsync(() => Plan(spec, gateway, examples));
         var metrics = spec.Privacy.TrainMetrics;
         return SiteCharges(new LedgerEntry(0, plan.Settings.SampleRate, plan.Settings.NoiseMultiplier, plan.PlannedSteps, DateTimeOffset.UtcNow,
             metrics.Mode == "noised" ? PrivateLoss.Charge(metrics.NoiseMultiplier, 1).NoiseMultiplier : 0), plan.EpsilonClaimed, spec.PlannedParticipations());
@@ -131,39 +132,44 @@ public sealed class GatewayGrain(
     private static LocalPlan Plan(JobSpec spec, GatewaySpec gateway, int examples) =>
         LocalPlan.For(spec.Defaults.With(gateway.Overrides), spec.Privacy, examples, spec.PlannedParticipations());
 
-    public Task<GatewayPrivacy?> GetPrivacyAsync()
+    public async Task<GatewayPrivacy?> GetPrivacyAsync()
     {
-        if (!ledger.RecordExists) return Task.FromResult<GatewayPrivacy?>(null);
+        if (!ledger.RecordExists) return null;
         var s = ledger.State;
         var last = s.Entries.LastOrDefault();
-        return Task.FromResult<GatewayPrivacy?>(new GatewayPrivacy(this.GetPrimaryKeyString().Split('/', 2)[1],
-            s.NoiseLevel == "sample" ? EpsilonSoFar(s.Delta) : null, s.Delta, last?.SampleRate ?? 0, last?.NoiseMultiplier ?? 0,
-            s.Entries.Sum(e => e.Steps), s.NoiseLevel, s.Accountant, s.TargetEpsilon, UpdateEpsilon(), last?.MetricNoiseMultiplier ?? 0,
-            s.Entries.Count(e => e.MetricNoiseMultiplier > 0)));
+        var (epsilon, updateEpsilon) = await EpsilonsAsync(s.NoiseLevel == "sample");
+        return new GatewayPrivacy(this.GetPrimaryKeyString().Split('/', 2)[1], epsilon, s.Delta, last?.SampleRate ?? 0, last?.NoiseMultiplier ?? 0,
+            s.Entries.Sum(e => e.Steps), s.NoiseLevel, s.Accountant, s.TargetEpsilon, updateEpsilon, last?.MetricNoiseMultiplier ?? 0,
+            s.Entries.Count(e => e.MetricNoiseMultiplier > 0));
     }
 
-    /// <summary>Site-level epsilon of the locally privatised updates released so far (null without local update DP).</summary>
-    private double? UpdateEpsilon() => ledger.State.UpdateNoiseMultiplier > 0
-        ? Accountants.Epsilon(ledger.State.Accountant, [UpdateDp.Charge(ledger.State.UpdateNoiseMultiplier, ledger.State.Entries.Count)], ledger.State.Delta)
-        : null;
+    /// <summary>
+    /// The example-level epsilon of everything released (when claimed), and the site-level epsilon of the locally
+    /// privatised updates (null without local update DP), computed off the grain's turn from a snapshot of the ledger.
+    /// </summary>
+    private Task<(double? Epsilon, double? UpdateEpsilon)> EpsilonsAsync(bool claimed)
+    {
+        var s = ledger.State;
+        var charges = Charges().ToArray();
+        var (accountant, delta, z, releases) = (s.Accountant, s.Delta, s.UpdateNoiseMultiplier, s.Entries.Count);
+        return AccountantWork.RunAsync(() => (
+            claimed ? Accountants.Epsilon(accountant, charges, delta) : (double?)null,
+            z > 0 ? Accountants.Epsilon(accountant, [UpdateDp.Charge(z, releases)], delta) : (double?)null));
+    }
+
+    private async Task<double> EpsilonSoFarAsync() => (await EpsilonsAsync(claimed: true)).Epsilon!.Value;
 
     public Task<string> GetSiloAsync() => Task.FromResult(silo.SiloAddress.ToString());
 
     private IEnumerable<PrivacyCharge> Charges() => ledger.State.Entries.SelectMany(e => e.Charges());
 
-    private double EpsilonSoFar(double delta) => Accountants.Epsilon(ledger.State.Accountant, Charges(), delta);
 
-    private GatewayPrivacy Privacy(string gatewayId, LocalPlan plan) => new(
-        gatewayId,
-        plan.EpsilonClaimed ? EpsilonSoFar(ledger.State.Delta) : null,
-        ledger.State.Delta,
-        plan.Settings.SampleRate,
-        plan.Settings.NoiseMultiplier,
-        ledger.State.Entries.Sum(e => e.Steps),
-        ledger.State.NoiseLevel,
-        ledger.State.Accountant,
-        ledger.State.TargetEpsilon,
-        UpdateEpsilon(),
-        ledger.State.Entries.LastOrDefault()?.MetricNoiseMultiplier ?? 0,
-        ledger.State.Entries.Count(e => e.MetricNoiseMultiplier > 0));
+    private async Task<GatewayPrivacy> PrivacyAsync(string gatewayId, LocalPlan plan)
+    {
+        var (epsilon, updateEpsilon) = await EpsilonsAsync(plan.EpsilonClaimed);
+        var s = ledger.State;
+        return new GatewayPrivacy(gatewayId, epsilon, s.Delta, plan.Settings.SampleRate, plan.Settings.NoiseMultiplier,
+            s.Entries.Sum(e => e.Steps), s.NoiseLevel, s.Accountant, s.TargetEpsilon, updateEpsilon,
+            s.Entries.LastOrDefault()?.MetricNoiseMultiplier ?? 0, s.Entries.Count(e => e.MetricNoiseMultiplier > 0));
+    }
 }

@@ -30,6 +30,10 @@ public static class SiloBuilderExtensions
         var problems = options.Problems().Concat(auth.Problems()).Concat(sites.Problems()).ToList();
         if (problems.Count > 0) throw new OptionsValidationException(FedGrainsSiloOptions.Section, typeof(FedGrainsSiloOptions), problems);
         NativeMemoryTuning.Apply();
+        // Training and accounting run on the thread pool too; enough ready threads keep storage and messaging I/O
+        // completing while they do (the default minimum of one per core starves Redis replies on a 2-core machine).
+        ThreadPool.GetMinThreads(out int workers, out int io);
+        ThreadPool.SetMinThreads(Math.Max(workers, 8 * Environment.ProcessorCount), io);
         TorchRuntime.SetThreads(options.TorchThreads ?? Math.Max(1, Environment.ProcessorCount / options.MaxConcurrentTrainings));
         var device = TorchRuntime.SelectDevice(options.Device);
 

@@ -20,13 +20,13 @@ public sealed class SiteLedgerGrain(
     private SitePrivacyOptions Options => options.Value;
 
     public Task<string?> CheckAsync(string jobId, IReadOnlyList<SiteCharge> planned) =>
-        Task.FromResult(Refusal($"job '{jobId}' plans {Describe(planned)}", planned));
+        RefusalAsync($"job '{jobId}' plans {Describe(planned)}", planned);
 
     public async Task<string?> SpendAsync(SiteSpend spend)
     {
         if (ledger.State.Entries.Any(e => e.JobId == spend.JobId && e.GatewayId == spend.GatewayId && e.Round == spend.Round && e.ModelVersion == spend.ModelVersion))
             return null;
-        if (Refusal($"job '{spend.JobId}' round {spend.Round} ({spend.GatewayId}) would add {Describe(spend.Charges)}", spend.Charges) is { } refusal)
+        if (await RefusalAsync($"job '{spend.JobId}' round {spend.Round} ({spend.GatewayId}) would add {Describe(spend.Charges)}", spend.Charges) is { } refusal)
         {
             Log.Refused(logger, SiteId, spend.JobId, spend.GatewayId, spend.Round, refusal);
             return refusal;
@@ -40,7 +40,13 @@ public sealed class SiteLedgerGrain(
 
     public Task<SiteReport> GetReportAsync()
     {
-        var jobs = ledger.State.Entries
+        var entries = ledger.State.Entries.ToArray();
+        return AccountantWork.RunAsync(() => Report(entries));
+    }
+
+    private SiteReport Report(IReadOnlyList<SiteSpend> entries)
+    {
+        var jobs = entries
             .GroupBy(e => (e.JobId, e.GatewayId))
             .Select(g =>
             {
@@ -50,20 +56,20 @@ public sealed class SiteLedgerGrain(
             })
             .OrderBy(j => j.LastRecordedAt)
             .ToArray();
-        return Task.FromResult(new SiteReport(SiteId, Epsilon(ledger.State.Entries.SelectMany(e => e.Charges)), Options.LifetimeDelta,
-            Options.Accountant, Options.BudgetOf(SiteId), jobs));
+        return new SiteReport(SiteId, Epsilon(entries.SelectMany(e => e.Charges)), Options.LifetimeDelta,
+            Options.Accountant, Options.BudgetOf(SiteId), jobs);
     }
 
     /// <summary>Why adding <paramref name="more"/> would cross the site's budget, or null when it fits or there is no budget.</summary>
-    private string? Refusal(string what, IReadOnlyList<SiteCharge> more)
+    private async Task<string?> RefusalAsync(string what, IReadOnlyList<SiteCharge> more)
     {
         if (Options.BudgetOf(SiteId) is not { } budget) return null;
         var spent = ledger.State.Entries.SelectMany(e => e.Charges).ToArray();
-        double projected = Epsilon(spent.Concat(more));
+        var (projected, spentEpsilon) = await AccountantWork.RunAsync(() => (Epsilon(spent.Concat(more)), Epsilon(spent)));
         if (projected <= budget * (1 + 1e-9)) return null;
         int jobs = ledger.State.Entries.Select(e => e.JobId).Distinct().Count();
         return string.Create(CultureInfo.InvariantCulture,
-            $"site '{SiteId}' lifetime budget: {what}, which would bring the site to epsilon {projected:F3} > its lifetime budget {budget} (delta {Options.LifetimeDelta}, {Options.Accountant} accountant); it has spent epsilon {Epsilon(spent):F3} over {jobs} job(s). Lower the job's target_epsilon or raise FedGrains:Privacy:Sites:{SiteId} if the data owner agrees.");
+            $"site '{SiteId}' lifetime budget: {what}, which would bring the site to epsilon {projected:F3} > its lifetime budget {budget} (delta {Options.LifetimeDelta}, {Options.Accountant} accountant); it has spent epsilon {spentEpsilon:F3} over {jobs} job(s). Lower the job's target_epsilon or raise FedGrains:Privacy:Sites:{SiteId} if the data owner agrees.");
     }
 
     /// <summary>The composition of all charges; a run without noise (sigma 0) makes it unbounded.</summary>

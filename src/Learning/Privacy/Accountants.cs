@@ -14,7 +14,7 @@ public static class Accountants
 
     public static readonly IReadOnlyList<string> Names = [PrvAccountant.Name, Rdp];
 
-    private static readonly ConcurrentDictionary<(string, double, double, long, double, string), double> Calibrations = new();
+    private static readonly ConcurrentDictionary<(string, double, double, long, double, string), Lazy<double>> Calibrations = new();
     private static readonly ConcurrentDictionary<(string, double, string), double> Answers = new();
 
     public static bool IsKnown(string name) => Names.Contains(name);
@@ -55,15 +55,20 @@ public static class Accountants
         var others = string.Join(";", alsoSpent.Select(c => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{c.SampleRate:R},{c.NoiseMultiplier:R},{c.Steps}")));
         if (alsoSpent.Count > 0 && Epsilon(accountant, alsoSpent, delta) >= targetEpsilon)
             throw new ArgumentException($"the other releases alone ({others}) already reach epsilon {targetEpsilon}; give them more noise or raise the target.");
-        return Calibrations.GetOrAdd((accountant, targetEpsilon, sampleRate, steps, delta, others), _ =>
+        // One computation per question even when every gateway of a job asks at once.
+        return Calibrations.GetOrAdd((accountant, targetEpsilon, sampleRate, steps, delta, others), _ => new Lazy<double>(() =>
         {
-            double Eps(double sigma) => Epsilon(accountant, alsoSpent.Append(new PrivacyCharge(sampleRate, sigma, steps)), delta);
+            // The search runs on the PRV accountant's coarse grid (5x the error, far fewer points; still an upper bound),
+            // then a few steps on the grid used for accounting narrow it to 1e-3.
+            double Eps(double sigma) => accountant == Rdp
+                ? Epsilon(accountant, alsoSpent.Append(new PrivacyCharge(sampleRate, sigma, steps)), delta)
+                : PrvAccountant.Epsilon(alsoSpent.Append(new PrivacyCharge(sampleRate, sigma, steps)), delta, 5 * PrvAccountant.EpsilonError);
             double lo = 0, hi = 1;
             if (accountant != Rdp)
             {
                 // RDP is never tighter, so its answer is enough noise; search below it.
                 hi = NoiseMultiplierFor(Rdp, targetEpsilon, sampleRate, steps, delta, alsoSpent);
-                lo = hi / 4;
+                lo = hi * 0.7;
                 if (Eps(lo) <= targetEpsilon) lo = 0;
             }
             while (Eps(hi) > targetEpsilon)
@@ -77,7 +82,17 @@ public static class Accountants
                 double mid = (lo + hi) / 2;
                 if (Eps(mid) > targetEpsilon) lo = mid; else hi = mid;
             }
+            if (accountant == Rdp) return hi;
+            double Exact(double sigma) => Epsilon(accountant, alsoSpent.Append(new PrivacyCharge(sampleRate, sigma, steps)), delta);
+            while (Exact(hi) > targetEpsilon) hi *= 1.01;
+            while (Exact(hi * 0.98) <= targetEpsilon) hi *= 0.98;
+            double fineLo = hi * 0.98;
+            while (hi - fineLo > 1e-3 * hi)
+            {
+                double mid = (fineLo + hi) / 2;
+                if (Exact(mid) > targetEpsilon) fineLo = mid; else hi = mid;
+            }
             return hi;
-        });
+        })).Value;
     }
 }

@@ -27,7 +27,8 @@ public static class PrvAccountant
     private const int MaxGridSize = 1 << 22;
 
     /// <summary>Epsilon at <paramref name="delta"/> of a composition of charges; +infinity when a charge has no noise.</summary>
-    public static double Epsilon(IEnumerable<PrivacyCharge> charges, double delta)
+    /// <param name="epsilonError">The allowed error; a larger one gives a coarser grid (faster, looser, still an upper bound).</param>
+    public static double Epsilon(IEnumerable<PrivacyCharge> charges, double delta, double epsilonError = EpsilonError)
     {
         if (delta is <= 0 or >= 1) throw new ArgumentOutOfRangeException(nameof(delta), delta, "delta must be in (0, 1).");
         var active = charges.Where(c => c.Steps > 0 && c.SampleRate > 0).ToArray();
@@ -37,22 +38,22 @@ public static class PrvAccountant
 
         double deltaError = delta / 1000;
         double eta = deltaError / 3;
-        double mesh = 2 * EpsilonError / Math.Sqrt(2 * steps * Math.Log(2 / eta));
+        double mesh = 2 * epsilonError / Math.Sqrt(2 * steps * Math.Log(2 / eta));
         // The grid must hold the composed loss up to beyond its delta_error/4 quantile, and a single step's loss up to
         // its delta_error/(8 T) quantile (RDP bounds both tails); what lies outside is charged to delta_error.
-        double reach = Math.Max(EpsilonError + RdpAccountant.Epsilon(active, deltaError / 4),
+        double reach = Math.Max(epsilonError + RdpAccountant.Epsilon(active, deltaError / 4),
             active.Max(c => RdpAccountant.Epsilon(c.SampleRate, c.NoiseMultiplier, 1, deltaError / 8 / steps)));
         double half = 3 + reach;
         int size = (int)Math.Min(MaxGridSize, BitOperations.RoundUpToPowerOf2((ulong)Math.Ceiling(2 * half / mesh) + 2));
         mesh = Math.Max(mesh, 2 * half / (size - 2)); // a huge horizon coarsens the grid (and the error bound with it)
-        double epsilonError = mesh * Math.Sqrt(2 * steps * Math.Log(2 / eta)) / 2;
+        double achievedError = mesh * Math.Sqrt(2 * steps * Math.Log(2 / eta)) / 2;
         var grid = new Grid(-(size / 2) * mesh, mesh, size);
 
         double upper = 0;
         foreach (var direction in new[] { Direction.Remove, Direction.Add })
         {
             var composed = Compose(active, grid, direction);
-            upper = Math.Max(upper, EpsilonFor(composed, grid, steps, delta - deltaError) + epsilonError);
+            upper = Math.Max(upper, EpsilonFor(composed, grid, steps, delta - deltaError) + achievedError);
         }
         return upper;
     }
