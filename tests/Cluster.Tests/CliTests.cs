@@ -28,6 +28,19 @@ public sealed class CliTests : IDisposable
     }
 
     [Fact]
+    public async Task Privacy_audit_bounds_a_dp_run_below_its_claim_and_catches_a_run_without_noise()
+    {
+        var dp = await RunAsync("privacy", "audit", "--epsilon", "3", "--steps", "240");
+        var leaky = await RunAsync("privacy", "audit", "--noise-level", "none", "--steps", "240");
+
+        Assert.True(dp.ExitCode == 0, dp.Output);
+        Assert.InRange(LastNumber(dp.Output), 0, 3);
+        Assert.Contains("claimed epsilon 3", dp.Output);
+        Assert.True(leaky.ExitCode == 0, leaky.Output);
+        Assert.True(LastNumber(leaky.Output) > 3, leaky.Output);
+    }
+
+    [Fact]
     public async Task Bad_flags_and_specs_fail_with_the_field_named()
     {
         var badRate = await RunAsync("privacy", "epsilon", "--sample-rate", "2", "--noise-multiplier", "1", "--steps", "10", "--delta", "1e-5");

@@ -49,7 +49,7 @@ internal static class PrivacyCommand
             return 0;
         });
 
-        return new Command("privacy", "Privacy accounting tools.") { epsilon, noiseFor, PrivacyReportCommand.Create() };
+        return new Command("privacy", "Privacy accounting tools.") { epsilon, noiseFor, PrivacyReportCommand.Create(), PrivacyAuditCommand.Create() };
     }
 
     private static Option<double> Probability(string name, string description, bool exclusive = false)
