@@ -11,28 +11,29 @@ public sealed class PerExampleClippingTests
     public static TheoryData<string, double> Models()
     {
         var data = new TheoryData<string, double>();
-        foreach (var kind in new[] { "mlp", "cnn", "cnn-ghost", "cnn-materialised", "groupnorm-cnn", "text", "sequence-linear" })
+        foreach (var kind in new[] { "mlp", "mlp-materialised", "cnn", "cnn-ghost", "cnn-materialised", "groupnorm-cnn", "text", "sequence-linear" })
             foreach (var norm in new[] { 1.0, 0.05 })
                 data.Add(kind, norm);
         return data;
     }
 
     /// <summary>The model, its input and how conv norms are taken for a test case; every trainable layer kind DP-SGD supports appears.</summary>
-    private static (Sequential Model, Tensor X, ConvNorms Conv) Case(string kind, Generator generator)
+    private static (Sequential Model, Tensor X, PerExampleNorms Conv) Case(string kind, Generator generator)
     {
         Tensor Images() => torch.randn([12, 1, 28, 28], generator: generator, dtype: ScalarType.Float64);
         Tensor Tokens() => torch.randint(0, 40, [12, 16], generator: generator).to(ScalarType.Float64); // repeated ids on purpose
         return kind switch
         {
-            "mlp" => (ModelFactory.Create(new ModelSpec("mlp", [16, 8]), [20], 10, seed: 3), torch.randn([12, 20], generator: generator, dtype: ScalarType.Float64), ConvNorms.Cheaper),
-            "cnn" => (ModelFactory.Create(new ModelSpec("cnn"), [1, 28, 28], 10, seed: 3), Images(), ConvNorms.Cheaper),
-            "cnn-ghost" => (ModelFactory.Create(new ModelSpec("cnn"), [1, 28, 28], 10, seed: 3), Images(), ConvNorms.Ghost),
-            "cnn-materialised" => (ModelFactory.Create(new ModelSpec("cnn"), [1, 28, 28], 10, seed: 3), Images(), ConvNorms.Materialised),
+            "mlp" => (ModelFactory.Create(new ModelSpec("mlp", [16, 8]), [20], 10, seed: 3), torch.randn([12, 20], generator: generator, dtype: ScalarType.Float64), PerExampleNorms.Cheaper),
+            "mlp-materialised" => (ModelFactory.Create(new ModelSpec("mlp", [16, 8]), [20], 10, seed: 3), torch.randn([12, 20], generator: generator, dtype: ScalarType.Float64), PerExampleNorms.Materialised),
+            "cnn" => (ModelFactory.Create(new ModelSpec("cnn"), [1, 28, 28], 10, seed: 3), Images(), PerExampleNorms.Cheaper),
+            "cnn-ghost" => (ModelFactory.Create(new ModelSpec("cnn"), [1, 28, 28], 10, seed: 3), Images(), PerExampleNorms.Ghost),
+            "cnn-materialised" => (ModelFactory.Create(new ModelSpec("cnn"), [1, 28, 28], 10, seed: 3), Images(), PerExampleNorms.Materialised),
             "groupnorm-cnn" => (nn.Sequential(("conv", nn.Conv2d(1, 8, 5, stride: 3)), ("gn", nn.GroupNorm(2, 8)), ("tanh", nn.Tanh()),
-                ("flatten", nn.Flatten()), ("ln", nn.LayerNorm(8 * 8 * 8)), ("out", nn.Linear(8 * 8 * 8, 10))), Images(), ConvNorms.Cheaper),
-            "text" => (ModelFactory.Create(new ModelSpec("text", [8]) { Vocabulary = 40, EmbeddingDim = 6 }, [16], 10, seed: 3), Tokens(), ConvNorms.Cheaper),
+                ("flatten", nn.Flatten()), ("ln", nn.LayerNorm(8 * 8 * 8)), ("out", nn.Linear(8 * 8 * 8, 10))), Images(), PerExampleNorms.Cheaper),
+            "text" => (ModelFactory.Create(new ModelSpec("text", [8]) { Vocabulary = 40, EmbeddingDim = 6 }, [16], 10, seed: 3), Tokens(), PerExampleNorms.Cheaper),
             "sequence-linear" => (nn.Sequential(("ids", new TokenIds()), ("embed", nn.Embedding(40, 6)), ("fc", nn.Linear(6, 5)), ("ln", nn.LayerNorm(5)),
-                ("pool", new MeanOverTokens()), ("out", nn.Linear(5, 10))), Tokens(), ConvNorms.Cheaper),
+                ("pool", new MeanOverTokens()), ("out", nn.Linear(5, 10))), Tokens(), PerExampleNorms.Cheaper),
             _ => throw new ArgumentException(kind),
         };
     }

@@ -23,6 +23,7 @@ public sealed class DpSgdTrainer : IDisposable
     private readonly List<Parameter> parameters;
     private readonly List<Tensor>? anchor;
     private readonly Dictionary<long, float[]> secureBuffers = [];
+    private readonly Dictionary<IntPtr, Tensor> noiseBuffers = [];
 
     /// <param name="sampler">Draws the Poisson samples; derive it from the job seed for reproducible batches.</param>
     /// <param name="noise">Draws the Gaussian noise; seed it from OS entropy outside tests.</param>
@@ -70,11 +71,14 @@ public sealed class DpSgdTrainer : IDisposable
     {
         double expectedBatch = settings.SampleRate * populationSize;
         double lossSum = 0;
+        bool addNoise = settings.NoiseLevel != NoiseLevel.None && settings.NoiseMultiplier > 0;
+        // The noise does not depend on the data: draw it on another thread while this one computes the gradients.
+        var noiseReady = addNoise && !settings.SecureNoise ? Task.Run(DrawNoise) : Task.CompletedTask;
         List<(Parameter Parameter, Tensor Gradient)> grads;
         if (bx.shape[0] == 0)
             grads = parameters.Select(p => (p, torch.zeros_like(p))).ToList();
         else if (settings.NoiseLevel == NoiseLevel.Sample)
-            (grads, _, lossSum) = PerExampleClipping.Compute(model, bx, by, settings.ClippingNorm);
+            (grads, _, lossSum) = PerExampleClipping.Compute(model, bx, by, settings.ClippingNorm, settings.PerExampleNorms);
         else
             (grads, lossSum) = BatchGradient(bx, by);
 
@@ -82,12 +86,16 @@ public sealed class DpSgdTrainer : IDisposable
         using var noiseScale = (settings.NoiseMultiplier * settings.ClippingNorm).ToScalar();
         using var divisor = (settings.NoiseLevel == NoiseLevel.None ? Math.Max(1, bx.shape[0]) : expectedBatch).ToScalar();
         using var mu = settings.ProximalMu.ToScalar();
+        noiseReady.Wait();
         using (torch.no_grad())
         {
             foreach (var (p, g) in grads)
             {
-                if (settings.NoiseLevel != NoiseLevel.None && settings.NoiseMultiplier > 0)
-                    g.add_(Noise(g), alpha: noiseScale);
+                if (addNoise)
+                {
+                    if (settings.SecureNoise) g.add_(SecureNoise(g), alpha: noiseScale);
+                    else g.add_(noiseBuffers[p.Handle].view(g.shape));
+                }
                 g.div_(divisor);
                 p.grad = g;
             }
@@ -102,10 +110,22 @@ public sealed class DpSgdTrainer : IDisposable
         return lossSum;
     }
 
-    // Standard normal noise shaped like the gradient: libtorch's generator, or the OS's secure one in secure mode.
-    private Tensor Noise(Tensor like)
+    // Fills one buffer per trainable parameter with N(0, (sigma C)^2) from libtorch's generator. Runs beside the
+    // gradient computation; only this method touches the buffers and the generator until Step waits for it.
+    private void DrawNoise()
     {
-        if (!settings.SecureNoise) return torch.randn(like.shape, dtype: like.dtype, device: like.device, generator: noise);
+        using var _ = torch.no_grad();
+        foreach (var p in parameters)
+        {
+            if (!noiseBuffers.TryGetValue(p.Handle, out var buffer))
+                noiseBuffers[p.Handle] = buffer = torch.empty_like(p).DetachFromDisposeScope();
+            buffer.normal_(0, settings.NoiseMultiplier * settings.ClippingNorm, generator: noise);
+        }
+    }
+
+    // Standard normal noise from the OS's secure generator, shaped like the gradient.
+    private Tensor SecureNoise(Tensor like)
+    {
         // Reuse one buffer per tensor size: fresh large arrays every step would keep the GC busy on other threads while
         // libtorch runs, and TorchSharp's temporary scalars do not survive a collection mid-call.
         if (!secureBuffers.TryGetValue(like.numel(), out var values))
@@ -139,6 +159,7 @@ public sealed class DpSgdTrainer : IDisposable
     public void Dispose()
     {
         optimizer.Dispose();
+        foreach (var buffer in noiseBuffers.Values) buffer.Dispose();
         anchor?.ForEach(t => t.Dispose());
     }
 }

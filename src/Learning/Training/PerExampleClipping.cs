@@ -4,12 +4,16 @@ using static TorchSharp.torch;
 
 namespace FedGrains.Learning.Training;
 
-/// <summary>How Conv2d per-example gradient norms are computed.</summary>
-internal enum ConvNorms
+/// <summary>How per-example gradient norms of Linear and Conv2d layers are computed.</summary>
+public enum PerExampleNorms
 {
-    /// <summary>Whichever of the two costs fewer multiply-adds for the layer's shapes (mixed ghost clipping, Bu et al. 2022).</summary>
+    /// <summary>Whichever costs fewer multiply-adds for the layer's shapes (mixed ghost clipping, Bu et al. 2022).</summary>
     Cheaper,
+
+    /// <summary>Always the ghost identity.</summary>
     Ghost,
+
+    /// <summary>Always form each example's gradient, as per-sample hooks do (Opacus); for comparison in benchmarks and tests.</summary>
     Materialised,
 }
 
@@ -44,7 +48,7 @@ internal static class PerExampleClipping
 
     /// <summary>Clipped, summed gradients (one per parameter, parameter order), the per-example norms, and the summed loss.</summary>
     public static (List<(Parameter Parameter, Tensor Gradient)> Gradients, Tensor Norms, double LossSum) Compute(
-        Sequential model, Tensor x, Tensor y, double clippingNorm, ConvNorms convNorms = ConvNorms.Cheaper)
+        Sequential model, Tensor x, Tensor y, double clippingNorm, PerExampleNorms mode = PerExampleNorms.Cheaper)
     {
         var captured = new List<(nn.Module Layer, Tensor Input, Tensor Output)>();
         Tensor h = x;
@@ -67,8 +71,8 @@ internal static class PerExampleClipping
             a = a.detach();
             var term = layer switch
             {
-                Linear linear => LinearTerm(linear, a, g),
-                Conv2d conv => ConvTerm(conv, a, g, convNorms),
+                Linear linear => LinearTerm(linear, a, g, mode),
+                Conv2d conv => ConvTerm(conv, a, g, mode),
                 Embedding embedding => EmbeddingTerm(embedding, a, g),
                 LayerNorm norm => AffineNormTerm(norm.weight, norm.bias, a, g, LayerNormalised(a, norm.normalized_shape.Length, norm.eps), perChannel: false, norm.normalized_shape.Length),
                 GroupNorm norm => AffineNormTerm(norm.weight, norm.bias, a, g, GroupNormalised(a, norm.num_groups, norm.eps), perChannel: true),
@@ -84,8 +88,19 @@ internal static class PerExampleClipping
         return (gradients, norms, loss.ToDouble());
     }
 
-    private static LayerTerm LinearTerm(Linear linear, Tensor a, Tensor g)
+    private static LayerTerm LinearTerm(Linear linear, Tensor a, Tensor g, PerExampleNorms mode)
     {
+        if (mode == PerExampleNorms.Materialised && a.dim() == 2)
+        {
+            var perExample = g.unsqueeze(2) * a.unsqueeze(1); // [B, out, in]
+            var squaredNorms = perExample.square().sum([1, 2]) + (linear.bias is null ? Zero : One) * g.square().sum(1);
+            return new LayerTerm(squaredNorms, c =>
+            {
+                var grads = new List<(Parameter, Tensor)> { (linear.weight!, (perExample * c.view(-1, 1, 1)).sum(0L)) };
+                if (linear.bias is not null) grads.Add((linear.bias, (g * c.unsqueeze(1)).sum(0L)));
+                return grads;
+            });
+        }
         Tensor squared;
         if (a.dim() == 2)
             squared = g.square().sum(1) * (a.square().sum(1) + (linear.bias is null ? Zero : One));
@@ -106,13 +121,13 @@ internal static class PerExampleClipping
         });
     }
 
-    private static LayerTerm ConvTerm(Conv2d conv, Tensor a, Tensor g, ConvNorms mode)
+    private static LayerTerm ConvTerm(Conv2d conv, Tensor a, Tensor g, PerExampleNorms mode)
     {
         var (kernel, dilation, padding, stride) = (conv.kernel_size!, conv.dilation!, conv.padding!, conv.stride!);
         var unfolded = nn.functional.unfold(a, (kernel[0], kernel[1]), (dilation[0], dilation[1]), (padding[0], padding[1]), (stride[0], stride[1])); // [B, D, L]
         var gFlat = g.flatten(2);                                                                                                                    // [B, Cout, L]
         long d = unfolded.shape[1], l = unfolded.shape[2], cout = gFlat.shape[1];
-        bool ghost = mode == ConvNorms.Ghost || (mode == ConvNorms.Cheaper && l * l * (d + cout) < cout * d * l);
+        bool ghost = mode == PerExampleNorms.Ghost || (mode == PerExampleNorms.Cheaper && l * l * (d + cout) < cout * d * l);
         Tensor? perExampleB = conv.bias is null ? null : gFlat.sum(2L);
         Tensor squared, perExampleW;
         if (ghost)
