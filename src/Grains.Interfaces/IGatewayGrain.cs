@@ -18,7 +18,7 @@ public interface IGatewayGrain : IGrainWithStringKey
     Task<GatewayUpdate> TrainAsync(RoundTask task, CancellationToken cancellationToken = default);
 
     /// <summary>What this gateway would release over the whole job (for the site's up-front budget check); sigma 0 when no epsilon is claimed.</summary>
-    [Alias("plan"), AlwaysInterleave]
+    [Alias("plan"), AlwaysInterleave, ResponseTimeout("00:10:00")]
     Task<IReadOnlyList<SiteCharge>> PlanAsync(FedGrains.Learning.Jobs.JobSpec spec);
 
     /// <summary>Everything this gateway has spent, from its own ledger.</summary>
