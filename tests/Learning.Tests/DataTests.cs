@@ -127,3 +127,34 @@ public sealed class DataTests : IDisposable
         return path;
     }
 }
+
+public sealed class ValidationSplitTests
+{
+    [Fact]
+    public void A_validation_run_evaluates_on_training_examples_no_gateway_holds_and_never_reads_the_test_set()
+    {
+        var spec = new FedGrains.Learning.Jobs.JobSpec
+        {
+            GatewayCount = 4,
+            Dataset = new FedGrains.Learning.Jobs.DatasetSpec { Kind = "synthetic", SyntheticTrainExamples = 1000, SyntheticTestExamples = 300, Evaluation = "validation", ValidationExamples = 200 },
+        };
+        var plain = FederatedDataset.Load(spec with { Dataset = spec.Dataset with { Evaluation = "test" } });
+        var tuned = FederatedDataset.Load(spec);
+
+        Assert.Equal(200, tuned.Test.Count);
+        Assert.Equal(800, tuned.Train.Count);
+        Assert.Equal(800, spec.ResolveGateways().Sum(g => tuned.ForGateway(g).Count));
+        // Every validation example is a training example of the plain run, and none is a test example.
+        static string Row(LabeledData d, int i) => string.Join(",", d.Features.Skip(i * d.FeatureCount).Take(d.FeatureCount));
+        var training = Enumerable.Range(0, plain.Train.Count).Select(i => Row(plain.Train, i)).ToHashSet();
+        var test = Enumerable.Range(0, plain.Test.Count).Select(i => Row(plain.Test, i)).ToHashSet();
+        var gatewayRows = spec.ResolveGateways().SelectMany(g => { var d = tuned.ForGateway(g); return Enumerable.Range(0, d.Count).Select(i => Row(d, i)); }).ToHashSet();
+        for (int i = 0; i < tuned.Test.Count; i++)
+        {
+            var row = Row(tuned.Test, i);
+            Assert.Contains(row, training);
+            Assert.DoesNotContain(row, test);
+            Assert.DoesNotContain(row, gatewayRows);
+        }
+    }
+}

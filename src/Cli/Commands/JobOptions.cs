@@ -17,6 +17,7 @@ internal sealed class JobOptions
     public readonly Option<string?> Partition = new("--partition") { Description = "iid (default) or dirichlet." };
     public readonly Option<double?> Alpha = new("--dirichlet-alpha") { Description = "Label-skew concentration for --partition dirichlet (default 0.5)." };
     public readonly Option<string?> Model = new("--model") { Description = "mlp (default) or cnn." };
+    public readonly Option<string?> Activation = new("--activation") { Description = "MLP activation: relu (default) or tanh." };
     public readonly Option<string?> Hidden = new("--hidden") { Description = "MLP hidden widths, e.g. 256 or 512,128." };
     public readonly Option<double?> Epsilon = new("--epsilon") { Description = "Each gateway's epsilon budget for the whole job (default 3)." };
     public readonly Option<double?> Delta = new("--delta") { Description = "delta of the (epsilon, delta) guarantee (default 1e-5)." };
@@ -36,7 +37,7 @@ internal sealed class JobOptions
     public readonly Option<string?> Compression = new("--compression") { Description = "Delta upload encoding: none (default), quantize (8-bit), top_k or threshold." };
     public readonly Option<int?> BufferSize = new("--buffer-size") { Description = "Asynchronous buffered mode (FedBuff): a new model version every K updates; --rounds counts versions." };
 
-    public IEnumerable<Option> All => [Spec, Seed, Rounds, Gateways, Cohort, Dataset, DataDir, Partition, Alpha, Model, Hidden,
+    public IEnumerable<Option> All => [Spec, Seed, Rounds, Gateways, Cohort, Dataset, DataDir, Partition, Alpha, Model, Activation, Hidden,
         Epsilon, Delta, NoiseLevel, Accountant, SecureNoise, NoiseMultiplier, LearningRate, ClippingNorm, BatchSize, LocalEpochs, Optimizer, ProximalMu, Rule, ServerOptimizer, ServerLearningRate, Compression, BufferSize];
 
     /// <summary>The job: --spec (or the default job) with every given flag applied on top.</summary>
@@ -53,7 +54,7 @@ internal sealed class JobOptions
             Rounds = r.GetValue(Rounds) ?? spec.Rounds,
             GatewayCount = r.GetValue(Gateways) ?? spec.GatewayCount,
             CohortSize = r.GetValue(Cohort) ?? spec.CohortSize,
-            Model = spec.Model with { Kind = r.GetValue(Model) ?? spec.Model.Kind, Hidden = hidden },
+            Model = spec.Model with { Kind = r.GetValue(Model) ?? spec.Model.Kind, Hidden = hidden, Activation = r.GetValue(Activation) ?? spec.Model.Activation },
             Dataset = d with
             {
                 Kind = r.GetValue(Dataset) ?? d.Kind,

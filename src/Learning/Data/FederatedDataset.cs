@@ -24,6 +24,14 @@ public sealed class FederatedDataset
     public static FederatedDataset Load(JobSpec spec)
     {
         var (train, test) = LoadShared(spec.Dataset, spec.Seed);
+        if (spec.Dataset.Evaluation == "validation")
+        {
+            // Tuning runs: evaluate on training examples no gateway gets; the test set stays unseen.
+            var order = Enumerable.Range(0, train.Count).ToArray();
+            new Random(Seeds.Derive32(spec.Seed, "validation")).Shuffle(order);
+            int held = spec.Dataset.ValidationExamples;
+            (train, test) = (train.Subset(order[held..]), train.Subset(order[..held]));
+        }
         var shared = spec.ResolveGateways().Where(g => g.Source is null).Select(g => g.Id).ToArray();
         int partitionSeed = Seeds.Derive32(spec.Seed, "partition");
         var parts = shared.Length == 0 ? [] : spec.Dataset.Partition == "dirichlet"

@@ -72,6 +72,15 @@ public sealed record DatasetSpec
     /// <summary>Folder with the Fashion-MNIST idx files; default $FEDGRAINS_DATA, then /usr/share/datasets/fashion-mnist.</summary>
     public string? DataDir { get; init; }
 
+    /// <summary>
+    /// What the federation evaluates on: "test" (the dataset's test set), or "validation": a seeded sample of
+    /// <see cref="ValidationExamples"/> training examples, held out from every gateway, for choosing hyperparameters
+    /// without ever looking at the test set.
+    /// </summary>
+    public string Evaluation { get; init; } = "test";
+
+    public int ValidationExamples { get; init; } = 6000;
+
     /// <summary>"iid" or "dirichlet" (label skew).</summary>
     public string Partition { get; init; } = "iid";
 

@@ -21,6 +21,9 @@ public static class JobSpecValidator
         var d = spec.Dataset;
         if (d.Kind is not ("fashion-mnist" or "synthetic" or "synthetic-text")) p.Add($"dataset.kind: '{d.Kind}' is not known; use \"fashion-mnist\", \"synthetic\" or \"synthetic-text\".");
         if (d.Partition is not ("iid" or "dirichlet")) p.Add($"dataset.partition: '{d.Partition}' is not known; use \"iid\" or \"dirichlet\".");
+        if (d.Evaluation is not ("test" or "validation")) p.Add($"dataset.evaluation: '{d.Evaluation}' is not known; use \"test\" or \"validation\" (tuning).");
+        else if (d.Evaluation == "validation" && (d.ValidationExamples < 1 || d.ValidationExamples >= (d.Kind == "fashion-mnist" ? 60000 : d.SyntheticTrainExamples)))
+            p.Add($"dataset.validation_examples: {d.ValidationExamples} must be >= 1 and leave training examples for the gateways.");
         if (!(d.DirichletAlpha > 0)) p.Add($"dataset.dirichlet_alpha: {d.DirichletAlpha} must be > 0 (e.g. 0.5).");
         if (d.Kind == "synthetic-text" && (d.SyntheticSequenceLength < 1 || d.SyntheticVocabulary < d.SyntheticClasses * 5 + 1))
             p.Add($"dataset.synthetic_sequence_length must be >= 1 and synthetic_vocabulary at least 5 x classes + 1 ({d.SyntheticClasses * 5 + 1}).");
