@@ -135,12 +135,9 @@ public sealed class GatewayGrain(
     public async Task<GatewayPrivacy?> GetPrivacyAsync()
     {
         if (!ledger.RecordExists) return null;
-        var s = ledger.State;
-        var last = s.Entries.LastOrDefault();
-        var (epsilon, updateEpsilon) = await EpsilonsAsync(s.NoiseLevel == "sample");
-        return new GatewayPrivacy(this.GetPrimaryKeyString().Split('/', 2)[1], epsilon, s.Delta, last?.SampleRate ?? 0, last?.NoiseMultiplier ?? 0,
-            s.Entries.Sum(e => e.Steps), s.NoiseLevel, s.Accountant, s.TargetEpsilon, updateEpsilon, last?.MetricNoiseMultiplier ?? 0,
-            s.Entries.Count(e => e.MetricNoiseMultiplier > 0));
+        var last = ledger.State.Entries.LastOrDefault();
+        return await PrivacyAsync(this.GetPrimaryKeyString().Split('/', 2)[1], last?.SampleRate ?? 0, last?.NoiseMultiplier ?? 0,
+            ledger.State.NoiseLevel == "sample");
     }
 
     /// <summary>
@@ -164,12 +161,16 @@ public sealed class GatewayGrain(
     private IEnumerable<PrivacyCharge> Charges() => ledger.State.Entries.SelectMany(e => e.Charges());
 
 
-    private async Task<GatewayPrivacy> PrivacyAsync(string gatewayId, LocalPlan plan)
+    private Task<GatewayPrivacy> PrivacyAsync(string gatewayId, LocalPlan plan) =>
+        PrivacyAsync(gatewayId, plan.Settings.SampleRate, plan.Settings.NoiseMultiplier, plan.EpsilonClaimed);
+
+    /// <summary>The ledger as a report: its epsilons, and the (sample rate, noise multiplier) that reproduce the DP-SGD part.</summary>
+    private async Task<GatewayPrivacy> PrivacyAsync(string gatewayId, double sampleRate, double noiseMultiplier, bool claimed)
     {
-        var (epsilon, updateEpsilon) = await EpsilonsAsync(plan.EpsilonClaimed);
+        var (epsilon, updateEpsilon) = await EpsilonsAsync(claimed);
         var s = ledger.State;
-        return new GatewayPrivacy(gatewayId, epsilon, s.Delta, plan.Settings.SampleRate, plan.Settings.NoiseMultiplier,
-            s.Entries.Sum(e => e.Steps), s.NoiseLevel, s.Accountant, s.TargetEpsilon, updateEpsilon,
-            s.Entries.LastOrDefault()?.MetricNoiseMultiplier ?? 0, s.Entries.Count(e => e.MetricNoiseMultiplier > 0));
+        return new GatewayPrivacy(gatewayId, epsilon, s.Delta, sampleRate, noiseMultiplier, s.Entries.Sum(e => e.Steps), s.NoiseLevel,
+            s.Accountant, s.TargetEpsilon, updateEpsilon, s.Entries.LastOrDefault()?.MetricNoiseMultiplier ?? 0,
+            s.Entries.Count(e => e.MetricNoiseMultiplier > 0));
     }
 }
