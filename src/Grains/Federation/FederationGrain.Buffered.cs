@@ -18,6 +18,7 @@ public sealed partial class FederationGrain
     /// <summary>The calls out now, by gateway. Lost with the activation; <see cref="BufferState.InFlight"/> re-sends them.</summary>
     private readonly Dictionary<string, Task<ReceivedUpdate>> calls = [];
     private Stopwatch versionClock = Stopwatch.StartNew();
+    private int? parameterCount;
 
     private async Task RunBufferedStepAsync(JobSpec spec)
     {
@@ -39,7 +40,9 @@ public sealed partial class FederationGrain
         if (s.State != JobState.Running || jobCancellation.IsCancellationRequested) return;
         buffer.InFlight.Remove(arrived.Id);
 
-        var (delta, reason) = aggregator.Check(JobId, spec, s, arrived, WeightBuffer.Decode(s.Weights).Values.Length);
+        // The model's size never changes during a job: decode it once per activation, not on every arrival.
+        parameterCount ??= WeightBuffer.Decode(s.Weights).Values.Length;
+        var (delta, reason) = aggregator.Check(JobId, spec, s, arrived, parameterCount.Value);
         if (delta is not null)
         {
             buffer.Updates.Add(new BufferedUpdate(arrived.Update!, arrived.BaseVersion));
