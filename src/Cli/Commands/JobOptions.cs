@@ -18,7 +18,8 @@ internal sealed class JobOptions
     public readonly Option<double?> Alpha = new("--dirichlet-alpha") { Description = "Label-skew concentration for --partition dirichlet (default 0.5)." };
     public readonly Option<string?> Model = new("--model") { Description = "mlp (default) or cnn." };
     public readonly Option<string?> Activation = new("--activation") { Description = "MLP activation: relu (default) or tanh." };
-    public readonly Option<string?> Hidden = new("--hidden") { Description = "MLP hidden widths, e.g. 256 or 512,128." };
+    public readonly Option<string?> Hidden = new("--hidden") { Description = "MLP hidden widths, e.g. 256 or 512,128; none for a linear model." };
+    public readonly Option<string?> Features = new("--features") { Description = "pixels (default) or scattering (ScatterNet features, Tramer & Boneh 2021; no privacy cost)." };
     public readonly Option<double?> Epsilon = new("--epsilon") { Description = "Each gateway's epsilon budget for the whole job (default 3)." };
     public readonly Option<double?> Delta = new("--delta") { Description = "delta of the (epsilon, delta) guarantee (default 1e-5)." };
     public readonly Option<string?> NoiseLevel = new("--noise-level") { Description = "sample (per-example clipping, default), batch (whole-batch clipping, no epsilon claimed) or none." };
@@ -37,7 +38,7 @@ internal sealed class JobOptions
     public readonly Option<string?> Compression = new("--compression") { Description = "Delta upload encoding: none (default), quantize (8-bit), top_k or threshold." };
     public readonly Option<int?> BufferSize = new("--buffer-size") { Description = "Asynchronous buffered mode (FedBuff): a new model version every K updates; --rounds counts versions." };
 
-    public IEnumerable<Option> All => [Spec, Seed, Rounds, Gateways, Cohort, Dataset, DataDir, Partition, Alpha, Model, Activation, Hidden,
+    public IEnumerable<Option> All => [Spec, Seed, Rounds, Gateways, Cohort, Dataset, DataDir, Partition, Alpha, Features, Model, Activation, Hidden,
         Epsilon, Delta, NoiseLevel, Accountant, SecureNoise, NoiseMultiplier, LearningRate, ClippingNorm, BatchSize, LocalEpochs, Optimizer, ProximalMu, Rule, ServerOptimizer, ServerLearningRate, Compression, BufferSize];
 
     /// <summary>The job: --spec (or the default job) with every given flag applied on top.</summary>
@@ -61,6 +62,7 @@ internal sealed class JobOptions
                 DataDir = r.GetValue(DataDir) ?? d.DataDir,
                 Partition = r.GetValue(Partition) ?? d.Partition,
                 DirichletAlpha = r.GetValue(Alpha) ?? d.DirichletAlpha,
+                Features = r.GetValue(Features) ?? d.Features,
             },
             Privacy = p with
             {
@@ -96,11 +98,12 @@ internal sealed class JobOptions
 
     private static int[] ParseWidths(string text)
     {
+        if (text.Trim() == "none") return [];
         var parts = text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
         var widths = new int[parts.Length];
         for (int i = 0; i < parts.Length; i++)
             if (!int.TryParse(parts[i], out widths[i]) || widths[i] < 1)
-                throw new JobSpecException([$"--hidden: '{text}' must be comma-separated widths >= 1, e.g. 256 or 512,128."]);
+                throw new JobSpecException([$"--hidden: '{text}' must be comma-separated widths >= 1, e.g. 256 or 512,128, or none for a linear model."]);
         return widths;
     }
 }

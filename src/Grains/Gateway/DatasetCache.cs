@@ -15,8 +15,11 @@ public sealed class DatasetCache
     private readonly ConcurrentDictionary<string, Lazy<FederatedDataset>> datasets = new();
     private readonly ConcurrentDictionary<string, Lazy<(Tensor X, Tensor Y)>> tensors = new();
 
-    public FederatedDataset Dataset(JobSpec spec) =>
-        datasets.GetOrAdd(DatasetKey(spec), _ => new Lazy<FederatedDataset>(() => FederatedDataset.Load(spec), LazyThreadSafetyMode.PublicationOnly)).Value;
+    /// <summary>
+    /// The job's dataset, loaded once per silo: concurrent callers (every gateway's plan at submission) wait for one
+    /// load instead of each computing it, which matters when features take a minute. A failed load is not cached.
+    /// </summary>
+    public FederatedDataset Dataset(JobSpec spec) => Once(datasets, DatasetKey(spec), () => FederatedDataset.Load(spec));
 
     /// <summary>A gateway's training examples as tensors (its own source, or its partition of the shared set).</summary>
     public (Tensor X, Tensor Y) GatewayData(JobSpec spec, GatewaySpec gateway, Device device) =>
@@ -43,15 +46,25 @@ public sealed class DatasetCache
     private static int ValidationCount(JobSpec spec, int testCount) =>
         spec.Aggregation.DiscardHarmful.Enabled ? Math.Min(spec.Aggregation.DiscardHarmful.ValidationExamples, testCount - 1) : 0;
 
-    private (Tensor, Tensor) Cached(string key, Func<(Tensor, Tensor)> load)
+    private (Tensor, Tensor) Cached(string key, Func<(Tensor, Tensor)> load) => Once(tensors, key, () =>
     {
-        var lazy = tensors.GetOrAdd(key, _ => new Lazy<(Tensor, Tensor)>(() =>
+        var (x, y) = load();
+        // Cached tensors outlive every dispose scope of the steps that read them.
+        return (x.DetachFromDisposeScope(), y.DetachFromDisposeScope());
+    });
+
+    private static T Once<T>(ConcurrentDictionary<string, Lazy<T>> cache, string key, Func<T> load)
+    {
+        var lazy = cache.GetOrAdd(key, _ => new Lazy<T>(load, LazyThreadSafetyMode.ExecutionAndPublication));
+        try
         {
-            var (x, y) = load();
-            // Cached tensors outlive every dispose scope of the steps that read them.
-            return (x.DetachFromDisposeScope(), y.DetachFromDisposeScope());
-        }, LazyThreadSafetyMode.PublicationOnly));
-        return lazy.Value;
+            return lazy.Value;
+        }
+        catch
+        {
+            cache.TryRemove(new KeyValuePair<string, Lazy<T>>(key, lazy));
+            throw;
+        }
     }
 
     private static string DatasetKey(JobSpec spec) =>

@@ -1,3 +1,4 @@
+using FedGrains.Learning.Features;
 using FedGrains.Learning.Jobs;
 
 namespace FedGrains.Learning.Data;
@@ -7,11 +8,12 @@ public sealed class FederatedDataset
 {
     private readonly Dictionary<string, int[]> shards;
 
-    private readonly bool fashionMnist;
+    private readonly bool fashionMnist, scattering;
 
-    private FederatedDataset(LabeledData train, LabeledData test, Dictionary<string, int[]> shards, bool fashionMnist)
+    private FederatedDataset(LabeledData train, LabeledData test, Dictionary<string, int[]> shards, bool fashionMnist, bool scattering)
     {
         this.fashionMnist = fashionMnist;
+        this.scattering = scattering;
         Train = train;
         Test = test;
         this.shards = shards;
@@ -24,6 +26,7 @@ public sealed class FederatedDataset
     public static FederatedDataset Load(JobSpec spec)
     {
         var (train, test) = LoadShared(spec.Dataset, spec.Seed);
+        if (spec.Dataset.Features == "scattering") (train, test) = (ScatterNetFeatures.Apply(train), ScatterNetFeatures.Apply(test));
         if (spec.Dataset.Evaluation == "validation")
         {
             // Tuning runs: evaluate on training examples no gateway gets; the test set stays unseen.
@@ -38,7 +41,7 @@ public sealed class FederatedDataset
             ? Partitioner.Dirichlet(train.Labels, train.Classes, shared.Length, spec.Dataset.DirichletAlpha, partitionSeed)
             : Partitioner.Iid(train.Count, shared.Length, partitionSeed);
         return new FederatedDataset(train, test, shared.Select((id, k) => (id, parts[k])).ToDictionary(x => x.id, x => x.Item2),
-            spec.Dataset.Kind == "fashion-mnist");
+            spec.Dataset.Kind == "fashion-mnist", spec.Dataset.Features == "scattering");
     }
 
     /// <summary>The shared training set and test set named by <paramref name="dataset"/>.</summary>
@@ -62,6 +65,12 @@ public sealed class FederatedDataset
                 : IdxReader.ReadPair(source.Images!, source.Labels!, Train.Classes);
             // A site's idx images get the same fixed preprocessing as the shared Fashion-MNIST images.
             if (fashionMnist && source.Csv is not { Length: > 0 }) FashionMnist.Standardise(own);
+            if (scattering)
+            {
+                if (own.FeatureCount != 28 * 28)
+                    throw new InvalidDataException($"gateway '{gateway.Id}': dataset.features \"scattering\" needs 28x28 images (784 values per example); its data has {own.FeatureCount}.");
+                own = ScatterNetFeatures.Apply(new LabeledData(own.Features, own.Labels, [1, 28, 28], Train.Classes));
+            }
             if (!own.ExampleShape.Aggregate(1, (a, b) => a * b).Equals(Train.FeatureCount))
                 throw new InvalidDataException($"gateway '{gateway.Id}': its data has {own.FeatureCount} features per example but the job's model expects {Train.FeatureCount}.");
             return new LabeledData(own.Features, own.Labels, Train.ExampleShape, Train.Classes);

@@ -1,3 +1,4 @@
+using FedGrains.Learning.Features;
 using FedGrains.Learning.Privacy;
 using FedGrains.Learning.Models;
 
@@ -84,6 +85,13 @@ public sealed record DatasetSpec
     /// <summary>"iid" or "dirichlet" (label skew).</summary>
     public string Partition { get; init; } = "iid";
 
+    /// <summary>
+    /// What the model sees: "pixels" (default), or "scattering": ScatterNet features (J = 2, L = 8: 81 channels at a
+    /// quarter of the resolution, normalised per example; Tramer and Boneh 2021). The features are a fixed function of
+    /// each image, computed once per silo, and spend no privacy.
+    /// </summary>
+    public string Features { get; init; } = "pixels";
+
     /// <summary>Concentration of the Dirichlet label skew; smaller is more skewed.</summary>
     public double DirichletAlpha { get; init; } = 0.5;
 
@@ -93,7 +101,7 @@ public sealed record DatasetSpec
         {
             "synthetic" => ([SyntheticFeatures], SyntheticClasses),
             "synthetic-text" => ([SyntheticSequenceLength], SyntheticClasses),
-            _ => ([1, 28, 28], 10),
+            _ => (Features == "scattering" ? ScatterNetFeatures.Shape([1, 28, 28]) : [1, 28, 28], 10),
         };
 
     public int SyntheticTrainExamples { get; init; } = 4000;

@@ -15,8 +15,8 @@ public static class JobSpecValidator
             p.Add($"model.kind: \"text\" and dataset.kind \"synthetic-text\" go together (token ids); got model '{spec.Model.Kind}' with dataset '{spec.Dataset.Kind}'.");
         else if (spec.Model.Kind == "text" && spec.Model.Vocabulary < spec.Dataset.SyntheticVocabulary)
             p.Add($"model.vocabulary: {spec.Model.Vocabulary} is smaller than dataset.synthetic_vocabulary ({spec.Dataset.SyntheticVocabulary}); the embedding must cover every token id.");
-        if (spec.Model.Hidden is { } hidden && (hidden.Length == 0 || hidden.Any(h => h < 1)))
-            p.Add("model.hidden: give one or more layer widths >= 1, e.g. [256].");
+        if (spec.Model.Hidden is { } hidden && hidden.Any(h => h < 1))
+            p.Add("model.hidden: layer widths must be >= 1, e.g. [256]; [] is a linear model.");
 
         var d = spec.Dataset;
         if (d.Kind is not ("fashion-mnist" or "synthetic" or "synthetic-text")) p.Add($"dataset.kind: '{d.Kind}' is not known; use \"fashion-mnist\", \"synthetic\" or \"synthetic-text\".");
@@ -24,6 +24,9 @@ public static class JobSpecValidator
         if (d.Evaluation is not ("test" or "validation")) p.Add($"dataset.evaluation: '{d.Evaluation}' is not known; use \"test\" or \"validation\" (tuning).");
         else if (d.Evaluation == "validation" && (d.ValidationExamples < 1 || d.ValidationExamples >= (d.Kind == "fashion-mnist" ? 60000 : d.SyntheticTrainExamples)))
             p.Add($"dataset.validation_examples: {d.ValidationExamples} must be >= 1 and leave training examples for the gateways.");
+        if (d.Features is not ("pixels" or "scattering")) p.Add($"dataset.features: '{d.Features}' is not known; use \"pixels\" or \"scattering\" (ScatterNet).");
+        else if (d.Features == "scattering" && d.Kind != "fashion-mnist")
+            p.Add($"dataset.features: \"scattering\" needs images; dataset.kind '{d.Kind}' is not an image dataset, use \"pixels\".");
         if (!(d.DirichletAlpha > 0)) p.Add($"dataset.dirichlet_alpha: {d.DirichletAlpha} must be > 0 (e.g. 0.5).");
         if (d.Kind == "synthetic-text" && (d.SyntheticSequenceLength < 1 || d.SyntheticVocabulary < d.SyntheticClasses * 5 + 1))
             p.Add($"dataset.synthetic_sequence_length must be >= 1 and synthetic_vocabulary at least 5 x classes + 1 ({d.SyntheticClasses * 5 + 1}).");

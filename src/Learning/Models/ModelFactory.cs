@@ -90,11 +90,22 @@ public static class ModelFactory
         return Sequential(layers);
     }
 
-    // The end-to-end CNN of Papernot et al. 2021 / Tramer & Boneh 2021 for 28x28 inputs (tanh activations).
+    // Tramer & Boneh 2021's CNNs (tanh activations): the end-to-end one of Papernot et al. 2021 for 28x28 images, and
+    // the smaller one for ScatterNet features (81 C channels of 7x7), whose first convolution halves the resolution.
     private static Sequential Cnn(int[] exampleShape, int classes)
     {
+        if (exampleShape.Length == 3 && exampleShape[1] == 7 && exampleShape[2] == 7)
+            return Sequential(
+                ("conv1", Conv2d(exampleShape[0], 16, 3, stride: 2, padding: 1)),
+                ("tanh1", Tanh()),
+                ("conv2", Conv2d(16, 32, 3, stride: 1, padding: 1)),
+                ("tanh2", Tanh()),
+                ("flatten", Flatten()),
+                ("fc1", Linear(32 * 4 * 4, 32)),
+                ("tanh3", Tanh()),
+                ("out", Linear(32, classes)));
         if (exampleShape.Length != 3 || exampleShape[1] != 28 || exampleShape[2] != 28)
-            throw new ArgumentException($"model.kind \"cnn\" needs 28x28 images (shape [C, 28, 28]); this data has shape [{string.Join(", ", exampleShape)}]: use \"mlp\".");
+            throw new ArgumentException($"model.kind \"cnn\" needs 28x28 images (shape [C, 28, 28]) or their ScatterNet features ([81 C, 7, 7]); this data has shape [{string.Join(", ", exampleShape)}]: use \"mlp\".");
         return Sequential(
             ("conv1", Conv2d(exampleShape[0], 16, 8, stride: 2, padding: 3)),
             ("tanh1", Tanh()),
