@@ -17,6 +17,9 @@ var lines = new List<string>();
 
 if (which is "all" or "dp")
 {
+    var noise = BenchmarkRunner.Run<NoiseBenchmark>(config);
+    double libtorch = Median(noise, "libtorch"), fast = Median(noise, "FastGaussian"), secureFill = Median(noise, "SecureGaussian");
+    lines.Add($"Noise for one MLP step ({NoiseBenchmark.Values} values): FastGaussian {fast:F3} ms, libtorch normal_ {libtorch:F3} ms ({libtorch / fast:F1}x slower), secure {secureFill:F3} ms ({secureFill / fast:F1}x)");
     var dpSummary = BenchmarkRunner.Run<DpStepBenchmark>(config);
     foreach (var (model, name, target) in new[] { ("mlp", "MLP 784-256-10", 1.25), ("cnn", "tanh CNN (Tramer-Boneh)", 1.5) })
     {

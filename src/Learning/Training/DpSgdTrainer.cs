@@ -1,3 +1,4 @@
+using FedGrains.Learning.Privacy;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -24,6 +25,8 @@ public sealed class DpSgdTrainer : IDisposable
     private readonly List<Tensor>? anchor;
     private readonly Dictionary<long, float[]> secureBuffers = [];
     private readonly Dictionary<IntPtr, Tensor> noiseBuffers = [];
+    private FastGaussian? fastNoise;
+    private float[] noiseValues = [];
 
     /// <param name="sampler">Draws the Poisson samples; derive it from the job seed for reproducible batches.</param>
     /// <param name="noise">Draws the Gaussian noise; seed it from OS entropy outside tests.</param>
@@ -110,16 +113,27 @@ public sealed class DpSgdTrainer : IDisposable
         return lossSum;
     }
 
-    // Fills one buffer per trainable parameter with N(0, (sigma C)^2) from libtorch's generator. Runs beside the
-    // gradient computation; only this method touches the buffers and the generator until Step waits for it.
+    // Fills one buffer per trainable parameter with N(0, (sigma C)^2). Runs beside the gradient computation; only this
+    // method touches the buffers and the generators until Step waits for it. On the CPU the vectorised FastGaussian,
+    // seeded from the caller's generator, replaces libtorch's normal_ (a serial Mersenne Twister, ~4x slower here).
     private void DrawNoise()
     {
         using var _ = torch.no_grad();
+        float std = (float)(settings.NoiseMultiplier * settings.ClippingNorm);
         foreach (var p in parameters)
         {
             if (!noiseBuffers.TryGetValue(p.Handle, out var buffer))
                 noiseBuffers[p.Handle] = buffer = torch.empty_like(p).DetachFromDisposeScope();
-            buffer.normal_(0, settings.NoiseMultiplier * settings.ClippingNorm, generator: noise);
+            if (buffer.device_type != DeviceType.CPU || buffer.dtype != ScalarType.Float32)
+            {
+                buffer.normal_(0, std, generator: noise);
+                continue;
+            }
+            fastNoise ??= new FastGaussian(unchecked((ulong)noise.initial_seed()));
+            if (noiseValues.Length < buffer.numel()) noiseValues = new float[buffer.numel()];
+            var values = noiseValues.AsSpan(0, (int)buffer.numel());
+            fastNoise.Fill(values, std);
+            buffer.data<float>().CopyFrom(values);
         }
     }
 
