@@ -1,6 +1,7 @@
 using System.Numerics;
 using FedGrains.Learning.Data;
 using FedGrains.Learning.Features;
+using FedGrains.Learning.Jobs;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -53,6 +54,59 @@ public sealed class ScatteringTransformTests
     }
 
     [Fact]
+    public void A_scattering_job_gives_every_gateway_and_the_test_set_normalised_81x7x7_features_and_refuses_wrong_sources()
+    {
+        var dir = Directory.CreateTempSubdirectory("fedgrains-scatter-").FullName;
+        try
+        {
+            // A site with 40 images of its own in the idx format, beside 29 gateways sharing Fashion-MNIST.
+            var (_, fashion) = FashionMnist.Load(null);
+            var pixels = fashion.Features[..(40 * 784)].Select(v => (byte)Math.Clamp(MathF.Round((v * FashionMnist.PixelStd + FashionMnist.PixelMean) * 255), 0, 255)).ToArray();
+            var images = WriteIdx(dir, "images", 0x803, [40, 28, 28], pixels);
+            var labels = WriteIdx(dir, "labels", 0x801, [40], fashion.Labels[..40].Select(l => (byte)l).ToArray());
+            var site = new GatewaySpec { Id = "site", Source = new SiteSource { Images = images, Labels = labels } };
+            var spec = new JobSpec
+            {
+                Gateways = [site, .. Enumerable.Range(0, 29).Select(i => new GatewaySpec { Id = $"gw-{i:D2}" })],
+                Dataset = new DatasetSpec { Features = "scattering" },
+            };
+            Assert.Equal([81, 7, 7], spec.Dataset.Geometry().ExampleShape);
+            var data = FederatedDataset.Load(spec);
+            Assert.Equal([81, 7, 7], data.ExampleShape);
+
+            var own = data.ForGateway(site);
+            var shared = data.ForGateway(spec.Gateways[1]);
+            Assert.Equal([81, 7, 7], own.ExampleShape);
+            Assert.Equal(40, own.Count);
+            Assert.Equal(60000 / 29, shared.Count);
+            // The site's images are the first test images, so its features are the test set's first rows (to uint8 rounding).
+            var test = data.Test;
+            Assert.Equal([81, 7, 7], test.ExampleShape);
+            double diff = 0, norm = 0;
+            for (int i = 0; i < 40 * 3969; i++) { diff += Math.Pow(own.Features[i] - test.Features[i], 2); norm += Math.Pow(test.Features[i], 2); }
+            Assert.True(Math.Sqrt(diff / norm) < 0.01, $"site features differ from the same images' by {Math.Sqrt(diff / norm):F4}");
+            // Per example, each group of 3 channels is normalised to mean 0 and variance v / (v + 1e-5): 1 for the
+            // order 0 and 1 groups, less for the faint second-order groups whose raw variance v is near GroupNorm's eps.
+            foreach (var example in new[] { 0, shared.Count - 1 })
+            for (int group = 0; group < 27; group++)
+            {
+                var values = shared.Features.Skip(example * 3969 + group * 147).Take(147).Select(v => (double)v).ToArray();
+                Assert.InRange(values.Average(), -1e-4, 1e-4);
+                Assert.InRange(values.Select(v => v * v).Average(), group < 6 ? 0.9 : 0.05, 1.0);
+            }
+
+            var wrong = WriteIdx(dir, "small", 0x803, [40, 14, 14], new byte[40 * 196]);
+            var bad = spec with { Gateways = [site with { Source = new SiteSource { Images = wrong, Labels = labels } }, .. spec.Gateways.Skip(1)] };
+            var error = Assert.Throws<InvalidDataException>(() => FederatedDataset.Load(bad).ForGateway(bad.Gateways[0]));
+            Assert.Contains("196 features per example", error.Message);
+        }
+        finally
+        {
+            Directory.Delete(dir, true);
+        }
+    }
+
+    [Fact]
     public void Morlet_wavelets_have_zero_mean_and_the_low_pass_keeps_the_mean()
     {
         var morlet = ScatteringTransform.Morlet(36, 36, 0.8, Math.PI / 8, 3 * Math.PI / 4, 0.5);
@@ -94,6 +148,20 @@ public sealed class ScatteringTransformTests
         for (int t2 = 0; t2 < L; t2++)
             result.AddRange(LowPassSamples(Modulus(Convolve(u1[0, t1], psi[1, t2])), phi));
         return result.ToArray();
+    }
+
+    private static string WriteIdx(string dir, string name, int magic, int[] dims, byte[] payload)
+    {
+        var path = Path.Combine(dir, name);
+        using var file = File.Create(path);
+        Span<byte> word = stackalloc byte[4];
+        foreach (var value in new[] { magic }.Concat(dims))
+        {
+            System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(word, value);
+            file.Write(word);
+        }
+        file.Write(payload);
+        return path;
     }
 
     private static int Reflect(int i, int size) => i < 0 ? -i : i >= size ? 2 * size - 2 - i : i;

@@ -72,7 +72,7 @@ public sealed partial class FederationGrain(
         await CheckSiteBudgetsAsync(spec);
         var dataset = await Task.Run(() => data.Dataset(spec));
         var (weights, layout) = await Task.Run(() =>
-            GlobalModel.Initial(spec.Model, dataset.Train.ExampleShape, dataset.Train.Classes, spec.Seed));
+            GlobalModel.Initial(spec.Model, dataset.ExampleShape, dataset.Classes, spec.Seed));
         await index.SetStateAsync(JobId, nameof(JobState.Running));
         job.State = new FederationState
         {

@@ -52,7 +52,7 @@ public sealed class RoundAggregator(DatasetCache data, UpdateAuthenticator authe
                 + string.Join("; ", rejected.Select(r => $"{r.GatewayId}: {r.Reason}")));
 
         var test = data.TestData(spec, device);
-        var classes = data.Dataset(spec).Train.Classes;
+        var classes = data.Dataset(spec).Classes;
         var checkpoint = CheckpointCodec.Decode(state.AggregationCheckpoint);
         var centralNoise = new Random(options.Value.SeededNoiseForTests
             ? Seeds.Derive32(spec.Seed, $"central-noise/{round}")

@@ -85,7 +85,7 @@ public sealed class GatewayGrain(
             ? (ulong)Seeds.Derive(spec.Seed, $"noise/{gatewayId}/{task.Round}")
             : BitConverter.ToUInt64(RandomNumberGenerator.GetBytes(8)));
         var releaseNoise = options.Value.SeededNoiseForTests ? new Random(Seeds.Derive32(spec.Seed, $"release-noise/{gatewayId}/{task.Round}")) : new Random(RandomNumberGenerator.GetInt32(int.MaxValue));
-        var (delta, _, releasedLoss) = await Task.Run(() => LocalTraining.Run(spec.Model, x, y, data.Dataset(spec).Train.Classes, global.Values,
+        var (delta, _, releasedLoss) = await Task.Run(() => LocalTraining.Run(spec.Model, x, y, data.Dataset(spec).Classes, global.Values,
             settings, sampler, noise, spec.Privacy.TrainMetrics, releaseNoise, cancellationToken), cancellationToken);
         var updateDp = spec.Privacy.LocalUpdateDp;
         if (updateDp.Enabled) UpdateDp.Privatize(delta, updateDp.ClippingBound, updateDp.NoiseMultiplier, releaseNoise);
@@ -93,7 +93,7 @@ public sealed class GatewayGrain(
 
         // Record the spend before anything leaves this grain: a caller that times out after this point has still
         // received (or may yet receive) a release, so it must be accounted.
-        var segments = GlobalModel.Segments(spec.Model, x.shape.Skip(1).Select(d => (int)d).ToArray(), data.Dataset(spec).Train.Classes);
+        var segments = GlobalModel.Segments(spec.Model, x.shape.Skip(1).Select(d => (int)d).ToArray(), data.Dataset(spec).Classes);
         var bytes = DeltaCodec.Encode(delta, segments, spec.Aggregation.Compression, global.ModelVersion, global.LayoutHash,
             new Random(Seeds.Derive32(spec.Seed, $"rounding/{gatewayId}/{task.Round}")));
         ledger.State.Entries.Add(entry);

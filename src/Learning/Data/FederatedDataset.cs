@@ -9,24 +9,33 @@ public sealed class FederatedDataset
     private readonly Dictionary<string, int[]> shards;
 
     private readonly bool fashionMnist, scattering;
+    private readonly Lazy<LabeledData> test;
 
     private FederatedDataset(LabeledData train, LabeledData test, Dictionary<string, int[]> shards, bool fashionMnist, bool scattering)
     {
         this.fashionMnist = fashionMnist;
         this.scattering = scattering;
         Train = train;
-        Test = test;
+        this.test = new Lazy<LabeledData>(() => scattering ? ScatterNetFeatures.Apply(test) : test);
         this.shards = shards;
+        ExampleShape = scattering ? ScatterNetFeatures.Shape(train.ExampleShape) : train.ExampleShape;
     }
 
+    /// <summary>The shared training examples as loaded (pixels); a gateway's examples in the job's features come from <see cref="ForGateway"/>.</summary>
     public LabeledData Train { get; }
-    public LabeledData Test { get; }
+
+    /// <summary>The evaluation set in the job's features (computed on first use).</summary>
+    public LabeledData Test => test.Value;
+
+    /// <summary>The shape of one example as the model sees it (after any feature transform).</summary>
+    public int[] ExampleShape { get; }
+
+    public int Classes => Train.Classes;
 
     /// <summary>Loads the dataset of <paramref name="spec"/> and partitions it deterministically from the job seed.</summary>
     public static FederatedDataset Load(JobSpec spec)
     {
         var (train, test) = LoadShared(spec.Dataset, spec.Seed);
-        if (spec.Dataset.Features == "scattering") (train, test) = (ScatterNetFeatures.Apply(train), ScatterNetFeatures.Apply(test));
         if (spec.Dataset.Evaluation == "validation")
         {
             // Tuning runs: evaluate on training examples no gateway gets; the test set stays unseen.
@@ -55,8 +64,17 @@ public sealed class FederatedDataset
         _ => throw new ArgumentException($"dataset.kind '{dataset.Kind}' is not known."),
     };
 
-    /// <summary>The training data of gateway <paramref name="gateway"/>: its own source if it has one, else its partition.</summary>
+    /// <summary>
+    /// The training data of gateway <paramref name="gateway"/> in the job's features: its own source if it has one,
+    /// else its partition. Each gateway computes features for its own examples only, as a site would.
+    /// </summary>
     public LabeledData ForGateway(GatewaySpec gateway)
+    {
+        var pixels = GatewayPixels(gateway);
+        return scattering ? ScatterNetFeatures.Apply(pixels) : pixels;
+    }
+
+    private LabeledData GatewayPixels(GatewaySpec gateway)
     {
         if (gateway.Source is { } source)
         {
@@ -65,12 +83,6 @@ public sealed class FederatedDataset
                 : IdxReader.ReadPair(source.Images!, source.Labels!, Train.Classes);
             // A site's idx images get the same fixed preprocessing as the shared Fashion-MNIST images.
             if (fashionMnist && source.Csv is not { Length: > 0 }) FashionMnist.Standardise(own);
-            if (scattering)
-            {
-                if (own.FeatureCount != 28 * 28)
-                    throw new InvalidDataException($"gateway '{gateway.Id}': dataset.features \"scattering\" needs 28x28 images (784 values per example); its data has {own.FeatureCount}.");
-                own = ScatterNetFeatures.Apply(new LabeledData(own.Features, own.Labels, [1, 28, 28], Train.Classes));
-            }
             if (!own.ExampleShape.Aggregate(1, (a, b) => a * b).Equals(Train.FeatureCount))
                 throw new InvalidDataException($"gateway '{gateway.Id}': its data has {own.FeatureCount} features per example but the job's model expects {Train.FeatureCount}.");
             return new LabeledData(own.Features, own.Labels, Train.ExampleShape, Train.Classes);
