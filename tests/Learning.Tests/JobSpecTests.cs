@@ -47,6 +47,23 @@ public sealed class JobSpecTests
     }
 
     [Fact]
+    public void Scattering_features_need_images_and_an_empty_hidden_list_is_a_linear_model()
+    {
+        var unknown = JobSpecValidator.Problems(new JobSpec { Dataset = new DatasetSpec { Features = "wavelets" } });
+        Assert.Contains(unknown, p => p.StartsWith("dataset.features: 'wavelets' is not known"));
+        var synthetic = JobSpecValidator.Problems(new JobSpec { Dataset = new DatasetSpec { Kind = "synthetic", Features = "scattering" } });
+        Assert.Contains(synthetic, p => p.Contains("\"scattering\" needs images"));
+
+        var linear = JobSpecJson.Parse("""{ "model": { "hidden": [] }, "dataset": { "features": "scattering" } }""");
+        Assert.Empty(JobSpecValidator.Problems(linear));
+        using var model = Models.ModelFactory.Create(linear.Model, linear.Dataset.Geometry().ExampleShape, 10, seed: 1);
+        Assert.Equal(["out.weight", "out.bias"], model.named_parameters().Select(p => p.name));
+        Assert.Equal([10L, 81 * 7 * 7], model.named_parameters().First().parameter.shape);
+        using var cnn = Models.ModelFactory.Create(linear.Model with { Kind = "cnn" }, [81, 7, 7], 10, seed: 1);
+        Assert.Equal([16L, 81, 3, 3], cnn.named_parameters().First().parameter.shape);
+    }
+
+    [Fact]
     public void A_local_plan_calibrates_noise_so_the_whole_job_meets_the_target()
     {
         var plan = LocalPlan.For(new HyperParameters { BatchSize = 256, LocalEpochs = 1 }, new PrivacySpec { TargetEpsilon = 3, Delta = 1e-5 }, 6000, 20);
