@@ -61,6 +61,24 @@ public sealed class FastGaussianTests
     }
 
     [Fact]
+    public void The_log_and_quarter_turn_sine_and_cosine_are_accurate_to_float_precision()
+    {
+        double worstLog = 0, worstTrig = 0;
+        for (int k = 0; k < 100_000; k++)
+        {
+            // u from 2^-32 to 1 on a log scale, as the radius draws them.
+            float u = (float)Math.Pow(2, -32.0 * k / 100_000);
+            double log = FastGaussian.Log(System.Runtime.Intrinsics.Vector256.Create(u))[0];
+            worstLog = Math.Max(worstLog, Math.Abs(log - Math.Log(u)) / Math.Max(1, Math.Abs(Math.Log(u))));
+            float x = (float)(-Math.PI / 4 + Math.PI / 2 * k / 100_000);
+            var (sin, cos) = FastGaussian.QuarterSinCos(System.Runtime.Intrinsics.Vector256.Create(x));
+            worstTrig = Math.Max(worstTrig, Math.Max(Math.Abs(sin[0] - Math.Sin(x)), Math.Abs(cos[0] - Math.Cos(x))));
+        }
+        Assert.True(worstLog < 3e-7, $"log relative error {worstLog}");
+        Assert.True(worstTrig < 3e-7, $"sin/cos error {worstTrig}");
+    }
+
+    [Fact]
     public void A_seed_gives_one_stream_and_every_length_is_filled()
     {
         var a = new float[1000];

@@ -25,7 +25,7 @@ public sealed class DpSgdTrainer : IDisposable
     private readonly List<Tensor>? anchor;
     private readonly Dictionary<long, float[]> secureBuffers = [];
     private readonly Dictionary<IntPtr, Tensor> noiseBuffers = [];
-    private FastGaussian? fastNoise;
+    private FastGaussian[]? fastNoise;
     private float[] noiseValues = [];
 
     /// <param name="sampler">Draws the Poisson samples; derive it from the job seed for reproducible batches.</param>
@@ -113,9 +113,10 @@ public sealed class DpSgdTrainer : IDisposable
         return lossSum;
     }
 
-    // Fills one buffer per trainable parameter with N(0, (sigma C)^2). Runs beside the gradient computation; only this
-    // method touches the buffers and the generators until Step waits for it. On the CPU the vectorised FastGaussian,
-    // seeded from the caller's generator, replaces libtorch's normal_ (a serial Mersenne Twister, ~4x slower here).
+    // Fills one buffer per trainable parameter with N(0, (sigma C)^2); only this method touches the buffers and the
+    // generators. On the CPU the vectorised FastGaussian replaces libtorch's normal_ (a serial Mersenne Twister, ~3x
+    // slower here), with one stream per core, each filling its own slice of every large buffer, seeded from the
+    // caller's generator.
     private void DrawNoise()
     {
         using var _ = torch.no_grad();
@@ -129,11 +130,19 @@ public sealed class DpSgdTrainer : IDisposable
                 buffer.normal_(0, std, generator: noise);
                 continue;
             }
-            fastNoise ??= new FastGaussian(unchecked((ulong)noise.initial_seed()));
-            if (noiseValues.Length < buffer.numel()) noiseValues = new float[buffer.numel()];
-            var values = noiseValues.AsSpan(0, (int)buffer.numel());
-            fastNoise.Fill(values, std);
-            buffer.data<float>().CopyFrom(values);
+            fastNoise ??= FastGaussian.Streams(unchecked((ulong)noise.initial_seed()), Math.Max(1, Environment.ProcessorCount));
+            int length = (int)buffer.numel();
+            if (noiseValues.Length < length) noiseValues = new float[length];
+            var values = noiseValues;
+            int streams = length < 16384 ? 1 : fastNoise.Length;
+            int slice = (length / streams + 15) / 16 * 16;
+            Parallel.For(0, streams, k =>
+            {
+                int from = Math.Min(length, k * slice), to = k == streams - 1 ? length : Math.Min(length, from + slice);
+                fastNoise[k].Fill(values.AsSpan(from, to - from), std);
+            });
+            // The bytes setter is one memcpy; TensorAccessor.CopyFrom goes element by element (~70x slower).
+            buffer.bytes = System.Runtime.InteropServices.MemoryMarshal.AsBytes(values.AsSpan(0, length));
         }
     }
 
