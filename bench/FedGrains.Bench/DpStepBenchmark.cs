@@ -27,6 +27,10 @@ public class DpStepBenchmark
     public void Setup()
     {
         NativeMemoryTuningGuard.Apply();
+        // BenchmarkDotNet runs this thread at Highest priority. The trainer draws its noise on other (normal priority)
+        // threads beside the gradient computation, which such a priority would starve; a gateway's training runs at
+        // normal priority, so measure it that way.
+        Thread.CurrentThread.Priority = ThreadPriority.Normal;
         var generator = new Generator(1);
         x = torch.randn([Batch, 1, 28, 28], generator: generator);
         y = torch.randint(0, 10, [Batch], generator: generator);

@@ -104,14 +104,17 @@ public sealed class ScatteringTransform : IDisposable
     {
         if (k == 1) return spectrum;
         long h = spectrum.shape[^2] / k, w = spectrum.shape[^1] / k;
+        // Explicit scalars stay alive across the native calls (an implicit temporary can be finalized mid-call).
+        using var one = 1.0.ToScalar();
+        using var blocks = ((double)(k * k)).ToScalar();
         Tensor? sum = null;
         for (int a = 0; a < k; a++)
         for (int b = 0; b < k; b++)
         {
             var block = spectrum.narrow(-2, a * h, h).narrow(-1, b * w, w);
-            sum = sum is null ? block.clone() : sum.add_(block);
+            sum = sum is null ? block.clone() : sum.add_(block, alpha: one);
         }
-        return sum!.div_(k * k);
+        return sum!.div_(blocks);
     }
 
     /// <summary>Gabor filter g_sigma(u) e^(i xi . u), periodised over 5 x 5 tiles (Kymatio's gabor_2d).</summary>

@@ -97,7 +97,7 @@ public sealed class DpSgdTrainer : IDisposable
                 if (addNoise)
                 {
                     if (settings.SecureNoise) g.add_(SecureNoise(g), alpha: noiseScale);
-                    else g.add_(noiseBuffers[p.Handle].view(g.shape));
+                    else g.add_(noiseBuffers[p.Handle].view(g.shape), alpha: PerExampleClipping.One);
                 }
                 g.div_(divisor);
                 p.grad = g;

@@ -41,7 +41,7 @@ internal static class PerExampleClipping
 {
     // Scalars passed to libtorch must stay reachable until the native call returns: an implicit `t + 1` creates a
     // temporary the GC may finalize mid-call ("Unknown scalar type" under GC pressure). These live for the process.
-    private static readonly Scalar One = 1.0, Zero = 0.0, Tiny = 1e-6;
+    internal static readonly Scalar One = 1.0, Zero = 0.0, Tiny = 1e-6;
 
     /// <summary>One layer's contribution: its examples' squared gradient norms, and its clipped summed gradients given the factors.</summary>
     private sealed record LayerTerm(Tensor SquaredNorms, Func<Tensor, IEnumerable<(Parameter, Tensor)>> ClippedSum);
@@ -78,7 +78,7 @@ internal static class PerExampleClipping
                 GroupNorm norm => AffineNormTerm(norm.weight, norm.bias, a, g, GroupNormalised(a, norm.num_groups, norm.eps), perChannel: true),
                 _ => throw new NotSupportedException($"per-example clipping does not support {layer.GetType().Name}."),
             };
-            squaredNorms.add_(term.SquaredNorms);
+            squaredNorms.add_(term.SquaredNorms, alpha: One);
             terms.Add(term);
         }
         var norms = squaredNorms.sqrt();
