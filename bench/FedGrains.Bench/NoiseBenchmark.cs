@@ -20,7 +20,6 @@ public class NoiseBenchmark
     [GlobalSetup]
     public void Setup()
     {
-        NativeMemoryTuningGuard.Apply();
         buffer = torch.empty(Values);
         generator = new Generator(1);
     }

@@ -20,14 +20,14 @@ if (which is "all" or "dp")
     var noise = BenchmarkRunner.Run<NoiseBenchmark>(config);
     double libtorch = Median(noise, "libtorch"), fast = Median(noise, "FastGaussian"), secureFill = Median(noise, "SecureGaussian");
     lines.Add($"Noise for one MLP step ({NoiseBenchmark.Values} values): FastGaussian {fast:F3} ms, libtorch normal_ {libtorch:F3} ms ({libtorch / fast:F1}x slower), secure {secureFill:F3} ms ({secureFill / fast:F1}x)");
-    var dpSummary = BenchmarkRunner.Run<DpStepBenchmark>(config);
-    foreach (var (model, name, target) in new[] { ("mlp", "MLP 784-256-10", 1.25), ("cnn", "tanh CNN (Tramer-Boneh)", 1.5) })
+    foreach (var (model, name, target, repetitions) in new[] { ("mlp", "MLP 784-256-10", 1.25, 600), ("cnn", "tanh CNN (Tramer-Boneh)", 1.5, 60) })
     {
-        double Ms(string description) => Median(dpSummary, description, model);
-        double plain = Ms("non-private"), clip = Ms("clipping only"), dp = Ms("DP step, clipping + noise");
-        double materialised = Ms("materialised"), secure = Ms("secure noise");
-        lines.Add($"{name}, batch 256, {Environment.ProcessorCount} threads: non-private {plain:F2} ms/step, DP clipping only {clip:F2}, DP clipping + noise {dp:F2}, materialised per-example {materialised:F2}, secure noise {secure:F2}");
-        lines.Add($"  ratio DP/non-private = {dp / plain:F2}x (target <= {target}x: {(dp / plain <= target ? "met" : "NOT met")}); clipping only {clip / plain:F2}x; materialised {materialised / plain:F2}x; secure noise {secure / plain:F2}x");
+        using var comparison = new DpStepComparison(model);
+        var results = comparison.Run(warmup: repetitions / 5, repetitions, materialisedEvery: model == "mlp" ? 20 : 1);
+        var dp = results.Single(r => r.Variant == "DP clipping + noise");
+        lines.Add($"{name}, batch 256, {Environment.ProcessorCount} threads, {repetitions} interleaved repetitions (median ms/step; median paired ratio to non-private):");
+        lines.AddRange(results.Select(r => $"  {r.Variant,-28} {r.Milliseconds,8:F2} ms  {r.Ratio,7:F2}x"));
+        lines.Add($"  ratio DP/non-private = {dp.Ratio:F2}x (target <= {target}x: {(dp.Ratio <= target ? "met" : "NOT met")})");
     }
 }
 if (which is "all" or "aggregation")
@@ -46,11 +46,11 @@ Console.WriteLine();
 lines.ForEach(Console.WriteLine);
 
 // The benchmark whose description is exactly `description`, else the one containing it ("mean" must not match
-// "trimmed_mean"); with `model`, only the cases of that [Params] value.
-static double Median(Summary s, string description, string? model = null)
+// "trimmed_mean").
+static double Median(Summary s, string description)
 {
     string Name(BenchmarkReport r) => r.BenchmarkCase.Descriptor.WorkloadMethodDisplayInfo.Trim('\'');
-    var reports = s.Reports.Where(r => model is null || r.BenchmarkCase.Parameters["Model"] as string == model).ToArray();
+    var reports = s.Reports.ToArray();
     var report = reports.FirstOrDefault(r => Name(r) == description) ?? reports.Single(r => Name(r).Contains(description));
     return report.ResultStatistics!.Median / 1e6;
 }
