@@ -34,4 +34,54 @@ public sealed class SiteDataTests(ClusterFixture fixture)
         var hospital = (await job.GetGatewayPrivacyAsync()).Single(p => p.GatewayId == "hospital");
         Assert.Equal(100.0 / 700, hospital.SampleRate, 9);
     }
+
+    [Fact]
+    public async Task Sites_with_their_own_images_train_a_linear_model_on_their_ScatterNet_features()
+    {
+        // Two sites, each with 1,500 Fashion-MNIST training images of its own as idx files (the raw bytes).
+        var (train, _) = FashionMnist.Load(null);
+        var dir = Directory.CreateTempSubdirectory("fedgrains-scatter-sites-").FullName;
+        var gateways = new List<GatewaySpec>();
+        for (int site = 0; site < 2; site++)
+        {
+            var rows = train.Subset(Enumerable.Range(site * 1500, 1500).ToArray());
+            var pixels = rows.Features.Select(v => (byte)Math.Clamp(MathF.Round((v * FashionMnist.PixelStd + FashionMnist.PixelMean) * 255), 0, 255)).ToArray();
+            var images = WriteIdx(Path.Combine(dir, $"site{site}-images"), 0x803, [1500, 28, 28], pixels);
+            var labels = WriteIdx(Path.Combine(dir, $"site{site}-labels"), 0x801, [1500], rows.Labels.Select(l => (byte)l).ToArray());
+            gateways.Add(new GatewaySpec { Id = $"clinic-{site}", Source = new SiteSource { Images = images, Labels = labels } });
+        }
+        var job = fixture.Cluster.Client.GetGrain<IFederationGrain>("scatter-sites");
+
+        await job.StartAsync(new JobSpec
+        {
+            Rounds = 3,
+            Gateways = gateways,
+            Model = new Learning.Models.ModelSpec("mlp", []),
+            Dataset = new DatasetSpec { Kind = "fashion-mnist", Features = "scattering" },
+            Defaults = new HyperParameters { LearningRate = 2.0, BatchSize = 256, ClippingNorm = 1.0 },
+        });
+        var status = await TestCluster.WaitFinishedAsync(job);
+
+        Assert.Equal(JobState.Completed, status.State);
+        var history = await job.GetHistoryAsync();
+        Assert.Equal(3000, history[0].Examples);
+        // A linear model on 3,969 scattering features per image, evaluated on the 10,000 test images' features.
+        var model = Learning.Models.WeightBuffer.Decode((await job.GetModelAsync()).Weights).Values;
+        Assert.Equal(81 * 7 * 7 * 10 + 10, model.Length);
+        Assert.True(history[^1].TestAccuracy > 0.6, $"test accuracy {history[^1].TestAccuracy} (chance 0.1)");
+        Assert.All(await job.GetGatewayPrivacyAsync(), p => Assert.InRange(p.Epsilon ?? double.NaN, 0.1, 3.0));
+    }
+
+    private static string WriteIdx(string path, int magic, int[] dims, byte[] payload)
+    {
+        using var file = File.Create(path);
+        Span<byte> word = stackalloc byte[4];
+        foreach (var value in new[] { magic }.Concat(dims))
+        {
+            System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(word, value);
+            file.Write(word);
+        }
+        file.Write(payload);
+        return path;
+    }
 }

@@ -51,20 +51,22 @@ public sealed class RoundAggregator(DatasetCache data, UpdateAuthenticator authe
                 $"round {round} got {accepted.Count} valid updates, fewer than min_updates_per_round={spec.MinUpdatesPerRound}: "
                 + string.Join("; ", rejected.Select(r => $"{r.GatewayId}: {r.Reason}")));
 
-        var test = data.TestData(spec, device);
-        var classes = data.Dataset(spec).Classes;
         var checkpoint = CheckpointCodec.Decode(state.AggregationCheckpoint);
         var centralNoise = new Random(options.Value.SeededNoiseForTests
             ? Seeds.Derive32(spec.Seed, $"central-noise/{round}")
             : System.Security.Cryptography.RandomNumberGenerator.GetInt32(int.MaxValue));
-        Func<float[], double>? validationLoss = null;
-        if (spec.Aggregation.DiscardHarmful.Enabled)
-        {
-            var validation = data.ValidationData(spec, device);
-            validationLoss = w => GlobalModel.Evaluate(spec.Model, w, validation.X, validation.Y, classes).Loss;
-        }
+        // Off the grain's scheduler: the first call computes the test set's features (ScatterNet: seconds), and the
+        // federation must keep answering status and cancel meanwhile.
         var (result, loss, accuracy) = await Task.Run(() =>
         {
+            var test = data.TestData(spec, device);
+            var classes = data.Dataset(spec).Classes;
+            Func<float[], double>? validationLoss = null;
+            if (spec.Aggregation.DiscardHarmful.Enabled)
+            {
+                var validation = data.ValidationData(spec, device);
+                validationLoss = w => GlobalModel.Evaluate(spec.Model, w, validation.X, validation.Y, classes).Loss;
+            }
             double exponent = spec.Aggregation.Buffered.StalenessExponent;
             var deltas = accepted.Select(a => new GatewayDelta(a.Update.GatewayId, a.Delta,
                 a.Update.Examples * Staleness.Weight(a.Staleness, exponent))).ToArray();
