@@ -51,6 +51,13 @@ public sealed class CliTests : IDisposable
         Assert.Equal(2, badRounds.ExitCode);
         Assert.Contains("rounds: 0 must be >= 1", badRounds.Output);
 
+        var scatteringText = await RunAsync("run", "--dataset", "synthetic", "--features", "scattering", "--output", dir);
+        Assert.Equal(2, scatteringText.ExitCode);
+        Assert.Contains("dataset.features: \"scattering\" needs images", scatteringText.Output);
+        var badWidth = await RunAsync("run", "--dataset", "synthetic", "--hidden", "0", "--output", dir);
+        Assert.Equal(2, badWidth.ExitCode);
+        Assert.Contains("must be comma-separated widths", badWidth.Output);
+
         var spec = Path.Combine(dir, "job.json");
         await File.WriteAllTextAsync(spec, """{ "rounds": 2, "defaults": { "clip_norm": 1.0 } }""");
         var badSpec = await RunAsync("run", "--spec", spec, "--output", dir);

@@ -89,6 +89,15 @@ public sealed class FastGaussianTests
         new FastGaussian(6).Fill(b, 1f);
         Assert.NotEqual(a, b);
 
+        // The per-core streams of one seed are different and uncorrelated.
+        var streams = FastGaussian.Streams(5, 2);
+        var first = new float[Samples / 4];
+        var second = new float[Samples / 4];
+        streams[0].Fill(first, 1f);
+        streams[1].Fill(second, 1f);
+        double cross = first.Zip(second, (u, v) => (double)u * v).Average();
+        Assert.True(Math.Abs(cross) < 5 / Math.Sqrt(first.Length), $"streams correlate: {cross}");
+
         foreach (var length in new[] { 1, 15, 16, 17, 203_530 })
         {
             var values = new float[length + 1];
