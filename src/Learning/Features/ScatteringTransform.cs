@@ -34,8 +34,9 @@ public sealed class ScatteringTransform : IDisposable
         paddedHeight = ((height + step) / step + 1) * step;
         paddedWidth = ((width + step) / step + 1) * step;
 
+        using var scope = torch.NewDisposeScope();
         var phiFourier = FourierReal(Gabor(paddedHeight, paddedWidth, 0.8 * (1 << (scales - 1)), 0, 0, 1.0));
-        phi = Enumerable.Range(0, scales).Select(res => Periodise(phiFourier, paddedHeight, paddedWidth, res)).ToArray();
+        phi = Enumerable.Range(0, scales).Select(res => Periodise(phiFourier, paddedHeight, paddedWidth, res).DetachFromDisposeScope()).ToArray();
         psi = new Tensor[scales][];
         for (int j = 0; j < scales; j++)
         {
@@ -158,7 +159,6 @@ public sealed class ScatteringTransform : IDisposable
     private static double[,] FourierReal(Complex[,] filter)
     {
         int m = filter.GetLength(0), n = filter.GetLength(1);
-        using var scope = torch.NewDisposeScope();
         var re = new double[m * n];
         var im = new double[m * n];
         for (int i = 0; i < m; i++)
@@ -187,7 +187,7 @@ public sealed class ScatteringTransform : IDisposable
             bool masked = (i >= startX && i < startX + lenX) || (k >= startY && k < startY + lenY);
             if (!masked) crop[(i % mh) * nh + k % nh] += (float)spectrum[i, k];
         }
-        return torch.tensor(crop, [mh, nh]).DetachFromDisposeScope();
+        return torch.tensor(crop, [mh, nh]);
     }
 
     public void Dispose()
