@@ -46,8 +46,8 @@ public sealed class SiteDataTests(ClusterFixture fixture)
         {
             var rows = train.Subset(Enumerable.Range(site * 1500, 1500).ToArray());
             var pixels = rows.Features.Select(v => (byte)Math.Clamp(MathF.Round((v * FashionMnist.PixelStd + FashionMnist.PixelMean) * 255), 0, 255)).ToArray();
-            var images = WriteIdx(Path.Combine(dir, $"site{site}-images"), 0x803, [1500, 28, 28], pixels);
-            var labels = WriteIdx(Path.Combine(dir, $"site{site}-labels"), 0x801, [1500], rows.Labels.Select(l => (byte)l).ToArray());
+            var images = FedGrains.Tests.IdxFiles.Write(Path.Combine(dir, $"site{site}-images"), 0x803, [1500, 28, 28], pixels);
+            var labels = FedGrains.Tests.IdxFiles.Write(Path.Combine(dir, $"site{site}-labels"), 0x801, [1500], rows.Labels.Select(l => (byte)l).ToArray());
             gateways.Add(new GatewaySpec { Id = $"clinic-{site}", Source = new SiteSource { Images = images, Labels = labels } });
         }
         var job = fixture.Cluster.Client.GetGrain<IFederationGrain>("scatter-sites");
@@ -70,18 +70,5 @@ public sealed class SiteDataTests(ClusterFixture fixture)
         Assert.Equal(81 * 7 * 7 * 10 + 10, model.Length);
         Assert.True(history[^1].TestAccuracy > 0.6, $"test accuracy {history[^1].TestAccuracy} (chance 0.1)");
         Assert.All(await job.GetGatewayPrivacyAsync(), p => Assert.InRange(p.Epsilon ?? double.NaN, 0.1, 3.0));
-    }
-
-    private static string WriteIdx(string path, int magic, int[] dims, byte[] payload)
-    {
-        using var file = File.Create(path);
-        Span<byte> word = stackalloc byte[4];
-        foreach (var value in new[] { magic }.Concat(dims))
-        {
-            System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(word, value);
-            file.Write(word);
-        }
-        file.Write(payload);
-        return path;
     }
 }

@@ -114,18 +114,8 @@ public sealed class DataTests : IDisposable
         Assert.NotEqual(a.Features, c.Features);
     }
 
-    private string WriteIdx(string name, int magic, int[] dims, byte[] payload, bool gzip)
-    {
-        var header = new byte[4 + 4 * dims.Length];
-        BinaryPrimitives.WriteInt32BigEndian(header, magic);
-        for (int i = 0; i < dims.Length; i++) BinaryPrimitives.WriteInt32BigEndian(header.AsSpan(4 + 4 * i), dims[i]);
-        var path = Path.Combine(dir, name + (gzip ? ".gz" : ""));
-        using var file = File.Create(path);
-        using Stream target = gzip ? new GZipStream(file, CompressionLevel.Fastest) : file;
-        target.Write(header);
-        target.Write(payload);
-        return path;
-    }
+    private string WriteIdx(string name, int magic, int[] dims, byte[] payload, bool gzip) =>
+        FedGrains.Tests.IdxFiles.Write(Path.Combine(dir, name + (gzip ? ".gz" : "")), magic, dims, payload, gzip);
 }
 
 public sealed class ValidationSplitTests

@@ -150,19 +150,8 @@ public sealed class ScatteringTransformTests
         return result.ToArray();
     }
 
-    private static string WriteIdx(string dir, string name, int magic, int[] dims, byte[] payload)
-    {
-        var path = Path.Combine(dir, name);
-        using var file = File.Create(path);
-        Span<byte> word = stackalloc byte[4];
-        foreach (var value in new[] { magic }.Concat(dims))
-        {
-            System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(word, value);
-            file.Write(word);
-        }
-        file.Write(payload);
-        return path;
-    }
+    private static string WriteIdx(string dir, string name, int magic, int[] dims, byte[] payload) =>
+        FedGrains.Tests.IdxFiles.Write(Path.Combine(dir, name), magic, dims, payload);
 
     private static int Reflect(int i, int size) => i < 0 ? -i : i >= size ? 2 * size - 2 - i : i;
 
