@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Accuracy benchmark: Fashion-MNIST, 10 IID gateways, each at epsilon <= 3 (delta 1e-5, PRV accountant), 20 rounds.
-# Four model families: the MLP and the tanh CNN on pixels, and a linear model and the smaller tanh CNN on ScatterNet
-# features (dataset.features "scattering", Tramer & Boneh 2021). Each family's settings are tuned on a validation split
+# Five model families: the MLP and the tanh CNN on pixels, and a linear model, the MLP and the smaller tanh CNN on
+# ScatterNet features (dataset.features "scattering", Tramer & Boneh 2021). Each family's settings are tuned on a validation split
 # (6,000 training images held out from every gateway; the test set is not read); then the family's best setting runs
 # once on the test set. Prints one line per run.
-# Usage: bench/accuracy/run.sh   (all four families: about 75 minutes on 2 cores)
+# Usage: bench/accuracy/run.sh   (all five families: about 90 minutes on 2 cores)
 #   FAMILIES="scatter-linear scatter-cnn" picks families; ONLY="name ..." runs just those tuning runs;
 #   FLAGS_<family>="..." (e.g. FLAGS_scatter_linear) skips a family's tuning and runs those flags on the test set.
 set -euo pipefail
@@ -16,6 +16,7 @@ declare -A base=(
   [mlp]="--model mlp --hidden 256"
   [cnn]="--model cnn"
   [scatter-linear]="--features scattering --model mlp --hidden none"
+  [scatter-mlp]="--features scattering --model mlp --hidden 256"
   [scatter-cnn]="--features scattering --model cnn"
 )
 declare -A mlp=(
@@ -38,6 +39,10 @@ declare -A scatter_linear=(
   [lin-b2048e2]="--learning-rate 8.0 --batch-size 2048 --clipping-norm 1.0 --local-epochs 2"
   [lin-b512e2]="--learning-rate 2.0 --batch-size 512 --clipping-norm 1.0 --local-epochs 2"
 )
+declare -A scatter_mlp=(
+  [smlp-b512e2]="--learning-rate 2.0 --batch-size 512 --clipping-norm 1.0 --local-epochs 2"
+  [smlp-b1024e2]="--learning-rate 4.0 --batch-size 1024 --clipping-norm 1.0 --local-epochs 2"
+)
 declare -A scatter_cnn=(
   [scnn-b512]="--learning-rate 2.0 --batch-size 512 --clipping-norm 1.0"
   [scnn-b1024e2]="--learning-rate 4.0 --batch-size 1024 --clipping-norm 1.0 --local-epochs 2"
@@ -56,8 +61,8 @@ print(f"{sys.argv[2]:<20} {sys.argv[3]:<10} accuracy {r['final_test_accuracy']*1
 PY
 }
 
-for family in ${FAMILIES:-mlp cnn scatter-linear scatter-cnn}; do
-  [[ -v "base[$family]" ]] || { echo "unknown family '$family': use mlp, cnn, scatter-linear or scatter-cnn" >&2; exit 2; }
+for family in ${FAMILIES:-mlp cnn scatter-linear scatter-mlp scatter-cnn}; do
+  [[ -v "base[$family]" ]] || { echo "unknown family '$family': use mlp, cnn, scatter-linear, scatter-mlp or scatter-cnn" >&2; exit 2; }
   override="FLAGS_${family//-/_}"
   best=${!override:-}
   if [[ -z "$best" ]]; then

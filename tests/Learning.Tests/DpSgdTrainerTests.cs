@@ -189,4 +189,31 @@ public sealed class TextModelTests
         Assert.Equal(150, run.Steps);
         Assert.True(accuracy > 0.6, $"accuracy {accuracy} (chance 0.25)");
     }
+
+    [Theory]
+    [InlineData(LocalOptimizer.Sgd, 0.0)]
+    [InlineData(LocalOptimizer.Sgd, 0.9)]
+    [InlineData(LocalOptimizer.Adam, 0.0)]
+    public void The_local_update_matches_torch_optim_step_for_step(LocalOptimizer kind, double momentum)
+    {
+        using var scope = torch.NewDisposeScope();
+        using var ours = ModelFactory.Create(new ModelSpec("mlp", [8]), [5], 3, seed: 4);
+        using var reference = ModelFactory.Create(new ModelSpec("mlp", [8]), [5], 3, seed: 4);
+        var oursParameters = ours.parameters().ToList();
+        var referenceParameters = reference.parameters().ToList();
+        using var step = new GradientStep(oursParameters, kind, 0.05, momentum);
+        using optim.Optimizer torchOptimizer = kind == LocalOptimizer.Adam
+            ? optim.Adam(referenceParameters, 0.05)
+            : optim.SGD(referenceParameters, 0.05, momentum);
+        var generator = new Generator(11);
+        for (int t = 0; t < 6; t++)
+        {
+            var gradients = oursParameters.Select(p => torch.randn(p.shape, generator: generator)).ToList();
+            step.Apply(gradients);
+            for (int k = 0; k < referenceParameters.Count; k++) referenceParameters[k].grad = gradients[k].clone();
+            torchOptimizer.step();
+        }
+        for (int k = 0; k < oursParameters.Count; k++)
+            Assert.True(torch.allclose(oursParameters[k], referenceParameters[k], rtol: 1e-5, atol: 1e-6), $"parameter {k} differs");
+    }
 }

@@ -20,7 +20,7 @@ public sealed class DpSgdTrainer : IDisposable
     private readonly TrainerSettings settings;
     private readonly Random sampler;
     private readonly Generator noise;
-    private readonly optim.Optimizer optimizer;
+    private readonly GradientStep optimizer;
     private readonly List<Parameter> parameters;
     private readonly List<Tensor>? anchor;
     private readonly Dictionary<long, float[]> secureBuffers = [];
@@ -42,9 +42,7 @@ public sealed class DpSgdTrainer : IDisposable
         // FedProx's anchor: the weights the round started from. The proximal gradient mu (w - anchor) does not touch
         // the data, so adding it after the noise costs no privacy.
         anchor = settings.ProximalMu > 0 ? parameters.Select(p => p.detach().clone().DetachFromDisposeScope()).ToList() : null;
-        optimizer = settings.Optimizer == LocalOptimizer.Adam
-            ? optim.Adam(parameters, settings.LearningRate)
-            : optim.SGD(parameters, settings.LearningRate, settings.Momentum);
+        optimizer = new GradientStep(parameters, settings.Optimizer, settings.LearningRate, settings.Momentum);
     }
 
     /// <summary>Runs <see cref="TrainerSettings.Steps"/> steps over the examples (features <paramref name="x"/>, labels <paramref name="y"/>).</summary>
@@ -100,16 +98,14 @@ public sealed class DpSgdTrainer : IDisposable
                     else g.add_(noiseBuffers[p.Handle].view(g.shape), alpha: PerExampleClipping.One);
                 }
                 g.div_(divisor);
-                p.grad = g;
             }
             if (anchor is not null)
             {
                 for (int k = 0; k < parameters.Count; k++)
-                    parameters[k].grad!.add_(parameters[k] - anchor[k], alpha: mu);
+                    grads[k].Gradient.add_(parameters[k] - anchor[k], alpha: mu);
             }
         }
-        optimizer.step();
-        optimizer.zero_grad();
+        optimizer.Apply(grads.Select(g => g.Gradient).ToList());
         return lossSum;
     }
 
