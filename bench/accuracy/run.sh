@@ -4,7 +4,7 @@
 # ScatterNet features (dataset.features "scattering", Tramer & Boneh 2021). Each family's settings are tuned on a validation split
 # (6,000 training images held out from every gateway; the test set is not read); then the family's best setting runs
 # once on the test set. Prints one line per run.
-# Usage: bench/accuracy/run.sh   (all five families: about 90 minutes on 2 cores)
+# Usage: bench/accuracy/run.sh   (all five families: about 100 minutes on 2 cores)
 #   FAMILIES="scatter-linear scatter-cnn" picks families; ONLY="name ..." runs just those tuning runs;
 #   FLAGS_<family>="..." (e.g. FLAGS_scatter_linear) skips a family's tuning and runs those flags on the test set.
 set -euo pipefail
