@@ -14,14 +14,15 @@ public static class ScatterNetFeatures
     /// <summary>Channels per normalisation group: 81 scattering channels in 27 groups, the paper's choice.</summary>
     public const int ChannelsPerGroup = 3;
 
-    private const int ImagesPerBatch = 256;
+    private const int Scales = 2, Orientations = 8, ImagesPerBatch = 256;
 
     /// <summary>The feature shape for images of shape [C, H, W]: [81 C, H / 4, W / 4].</summary>
     public static int[] Shape(int[] imageShape)
     {
-        if (imageShape.Length != 3 || imageShape[1] % 4 != 0 || imageShape[2] % 4 != 0)
-            throw new ArgumentException($"scattering features need images [C, H, W] with H and W multiples of 4; this data has shape [{string.Join(", ", imageShape)}].");
-        return [imageShape[0] * 81, imageShape[1] / 4, imageShape[2] / 4];
+        int step = 1 << Scales;
+        if (imageShape.Length != 3 || imageShape[1] % step != 0 || imageShape[2] % step != 0)
+            throw new ArgumentException($"scattering features need images [C, H, W] with H and W multiples of {step}; this data has shape [{string.Join(", ", imageShape)}].");
+        return [imageShape[0] * ScatteringTransform.ChannelsFor(Scales, Orientations), imageShape[1] / step, imageShape[2] / step];
     }
 
     /// <summary>Every example of <paramref name="images"/> replaced by its normalised scattering coefficients.</summary>
@@ -31,7 +32,7 @@ public static class ScatterNetFeatures
         int inputSize = images.FeatureCount, outputSize = shape.Aggregate(1, (a, b) => a * b);
         long[] batchShape(int n) => new long[] { n }.Concat(images.ExampleShape.Select(s => (long)s)).ToArray();
         var features = new float[(long)images.Count * outputSize];
-        using var scattering = new ScatteringTransform(images.ExampleShape[1], images.ExampleShape[2]);
+        using var scattering = new ScatteringTransform(images.ExampleShape[1], images.ExampleShape[2], Scales, Orientations);
         for (int start = 0; start < images.Count; start += ImagesPerBatch)
         {
             using var scope = torch.NewDisposeScope();

@@ -53,7 +53,10 @@ public sealed class ScatteringTransform : IDisposable
     public int Orientations { get; }
 
     /// <summary>Scattering channels per input channel: 1 + J L + L^2 J (J - 1) / 2.</summary>
-    public int ChannelsPerInput => 1 + Scales * Orientations + Orientations * Orientations * Scales * (Scales - 1) / 2;
+    public int ChannelsPerInput => ChannelsFor(Scales, Orientations);
+
+    /// <summary>Scattering channels per input channel for <paramref name="scales"/> J and <paramref name="orientations"/> L.</summary>
+    public static int ChannelsFor(int scales, int orientations) => 1 + scales * orientations + orientations * orientations * scales * (scales - 1) / 2;
 
     /// <summary>The output shape for an input of shape [C, H, W].</summary>
     public int[] OutputShape(int channels) => [channels * ChannelsPerInput, height >> Scales, width >> Scales];
