@@ -14,17 +14,10 @@ public static class PrivateLoss
     public static double Release(torch.nn.Module<torch.Tensor, torch.Tensor> model, torch.Tensor x, torch.Tensor y, double bound, double noiseMultiplier, Random noise)
     {
         double clippedSum = 0;
-        model.eval();
-        using (torch.no_grad())
-        {
-            for (long start = 0; start < x.shape[0]; start += 2000)
-            {
-                using var scope = torch.NewDisposeScope();
-                long len = Math.Min(2000, x.shape[0] - start);
-                var losses = torch.nn.functional.cross_entropy(model.call(x.narrow(0, start, len)), y.narrow(0, start, len), reduction: torch.nn.Reduction.None);
-                clippedSum += losses.clamp(0, bound).sum().ToDouble();
-            }
-        }
+        using var lowest = 0.0.ToScalar();
+        using var highest = bound.ToScalar();
+        Training.Evaluator.ForEachBatch(model, x, y, (logits, labels) =>
+            clippedSum += torch.nn.functional.cross_entropy(logits, labels, reduction: torch.nn.Reduction.None).clamp(lowest, highest).sum().ToDouble());
         return Release(clippedSum, x.shape[0], bound, noiseMultiplier, noise);
     }
 

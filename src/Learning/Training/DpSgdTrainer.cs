@@ -83,7 +83,7 @@ public sealed class DpSgdTrainer : IDisposable
         else
             (grads, lossSum) = BatchGradient(bx, by);
 
-        // Explicit scalars held by `using` stay alive across the native calls (see PerExampleClipping).
+        // Scalars held by `using` stay alive across the native calls (see HeldScalars).
         using var noiseScale = (settings.NoiseMultiplier * settings.ClippingNorm).ToScalar();
         using var divisor = (settings.NoiseLevel == NoiseLevel.None ? Math.Max(1, bx.shape[0]) : expectedBatch).ToScalar();
         using var mu = settings.ProximalMu.ToScalar();
@@ -95,7 +95,7 @@ public sealed class DpSgdTrainer : IDisposable
                 if (addNoise)
                 {
                     if (settings.SecureNoise) g.add_(SecureNoise(g), alpha: noiseScale);
-                    else g.add_(noiseBuffers[p.Handle].view(g.shape), alpha: PerExampleClipping.One);
+                    else g.add_(noiseBuffers[p.Handle].view(g.shape), alpha: HeldScalars.One);
                 }
                 g.div_(divisor);
             }
@@ -160,7 +160,7 @@ public sealed class DpSgdTrainer : IDisposable
         var g = torch.autograd.grad([loss], parameters.Cast<Tensor>().ToList());
         if (settings.NoiseLevel == NoiseLevel.Batch)
         {
-            var norm = torch.stack(g.Select(t => t.square().sum()).ToList()).sum().sqrt().ToDouble();
+            var norm = torch.stack(g.Select(t => t.Squared().sum()).ToList()).sum().sqrt().ToDouble();
             using var factor = Math.Min(1.0, settings.ClippingNorm / (norm + 1e-6)).ToScalar();
             foreach (var t in g) t.mul_(factor);
         }

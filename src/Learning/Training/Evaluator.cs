@@ -8,22 +8,27 @@ public static class Evaluator
 {
     public static (double Loss, double Accuracy) Evaluate(nn.Module<Tensor, Tensor> model, Tensor x, Tensor y, int batchSize = 2000)
     {
-        long n = x.shape[0];
-        if (n == 0) throw new ArgumentException("cannot evaluate on an empty set.");
+        if (x.shape[0] == 0) throw new ArgumentException("cannot evaluate on an empty set.");
         double loss = 0;
         long correct = 0;
+        ForEachBatch(model, x, y, (logits, labels) =>
+        {
+            loss += nn.functional.cross_entropy(logits, labels, reduction: nn.Reduction.Sum).ToDouble();
+            correct += logits.argmax(1).eq(labels).sum().item<long>();
+        }, batchSize);
+        return (loss / x.shape[0], (double)correct / x.shape[0]);
+    }
+
+    /// <summary>Runs the model in eval mode, without gradients, over (x, y) in batches; each batch's tensors are freed after <paramref name="visit"/>.</summary>
+    public static void ForEachBatch(nn.Module<Tensor, Tensor> model, Tensor x, Tensor y, Action<Tensor, Tensor> visit, int batchSize = 2000)
+    {
         model.eval();
         using var _ = torch.no_grad();
-        for (long start = 0; start < n; start += batchSize)
+        for (long start = 0; start < x.shape[0]; start += batchSize)
         {
             using var scope = torch.NewDisposeScope();
-            long len = Math.Min(batchSize, n - start);
-            var bx = x.narrow(0, start, len);
-            var by = y.narrow(0, start, len);
-            var logits = model.call(bx);
-            loss += nn.functional.cross_entropy(logits, by, reduction: nn.Reduction.Sum).ToDouble();
-            correct += logits.argmax(1).eq(by).sum().item<long>();
+            long len = Math.Min(batchSize, x.shape[0] - start);
+            visit(model.call(x.narrow(0, start, len)), y.narrow(0, start, len));
         }
-        return (loss / n, (double)correct / n);
     }
 }

@@ -72,7 +72,7 @@ internal sealed class GradientStep : IDisposable
             var g = gradients[k];
             first![k].mul_(beta1).add_(g, alpha: oneMinusBeta1);
             second![k].mul_(beta2).addcmul_(g, g, value: oneMinusBeta2);
-            using var denominator = second[k].sqrt().div_(rootCorrection2).add_(epsilon);
+            using var denominator = second[k].sqrt().div_(rootCorrection2).add_(epsilon, one);
             parameters[k].addcdiv_(first[k], denominator, value: stepSize);
         }
     }

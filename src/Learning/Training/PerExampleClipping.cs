@@ -1,6 +1,7 @@
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
+using static FedGrains.Learning.HeldScalars;
 
 namespace FedGrains.Learning.Training;
 
@@ -39,10 +40,6 @@ public enum PerExampleNorms
 /// </remarks>
 internal static class PerExampleClipping
 {
-    // Scalars passed to libtorch must stay reachable until the native call returns: an implicit `t + 1` creates a
-    // temporary the GC may finalize mid-call ("Unknown scalar type" under GC pressure). These live for the process.
-    internal static readonly Scalar One = 1.0, Zero = 0.0, Tiny = 1e-6;
-
     /// <summary>One layer's contribution: its examples' squared gradient norms, and its clipped summed gradients given the factors.</summary>
     private sealed record LayerTerm(Tensor SquaredNorms, Func<Tensor, IEnumerable<(Parameter, Tensor)>> ClippedSum);
 
@@ -83,7 +80,7 @@ internal static class PerExampleClipping
         }
         var norms = squaredNorms.sqrt();
         using var bound = clippingNorm.ToScalar();
-        var factors = (norms + Tiny).reciprocal_().mul_(bound).clamp_max(One);
+        var factors = norms.Plus(Tiny).reciprocal_().mul_(bound).clamp_max(One);
         var gradients = terms.SelectMany(t => t.ClippedSum(factors)).ToList();
         return (gradients, norms, loss.ToDouble());
     }
@@ -93,7 +90,7 @@ internal static class PerExampleClipping
         if (mode == PerExampleNorms.Materialised && a.dim() == 2)
         {
             var perExample = g.unsqueeze(2) * a.unsqueeze(1); // [B, out, in]
-            var squaredNorms = perExample.square().sum([1, 2]) + (linear.bias is null ? Zero : One) * g.square().sum(1);
+            var squaredNorms = perExample.Squared().sum([1, 2]).Plus(g.Squared().sum(1).mul(linear.bias is null ? Zero : One));
             return new LayerTerm(squaredNorms, c =>
             {
                 var grads = new List<(Parameter, Tensor)> { (linear.weight!, (perExample * c.view(-1, 1, 1)).sum(0L)) };
@@ -103,14 +100,14 @@ internal static class PerExampleClipping
         }
         Tensor squared;
         if (a.dim() == 2)
-            squared = g.square().sum(1) * (a.square().sum(1) + (linear.bias is null ? Zero : One));
+            squared = g.Squared().sum(1) * a.Squared().sum(1).Plus(linear.bias is null ? Zero : One);
         else
         {
             // A sequence [B, T, D]: grad_i W = sum_t g_it a_it^T, whose norm needs the Gram matrices over positions.
             var a3 = a.flatten(1, -2);
             var g3 = g.flatten(1, -2);
             squared = (a3.bmm(a3.transpose(1, 2)) * g3.bmm(g3.transpose(1, 2))).sum([1, 2]);
-            if (linear.bias is not null) squared = squared + g3.sum(1).square().sum(1);
+            if (linear.bias is not null) squared = squared.Plus(g3.sum(1).Squared().sum(1));
         }
         return new LayerTerm(squared, c =>
         {
@@ -138,9 +135,9 @@ internal static class PerExampleClipping
         else
         {
             perExampleW = gFlat.bmm(unfolded.transpose(1, 2)); // [B, Cout, D]
-            squared = perExampleW.square().sum([1, 2]);
+            squared = perExampleW.Squared().sum([1, 2]);
         }
-        if (perExampleB is not null) squared = squared + perExampleB.square().sum(1);
+        if (perExampleB is not null) squared = squared.Plus(perExampleB.Squared().sum(1));
         return new LayerTerm(squared, c =>
         {
             var weight = ghost
@@ -181,8 +178,8 @@ internal static class PerExampleClipping
         var gGamma = gamma is { requires_grad: true } ? PerExample(g * normalised) : null;
         var gBeta = beta is { requires_grad: true } ? PerExample(g) : null;
         var squared = torch.zeros(a.shape[0], dtype: g.dtype, device: g.device);
-        if (gGamma is not null) squared = squared + gGamma.flatten(1).square().sum(1);
-        if (gBeta is not null) squared = squared + gBeta.flatten(1).square().sum(1);
+        if (gGamma is not null) squared = squared.Plus(gGamma.flatten(1).Squared().sum(1));
+        if (gBeta is not null) squared = squared.Plus(gBeta.flatten(1).Squared().sum(1));
         return new LayerTerm(squared, c =>
         {
             Tensor Weighted(Tensor perExample, Parameter p) => (perExample.flatten(1) * c.unsqueeze(1)).sum(0L).view(p.shape);
@@ -198,7 +195,8 @@ internal static class PerExampleClipping
         var dims = Enumerable.Range((int)a.dim() - normalisedDims, normalisedDims).Select(i => (long)i).ToArray();
         var mean = a.mean(dims, keepdim: true);
         var variance = a.var(dims, unbiased: false, keepdim: true);
-        return (a - mean) / (variance + eps).sqrt();
+        using var epsilon = eps.ToScalar();
+        return (a - mean) / variance.Plus(epsilon).sqrt();
     }
 
     private static Tensor GroupNormalised(Tensor a, long groups, double eps)
@@ -206,6 +204,7 @@ internal static class PerExampleClipping
         var grouped = a.reshape(a.shape[0], groups, -1);
         var mean = grouped.mean([2], keepdim: true);
         var variance = grouped.var([2], unbiased: false, keepdim: true);
-        return ((grouped - mean) / (variance + eps).sqrt()).reshape(a.shape);
+        using var epsilon = eps.ToScalar();
+        return ((grouped - mean) / variance.Plus(epsilon).sqrt()).reshape(a.shape);
     }
 }
