@@ -72,7 +72,7 @@ public sealed class MultiProcessRedisTests : IAsyncLifetime
         var cluster = $"redis://127.0.0.1:{redisPort}";
         var spec = Path.Combine(dir, "job.json");
         await File.WriteAllTextAsync(spec, """
-            { "seed": 3, "rounds": 12, "gateway_count": 3, "model": { "hidden": [16] },
+            { "seed": 3, "rounds": 40, "gateway_count": 3, "model": { "hidden": [16] },
               "dataset": { "kind": "synthetic" }, "defaults": { "batch_size": 40, "learning_rate": 0.5 },
               "privacy": { "target_epsilon": 3, "delta": 1e-5 } }
             """);
@@ -86,6 +86,8 @@ public sealed class MultiProcessRedisTests : IAsyncLifetime
 
         // `watch` follows the job from events through the kill and restart below (it re-subscribes when its silo goes).
         var watch = Track(ProcessRunner.StartDotnet("fedgrains.dll", ["watch", "mp", "--cluster", cluster, "--credential", Credential]));
+        // The kill must come after `watch` has connected and subscribed: this test is about following a job through it.
+        Assert.True(await watch.WaitForOutputAsync("job mp: ", TimeSpan.FromMinutes(1)), watch.Output);
         var job = (await ClientAsync()).GetGrain<IFederationGrain>("mp");
         var before = await TestCluster.WaitAsync(job, s => s.RoundsCompleted >= 3, TimeSpan.FromMinutes(2));
         Assert.Equal(JobState.Running, before.State);
@@ -97,15 +99,15 @@ public sealed class MultiProcessRedisTests : IAsyncLifetime
         var after = await TestCluster.WaitAsync(job, s => s.State != JobState.Running && s.State != JobState.NotStarted, TimeSpan.FromMinutes(4), tolerateSiloLoss: true);
         Assert.True(after.State == JobState.Completed, $"{after.State}: {after.Error}" + Logs(silos));
         var history = await job.GetHistoryAsync();
-        Assert.Equal(Enumerable.Range(1, 12), history.Select(r => r.Round));
-        Assert.Equal(12, (await job.GetModelAsync()).Version);
+        Assert.Equal(Enumerable.Range(1, 40), history.Select(r => r.Round));
+        Assert.Equal(40, (await job.GetModelAsync()).Version);
         var ledgers = await job.GetGatewayPrivacyAsync();
         Assert.Equal(3, ledgers.Count);
-        LedgerAssert.Consistent(history, ledgers, rounds: 12, targetEpsilon: 3.0);
+        LedgerAssert.Consistent(history, ledgers, rounds: 40, targetEpsilon: 3.0);
 
         Assert.True(await watch.WaitAsync(TimeSpan.FromMinutes(1)) == 0, watch.Output);
-        Assert.Matches(@"round \d+/12: 3 updates", watch.Output);
-        Assert.Contains("job mp: Completed after 12 rounds", watch.Output);
+        Assert.Matches(@"round \d+/40: 3 updates", watch.Output);
+        Assert.Contains("job mp: Completed after 40 rounds", watch.Output);
 
         var status = await RunCliAsync("status", "mp", "--cluster", cluster, "--credential", Credential);
         Assert.Contains("Completed", status.Output);
@@ -113,9 +115,9 @@ public sealed class MultiProcessRedisTests : IAsyncLifetime
         var export = await RunCliAsync("export", "mp", "--output", exportDir, "--cluster", cluster, "--credential", Credential);
         Assert.True(export.ExitCode == 0, export.Output);
         using var report = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(exportDir, "report.json")));
-        Assert.Equal(12, report.RootElement.GetProperty("rounds_completed").GetInt32());
+        Assert.Equal(40, report.RootElement.GetProperty("rounds_completed").GetInt32());
         Assert.Equal(3, report.RootElement.GetProperty("gateways").GetArrayLength());
-        Assert.Equal(13, (await File.ReadAllLinesAsync(Path.Combine(exportDir, "history.csv"))).Length);
+        Assert.Equal(41, (await File.ReadAllLinesAsync(Path.Combine(exportDir, "history.csv"))).Length);
         var tensors = Safetensors.Read(await File.ReadAllBytesAsync(Path.Combine(exportDir, "model.safetensors")));
         Assert.Equal(["fc1.weight", "fc1.bias", "out.weight", "out.bias"], tensors.Select(t => t.Name));
         Assert.Equal([16L, 20L], tensors[0].Shape);

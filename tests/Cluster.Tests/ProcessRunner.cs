@@ -45,6 +45,19 @@ internal sealed class ProcessRunner : IDisposable
         return process.ExitCode;
     }
 
+    /// <summary>Waits until the process has printed <paramref name="text"/>; false if it exits or the time runs out first.</summary>
+    public async Task<bool> WaitForOutputAsync(string text, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (DateTime.UtcNow < deadline)
+        {
+            if (Output.Contains(text, StringComparison.Ordinal)) return true;
+            if (process.HasExited) break;
+            await Task.Delay(100);
+        }
+        return Output.Contains(text, StringComparison.Ordinal);
+    }
+
     /// <summary>SIGKILL: no graceful shutdown, as when a machine dies.</summary>
     public void Kill() => process.Kill(entireProcessTree: true);
 

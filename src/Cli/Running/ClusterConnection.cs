@@ -14,27 +14,38 @@ internal sealed class ClusterConnection : IAsyncDisposable
 
     public IClusterClient Client => host.Services.GetRequiredService<IClusterClient>();
 
+    /// <summary>
+    /// Connects within 30 s, in attempts of at most 12 s, each with a fresh client: a client whose first gateway dies
+    /// while it fetches the cluster manifest waits out Orleans' response timeout before it tries another, while a
+    /// fresh one picks again from the gateways the cluster lists.
+    /// </summary>
     public static async Task<ClusterConnection> ConnectAsync(string cluster, string? credential, CancellationToken cancellationToken)
     {
-        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = [] });
-        builder.Logging.SetMinimumLevel(LogLevel.Warning);
-        builder.Logging.AddFilter("Orleans", LogLevel.None);
-        builder.AddFedGrainsClient(cluster, credential);
-        var host = builder.Build();
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(TimeSpan.FromSeconds(30));
-        try
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        Exception? failure = null;
+        for (var remaining = deadline - DateTime.UtcNow; remaining > TimeSpan.Zero; remaining = deadline - DateTime.UtcNow)
         {
-            await host.StartAsync(timeout.Token);
-            return new ClusterConnection(host);
+            var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = [] });
+            builder.Logging.SetMinimumLevel(LogLevel.Warning);
+            builder.Logging.AddFilter("Orleans", LogLevel.None);
+            builder.AddFedGrainsClient(cluster, credential);
+            var host = builder.Build();
+            using var attempt = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            attempt.CancelAfter(remaining < TimeSpan.FromSeconds(12) ? remaining : TimeSpan.FromSeconds(12));
+            try
+            {
+                await host.StartAsync(attempt.Token);
+                return new ClusterConnection(host);
+            }
+            catch (Exception e) when (!cancellationToken.IsCancellationRequested)
+            {
+                failure = e;
+                host.Dispose();
+            }
         }
-        catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
-        {
-            host.Dispose();
-            throw new ClusterUnreachableException(
-                $"cannot reach the FedGrains cluster at {cluster}: {e.GetBaseException().Message} " +
-                "Check --cluster (redis://HOST:PORT, or a silo's gateway HOST:PORT; env FEDGRAINS_CLUSTER) and that a silo is running.", e);
-        }
+        throw new ClusterUnreachableException(
+            $"cannot reach the FedGrains cluster at {cluster}: {failure?.GetBaseException().Message ?? "no time left to connect."} " +
+            "Check --cluster (redis://HOST:PORT, or a silo's gateway HOST:PORT; env FEDGRAINS_CLUSTER) and that a silo is running.", failure);
     }
 
     public async ValueTask DisposeAsync()
@@ -44,4 +55,4 @@ internal sealed class ClusterConnection : IAsyncDisposable
     }
 }
 
-internal sealed class ClusterUnreachableException(string message, Exception inner) : Exception(message, inner);
+internal sealed class ClusterUnreachableException(string message, Exception? inner) : Exception(message, inner);
