@@ -1,6 +1,10 @@
 using System.Collections.Concurrent;
+using FedGrains.Grains.Hosting;
 using FedGrains.Learning.Data;
 using FedGrains.Learning.Jobs;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -8,12 +12,30 @@ namespace FedGrains.Grains.Gateway;
 
 /// <summary>
 /// Per-silo cache of a job's data: the loaded and partitioned dataset, each gateway's examples and the test set as
-/// tensors. Loading Fashion-MNIST takes seconds; rounds must not pay it again.
+/// tensors. Loading Fashion-MNIST takes seconds; rounds must not pay it again. An entry unused for
+/// <see cref="FedGrainsSiloOptions.DatasetIdleMinutes"/> is dropped, so a long-running silo does not keep every
+/// finished job's data (Fashion-MNIST partitions take ~200 MB a job, ScatterNet features ~1 GB).
 /// </summary>
-public sealed class DatasetCache
+public sealed class DatasetCache : IDisposable
 {
-    private readonly ConcurrentDictionary<string, Lazy<FederatedDataset>> datasets = new();
-    private readonly ConcurrentDictionary<string, Lazy<(Tensor X, Tensor Y)>> tensors = new();
+    private readonly ConcurrentDictionary<string, Entry<FederatedDataset>> datasets = new();
+    private readonly ConcurrentDictionary<string, Entry<(Tensor X, Tensor Y)>> tensors = new();
+    private readonly TimeProvider time;
+    private readonly TimeSpan idle;
+    private readonly ITimer sweeper;
+    private readonly ILogger logger;
+
+    public DatasetCache(TimeProvider time, IOptions<FedGrainsSiloOptions> options, ILogger<DatasetCache>? logger = null)
+    {
+        this.time = time;
+        this.logger = logger ?? NullLogger<DatasetCache>.Instance;
+        idle = TimeSpan.FromMinutes(options.Value.DatasetIdleMinutes);
+        var period = TimeSpan.FromTicks(Math.Min(idle.Ticks / 4, TimeSpan.FromMinutes(1).Ticks));
+        sweeper = time.CreateTimer(_ => Sweep(), null, period, period);
+    }
+
+    /// <summary>Entries in the cache now (datasets and tensor sets).</summary>
+    public int Count => datasets.Count + tensors.Count;
 
     /// <summary>
     /// The job's dataset, loaded once per silo: concurrent callers (every gateway's plan at submission) wait for one
@@ -53,17 +75,53 @@ public sealed class DatasetCache
         return (x.DetachFromDisposeScope(), y.DetachFromDisposeScope());
     });
 
-    private static T Once<T>(ConcurrentDictionary<string, Lazy<T>> cache, string key, Func<T> load)
+    /// <summary>
+    /// Drops every entry unused for the idle time and returns how many went. Tensors are not disposed: a training that
+    /// still holds them keeps them alive, and the collection run here frees the native memory of the rest.
+    /// </summary>
+    public int Sweep()
     {
-        var lazy = cache.GetOrAdd(key, _ => new Lazy<T>(load, LazyThreadSafetyMode.ExecutionAndPublication));
+        long cutoff = (time.GetUtcNow() - idle).UtcTicks;
+        int dropped = Drop(datasets, cutoff) + Drop(tensors, cutoff);
+        if (dropped > 0)
+        {
+            logger.LogInformation("Dropped {Entries} cached data entries unused for {IdleMinutes} min; {Remaining} remain", dropped, idle.TotalMinutes, Count);
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+        }
+        return dropped;
+    }
+
+    private static int Drop<T>(ConcurrentDictionary<string, Entry<T>> cache, long cutoff) =>
+        cache.Where(e => e.Value.LastUsed < cutoff).Count(e => cache.TryRemove(e));
+
+    private T Once<T>(ConcurrentDictionary<string, Entry<T>> cache, string key, Func<T> load)
+    {
+        var entry = cache.GetOrAdd(key, _ => new Entry<T>(new Lazy<T>(load, LazyThreadSafetyMode.ExecutionAndPublication)));
+        entry.LastUsed = time.GetUtcNow().UtcTicks;
         try
         {
-            return lazy.Value;
+            return entry.Value.Value;
         }
         catch
         {
-            cache.TryRemove(new KeyValuePair<string, Lazy<T>>(key, lazy));
+            cache.TryRemove(new KeyValuePair<string, Entry<T>>(key, entry));
             throw;
+        }
+    }
+
+    public void Dispose() => sweeper.Dispose();
+
+    private sealed class Entry<T>(Lazy<T> value)
+    {
+        private long lastUsed;
+
+        public Lazy<T> Value { get; } = value;
+
+        public long LastUsed
+        {
+            get => Interlocked.Read(ref lastUsed);
+            set => Interlocked.Exchange(ref lastUsed, value);
         }
     }
 

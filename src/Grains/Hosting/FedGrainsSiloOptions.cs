@@ -38,12 +38,16 @@ public sealed class FedGrainsSiloOptions
     /// </summary>
     public bool UseReminders { get; set; }
 
+    /// <summary>Minutes a job's cached data (dataset, gateway and test tensors) may go unused before this silo drops it (1..10080). Default 30.</summary>
+    public int DatasetIdleMinutes { get; set; } = 30;
+
     public IEnumerable<string> Problems()
     {
         if (MaxConcurrentTrainings is < 1 or > 64) yield return $"{Section}:MaxConcurrentTrainings={MaxConcurrentTrainings} must be in 1..64.";
         if (TorchThreads is < 1 or > 256) yield return $"{Section}:TorchThreads={TorchThreads} must be in 1..256.";
         if (Role is not ("federation" or "gateway" or "mixed")) yield return $"{Section}:Role='{Role}' must be federation, gateway or mixed.";
         if (Device is not ("auto" or "cpu" or "cuda")) yield return $"{Section}:Device='{Device}' must be auto, cpu or cuda.";
+        if (DatasetIdleMinutes is < 1 or > 10_080) yield return $"{Section}:DatasetIdleMinutes={DatasetIdleMinutes} must be in 1..10080 (a week).";
         if (RoundTickMilliseconds is < 10 or > 60_000) yield return $"{Section}:RoundTickMilliseconds={RoundTickMilliseconds} must be in 10..60000.";
     }
 }
