@@ -11,7 +11,7 @@ public sealed class PerExampleClippingTests
     public static TheoryData<string, double> Models()
     {
         var data = new TheoryData<string, double>();
-        foreach (var kind in new[] { "mlp", "mlp-materialised", "cnn", "cnn-ghost", "cnn-materialised", "groupnorm-cnn", "text", "sequence-linear" })
+        foreach (var kind in new[] { "mlp", "mlp-materialised", "cnn", "cnn-ghost", "cnn-materialised", "groupnorm-cnn", "dilated-conv", "dilated-conv-ghost", "text", "sequence-linear" })
             foreach (var norm in new[] { 1.0, 0.05 })
                 data.Add(kind, norm);
         return data;
@@ -31,6 +31,10 @@ public sealed class PerExampleClippingTests
             "cnn-materialised" => (ModelFactory.Create(new ModelSpec("cnn"), [1, 28, 28], 10, seed: 3), Images(), PerExampleNorms.Materialised),
             "groupnorm-cnn" => (nn.Sequential(("conv", nn.Conv2d(1, 8, 5, stride: 3)), ("gn", nn.GroupNorm(2, 8)), ("tanh", nn.Tanh()),
                 ("flatten", nn.Flatten()), ("ln", nn.LayerNorm(8 * 8 * 8)), ("out", nn.Linear(8 * 8 * 8, 10))), Images(), PerExampleNorms.Cheaper),
+            // Several input channels, a non-square input, padding, stride and dilation: every index of the patch view.
+            "dilated-conv" or "dilated-conv-ghost" => (nn.Sequential(("conv", nn.Conv2d(2, 4, 3, stride: 2, padding: 2, dilation: 2)), ("tanh", nn.Tanh()),
+                ("flatten", nn.Flatten()), ("out", nn.Linear(4 * 6 * 5, 10))), torch.randn([12, 2, 11, 9], generator: generator, dtype: ScalarType.Float64),
+                kind.EndsWith("ghost") ? PerExampleNorms.Ghost : PerExampleNorms.Cheaper),
             "text" => (ModelFactory.Create(new ModelSpec("text", [8]) { Vocabulary = 40, EmbeddingDim = 6 }, [16], 10, seed: 3), Tokens(), PerExampleNorms.Cheaper),
             "sequence-linear" => (nn.Sequential(("ids", new TokenIds()), ("embed", nn.Embedding(40, 6)), ("fc", nn.Linear(6, 5)), ("ln", nn.LayerNorm(5)),
                 ("pool", new MeanOverTokens()), ("out", nn.Linear(5, 10))), Tokens(), PerExampleNorms.Cheaper),

@@ -8,7 +8,7 @@ namespace FedGrains.Learning.Training;
 /// <summary>How per-example gradient norms of Linear and Conv2d layers are computed.</summary>
 public enum PerExampleNorms
 {
-    /// <summary>Whichever costs fewer multiply-adds for the layer's shapes (mixed ghost clipping, Bu et al. 2022).</summary>
+    /// <summary>Per layer, the cheaper way: Linear layers use the ghost identity, Conv2d layers materialise their per-example gradients unless those would take more than 64 MB.</summary>
     Cheaper,
 
     /// <summary>Always the ghost identity.</summary>
@@ -28,8 +28,10 @@ public enum PerExampleNorms
 /// <item>Linear: grad_i W = g_i a_i^T, so ||grad_i W||^2 + ||grad_i b||^2 = ||g_i||^2 (||a_i||^2 + 1) (Goodfellow 2015).
 /// Sequence inputs [B, T, D] use the Gram form below.</item>
 /// <item>Conv2d: grad_i W = G_i U_i^T with U_i the unfolded input [D, L] and G_i [Cout, L]. Ghost:
-/// ||G_i U_i^T||^2 = sum (U_i^T U_i) * (G_i^T G_i), costing L^2 (D + Cout) per example; materialised costs Cout D L.
-/// The cheaper one is used per layer (Bu et al. 2022, mixed ghost clipping).</item>
+/// ||G_i U_i^T||^2 = sum (U_i^T U_i) * (G_i^T G_i), costing L^2 (D + Cout) per example on top of the Cout D L that
+/// the clipped sum costs anyway; materialising G_i U_i^T costs only that product but holds Cout D values per example.
+/// Per layer, the gradients are materialised unless they would take much memory (in the spirit of Bu et al. 2022,
+/// mixed ghost clipping, which also decides per layer by space).</item>
 /// <item>Embedding: grad_i W = sum_t onehot(x_it) g_it^T, so ||grad_i W||^2 = sum_{s,t} [x_is = x_it] g_is . g_it.</item>
 /// <item>LayerNorm / GroupNorm: the affine parameters get sum over positions of g * x_hat (and of g); these per-example
 /// gradients are as small as the parameters, so they are formed directly.</item>
@@ -120,33 +122,54 @@ internal static class PerExampleClipping
 
     private static LayerTerm ConvTerm(Conv2d conv, Tensor a, Tensor g, PerExampleNorms mode)
     {
-        var (kernel, dilation, padding, stride) = (conv.kernel_size!, conv.dilation!, conv.padding!, conv.stride!);
-        var unfolded = nn.functional.unfold(a, (kernel[0], kernel[1]), (dilation[0], dilation[1]), (padding[0], padding[1]), (stride[0], stride[1])); // [B, D, L]
-        var gFlat = g.flatten(2);                                                                                                                    // [B, Cout, L]
-        long d = unfolded.shape[1], l = unfolded.shape[2], cout = gFlat.shape[1];
-        bool ghost = mode == PerExampleNorms.Ghost || (mode == PerExampleNorms.Cheaper && l * l * (d + cout) < cout * d * l);
+        var patches = Patches(a, conv.kernel_size!, conv.dilation!, conv.padding!, conv.stride!); // [B, L, D]
+        var gFlat = g.flatten(2);                                                                 // [B, Cout, L]
+        long batch = gFlat.shape[0], cout = gFlat.shape[1], d = patches.shape[2];
+        // Both ways cost one Cout x L x D product per example (the clipped sum needs it either way); the ghost norm
+        // adds L^2 (D + Cout) per example and saves holding B Cout D values, so it is used only when those get large.
+        bool ghost = mode == PerExampleNorms.Ghost || (mode == PerExampleNorms.Cheaper && batch * cout * d > MaterialisedLimit);
         Tensor? perExampleB = conv.bias is null ? null : gFlat.sum(2L);
         Tensor squared, perExampleW;
         if (ghost)
         {
-            squared = (unfolded.transpose(1, 2).bmm(unfolded) * gFlat.transpose(1, 2).bmm(gFlat)).sum([1, 2]);
+            squared = (patches.bmm(patches.transpose(1, 2)) * gFlat.transpose(1, 2).bmm(gFlat)).sum([1, 2]);
             perExampleW = null!;
         }
         else
         {
-            perExampleW = gFlat.bmm(unfolded.transpose(1, 2)); // [B, Cout, D]
+            perExampleW = gFlat.bmm(patches); // [B, Cout, D]
             squared = perExampleW.Squared().sum([1, 2]);
         }
         if (perExampleB is not null) squared = squared.Plus(perExampleB.Squared().sum(1));
         return new LayerTerm(squared, c =>
         {
             var weight = ghost
-                ? (gFlat * c.view(-1, 1, 1)).transpose(0, 1).flatten(1).matmul(unfolded.transpose(0, 1).flatten(1).t())
-                : (perExampleW * c.view(-1, 1, 1)).sum(0L);
+                ? (gFlat * c.view(-1, 1, 1)).transpose(0, 1).flatten(1).matmul(patches.flatten(0, 1))
+                : c.unsqueeze(0).matmul(perExampleW.flatten(1));
             var grads = new List<(Parameter, Tensor)> { (conv.weight!, weight.view(conv.weight!.shape)) };
-            if (perExampleB is not null) grads.Add((conv.bias!, (perExampleB * c.unsqueeze(1)).sum(0L)));
+            if (perExampleB is not null) grads.Add((conv.bias!, c.unsqueeze(0).matmul(perExampleB).squeeze(0)));
             return grads;
         });
+    }
+
+    /// <summary>Per-example gradients of a convolution are held when they take at most this many values (64 MB in float32).</summary>
+    private const long MaterialisedLimit = 1L << 24;
+
+    /// <summary>
+    /// The input patches each output position of a convolution reads, [B, L, D] with D in the weight's (Cin, kh, kw)
+    /// order: what <c>unfold</c> gives, transposed. Built as one strided view of the zero-padded input and one copy,
+    /// about 4x faster than libtorch's unfold on CPU (3.5 ms against 0.8 ms for the first layer of the tanh CNN at batch 256).
+    /// </summary>
+    private static Tensor Patches(Tensor a, long[] kernel, long[] dilation, long[] padding, long[] stride)
+    {
+        var padded = (padding[0] == 0 && padding[1] == 0 ? a : nn.functional.pad(a, [padding[1], padding[1], padding[0], padding[0]])).contiguous();
+        long batch = padded.shape[0], channels = padded.shape[1], height = padded.shape[2], width = padded.shape[3];
+        long outHeight = (height - dilation[0] * (kernel[0] - 1) - 1) / stride[0] + 1;
+        long outWidth = (width - dilation[1] * (kernel[1] - 1) - 1) / stride[1] + 1;
+        return padded.as_strided(
+                [batch, outHeight, outWidth, channels, kernel[0], kernel[1]],
+                [channels * height * width, stride[0] * width, stride[1], height * width, dilation[0] * width, dilation[1]])
+            .reshape(batch, outHeight * outWidth, channels * kernel[0] * kernel[1]);
     }
 
     private static LayerTerm EmbeddingTerm(Embedding embedding, Tensor ids, Tensor g)
