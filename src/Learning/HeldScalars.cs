@@ -24,9 +24,6 @@ internal static class HeldScalars
     /// <summary>a + s, for a Scalar the caller holds.</summary>
     public static Tensor Plus(this Tensor a, Scalar s) => a.add(s, One);
 
-    /// <summary>a += s in place, for a Scalar the caller holds.</summary>
-    public static Tensor PlusInPlace(this Tensor a, Scalar s) => a.add_(s, One);
-
     /// <summary>Element-wise a^2 (exactly what pow(2) computes).</summary>
     public static Tensor Squared(this Tensor a) => a.mul(a);
 }
