@@ -11,6 +11,8 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 dotnet build -c Release src/Cli -v quiet -nologo >/dev/null
 out=$(mktemp -d)
+# Every tuning run of a family trains on the same shards: compute their ScatterNet features once.
+export FEDGRAINS_FEATURE_CACHE="${FEDGRAINS_FEATURE_CACHE:-$out/features}"
 
 declare -A base=(
   [mlp]="--model mlp --hidden 256"

@@ -7,6 +7,13 @@ namespace FedGrains.Learning;
 /// its way through fresh memory: steps were ~3x slower and per-example gradients ~100x slower on this machine.
 /// Call once at process start (every executable and test host does).
 /// </summary>
+/// <remarks>
+/// This helps the main arena. A thread-pool thread (where gateways train and compute features) gets an arena of its
+/// own whose heaps cannot grow past 64 MB, so any buffer near that size is mmapped afresh on every allocation there,
+/// whatever the thresholds; glibc fixes its arena limit before Main runs, so M_ARENA_MAX cannot be set from here
+/// (MALLOC_ARENA_MAX=1 in the environment can). Hot code keeps its tensors well under 64 MB instead: see
+/// ScatterNetFeatures' batch size and PerExampleClipping's materialised limit.
+/// </remarks>
 public static partial class NativeMemoryTuning
 {
     private const int MallocTrimThreshold = -1;

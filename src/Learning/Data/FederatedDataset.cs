@@ -16,7 +16,7 @@ public sealed class FederatedDataset
         this.fashionMnist = fashionMnist;
         this.scattering = scattering;
         Train = train;
-        this.test = new Lazy<LabeledData>(() => scattering ? ScatterNetFeatures.Apply(test) : test);
+        this.test = new Lazy<LabeledData>(() => scattering ? ScatterNetFeatures.Apply(test, FeatureCache.Shared) : test);
         this.shards = shards;
         ExampleShape = scattering ? ScatterNetFeatures.Shape(train.ExampleShape) : train.ExampleShape;
     }
@@ -71,7 +71,7 @@ public sealed class FederatedDataset
     public LabeledData ForGateway(GatewaySpec gateway)
     {
         var pixels = GatewayPixels(gateway);
-        return scattering ? ScatterNetFeatures.Apply(pixels) : pixels;
+        return scattering ? ScatterNetFeatures.Apply(pixels, FeatureCache.Shared) : pixels;
     }
 
     private LabeledData GatewayPixels(GatewaySpec gateway)

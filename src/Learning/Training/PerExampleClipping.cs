@@ -8,7 +8,7 @@ namespace FedGrains.Learning.Training;
 /// <summary>How per-example gradient norms of Linear and Conv2d layers are computed.</summary>
 public enum PerExampleNorms
 {
-    /// <summary>Per layer, the cheaper way: Linear layers use the ghost identity, Conv2d layers materialise their per-example gradients unless those would take more than 64 MB.</summary>
+    /// <summary>Per layer, the cheaper way: Linear layers use the ghost identity, Conv2d layers materialise their per-example gradients unless those would take more than 32 MB.</summary>
     Cheaper,
 
     /// <summary>Always the ghost identity.</summary>
@@ -152,8 +152,11 @@ internal static class PerExampleClipping
         });
     }
 
-    /// <summary>Per-example gradients of a convolution are held when they take at most this many values (64 MB in float32).</summary>
-    private const long MaterialisedLimit = 1L << 24;
+    /// <summary>
+    /// Per-example gradients of a convolution are held when they take at most this many values (32 MB in float32): on
+    /// a thread-pool thread, buffers near 64 MB are mmapped afresh every step (see NativeMemoryTuning).
+    /// </summary>
+    private const long MaterialisedLimit = 1L << 23;
 
     /// <summary>
     /// The input patches each output position of a convolution reads, [B, L, D] with D in the weight's (Cin, kh, kw)
