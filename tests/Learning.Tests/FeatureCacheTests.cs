@@ -73,6 +73,19 @@ public sealed class FeatureCacheTests : IDisposable
     }
 
     [Fact]
+    public void A_folder_that_cannot_be_written_still_gives_the_features()
+    {
+        string notAFolder = Path.Combine(dir, "a-file");
+        File.WriteAllText(notAFolder, "");
+        var cache = new FeatureCache(notAFolder, 1L << 30);
+
+        var features = cache.GetOrCompute("t", Images(3, phase: 6), 100, () => Enumerable.Repeat(2f, 100).ToArray());
+
+        Assert.Equal(Enumerable.Repeat(2f, 100), features);
+        Assert.Equal(["a-file"], Directory.GetFileSystemEntries(dir).Select(Path.GetFileName));
+    }
+
+    [Fact]
     public void Settings_give_no_cache_a_sized_cache_or_an_error_naming_the_variable()
     {
         Assert.Null(FeatureCache.FromSettings(null, null));

@@ -74,31 +74,37 @@ public sealed class FeatureCache(string directory, long maxBytes)
         catch (IOException) { return null; }
     }
 
+    // A folder that cannot be written (full, read-only, not a folder) costs the next run a recomputation, never this
+    // run its features.
     private void Write(string path, float[] features)
     {
-        System.IO.Directory.CreateDirectory(Directory);
         string temporary = $"{path}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp";
-        using (var file = File.Create(temporary)) file.Write(MemoryMarshal.AsBytes(features.AsSpan()));
-        File.Move(temporary, path, overwrite: true);
-        Trim(keep: path);
+        try
+        {
+            System.IO.Directory.CreateDirectory(Directory);
+            using (var file = File.Create(temporary)) file.Write(MemoryMarshal.AsBytes(features.AsSpan()));
+            File.Move(temporary, path, overwrite: true);
+            Trim(keep: path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            try { File.Delete(temporary); }
+            catch (Exception again) when (again is IOException or UnauthorizedAccessException) { }
+        }
     }
 
     // Deletes the least recently used files until the folder fits the cap (the one just written stays).
     private void Trim(string keep)
     {
-        var files = new DirectoryInfo(Directory).GetFiles("*.f32").OrderByDescending(f => f.LastWriteTimeUtc).ToList();
+        var files = new DirectoryInfo(Directory).GetFiles("*.f32").OrderBy(f => f.LastWriteTimeUtc).ToList();
         long total = files.Sum(f => f.Length);
-        foreach (var file in files.AsEnumerable().Reverse())
+        foreach (var file in files)
         {
             if (total <= maxBytes) break;
             if (file.FullName == Path.GetFullPath(keep)) continue;
-            try
-            {
-                long size = file.Length; // read first: a deleted FileInfo no longer knows its length
-                file.Delete();
-                total -= size;
-            }
-            catch (IOException) { }
+            long size = file.Length; // read first: a deleted FileInfo no longer knows its length
+            file.Delete();
+            total -= size;
         }
     }
 }
