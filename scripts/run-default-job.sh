@@ -10,4 +10,6 @@ if [ ! -f /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ] && [ -z
   $sudo apt-get update -qq
   $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dataset-fashion-mnist
 fi
+# One malloc arena: gateways train on pool threads, whose own arenas would mmap big tensors afresh every step.
+export MALLOC_ARENA_MAX="${MALLOC_ARENA_MAX:-1}"
 exec dotnet run -c Release --project src/Cli -- run "$@"

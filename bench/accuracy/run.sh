@@ -13,6 +13,8 @@ dotnet build -c Release src/Cli -v quiet -nologo >/dev/null
 out=$(mktemp -d)
 # Every tuning run of a family trains on the same shards: compute their ScatterNet features once.
 export FEDGRAINS_FEATURE_CACHE="${FEDGRAINS_FEATURE_CACHE:-$out/features}"
+# One malloc arena: gateways train on pool threads, whose own arenas would mmap big tensors afresh every step.
+export MALLOC_ARENA_MAX="${MALLOC_ARENA_MAX:-1}"
 
 declare -A base=(
   [mlp]="--model mlp --hidden 256"

@@ -129,6 +129,8 @@ public sealed class DeploymentTests
             Assert.Contains("/app/silo/FedGrains.Silo.dll", text);
             // The hosts run on the ASP.NET Core shared framework (health endpoints): the plain runtime image lacks it.
             Assert.Contains("FROM mcr.microsoft.com/dotnet/aspnet:10.0", text);
+            // Gateways train on pool threads: with their own malloc arenas, big tensors are mmapped afresh every step.
+            Assert.Contains("MALLOC_ARENA_MAX=1", text);
         }
         Assert.DoesNotContain("TorchBackend=cuda", File.ReadAllText(Path.Combine(Root, "deploy/docker/Dockerfile.cpu")));
     }

@@ -5,6 +5,7 @@ using FedGrains.Grains.Storage;
 using FedGrains.Learning;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Orleans.Placement;
 using Orleans.Runtime.MembershipService.SiloMetadata;
@@ -59,6 +60,12 @@ public static class SiloBuilderExtensions
         builder.Services.TryAddSingleton<Federation.RoundAggregator>();
         builder.Services.TryAddSingleton<DatasetCache>();
         builder.Services.TryAddSingleton<JobResumer>();
+        builder.AddStartupTask((services, ct) =>
+        {
+            if (NativeMemoryTuning.ArenaAdvice(Environment.GetEnvironmentVariable("MALLOC_ARENA_MAX")) is { } advice)
+                services.GetRequiredService<ILoggerFactory>().CreateLogger("FedGrains.NativeMemory").LogWarning("{Advice}", advice);
+            return Task.CompletedTask;
+        });
         builder.AddStartupTask((services, ct) => services.GetRequiredService<JobResumer>().ResumeAsync(ct));
         return builder;
     }
