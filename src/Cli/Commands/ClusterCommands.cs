@@ -11,14 +11,14 @@ internal static class ClusterCommands
 {
     internal static readonly Option<string> Cluster = new("--cluster")
     {
-        Description = "The cluster: redis://HOST:PORT (Redis membership) or a silo's gateway HOST:PORT. Default $FEDGRAINS_CLUSTER, else 127.0.0.1:30000.",
+        Description = "The cluster: redis://HOST:PORT (Redis membership) or a silo's gateway HOST:PORT (default $FEDGRAINS_CLUSTER, else 127.0.0.1:30000).",
         DefaultValueFactory = _ => Environment.GetEnvironmentVariable("FEDGRAINS_CLUSTER") ?? "127.0.0.1:30000",
         Recursive = true,
     };
 
     internal static readonly Option<string?> Credential = new("--credential")
     {
-        Description = "KEY_ID:BASE64_SECRET to sign requests with, when the cluster has FedGrains:Auth:Enabled. Default $FEDGRAINS_CREDENTIAL.",
+        Description = "KEY_ID:BASE64_SECRET to sign requests with, when the cluster has FedGrains:Auth:Enabled (default $FEDGRAINS_CREDENTIAL).",
         DefaultValueFactory = _ => Environment.GetEnvironmentVariable("FEDGRAINS_CREDENTIAL"),
         Recursive = true,
     };
@@ -28,7 +28,7 @@ internal static class ClusterCommands
     private static Command Submit()
     {
         var job = new JobOptions();
-        var jobId = new Option<string?>("--job-id") { Description = "Job id (default: a new one). Submitting the same id and spec again is a no-op." };
+        var jobId = new Option<string?>("--job-id") { Description = "Job id; submitting the same id and spec again is a no-op (default job-yyyyMMdd-HHmmss, the UTC time)." };
         var command = new Command("submit", "Submit a job to a running cluster; prints the job id on the last line.") { Cluster, Credential, jobId };
         foreach (var o in job.All) command.Add(o);
         command.SetAction((r, ct) => WithClusterAsync(r, ct, async client =>
@@ -135,7 +135,7 @@ internal static class ClusterCommands
     {
         var jobArg = new Argument<string>("job") { Description = "Job id." };
         var output = new Option<DirectoryInfo>("--output") { Description = "Folder to write into.", Required = true };
-        var version = new Option<long?>("--model-version") { Description = "Export this kept model version instead of the latest." };
+        var version = new Option<long?>("--model-version") { Description = "Export this kept model version (default latest)." };
         var command = new Command("export", "Write a job's report.json, history.csv, model.safetensors and accuracy/epsilon plots.") { Cluster, Credential, jobArg, output, version };
         command.SetAction((r, ct) => WithClusterAsync(r, ct, async client =>
         {

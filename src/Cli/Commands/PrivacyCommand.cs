@@ -20,10 +20,10 @@ internal static class PrivacyCommand
 
         var accountant = new Option<string>("--accountant")
         {
-            Description = "prv (numerical composition, Gopi et al. 2021; tighter, default) or rdp (Renyi DP with the Balle et al. 2020 conversion).",
-            DefaultValueFactory = _ => Accountants.Default,
+            Description = "prv (numerical composition, Gopi et al. 2021; tighter) or rdp (Renyi DP with the Balle et al. 2020 conversion) (default prv).",
+            DefaultValueFactory = _ => PrivacyAccountants.Default,
         };
-        accountant.AcceptOnlyFromAmong([.. Accountants.Names]);
+        accountant.AcceptOnlyFromAmong([.. PrivacyAccountants.Names]);
 
         var epsilon = new Command("epsilon", "Epsilon of the Poisson-subsampled Gaussian mechanism.")
         {
@@ -33,7 +33,7 @@ internal static class PrivacyCommand
         {
             var (q, s, n, d, a) = (r.GetValue(sampleRate), r.GetValue(noise), r.GetValue(steps), r.GetValue(delta), r.GetValue(accountant)!);
             Console.WriteLine($"accountant: {a}; q={q}, sigma={s}, steps={n}, delta={d}");
-            Console.WriteLine(Accountants.Epsilon(a, q, s, n, d).ToString("G6", CultureInfo.InvariantCulture));
+            Console.WriteLine(PrivacyAccountants.Get(a).Epsilon(q, s, n, d).ToString("G6", CultureInfo.InvariantCulture));
             return 0;
         });
 
@@ -45,7 +45,7 @@ internal static class PrivacyCommand
         {
             var (q, n, d, e, a) = (r.GetValue(sampleRate), r.GetValue(steps), r.GetValue(delta), r.GetValue(target), r.GetValue(accountant)!);
             Console.WriteLine($"accountant: {a}; q={q}, steps={n}, delta={d}, target epsilon={e}");
-            Console.WriteLine(Accountants.NoiseMultiplierFor(a, e, q, n, d).ToString("G6", CultureInfo.InvariantCulture));
+            Console.WriteLine(PrivacyAccountants.Get(a).NoiseMultiplierFor(e, q, n, d).ToString("G6", CultureInfo.InvariantCulture));
             return 0;
         });
 

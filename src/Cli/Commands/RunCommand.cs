@@ -14,11 +14,11 @@ internal static class RunCommand
     public static Command Create()
     {
         var job = new JobOptions();
-        var output = new Option<DirectoryInfo>("--output") { Description = "Folder for report.json, history.csv and model.fgw.", DefaultValueFactory = _ => new DirectoryInfo("fedgrains-out") };
-        var jobId = new Option<string?>("--job-id") { Description = "Job id; re-running with the same id and --output resumes that job. Default: a new id." };
-        var device = new Option<string>("--device") { Description = "auto, cpu or cuda.", DefaultValueFactory = _ => "auto" };
+        var output = new Option<DirectoryInfo>("--output") { Description = "Folder for report.json, history.csv, model.fgw, model.safetensors, the plots and state/fedgrains.db (default fedgrains-out).", DefaultValueFactory = _ => new DirectoryInfo("fedgrains-out") };
+        var jobId = new Option<string?>("--job-id") { Description = "Job id; re-running with the same id and --output resumes that job (default job-yyyyMMdd-HHmmss, the UTC time)." };
+        var device = new Option<string>("--device") { Description = "auto (cuda when usable, else cpu), cpu or cuda (default auto).", DefaultValueFactory = _ => "auto" };
         device.AcceptOnlyFromAmong("auto", "cpu", "cuda");
-        var telemetry = new Option<string?>("--telemetry") { Description = "OpenTelemetry exporter: none, console or otlp (default: otlp if OTEL_EXPORTER_OTLP_ENDPOINT is set)." };
+        var telemetry = new Option<string?>("--telemetry") { Description = "OpenTelemetry exporter: none, console or otlp (default otlp if OTEL_EXPORTER_OTLP_ENDPOINT is set, else none)." };
         telemetry.AcceptOnlyFromAmong("none", "console", "otlp");
 
         var command = new Command("run", "Run a federation job to completion in this process (SQLite state under --output).");
