@@ -1,3 +1,4 @@
+using FedGrains.Learning.Privacy;
 using System.Diagnostics;
 using FedGrains.Learning.Models;
 using FedGrains.Learning.Training;
@@ -79,8 +80,8 @@ public sealed class DpStepComparison : IDisposable
     private DpSgdTrainer Create(NoiseLevel level, double sigma, bool secureNoise = false, PerExampleNorms norms = PerExampleNorms.Cheaper)
     {
         var net = ModelFactory.Create(new ModelSpec(model, [256]), [1, 28, 28], 10, seed: 1);
-        var settings = new TrainerSettings(0.1, 1.0, sigma, Batch / 6000.0, Steps: 1, level, SecureNoise: secureNoise, PerExampleNorms: norms);
-        var trainer = new DpSgdTrainer(net, settings, new Random(1), new Generator(2));
+        var settings = new TrainerSettings(0.1, 1.0, sigma, Batch / 6000.0, Steps: 1, level, PerExampleNorms: norms);
+        var trainer = new DpSgdTrainer(net, settings, new Random(1), secureNoise ? new SecureNoise() : new GaussianNoise(2));
         created.Add((net, trainer));
         return trainer;
     }

@@ -1,3 +1,4 @@
+using FedGrains.Learning.Federation;
 using FedGrains.Learning.Codecs;
 using FedGrains.Learning.Jobs;
 using FedGrains.Learning.Models;

@@ -1,3 +1,5 @@
+using FedGrains.Learning.Jobs;
+using FedGrains.Learning.Privacy;
 using Orleans.Concurrency;
 
 namespace FedGrains.Grains.Interfaces;
@@ -10,16 +12,21 @@ namespace FedGrains.Grains.Interfaces;
 public interface IGatewayGrain : IGrainWithStringKey
 {
     /// <summary>
+    /// Joins the job: checks this gateway is in <paramref name="spec"/>, loads its data, calibrates its noise and
+    /// stores the job and that plan, so rounds carry only what changes. Returns what the gateway would release over
+    /// the whole job (for the site's up-front budget check; noise multiplier 0 when no epsilon is claimed). Joining
+    /// again with the same spec returns the stored plan; a different spec is refused once the gateway has released.
+    /// </summary>
+    [Alias("join"), ResponseTimeout("00:10:00")]
+    Task<IReadOnlyList<PrivacyCharge>> JoinAsync(JobSpec spec);
+
+    /// <summary>
     /// Trains one round from the given global model and returns the delta. The spend is recorded durably before the
     /// delta is released, so a gateway that trained and then timed out has still spent. A round that would exceed
     /// the gateway's budget is refused (the update says why).
     /// </summary>
     [Alias("train"), ResponseTimeout("02:00:00")]
     Task<GatewayUpdate> TrainAsync(RoundTask task, CancellationToken cancellationToken = default);
-
-    /// <summary>What this gateway would release over the whole job (for the site's up-front budget check); sigma 0 when no epsilon is claimed.</summary>
-    [Alias("plan"), AlwaysInterleave, ResponseTimeout("00:10:00")]
-    Task<IReadOnlyList<SiteCharge>> PlanAsync(FedGrains.Learning.Jobs.JobSpec spec);
 
     /// <summary>Everything this gateway has spent, from its own ledger.</summary>
     [Alias("privacy"), AlwaysInterleave]

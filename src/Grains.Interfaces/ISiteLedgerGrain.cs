@@ -1,3 +1,4 @@
+using FedGrains.Learning.Privacy;
 using Orleans.Concurrency;
 
 namespace FedGrains.Grains.Interfaces;
@@ -13,7 +14,7 @@ public interface ISiteLedgerGrain : IGrainWithStringKey
 {
     /// <summary>Whether a job planning these runs fits the site's remaining budget: null if it does, else why not, with the numbers.</summary>
     [Alias("check"), ReadOnly]
-    Task<string?> CheckAsync(string jobId, IReadOnlyList<SiteCharge> planned);
+    Task<string?> CheckAsync(string jobId, IReadOnlyList<PrivacyCharge> planned);
 
     /// <summary>
     /// Records one run before it happens, or refuses it (the reason says why) when it would cross the lifetime
@@ -37,10 +38,6 @@ public interface ISiteDirectoryGrain : IGrainWithIntegerKey
     Task<IReadOnlyList<string>> ListAsync();
 }
 
-/// <summary>A DP-SGD run on a site's data: Steps steps of the Poisson-subsampled Gaussian mechanism; sigma 0 claims no privacy.</summary>
-[GenerateSerializer, Immutable, Alias("fedgrains.site-charge")]
-public sealed record SiteCharge([property: Id(0)] double SampleRate, [property: Id(1)] double NoiseMultiplier, [property: Id(2)] long Steps);
-
 /// <summary>One round's releases of one gateway on the site's data: its DP-SGD run first, then any noised metric.</summary>
 [GenerateSerializer, Immutable, Alias("fedgrains.site-spend")]
 public sealed record SiteSpend(
@@ -48,8 +45,21 @@ public sealed record SiteSpend(
     [property: Id(1)] string GatewayId,
     [property: Id(2)] int Round,
     [property: Id(3)] long ModelVersion,
-    [property: Id(4)] IReadOnlyList<SiteCharge> Charges,
-    [property: Id(5)] DateTimeOffset RecordedAt);
+    [property: Id(6)] IReadOnlyList<PrivacyCharge> Charges,
+    [property: Id(5)] DateTimeOffset RecordedAt)
+{
+    /// <summary>The first stored format's charges (field 4); moved into <see cref="Charges"/> when such a ledger is read.</summary>
+    [Id(4)] public IReadOnlyList<SiteChargeV1>? FirstFormatCharges { get; init; }
+}
+
+/// <summary>The first stored format's charge record, kept only so ledgers of that format can be read.</summary>
+[GenerateSerializer, Immutable, Alias("fedgrains.site-charge")]
+public sealed record SiteChargeV1([property: Id(0)] double SampleRate, [property: Id(1)] double NoiseMultiplier, [property: Id(2)] long Steps)
+{
+    /// <summary>The first format stored a round's DP-SGD run first, then its noised metric if any.</summary>
+    public static IReadOnlyList<PrivacyCharge> ToCharges(IReadOnlyList<SiteChargeV1> charges) =>
+        charges.Select((c, i) => new PrivacyCharge(c.SampleRate, c.NoiseMultiplier, c.Steps, i == 0 ? Mechanism.DpSgd : Mechanism.NoisedMetric)).ToArray();
+}
 
 /// <summary>What a site has spent: the lifetime composition, and per job what each gateway ran.</summary>
 /// <param name="LifetimeBudget">The configured lifetime epsilon, or null when the site has none (recorded, not enforced).</param>

@@ -12,15 +12,14 @@ public enum JobState
     Failed,
 }
 
-/// <summary>What the federation asks one gateway to do in a round.</summary>
+/// <summary>What the federation asks a joined gateway to do: train once from a model version. Only what changes per request.</summary>
+/// <param name="Sequence">The round in synchronous mode, the dispatch number in buffered mode; with the model version it identifies the request, so a repeated one gets the update already released.</param>
 /// <param name="GlobalWeights">The global model as a <c>WeightBuffer</c> (bytes, not float[]: 40x faster on the wire).</param>
-[GenerateSerializer, Immutable, Alias("fedgrains.round-task")]
+[GenerateSerializer, Immutable, Alias("fedgrains.round-task.v2")]
 public sealed record RoundTask(
-    [property: Id(0)] string JobId,
-    [property: Id(1)] JobSpec Spec,
-    [property: Id(2)] int Round,
-    [property: Id(3)] long ModelVersion,
-    [property: Id(4)] byte[] GlobalWeights);
+    [property: Id(0)] int Sequence,
+    [property: Id(1)] long ModelVersion,
+    [property: Id(2)] byte[] GlobalWeights);
 
 /// <summary>A gateway's answer: its delta (or why it did not train) and what it spent.</summary>
 [GenerateSerializer, Immutable, Alias("fedgrains.gateway-update")]

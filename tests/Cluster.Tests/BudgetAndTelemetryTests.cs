@@ -1,3 +1,5 @@
+using FedGrains.Learning.Privacy;
+using FedGrains.Learning.Training;
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Diagnostics.Metrics;

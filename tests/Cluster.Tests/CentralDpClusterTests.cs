@@ -1,3 +1,4 @@
+using FedGrains.Learning.Aggregation;
 using FedGrains.Grains.Interfaces;
 using FedGrains.Learning.Jobs;
 

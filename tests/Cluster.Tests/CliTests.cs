@@ -24,7 +24,7 @@ public sealed class CliTests : IDisposable
         Assert.Equal(RdpAccountant.Epsilon(0.01, 1.1, 5000, 1e-5), LastNumber(rdp.Output), 5);
         Assert.True(LastNumber(epsilon.Output) < LastNumber(rdp.Output), "the default accountant is the tighter one");
         Assert.Equal(0, noise.ExitCode);
-        Assert.Equal(Accountants.NoiseMultiplierFor("prv", 2, 0.01, 5000, 1e-5), LastNumber(noise.Output), 5);
+        Assert.Equal(PrivacyAccountants.Get("prv").NoiseMultiplierFor(2, 0.01, 5000, 1e-5), LastNumber(noise.Output), 5);
     }
 
     [Fact]

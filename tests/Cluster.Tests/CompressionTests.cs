@@ -1,3 +1,5 @@
+using FedGrains.Learning.Aggregation;
+using FedGrains.Learning.Codecs;
 using FedGrains.Grains.Interfaces;
 using FedGrains.Learning.Jobs;
 

@@ -1,3 +1,4 @@
+using FedGrains.Learning.Datasets;
 using FedGrains.Grains.Gateway;
 using FedGrains.Grains.Hosting;
 using FedGrains.Learning.Jobs;

@@ -1,3 +1,4 @@
+using FedGrains.Learning.Training;
 using FedGrains.Grains.Interfaces;
 using FedGrains.Learning.Jobs;
 using FedGrains.Learning.Privacy;

@@ -1,3 +1,5 @@
+using FedGrains.Learning.Federation;
+using FedGrains.Learning.Codecs;
 using FedGrains.Grains.Interfaces;
 using FedGrains.Learning.Jobs;
 
@@ -12,11 +14,11 @@ public sealed class PartialTrainingClusterTests(ClusterFixture fixture)
         var job = fixture.Cluster.Client.GetGrain<IFederationGrain>("frozen");
         var spec = TestCluster.SyntheticJob(rounds: 2, gateways: 3) with { Model = new FedGrains.Learning.Models.ModelSpec("mlp", [64], Frozen: ["fc1"]) };
 
-        var (initial, _) = FedGrains.Learning.Models.GlobalModel.Initial(spec.Model, [20], 4, spec.Seed);
+        var (initial, _) = FedGrains.Learning.Federation.GlobalModel.Initial(spec.Model, [20], 4, spec.Seed);
         await job.StartAsync(spec);
         Assert.Equal(JobState.Completed, (await TestCluster.WaitFinishedAsync(job)).State);
 
-        var final = FedGrains.Learning.Models.WeightBuffer.Decode((await job.GetModelAsync()).Weights).Values;
+        var final = FedGrains.Learning.Codecs.WeightBuffer.Decode((await job.GetModelAsync()).Weights).Values;
         int frozen = 20 * 64 + 64;
         Assert.Equal(initial[..frozen], final[..frozen]);
         Assert.NotEqual(initial[frozen..], final[frozen..]);

@@ -28,7 +28,7 @@ public sealed class ReleaseTests(ClusterFixture fixture)
             {
                 TargetEpsilon = 3,
                 Delta = 1e-5,
-                LocalUpdateDp = new UpdateDpSpec { Enabled = true, ClippingBound = 1.0, NoiseMultiplier = 0.01 },
+                LocalUpdateDp = new UpdateDpSpec { Enabled = true, ClippingNorm = 1.0, NoiseMultiplier = 0.01 },
                 TrainMetrics = new TrainMetricsSpec { Mode = "noised", NoiseMultiplier = 50, LossBound = 5 },
             },
         };
@@ -44,11 +44,11 @@ public sealed class ReleaseTests(ClusterFixture fixture)
         {
             Assert.Equal(3, l.MetricReleases);
             // Example level: DP-SGD steps and the three loss releases together, within the target.
-            double composed = Accountants.Epsilon("prv", [new PrivacyCharge(l.SampleRate, l.NoiseMultiplier, l.Steps), PrivateLoss.Charge(50, 3)], 1e-5);
+            double composed = PrivacyAccountants.Get("prv").Epsilon([new PrivacyCharge(l.SampleRate, l.NoiseMultiplier, l.Steps), PrivateLoss.Charge(50, 3)], 1e-5);
             Assert.Equal(composed, l.Epsilon!.Value, 9);
             Assert.InRange(l.Epsilon.Value, 2.9, 3.0);
             // Site level: three updates with z = 0.01 protect a whole site hardly at all, and the report says so in numbers.
-            Assert.Equal(Accountants.Epsilon("prv", [UpdateDp.Charge(0.01, 3)], 1e-5), l.UpdateEpsilon!.Value, 9);
+            Assert.Equal(PrivacyAccountants.Get("prv").Epsilon([UpdateDp.Charge(0.01, 3)], 1e-5), l.UpdateEpsilon!.Value, 9);
             Assert.True(l.UpdateEpsilon > 100);
         }
         // The site ledger holds the metric releases too.

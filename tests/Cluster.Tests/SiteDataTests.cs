@@ -1,3 +1,6 @@
+using FedGrains.Learning.Codecs;
+using FedGrains.Learning.Datasets;
+using FedGrains.Learning.Training;
 using System.Globalization;
 using FedGrains.Grains.Interfaces;
 using FedGrains.Learning.Data;
@@ -66,7 +69,7 @@ public sealed class SiteDataTests(ClusterFixture fixture)
         var history = await job.GetHistoryAsync();
         Assert.Equal(3000, history[0].Examples);
         // A linear model on 3,969 scattering features per image, evaluated on the 10,000 test images' features.
-        var model = Learning.Models.WeightBuffer.Decode((await job.GetModelAsync()).Weights).Values;
+        var model = Learning.Codecs.WeightBuffer.Decode((await job.GetModelAsync()).Weights).Values;
         Assert.Equal(81 * 7 * 7 * 10 + 10, model.Length);
         Assert.True(history[^1].TestAccuracy > 0.6, $"test accuracy {history[^1].TestAccuracy} (chance 0.1)");
         Assert.All(await job.GetGatewayPrivacyAsync(), p => Assert.InRange(p.Epsilon ?? double.NaN, 0.1, 3.0));

@@ -1,3 +1,4 @@
+using FedGrains.Learning.Aggregation;
 using FedGrains.Grains.Interfaces;
 using FedGrains.Learning.Jobs;
 using FedGrains.Learning.Privacy;
@@ -53,8 +54,8 @@ public sealed class SiteLedgerTests(ClusterFixture fixture)
         double q = 100.0 / 1333;
         // Two trainings fit the site's budget of 1.0 and a third does not, so the refusal cannot depend on how often
         // the asynchronous schedule happens to ask gateway a beyond three times (the old margin, four, was a race).
-        double sigma = Accountants.NoiseMultiplierFor("prv", 0.9, q, 2 * 14, 1e-5);
-        Assert.True(Accountants.Epsilon("prv", q, sigma, 3 * 14, 1e-5) > 1.0);
+        double sigma = PrivacyAccountants.Get("prv").NoiseMultiplierFor(0.9, q, 2 * 14, 1e-5);
+        Assert.True(PrivacyAccountants.Get("prv").Epsilon(q, sigma, 3 * 14, 1e-5) > 1.0);
         var spec = TestCluster.SyntheticJob(rounds: 8, gateways: 3) with
         {
             Gateways = [new GatewaySpec { Id = "a", Site = RoundSite }, new GatewaySpec { Id = "b", Site = "free-3" }, new GatewaySpec { Id = "c", Site = "free-4" }],

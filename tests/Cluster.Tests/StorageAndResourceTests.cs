@@ -58,7 +58,7 @@ public sealed class StorageAndResourceTests
     {
         var services = new ServiceCollection().AddSerializer().BuildServiceProvider();
         var database = new SqliteDatabase(Options.Create(new SqliteStorageOptions { DatabasePath = path }));
-        return new SqliteGrainStorage(database, services.GetRequiredService<Serializer>());
+        return new SqliteGrainStorage(database, services.GetRequiredService<Serializer>(), TimeProvider.System);
     }
 }
 

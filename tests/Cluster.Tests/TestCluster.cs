@@ -1,3 +1,6 @@
+using FedGrains.Learning.Training;
+using FedGrains.Learning.Privacy;
+using FedGrains.Learning.Datasets;
 using FedGrains.Grains.Hosting;
 using FedGrains.Grains.Interfaces;
 using FedGrains.Learning.Jobs;

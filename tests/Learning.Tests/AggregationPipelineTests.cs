@@ -1,3 +1,6 @@
+using FedGrains.Learning.Privacy;
+using FedGrains.Learning.Federation;
+using FedGrains.Learning.Codecs;
 using FedGrains.Learning.Aggregation;
 using FedGrains.Learning.Data;
 using FedGrains.Learning.Jobs;
@@ -169,7 +172,7 @@ public sealed class ByzantineRobustnessTests(Xunit.Abstractions.ITestOutputHelpe
                 for (int k = 0; k < 10; k++)
                 {
                     var settings = new TrainerSettings(0.5, 1.0, 0, 0.1, Steps: 10, NoiseLevel.None);
-                    var (delta, _, _) = LocalTraining.Run(model, shards[k].Features, shards[k].Labels, train.Classes, weights, settings, new Random(round * 10 + k), new torch.Generator(1));
+                    var (delta, _, _) = LocalTraining.Run(model, shards[k].Features, shards[k].Labels, train.Classes, weights, settings, new Random(round * 10 + k), new GaussianNoise(1));
                     if (attack && k < 2) delta = delta.Select(v => -10 * v).ToArray();
                     updates.Add(new GatewayDelta($"gw-{k}", delta, 1000));
                 }
@@ -233,7 +236,7 @@ public sealed class HarmfulUpdateTests
         var model = new ModelSpec("mlp", [16]);
         var (weights, _) = GlobalModel.Initial(model, train.ExampleShape, train.Classes, jobSeed: 2);
         var settings = new TrainerSettings(0.5, 1.0, 0, 0.1, Steps: 20, NoiseLevel.None);
-        var (honest, _, _) = LocalTraining.Run(model, x, y, train.Classes, weights, settings, new Random(1), new torch.Generator(1));
+        var (honest, _, _) = LocalTraining.Run(model, x, y, train.Classes, weights, settings, new Random(1), new GaussianNoise(1));
         var poisoned = honest.Select(v => -20 * v).ToArray();
         var dropped = new List<(string, string)>();
 

@@ -1,3 +1,4 @@
+using FedGrains.Learning.Privacy;
 using FedGrains.Learning.Aggregation;
 using FedGrains.Learning.Jobs;
 
@@ -10,7 +11,7 @@ public sealed class CentralDpTests
     {
         var zeros = Enumerable.Range(0, 5).Select(_ => new WeightedDelta(new float[200_000], 1)).ToArray();
 
-        var mean = CentralDp.NoisedMean(zeros, 200_000, clippingNorm: 0.5, sumNoiseMultiplier: 1.5, expected: 10, new Random(3));
+        var mean = CentralDp.NoisedMean(zeros, 200_000, clippingNorm: 0.5, sumNoiseMultiplier: 1.5, expected: 10, new GaussianNoise(3));
 
         double std = Math.Sqrt(mean.Average(v => (double)v * v));
         Assert.InRange(std, 0.075 * 0.98, 0.075 * 1.02);
@@ -26,7 +27,7 @@ public sealed class CentralDpTests
         };
         GatewayDelta[] updates = [new("a", [3f, 4f], 1000), new("b", [0.3f, 0.4f], 1)];
 
-        var result = AggregationPipeline.Run(spec, [0f, 0f], updates, null, expectedUpdates: 2, noise: new Random(1));
+        var result = AggregationPipeline.Run(spec, [0f, 0f], updates, null, expectedUpdates: 2, noise: new GaussianNoise(1));
 
         // a is clipped to norm 1 (0.6, 0.8); b is kept; example counts are ignored; the denominator is 4.
         Assert.Equal((0.6 + 0.3) / 4, result.Weights[0], 5);

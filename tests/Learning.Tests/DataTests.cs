@@ -1,3 +1,5 @@
+using FedGrains.Learning.Jobs;
+using FedGrains.Learning.Datasets;
 using System.Buffers.Binary;
 using System.IO.Compression;
 using FedGrains.Learning.Data;
@@ -126,10 +128,10 @@ public sealed class ValidationSplitTests
         var spec = new FedGrains.Learning.Jobs.JobSpec
         {
             GatewayCount = 4,
-            Dataset = new FedGrains.Learning.Jobs.DatasetSpec { Kind = "synthetic", SyntheticTrainExamples = 1000, SyntheticTestExamples = 300, Evaluation = "validation", ValidationExamples = 200 },
+            Dataset = new FedGrains.Learning.Datasets.DatasetSpec { Kind = "synthetic", SyntheticTrainExamples = 1000, SyntheticTestExamples = 300, Evaluation = "validation", ValidationExamples = 200 },
         };
-        var plain = FederatedDataset.Load(spec with { Dataset = spec.Dataset with { Evaluation = "test" } });
-        var tuned = FederatedDataset.Load(spec);
+        var plain = JobData.Load(spec with { Dataset = spec.Dataset with { Evaluation = "test" } });
+        var tuned = JobData.Load(spec);
 
         Assert.Equal(200, tuned.Test.Count);
         Assert.Equal(800, tuned.Train.Count);

@@ -1,3 +1,5 @@
+using FedGrains.Learning.Privacy;
+using FedGrains.Learning.Federation;
 using FedGrains.Learning.Models;
 using FedGrains.Learning.Training;
 using TorchSharp;
@@ -15,7 +17,7 @@ public sealed class DpSgdTrainerTests
         const double q = 0.05;
         using var model = ModelFactory.Create(new ModelSpec("mlp", [8]), [5], 3, seed: 1);
         var settings = new TrainerSettings(0.1, 1.0, 1.0, q, Steps: 400);
-        using var trainer = new DpSgdTrainer(model, settings, new Random(3), new Generator(4));
+        using var trainer = new DpSgdTrainer(model, settings, new Random(3), new GaussianNoise(4));
 
         var run = trainer.Run(torch.randn(n, 5), torch.randint(0, 3, [n]));
 
@@ -34,7 +36,7 @@ public sealed class DpSgdTrainerTests
         const double sigma = 1.7, c = 0.3, q = 0.01, lr = 1.0;
         const long n = 1000;
         using var model = ModelFactory.Create(new ModelSpec("mlp", [64]), [50], 10, seed: 2);
-        using var trainer = new DpSgdTrainer(model, new TrainerSettings(lr, c, sigma, q, Steps: 2), new Random(1), new Generator(99));
+        using var trainer = new DpSgdTrainer(model, new TrainerSettings(lr, c, sigma, q, Steps: 2), new Random(1), new GaussianNoise(99));
         var empty = torch.zeros(0, 50);
         var noLabels = torch.zeros(0, dtype: ScalarType.Int64);
 
@@ -65,7 +67,7 @@ public sealed class DpSgdTrainerTests
         var (tx, ty) = test.ToTensors();
         using var model = ModelFactory.Create(new ModelSpec("mlp", [32]), train.ExampleShape, train.Classes, seed: 1);
         var (lossBefore, _) = Evaluator.Evaluate(model, tx, ty);
-        using var trainer = new DpSgdTrainer(model, new TrainerSettings(0.5, 1.0, 1.0, 0.05, Steps: 100), new Random(2), new Generator(3));
+        using var trainer = new DpSgdTrainer(model, new TrainerSettings(0.5, 1.0, 1.0, 0.05, Steps: 100), new Random(2), new GaussianNoise(3));
 
         trainer.Run(x, y);
 
@@ -88,7 +90,7 @@ public sealed class DpSgdTrainerTests
         })
         {
             using var model = ModelFactory.Create(new ModelSpec("mlp", [32]), train.ExampleShape, train.Classes, seed: 1);
-            using var trainer = new DpSgdTrainer(model, settings, new Random(2), new Generator(3));
+            using var trainer = new DpSgdTrainer(model, settings, new Random(2), new GaussianNoise(3));
             trainer.Run(x, y);
             var (_, accuracy) = Evaluator.Evaluate(model, tx, ty);
             // Chance is 25%; over 12 noise seeds batch-level noise gave 58-71%.
@@ -119,7 +121,7 @@ public sealed class FedProxTests
         double DeltaNorm(double mu)
         {
             var settings = new TrainerSettings(0.5, 1.0, 0.5, 0.1, Steps: 60, ProximalMu: mu);
-            var (delta, _, _) = LocalTraining.Run(spec, x, y, train.Classes, global, settings, new Random(1), new Generator(2));
+            var (delta, _, _) = LocalTraining.Run(spec, x, y, train.Classes, global, settings, new Random(1), new GaussianNoise(2));
             return Math.Sqrt(delta.Sum(d => (double)d * d));
         }
 
@@ -154,7 +156,7 @@ public sealed class SecureNoiseTests
         {
             // ~31k parameters: the std estimate's standard error is ~0.4%, so the 2% band is a 5-sigma check.
             using var model = ModelFactory.Create(new ModelSpec("mlp", [512]), [50], 10, seed: 2);
-            using var trainer = new DpSgdTrainer(model, new TrainerSettings(1.0, c, sigma, q, Steps: 1, SecureNoise: true), new Random(1), new Generator(99));
+            using var trainer = new DpSgdTrainer(model, new TrainerSettings(1.0, c, sigma, q, Steps: 1), new Random(1), new SecureNoise());
             var before = ModelWeights.Read(model);
             trainer.Step(torch.zeros(0, 50), torch.zeros(0, dtype: ScalarType.Int64), n);
             return before.Zip(ModelWeights.Read(model), (b, a) => (b - a) * (float)(q * n)).ToArray();
@@ -182,7 +184,7 @@ public sealed class TextModelTests
         var (global, _) = GlobalModel.Initial(spec, train.ExampleShape, train.Classes, jobSeed: 1);
         var settings = new TrainerSettings(1.0, 1.0, NoiseMultiplier: 1.0, SampleRate: 64.0 / 2000, Steps: 150);
 
-        var (delta, run, _) = LocalTraining.Run(spec, x, y, train.Classes, global, settings, new Random(1), new Generator(2));
+        var (delta, run, _) = LocalTraining.Run(spec, x, y, train.Classes, global, settings, new Random(1), new GaussianNoise(2));
         var trained = global.Zip(delta, (w, d) => w + d).ToArray();
         var (_, accuracy) = GlobalModel.Evaluate(spec, trained, tx, ty, train.Classes);
 

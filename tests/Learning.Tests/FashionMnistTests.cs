@@ -1,3 +1,4 @@
+using FedGrains.Learning.Datasets;
 using FedGrains.Learning.Data;
 using FedGrains.Learning.Jobs;
 
@@ -18,7 +19,7 @@ public sealed class FashionMnistTests
         double mean = train.Features.Average(f => (double)f);
         Assert.InRange(mean, -0.01, 0.01);
 
-        var data = FederatedDataset.Load(new JobSpec { GatewayCount = 10 });
+        var data = JobData.Load(new JobSpec { GatewayCount = 10 });
         var shard = data.ForGateway(new GatewaySpec { Id = "gw-03" });
         Assert.Equal(6000, shard.Count);
         Assert.InRange(shard.Labels.Count(l => l == 0), 500, 700);

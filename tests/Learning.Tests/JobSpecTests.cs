@@ -1,3 +1,7 @@
+using FedGrains.Learning.Gateways;
+using FedGrains.Learning.Datasets;
+using FedGrains.Learning.Training;
+using FedGrains.Learning.Federation;
 using FedGrains.Learning.Jobs;
 using FedGrains.Learning.Privacy;
 

@@ -1,3 +1,5 @@
+using FedGrains.Learning.Privacy;
+using FedGrains.Learning.Federation;
 using FedGrains.Learning.Codecs;
 using FedGrains.Learning.Jobs;
 using FedGrains.Learning.Models;
@@ -18,7 +20,7 @@ public sealed class PartialTrainingTests
         var (global, _) = GlobalModel.Initial(spec, train.ExampleShape, train.Classes, jobSeed: 1);
         var segments = GlobalModel.Segments(spec, train.ExampleShape, train.Classes);
 
-        var (delta, _, _) = LocalTraining.Run(spec, x, y, train.Classes, global, new TrainerSettings(0.5, 1.0, 1.0, 0.1, Steps: 20), new Random(1), new torch.Generator(2));
+        var (delta, _, _) = LocalTraining.Run(spec, x, y, train.Classes, global, new TrainerSettings(0.5, 1.0, 1.0, 0.1, Steps: 20), new Random(1), new GaussianNoise(2));
 
         long frozen = segments.Where(s => s.Frozen).Sum(s => s.Length);
         Assert.Equal(20 * 64 + 64, frozen);

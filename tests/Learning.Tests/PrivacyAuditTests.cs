@@ -1,3 +1,4 @@
+using FedGrains.Learning.Audit;
 using FedGrains.Learning.Privacy;
 using FedGrains.Learning.Training;
 
@@ -22,7 +23,7 @@ public sealed class PrivacyAuditTests
     public void A_dp_run_stays_below_its_claimed_epsilon()
     {
         const double claimed = 3;
-        double sigma = Accountants.NoiseMultiplierFor("prv", claimed, SampleRate, 240, Delta);
+        double sigma = PrivacyAccountants.Get("prv").NoiseMultiplierFor(claimed, SampleRate, 240, Delta);
         var settings = new TrainerSettings(0.5, 1.0, sigma, SampleRate, Steps: 240);
 
         var result = PrivacyAudit.Run(settings, Delta, canaries: 1000, seed: 3);

@@ -85,12 +85,12 @@ public sealed class RdpAccountantTests
     [InlineData("prv", 1.0, 0.01, 2000)]
     public void Noise_for_a_target_is_the_smallest_that_reaches_it(string accountant, double target, double q, long steps)
     {
-        double sigma = Accountants.NoiseMultiplierFor(accountant, target, q, steps, 1e-5);
+        double sigma = PrivacyAccountants.Get(accountant).NoiseMultiplierFor(target, q, steps, 1e-5);
 
-        Assert.True(Accountants.Epsilon(accountant, q, sigma, steps, 1e-5) <= target);
+        Assert.True(PrivacyAccountants.Get(accountant).Epsilon(q, sigma, steps, 1e-5) <= target);
 
-        Assert.True(Accountants.Epsilon(accountant, q, sigma * 0.998, steps, 1e-5) > target);
-        if (accountant == "prv") Assert.True(sigma < Accountants.NoiseMultiplierFor("rdp", target, q, steps, 1e-5), "the tighter accountant needs less noise");
+        Assert.True(PrivacyAccountants.Get(accountant).Epsilon(q, sigma * 0.998, steps, 1e-5) > target);
+        if (accountant == "prv") Assert.True(sigma < PrivacyAccountants.Get("rdp").NoiseMultiplierFor(target, q, steps, 1e-5), "the tighter accountant needs less noise");
     }
 
     [Fact]
@@ -98,7 +98,7 @@ public sealed class RdpAccountantTests
     {
         Assert.Contains("delta", Assert.Throws<ArgumentOutOfRangeException>(() => RdpAccountant.Epsilon(0.1, 1, 10, 0)).Message);
         Assert.Contains("sample rate", Assert.Throws<ArgumentOutOfRangeException>(() => RdpAccountant.Epsilon(1.5, 1, 10, 1e-5)).Message);
-        Assert.Contains("target epsilon", Assert.Throws<ArgumentOutOfRangeException>(() => Accountants.NoiseMultiplierFor("rdp", -1, 0.1, 10, 1e-5)).Message);
+        Assert.Contains("target epsilon", Assert.Throws<ArgumentOutOfRangeException>(() => PrivacyAccountants.Get("rdp").NoiseMultiplierFor(-1, 0.1, 10, 1e-5)).Message);
     }
 
     private static double Binomial(int n, int k)

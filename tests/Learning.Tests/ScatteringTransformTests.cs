@@ -1,3 +1,4 @@
+using FedGrains.Learning.Datasets;
 using System.Numerics;
 using FedGrains.Learning.Data;
 using FedGrains.Learning.Features;
@@ -71,7 +72,7 @@ public sealed class ScatteringTransformTests
                 Dataset = new DatasetSpec { Features = "scattering" },
             };
             Assert.Equal([81, 7, 7], spec.Dataset.Geometry().ExampleShape);
-            var data = FederatedDataset.Load(spec);
+            var data = JobData.Load(spec);
             Assert.Equal([81, 7, 7], data.ExampleShape);
 
             var own = data.ForGateway(site);
@@ -97,7 +98,7 @@ public sealed class ScatteringTransformTests
 
             var wrong = WriteIdx(dir, "small", 0x803, [40, 14, 14], new byte[40 * 196]);
             var bad = spec with { Gateways = [site with { Source = new SiteSource { Images = wrong, Labels = labels } }, .. spec.Gateways.Skip(1)] };
-            var error = Assert.Throws<InvalidDataException>(() => FederatedDataset.Load(bad).ForGateway(bad.Gateways[0]));
+            var error = Assert.Throws<InvalidDataException>(() => JobData.Load(bad).ForGateway(bad.Gateways[0]));
             Assert.Contains("196 features per example", error.Message);
         }
         finally

@@ -1,3 +1,4 @@
+using FedGrains.Learning.Privacy;
 using FedGrains.Learning.Models;
 using FedGrains.Learning.Training;
 using TorchSharp;
@@ -61,7 +62,7 @@ public sealed class TemporaryScalarTests
                     using var model = ModelFactory.Create(spec, shape, 10, seed);
                     var settings = new TrainerSettings(0.1, 1.0, 1.0, 0.1, Steps: 40, Optimizer: optimizer,
                         Momentum: optimizer == LocalOptimizer.Sgd ? 0.9 : 0, ProximalMu: 0.01);
-                    using var trainer = new DpSgdTrainer(model, settings, new Random(seed), new Generator((ulong)seed));
+                    using var trainer = new DpSgdTrainer(model, settings, new Random(seed), new GaussianNoise((ulong)seed));
                     long[] size = [400, .. shape];
                     var run = trainer.Run(torch.randn(size), torch.randint(0, 10, [400]));
                     var (loss, _) = Evaluator.Evaluate(model, torch.randn(size), torch.randint(0, 10, [400]));

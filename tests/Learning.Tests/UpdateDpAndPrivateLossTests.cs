@@ -1,3 +1,5 @@
+using FedGrains.Learning.Training;
+using FedGrains.Learning.Gateways;
 using FedGrains.Learning.Jobs;
 using FedGrains.Learning.Privacy;
 using MathNet.Numerics.Distributions;
@@ -14,8 +16,8 @@ public sealed class UpdateDpAndPrivateLossTests
         var big = Enumerable.Range(0, 20_000).Select(_ => (float)(rng.NextDouble() - 0.5)).ToArray(); // norm ~ 40
         var noiseOnly = new float[20_000];
 
-        double before = UpdateDp.Privatize(big, bound: 2.0, noiseMultiplier: 0.5, new Random(4));
-        UpdateDp.Privatize(noiseOnly, bound: 2.0, noiseMultiplier: 0.5, new Random(4)); // same noise, zero signal
+        double before = UpdateDp.Privatize(big, bound: 2.0, noiseMultiplier: 0.5, new GaussianNoise(4));
+        UpdateDp.Privatize(noiseOnly, bound: 2.0, noiseMultiplier: 0.5, new GaussianNoise(4)); // same noise, zero signal
 
         Assert.InRange(before, 30, 50);
         var signal = big.Zip(noiseOnly, (a, b) => (double)a - b).ToArray();
@@ -33,7 +35,7 @@ public sealed class UpdateDpAndPrivateLossTests
         double exact = MathNet.Numerics.FindRoots.OfFunction(
             e => Normal.CDF(0, 1, -e / mu + mu / 2) - Math.Exp(e) * Normal.CDF(0, 1, -e / mu - mu / 2) - delta, 0, 50, 1e-12);
 
-        double epsilon = Accountants.Epsilon("prv", [UpdateDp.Charge(z, releases)], delta);
+        double epsilon = PrivacyAccountants.Get("prv").Epsilon([UpdateDp.Charge(z, releases)], delta);
 
         Assert.InRange(epsilon, exact, exact + 2.5 * PrvAccountant.EpsilonError);
     }
@@ -41,7 +43,7 @@ public sealed class UpdateDpAndPrivateLossTests
     [Fact]
     public void A_released_loss_is_unbiased_with_the_promised_spread()
     {
-        var rng = new Random(5);
+        var rng = new GaussianNoise(5);
         // 6000 examples with mean clipped loss 0.8: sum = 4800.
         var releases = Enumerable.Range(0, 4000).Select(_ => PrivateLoss.Release(4800, 6000, bound: 5, noiseMultiplier: 50, rng)).ToArray();
 
@@ -60,7 +62,7 @@ public sealed class UpdateDpAndPrivateLossTests
 
         var without = LocalPlan.For(h, plain, 6000, 20);
         var with = LocalPlan.For(h, noised, 6000, 20);
-        double total = Accountants.Epsilon("prv",
+        double total = PrivacyAccountants.Get("prv").Epsilon(
             [new PrivacyCharge(with.Settings.SampleRate, with.Settings.NoiseMultiplier, with.PlannedSteps), PrivateLoss.Charge(50, 20)], 1e-5);
 
         Assert.True(with.Settings.NoiseMultiplier > without.Settings.NoiseMultiplier);

@@ -1,3 +1,4 @@
+using FedGrains.Learning.Codecs;
 using FedGrains.Learning.Models;
 
 namespace FedGrains.Learning.Tests;

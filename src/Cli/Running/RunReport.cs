@@ -1,3 +1,4 @@
+using FedGrains.Learning.Codecs;
 using System.Globalization;
 using System.Reflection;
 using System.Text;
@@ -106,7 +107,7 @@ internal sealed record RunReport(string JobId, JobSpec Spec, JobStatus Status, I
         int gateways = Spec.ResolveGateways().Count;
         var parts = new List<string>();
         if (Spec.Privacy.LocalUpdateDp.Enabled)
-            parts.Add($"local: each gateway clips its delta to {Spec.Privacy.LocalUpdateDp.ClippingBound} and adds noise (z = {Spec.Privacy.LocalUpdateDp.NoiseMultiplier}) before sending; update_epsilon bounds what the federation itself learns about a site's whole data (no sampling amplification: a site knows it takes part)");
+            parts.Add($"local: each gateway clips its delta to {Spec.Privacy.LocalUpdateDp.ClippingNorm} and adds noise (z = {Spec.Privacy.LocalUpdateDp.NoiseMultiplier}) before sending; update_epsilon bounds what the federation itself learns about a site's whole data (no sampling amplification: a site knows it takes part)");
         if (Spec.Aggregation.CentralDp.Enabled)
             parts.Add($"central: the federation noises the sum of clipped updates, so central_epsilon in the history bounds what the model reveals about any one site's whole data, but the federation sees individual updates; with {gateways} gateways"
                 + (Spec.CohortSize is > 0 and var c && c < gateways ? $" and cohorts of {c}, cohort sampling amplifies only by q = {(double)c / gateways:G3}" : " all taking part, there is no sampling amplification"));

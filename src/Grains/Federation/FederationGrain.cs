@@ -1,3 +1,5 @@
+using FedGrains.Learning.Codecs;
+using FedGrains.Learning.Federation;
 using System.Diagnostics;
 using FedGrains.Grains.Gateway;
 using FedGrains.Grains.Hosting;
@@ -20,26 +22,36 @@ namespace FedGrains.Grains.Federation;
 /// request runs for the whole job), validates and aggregates the gateways' deltas, evaluates, and writes the new model,
 /// metrics and privacy spend in one state write per round. Queries interleave with a running round.
 /// </summary>
-public sealed partial class FederationGrain(
+public sealed class FederationGrain(
     [PersistentState("federation", "fedgrains")] IPersistentState<FederationState> job,
     IJobIndex index,
     DatasetCache data,
     IOptions<FedGrainsSiloOptions> options,
     ILocalSiloDetails silo,
     RoundAggregator aggregator,
-    ILogger<FederationGrain> logger) : Grain, IFederationGrain, IRemindable
+    TimeProvider time,
+    ILogger<FederationGrain> logger) : Grain, IFederationGrain, IRemindable, IRoundHost
 {
     private const string ResumeReminder = "fedgrains-resume";
-    private const int MaxRoundAttempts = 3;
     private static readonly TimeSpan TransientPatience = TimeSpan.FromMinutes(2);
     private DateTimeOffset? transientSince;
     private readonly SemaphoreSlim writeLock = new(1, 1);
-    private CancellationTokenSource jobCancellation = new();
+    private readonly CancellationTokenSource jobCancellation = new();
     private IGrainTimer? driver;
     private readonly ObserverManager<IJobObserver> observers = new(TimeSpan.FromMinutes(2), logger);
-    private int gatewaysDone, cohortSize, failedAttempts;
+    private int gatewaysDone, cohortSize;
+    private bool gatewaysJoined;
+    private SynchronousRounds? synchronous;
+    private BufferedRounds? buffered;
 
-    private string JobId => this.GetPrimaryKeyString();
+    public string JobId => this.GetPrimaryKeyString();
+    FederationState IRoundHost.State => job.State;
+    CancellationToken IRoundHost.JobCancellation => jobCancellation.Token;
+    bool IRoundHost.Stopped => job.State.State != JobState.Running || jobCancellation.IsCancellationRequested;
+    RoundAggregator IRoundHost.Aggregator => aggregator;
+    IGrainFactory IRoundHost.GrainFactory => GrainFactory;
+    void IRoundHost.SetProgress(int done, int of) => (gatewaysDone, cohortSize) = (done, of);
+    void IRoundHost.Notify(Action<IJobObserver> notification) => observers.Notify(notification);
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
@@ -69,7 +81,7 @@ public sealed partial class FederationGrain(
             throw new InvalidOperationException($"job '{JobId}' already exists with a different spec; pick a new job id (its stored rounds are kept).");
         }
 
-        await CheckSiteBudgetsAsync(spec);
+        await JoinGatewaysAsync(spec, checkSiteBudgets: true);
         var dataset = await Task.Run(() => data.Dataset(spec));
         var (weights, layout) = await Task.Run(() =>
             GlobalModel.Initial(spec.Model, dataset.ExampleShape, dataset.Classes, spec.Seed));
@@ -80,7 +92,8 @@ public sealed partial class FederationGrain(
             State = JobState.Running,
             Weights = WeightBuffer.Encode(weights, WeightKind.Weights, 0, layout),
             LayoutHash = layout,
-            StartedAt = DateTimeOffset.UtcNow,
+            StartedAt = time.GetUtcNow(),
+            SchemaVersion = FederationState.CurrentSchema,
         };
         await StoreVersionAsync(0, job.State.Weights);
         await WriteAsync();
@@ -90,13 +103,16 @@ public sealed partial class FederationGrain(
     }
 
     /// <summary>
-    /// Refuses the job before anything is stored when, for some site, what its gateways plan to run in this job
-    /// composed with what the site already spent would cross the site's lifetime budget.
+    /// Sends the job to every gateway once (each stores it and its calibrated plan). At submission it then refuses
+    /// the job before anything is stored when, for some site, what its gateways plan to run in this job composed with
+    /// what the site already spent would cross the site's lifetime budget.
     /// </summary>
-    private async Task CheckSiteBudgetsAsync(JobSpec spec)
+    private async Task JoinGatewaysAsync(JobSpec spec, bool checkSiteBudgets)
     {
         var plans = await Task.WhenAll(spec.ResolveGateways().Select(async g =>
-            (g.SiteId, Plan: await GrainFactory.GetGrain<IGatewayGrain>(IGatewayGrain.Key(JobId, g.Id)).PlanAsync(spec))));
+            (g.SiteId, Plan: await GrainFactory.GetGrain<IGatewayGrain>(IGatewayGrain.Key(JobId, g.Id)).JoinAsync(spec))));
+        gatewaysJoined = true;
+        if (!checkSiteBudgets) return;
         var refusals = await Task.WhenAll(plans.GroupBy(p => p.SiteId).Select(site =>
             GrainFactory.GetGrain<ISiteLedgerGrain>(site.Key).CheckAsync(JobId, site.SelectMany(p => p.Plan).ToArray())));
         if (refusals.OfType<string>().ToArray() is { Length: > 0 } reasons)
@@ -112,7 +128,7 @@ public sealed partial class FederationGrain(
         if (job.State.State == JobState.Running)
         {
             job.State.State = JobState.Cancelled;
-            job.State.FinishedAt = DateTimeOffset.UtcNow;
+            job.State.FinishedAt = time.GetUtcNow();
             await jobCancellation.CancelAsync();
             await WriteAsync();
             await index.SetStateAsync(JobId, nameof(JobState.Cancelled));
@@ -185,8 +201,11 @@ public sealed partial class FederationGrain(
         }
         try
         {
-            if (s.Spec.Aggregation.Buffered.Enabled) await RunBufferedStepAsync(s.Spec);
-            else await RunRoundAsync(s.Spec, s.RoundsCompleted + 1);
+            // A resumed job (or one stored by the first format, whose gateways never joined) joins its gateways again:
+            // a gateway that holds the same job answers from its stored plan.
+            if (!gatewaysJoined) await JoinGatewaysAsync(s.Spec, checkSiteBudgets: false);
+            if (s.Spec.Aggregation.Buffered.Enabled) await (buffered ??= new BufferedRounds(this, logger)).StepAsync(s.Spec);
+            else await (synchronous ??= new SynchronousRounds(this)).RunAsync(s.Spec);
         }
         catch (InconsistentStateException e)
         {
@@ -198,7 +217,7 @@ public sealed partial class FederationGrain(
             DeactivateOnIdle();
         }
         catch (Exception e) when (!jobCancellation.IsCancellationRequested && e is OrleansException or TimeoutException
-                                  && (transientSince ??= DateTimeOffset.UtcNow) > DateTimeOffset.UtcNow - TransientPatience)
+                                  && (transientSince ??= time.GetUtcNow()) > time.GetUtcNow() - TransientPatience)
         {
             // The cluster is still forming (a restart: grain types not yet known everywhere) or a silo just left:
             // what is persisted stays, and the next tick carries on from it (a synchronous round is repeated whole).
@@ -213,41 +232,11 @@ public sealed partial class FederationGrain(
         transientSince = null;
     }
 
-    private async Task RunRoundAsync(JobSpec spec, int round)
-    {
-        var s = job.State;
-        using var activity = Telemetry.Source.StartActivity("round");
-        activity?.SetTag("fedgrains.job", JobId);
-        activity?.SetTag("fedgrains.round", round);
-        var stopwatch = Stopwatch.StartNew();
-        var cohort = CohortSampler.Select(spec.ResolveGateways().Select(g => g.Id).ToArray(), spec.CohortSize, spec.Seed, round);
-        var task = new RoundTask(JobId, spec, round, s.ModelVersion, s.Weights);
-        using var roundCancellation = CancellationTokenSource.CreateLinkedTokenSource(jobCancellation.Token);
-        roundCancellation.CancelAfter(TimeSpan.FromSeconds(spec.RoundTimeoutSeconds));
-        (gatewaysDone, cohortSize) = (0, cohort.Count);
-
-        var results = await Task.WhenAll(cohort.Select(id => AskGatewayAsync(id, task, spec.RoundTimeoutSeconds, roundCancellation.Token)));
-        // Cancelled, or the silo is shutting down, while the gateways trained: nothing of this round is recorded. A
-        // resumed job repeats the round and the gateways hand back the updates they already released.
-        if (s.State != JobState.Running || jobCancellation.IsCancellationRequested) return;
-
-        long bytesDown = (long)task.GlobalWeights.Length * cohort.Count;
-        var outcome = await aggregator.AggregateAsync(JobId, spec, s, round, results, bytesDown, stopwatch);
-        if (s.State != JobState.Running || jobCancellation.IsCancellationRequested) return; // cancelled while aggregating
-        if (outcome.Failure is { } why)
-        {
-            if (++failedAttempts >= MaxRoundAttempts) await FailAsync(why);
-            return;
-        }
-        failedAttempts = 0;
-        await CommitVersionAsync(spec, outcome, () => { });
-    }
-
     /// <summary>
     /// Makes the aggregated model the next version: stores it, then persists it with the round's record, checkpoint
     /// and <paramref name="alsoPersist"/>'s changes in one state write, then reports it.
     /// </summary>
-    private async Task CommitVersionAsync(JobSpec spec, RoundOutcome outcome, Action alsoPersist)
+    public async Task CommitVersionAsync(JobSpec spec, RoundOutcome outcome, Action alsoPersist)
     {
         var s = job.State;
         var record = outcome.Record!;
@@ -263,7 +252,7 @@ public sealed partial class FederationGrain(
         if (finished)
         {
             s.State = JobState.Completed;
-            s.FinishedAt = DateTimeOffset.UtcNow;
+            s.FinishedAt = time.GetUtcNow();
         }
         await WriteAsync();
         int keep = spec.Aggregation.Buffered.KeepVersions;
@@ -290,33 +279,11 @@ public sealed partial class FederationGrain(
     private Task StoreVersionAsync(long version, byte[] weights) =>
         GrainFactory.GetGrain<IModelVersionGrain>(IModelVersionGrain.Key(JobId, version)).StoreAsync(weights);
 
-    private async Task<ReceivedUpdate> AskGatewayAsync(string id, RoundTask task, double timeoutSeconds, CancellationToken cancellationToken)
-    {
-        try
-        {
-            var update = await GrainFactory.GetGrain<IGatewayGrain>(IGatewayGrain.Key(JobId, id)).TrainAsync(task, cancellationToken);
-            observers.Notify(o => o.UpdateReceived(id, task.Round, update.Delta?.Length ?? 0, update.Delta is not null));
-            return new ReceivedUpdate(id, update, null, task.ModelVersion);
-        }
-        catch (Exception e) when (e is OperationCanceledException or TimeoutException)
-        {
-            return new ReceivedUpdate(id, null, jobCancellation.IsCancellationRequested ? "job cancelled" : $"no answer within round_timeout_seconds={timeoutSeconds}", task.ModelVersion);
-        }
-        catch (Exception e)
-        {
-            return new ReceivedUpdate(id, null, $"{e.GetType().Name}: {e.Message}", task.ModelVersion);
-        }
-        finally
-        {
-            gatewaysDone++;
-        }
-    }
-
-    private async Task FailAsync(string error)
+    public async Task FailAsync(string error)
     {
         job.State.State = JobState.Failed;
         job.State.Error = error;
-        job.State.FinishedAt = DateTimeOffset.UtcNow;
+        job.State.FinishedAt = time.GetUtcNow();
         await WriteAsync();
         await index.SetStateAsync(JobId, nameof(JobState.Failed));
         Log.Failed(logger, JobId, error);
@@ -324,8 +291,9 @@ public sealed partial class FederationGrain(
     }
 
     // Round results and cancellation may interleave; writes go one at a time so neither sees a stale ETag.
-    private async Task WriteAsync()
+    public async Task WriteAsync()
     {
+        job.State.SchemaVersion = FederationState.CurrentSchema;
         await writeLock.WaitAsync();
         try { await job.WriteStateAsync(); }
         finally { writeLock.Release(); }

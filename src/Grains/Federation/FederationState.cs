@@ -7,6 +7,9 @@ namespace FedGrains.Grains.Federation;
 [GenerateSerializer, Alias("fedgrains.federation-state")]
 public sealed class FederationState
 {
+    /// <summary>The format this release writes; 0 in a record of the first format (the same fields, no version).</summary>
+    public const int CurrentSchema = 2;
+
     [Id(0)] public JobSpec? Spec { get; set; }
     [Id(1)] public JobState State { get; set; } = JobState.NotStarted;
     [Id(2)] public int RoundsCompleted { get; set; }
@@ -25,6 +28,8 @@ public sealed class FederationState
 
     /// <summary>Buffered mode's carried state: received updates not yet in a version, and the dispatches still out.</summary>
     [Id(11)] public BufferState Buffer { get; set; } = new();
+
+    [Id(12)] public int SchemaVersion { get; set; }
 }
 
 /// <summary>

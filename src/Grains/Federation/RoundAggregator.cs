@@ -1,3 +1,6 @@
+using FedGrains.Learning.Privacy;
+using FedGrains.Learning.Federation;
+using FedGrains.Learning.Codecs;
 using System.Diagnostics;
 using FedGrains.Grains.Gateway;
 using FedGrains.Grains.Hosting;
@@ -22,7 +25,8 @@ public sealed record ReceivedUpdate(string Id, GatewayUpdate? Update, string? Er
 /// The federation's work after the gateways answered: authenticate and validate each update, run the aggregation
 /// pipeline, evaluate, and build the round's record. Keeps the FederationGrain to orchestration and persistence.
 /// </summary>
-public sealed class RoundAggregator(DatasetCache data, UpdateAuthenticator authenticator, IOptions<FedGrainsSiloOptions> options, ILogger<RoundAggregator> logger)
+public sealed class RoundAggregator(DatasetCache data, UpdateAuthenticator authenticator, IOptions<FedGrainsSiloOptions> options,
+    INoiseSourceFactory noise, TimeProvider time, ILogger<RoundAggregator> logger)
 {
     private readonly TorchSharp.torch.Device device = TorchRuntime.SelectDevice(options.Value.Device);
 
@@ -52,9 +56,7 @@ public sealed class RoundAggregator(DatasetCache data, UpdateAuthenticator authe
                 + string.Join("; ", rejected.Select(r => $"{r.GatewayId}: {r.Reason}")));
 
         var checkpoint = CheckpointCodec.Decode(state.AggregationCheckpoint);
-        var centralNoise = new Random(options.Value.SeededNoiseForTests
-            ? Seeds.Derive32(spec.Seed, $"central-noise/{round}")
-            : System.Security.Cryptography.RandomNumberGenerator.GetInt32(int.MaxValue));
+        var centralNoise = noise.Create(spec.Seed, $"central-noise/{round}", spec.Privacy.SecureNoise);
         // Off the grain's scheduler: the first call computes the test set's features (ScatterNet: seconds), and the
         // federation must keep answering status and cancel meanwhile.
         var (result, loss, accuracy) = await Task.Run(() =>
@@ -79,12 +81,12 @@ public sealed class RoundAggregator(DatasetCache data, UpdateAuthenticator authe
         accepted.RemoveAll(a => result.Dropped.Any(d => d.GatewayId == a.Update.GatewayId));
 
         long examples = accepted.Sum(a => (long)a.Update.Examples);
-        double? centralEpsilon = await AccountantWork.RunAsync(() => CentralEpsilon(spec, round));
+        double? centralEpsilon = await AccountantWork.RunAsync(() => CentralDpAccounting.Epsilon(spec, round));
         var record = new RoundRecord(round, accepted.Select(a => a.Update.GatewayId).ToArray(), rejected, examples,
             accepted.Sum(a => a.Update.TrainLoss * a.Update.Examples) / Math.Max(1, examples), accuracy, loss,
             results.Where(r => r.Update is not null).Select(r => r.Update!.Privacy).ToArray(),
             bytesDown, results.Sum(r => (long)(r.Update?.Delta?.Length ?? 0)), roundClock.Elapsed.TotalSeconds, clock.Elapsed.TotalSeconds,
-            DateTimeOffset.UtcNow,
+            time.GetUtcNow(),
             BytesUpDense: (long)current.Length * 4 * results.Count(r => r.Update?.Delta is not null),
             CentralEpsilon: centralEpsilon,
             Staleness: accepted.Select(a => a.Staleness).ToArray());
@@ -107,18 +109,4 @@ public sealed class RoundAggregator(DatasetCache data, UpdateAuthenticator authe
         return UpdateValidator.Validate(update, received.BaseVersion, state.LayoutHash, parameterCount);
     }
 
-    /// <summary>
-    /// Site-level epsilon of central DP after <paramref name="rounds"/> rounds: one Gaussian query per round, accounted
-    /// as Poisson sampling at q = cohort / gateways (as TFF does; fixed-size cohorts are only approximated by it, and
-    /// with every gateway in every round q = 1 and there is no amplification). In buffered mode the cohort is whoever
-    /// answers first, not a random sample, so no amplification is claimed: q = 1.
-    /// </summary>
-    private static double? CentralEpsilon(JobSpec spec, int rounds)
-    {
-        var dp = spec.Aggregation.CentralDp;
-        if (!dp.Enabled) return null;
-        int gateways = spec.ResolveGateways().Count;
-        double q = spec.Aggregation.Buffered.Enabled ? 1.0 : (double)(spec.CohortSize > 0 ? spec.CohortSize : gateways) / gateways;
-        return Learning.Privacy.Accountants.Epsilon(spec.Privacy.Accountant, q, dp.NoiseMultiplier, rounds, spec.Privacy.Delta);
-    }
 }

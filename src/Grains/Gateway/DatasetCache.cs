@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+using FedGrains.Learning.Datasets;
 using System.Collections.Concurrent;
 using FedGrains.Grains.Hosting;
 using FedGrains.Learning.Data;
@@ -41,7 +43,7 @@ public sealed class DatasetCache : IDisposable
     /// The job's dataset, loaded once per silo: concurrent callers (every gateway's plan at submission) wait for one
     /// load instead of each computing it, which matters when features take a minute. A failed load is not cached.
     /// </summary>
-    public FederatedDataset Dataset(JobSpec spec) => Once(datasets, DatasetKey(spec), () => FederatedDataset.Load(spec));
+    public FederatedDataset Dataset(JobSpec spec) => Once(datasets, DatasetKey(spec), () => JobData.Load(spec));
 
     /// <summary>A gateway's training examples as tensors (its own source, or its partition of the shared set).</summary>
     public (Tensor X, Tensor Y) GatewayData(JobSpec spec, GatewaySpec gateway, Device device) =>
@@ -125,6 +127,10 @@ public sealed class DatasetCache : IDisposable
         }
     }
 
+    // The key is the spec without what does not change the data, computed once per spec instance (a gateway holds
+    // one for its whole activation), not on every access.
+    private static readonly ConditionalWeakTable<JobSpec, string> Keys = [];
+
     private static string DatasetKey(JobSpec spec) =>
-        $"{JobSpecJson.Serialize(spec with { Rounds = 0, Defaults = new(), Privacy = new() })}";
+        Keys.GetValue(spec, s => JobSpecJson.Serialize(s with { Rounds = 0, Defaults = new(), Privacy = new() }));
 }

@@ -1,15 +1,13 @@
 using System.Diagnostics;
-using System.Security.Cryptography;
 using FedGrains.Grains.Hosting;
 using FedGrains.Grains.Interfaces;
 using FedGrains.Grains.Placement;
 using FedGrains.Grains.Security;
 using FedGrains.Learning;
 using FedGrains.Learning.Codecs;
+using FedGrains.Learning.Gateways;
 using FedGrains.Learning.Jobs;
-using FedGrains.Learning.Models;
 using FedGrains.Learning.Privacy;
-using FedGrains.Learning.Training;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using TorchSharp;
@@ -17,8 +15,8 @@ using TorchSharp;
 namespace FedGrains.Grains.Gateway;
 
 /// <summary>
-/// One data site in one job: merges server defaults with its overrides, checks its budget, trains DP-SGD off the
-/// grain turn, records the spend durably and only then releases the delta.
+/// One data site's trainer in one job. Joins once (stores the job and its calibrated plan), then per request checks
+/// its budget and the site's, trains off the grain turn, records the spend durably and only then releases the delta.
 /// </summary>
 [GatewayHostPlacementFilter]
 public sealed class GatewayGrain(
@@ -28,149 +26,138 @@ public sealed class GatewayGrain(
     IOptions<FedGrainsSiloOptions> options,
     ILocalSiloDetails silo,
     UpdateAuthenticator authenticator,
+    INoiseSourceFactory noise,
+    TimeProvider time,
     ILogger<GatewayGrain> logger) : Grain, IGatewayGrain
 {
     private readonly torch.Device device = TorchRuntime.SelectDevice(options.Value.Device);
+    private LocalPlan? plan;
+
+    // Read from the grain's key once, on its scheduler: lambdas that run on the thread pool may use them.
+    private string JobId => field ??= this.GetPrimaryKeyString().Split('/', 2)[0];
+    private string GatewayId => field ??= this.GetPrimaryKeyString().Split('/', 2)[1];
+    private GatewayState State => ledger.State;
+
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        _ = (JobId, GatewayId);
+        State.Upgrade(); // written back with the next release
+        if (State.Spec is { } spec && spec.Privacy.Accountant != State.Accountant)
+            throw new InvalidDataException($"gateway {GatewayId} of job {JobId}: its ledger was kept by the '{State.Accountant}' accountant but its stored job names '{spec.Privacy.Accountant}'; the stored state is inconsistent.");
+        return Task.CompletedTask;
+    }
+
+    public async Task<IReadOnlyList<PrivacyCharge>> JoinAsync(JobSpec spec)
+    {
+        var gateway = spec.ResolveGateways().FirstOrDefault(g => g.Id == GatewayId)
+            ?? throw new ArgumentException($"gateway '{GatewayId}' is not in job {JobId}'s spec.");
+        if (State.Spec is { } joined && JobSpecJson.Serialize(joined) != JobSpecJson.Serialize(spec) && State.Releases.Count > 0)
+            throw new InvalidOperationException($"gateway '{GatewayId}' already trained for job {JobId} under a different spec; pick a new job id.");
+        int examples = await Task.Run(() => (int)data.GatewayData(spec, gateway, device).X.shape[0]);
+        var planned = await AccountantWork.RunAsync(() => LocalPlan.For(spec.Defaults.With(gateway.Overrides), spec.Privacy, examples, spec.PlannedParticipations()));
+        (State.Spec, State.Plan, plan) = (spec, new GatewayPlanRecord(examples, planned.Settings.NoiseMultiplier), planned);
+        (State.Accountant, State.Delta, State.TargetEpsilon, State.NoiseLevel) = (spec.Privacy.Accountant, spec.Privacy.Delta, spec.Privacy.TargetEpsilon, spec.Privacy.NoiseLevel);
+        State.UpdateNoiseMultiplier = spec.Privacy.LocalUpdateDp.Enabled ? spec.Privacy.LocalUpdateDp.NoiseMultiplier : 0;
+        State.SchemaVersion = GatewayState.CurrentSchema;
+        await ledger.WriteStateAsync();
+        return planned.Charges(spec.PlannedParticipations());
+    }
 
     public async Task<GatewayUpdate> TrainAsync(RoundTask task, CancellationToken cancellationToken = default)
     {
-        var spec = task.Spec;
-        var gatewayId = this.GetPrimaryKeyString().Split('/', 2)[1];
-        var gateway = spec.ResolveGateways().FirstOrDefault(g => g.Id == gatewayId)
-            ?? throw new ArgumentException($"gateway '{gatewayId}' is not in job {task.JobId}'s spec.");
-        using var activity = Telemetry.Source.StartActivity("gateway.train");
-        activity?.SetTag("fedgrains.job", task.JobId);
-        activity?.SetTag("fedgrains.gateway", gatewayId);
-        activity?.SetTag("fedgrains.round", task.Round);
-
-        if (ledger.State.LastRelease is { } last && last.Round == task.Round && ledger.State.LastReleaseModelVersion == task.ModelVersion)
+        if (State.LastRelease is { } last && last.Round == task.Sequence && State.LastReleaseModelVersion == task.ModelVersion)
             return last;
+        var spec = State.Spec ?? throw new InvalidOperationException($"gateway '{GatewayId}' has not joined job {JobId}: the federation joins every gateway before its first round.");
+        var gateway = spec.ResolveGateways().First(g => g.Id == GatewayId);
+        using var activity = Telemetry.Source.StartActivity("gateway.train");
+        activity?.SetTag("fedgrains.job", JobId);
+        activity?.SetTag("fedgrains.gateway", GatewayId);
+        activity?.SetTag("fedgrains.round", task.Sequence);
 
         using var slot = await slots.AcquireAsync(cancellationToken);
         var stopwatch = Stopwatch.StartNew();
         var (x, y) = await Task.Run(() => data.GatewayData(spec, gateway, device), cancellationToken);
-        int examples = (int)x.shape[0];
-        var plan = await AccountantWork.RunAsync(() => Plan(spec, gateway, examples));
-        var settings = plan.Settings;
-        ledger.State.Delta = spec.Privacy.Delta;
-        ledger.State.TargetEpsilon = spec.Privacy.TargetEpsilon;
-        ledger.State.NoiseLevel = spec.Privacy.NoiseLevel;
-        ledger.State.Accountant = spec.Privacy.Accountant;
-
-        double metricSigma = spec.Privacy.TrainMetrics.Mode == "noised" ? PrivateLoss.Charge(spec.Privacy.TrainMetrics.NoiseMultiplier, 1).NoiseMultiplier : 0;
-        var entry = new LedgerEntry(task.Round, settings.SampleRate, settings.NoiseMultiplier, settings.Steps, DateTimeOffset.UtcNow, metricSigma);
-        if (plan.EpsilonClaimed)
+        var local = await PlanAsync(spec, gateway);
+        var charges = local.Charges(1);
+        if (await RefusalAsync(spec, gateway, task, local, charges) is { } reason)
         {
-            var charges = Charges().Concat(entry.Charges()).ToArray();
-            double projected = await AccountantWork.RunAsync(() => Accountants.Epsilon(spec.Privacy.Accountant, charges, spec.Privacy.Delta));
-            if (projected > spec.Privacy.TargetEpsilon * (1 + 1e-9))
-            {
-                var reason = $"budget: this round would bring epsilon to {projected:F3} > target {spec.Privacy.TargetEpsilon} (delta {spec.Privacy.Delta}); spent so far {await EpsilonSoFarAsync():F3} over {ledger.State.Entries.Count} rounds.";
-                Log.Refused(logger, task.JobId, gatewayId, task.Round, reason);
-                return new GatewayUpdate(gatewayId, task.Round, null, examples, double.NaN, await PrivacyAsync(gatewayId, plan), 0, reason);
-            }
-        }
-
-        // The site's cross-job ledger records the run before it happens, and refuses one that would cross its lifetime budget.
-        if (await GrainFactory.GetGrain<ISiteLedgerGrain>(gateway.SiteId)
-                .SpendAsync(new SiteSpend(task.JobId, gatewayId, task.Round, task.ModelVersion, SiteCharges(entry, plan.EpsilonClaimed), DateTimeOffset.UtcNow)) is { } siteRefusal)
-        {
-            Log.Refused(logger, task.JobId, gatewayId, task.Round, siteRefusal);
-            return new GatewayUpdate(gatewayId, task.Round, null, examples, double.NaN, await PrivacyAsync(gatewayId, plan), 0, siteRefusal);
+            Log.Refused(logger, JobId, GatewayId, task.Sequence, reason);
+            return new GatewayUpdate(GatewayId, task.Sequence, null, State.Plan!.Examples, double.NaN, await PrivacyAsync(), 0, reason);
         }
 
         var global = WeightBuffer.Decode(task.GlobalWeights);
-        var sampler = new Random(Seeds.Derive32(spec.Seed, $"sampling/{gatewayId}/{task.Round}"));
-        using var noise = new torch.Generator(options.Value.SeededNoiseForTests
-            ? (ulong)Seeds.Derive(spec.Seed, $"noise/{gatewayId}/{task.Round}")
-            : BitConverter.ToUInt64(RandomNumberGenerator.GetBytes(8)));
-        var releaseNoise = options.Value.SeededNoiseForTests ? new Random(Seeds.Derive32(spec.Seed, $"release-noise/{gatewayId}/{task.Round}")) : new Random(RandomNumberGenerator.GetInt32(int.MaxValue));
-        var (delta, _, releasedLoss) = await Task.Run(() => LocalTraining.Run(spec.Model, x, y, data.Dataset(spec).Classes, global.Values,
-            settings, sampler, noise, spec.Privacy.TrainMetrics, releaseNoise, cancellationToken), cancellationToken);
-        var updateDp = spec.Privacy.LocalUpdateDp;
-        if (updateDp.Enabled) UpdateDp.Privatize(delta, updateDp.ClippingBound, updateDp.NoiseMultiplier, releaseNoise);
-        ledger.State.UpdateNoiseMultiplier = updateDp.Enabled ? updateDp.NoiseMultiplier : 0;
+        int classes = data.Dataset(spec).Classes;
+        var (bytes, releasedLoss) = await Task.Run(() =>
+            GatewayRound.Run(spec, GatewayId, local, x, y, classes, global, task.Sequence, noise, cancellationToken), cancellationToken);
 
         // Record the spend before anything leaves this grain: a caller that times out after this point has still
         // received (or may yet receive) a release, so it must be accounted.
-        var segments = GlobalModel.Segments(spec.Model, x.shape.Skip(1).Select(d => (int)d).ToArray(), data.Dataset(spec).Classes);
-        var bytes = DeltaCodec.Encode(delta, segments, spec.Aggregation.Compression, global.ModelVersion, global.LayoutHash,
-            new Random(Seeds.Derive32(spec.Seed, $"rounding/{gatewayId}/{task.Round}")));
-        ledger.State.Entries.Add(entry);
-        var privacy = await PrivacyAsync(gatewayId, plan);
+        State.Releases.Add(new GatewayRelease(task.Sequence, task.ModelVersion, charges, time.GetUtcNow()));
+        var privacy = await PrivacyAsync();
         var seconds = stopwatch.Elapsed.TotalSeconds;
-        var update = authenticator.Sign(new GatewayUpdate(gatewayId, task.Round, bytes, examples, releasedLoss, privacy, seconds, null),
-            task.JobId, task.ModelVersion);
-        ledger.State.LastRelease = update;
-        ledger.State.LastReleaseModelVersion = task.ModelVersion;
+        var update = authenticator.Sign(new GatewayUpdate(GatewayId, task.Sequence, bytes, State.Plan!.Examples, releasedLoss, privacy, seconds, null),
+            JobId, task.ModelVersion);
+        (State.LastRelease, State.LastReleaseModelVersion) = (update, task.ModelVersion);
         await ledger.WriteStateAsync(CancellationToken.None);
 
         Telemetry.GatewayTrainingDuration.Record(seconds);
         if (privacy.Epsilon is { } eps) Telemetry.EpsilonSpent.Record(eps);
-        Log.Trained(logger, task.JobId, gatewayId, task.Round, examples, settings.Steps, settings.SampleRate,
-            settings.NoiseMultiplier, privacy.Epsilon?.ToString("F3") ?? "not claimed", seconds);
+        Log.Trained(logger, JobId, GatewayId, task.Sequence, State.Plan.Examples, local.Settings.Steps, local.Settings.SampleRate,
+            local.Settings.NoiseMultiplier, privacy.Epsilon?.ToString("F3") ?? "not claimed", seconds);
         return update;
     }
 
-    public async Task<IReadOnlyList<SiteCharge>> PlanAsync(JobSpec spec)
+    /// <summary>The plan fixed at join, rebuilt after a reactivation from the stored noise multiplier (no recalibration).</summary>
+    private async Task<LocalPlan> PlanAsync(JobSpec spec, GatewaySpec gateway)
     {
-        var gatewayId = this.GetPrimaryKeyString().Split('/', 2)[1];
-        var gateway = spec.ResolveGateways().FirstOrDefault(g => g.Id == gatewayId)
-            ?? throw new ArgumentException($"gateway '{gatewayId}' is not in the job's spec.");
-        int examples = await Task.Run(() => (int)data.GatewayData(spec, gateway, device).X.shape[0]);
-        var plan = await AccountantWork.RunAsync(() => Plan(spec, gateway, examples));
-        var metrics = spec.Privacy.TrainMetrics;
-        return SiteCharges(new LedgerEntry(0, plan.Settings.SampleRate, plan.Settings.NoiseMultiplier, plan.PlannedSteps, DateTimeOffset.UtcNow,
-            metrics.Mode == "noised" ? PrivateLoss.Charge(metrics.NoiseMultiplier, 1).NoiseMultiplier : 0), plan.EpsilonClaimed, spec.PlannedParticipations());
+        var (examples, sigma) = (State.Plan!.Examples, State.Plan.NoiseMultiplier);
+        return plan ??= await AccountantWork.RunAsync(() =>
+            LocalPlan.Restore(spec.Defaults.With(gateway.Overrides), spec.Privacy, examples, spec.PlannedParticipations(), sigma));
     }
 
-    /// <summary>What the site's ledger records for an entry (or a whole plan); a DP-SGD run that claims no epsilon is recorded without noise.</summary>
-    private static SiteCharge[] SiteCharges(LedgerEntry entry, bool epsilonClaimed, long metricReleases = 1) => entry.MetricNoiseMultiplier > 0
-        ? [new SiteCharge(entry.SampleRate, epsilonClaimed ? entry.NoiseMultiplier : 0, entry.Steps), new SiteCharge(1.0, entry.MetricNoiseMultiplier, metricReleases)]
-        : [new SiteCharge(entry.SampleRate, epsilonClaimed ? entry.NoiseMultiplier : 0, entry.Steps)];
-
-    private static LocalPlan Plan(JobSpec spec, GatewaySpec gateway, int examples) =>
-        LocalPlan.For(spec.Defaults.With(gateway.Overrides), spec.Privacy, examples, spec.PlannedParticipations());
-
-    public async Task<GatewayPrivacy?> GetPrivacyAsync()
+    /// <summary>Why this request may not train: the gateway's own budget, then the site's (which records the run if it fits).</summary>
+    private async Task<string?> RefusalAsync(JobSpec spec, GatewaySpec gateway, RoundTask task, LocalPlan local, IReadOnlyList<PrivacyCharge> charges)
     {
-        if (!ledger.RecordExists) return null;
-        var last = ledger.State.Entries.LastOrDefault();
-        return await PrivacyAsync(this.GetPrimaryKeyString().Split('/', 2)[1], last?.SampleRate ?? 0, last?.NoiseMultiplier ?? 0,
-            ledger.State.NoiseLevel == "sample");
+        if (local.EpsilonClaimed)
+        {
+            var own = Ledger();
+            var projection = await AccountantWork.RunAsync(() => own.Project(charges));
+            if (!projection.Fits) return GatewayRound.BudgetRefusal(projection, State.Delta, State.Releases.Count);
+        }
+        // The site's cross-job ledger records the run before it happens, and refuses one that would cross its lifetime budget.
+        return await GrainFactory.GetGrain<ISiteLedgerGrain>(gateway.SiteId)
+            .SpendAsync(new SiteSpend(JobId, GatewayId, task.Sequence, task.ModelVersion, charges, time.GetUtcNow()));
     }
 
-    /// <summary>
-    /// The example-level epsilon of everything released (when claimed), and the site-level epsilon of the locally
-    /// privatised updates (null without local update DP), computed off the grain's turn from a snapshot of the ledger.
-    /// </summary>
-    private Task<(double? Epsilon, double? UpdateEpsilon)> EpsilonsAsync(bool claimed)
-    {
-        var s = ledger.State;
-        var charges = Charges().ToArray();
-        var (accountant, delta, z, releases) = (s.Accountant, s.Delta, s.UpdateNoiseMultiplier, s.Entries.Count);
-        return AccountantWork.RunAsync(() => (
-            claimed ? Accountants.Epsilon(accountant, charges, delta) : (double?)null,
-            z > 0 ? Accountants.Epsilon(accountant, [UpdateDp.Charge(z, releases)], delta) : (double?)null));
-    }
+    private PrivacyLedger Ledger() =>
+        new(PrivacyAccountants.Get(State.Accountant), State.Delta, State.TargetEpsilon, State.Charges().ToArray());
 
-    private async Task<double> EpsilonSoFarAsync() => (await EpsilonsAsync(claimed: true)).Epsilon!.Value;
+    public async Task<GatewayPrivacy?> GetPrivacyAsync() => ledger.RecordExists ? await PrivacyAsync() : null;
 
     public Task<string> GetSiloAsync() => Task.FromResult(silo.SiloAddress.ToString());
 
-    private IEnumerable<PrivacyCharge> Charges() => ledger.State.Entries.SelectMany(e => e.Charges());
-
-
-    private Task<GatewayPrivacy> PrivacyAsync(string gatewayId, LocalPlan plan) =>
-        PrivacyAsync(gatewayId, plan.Settings.SampleRate, plan.Settings.NoiseMultiplier, plan.EpsilonClaimed);
-
-    /// <summary>The ledger as a report: its epsilons, and the (sample rate, noise multiplier) that reproduce the DP-SGD part.</summary>
-    private async Task<GatewayPrivacy> PrivacyAsync(string gatewayId, double sampleRate, double noiseMultiplier, bool claimed)
+    /// <summary>
+    /// The ledger as a report, computed off the grain's turn from a snapshot: the example-level epsilon of everything
+    /// released (when claimed), the site-level epsilon of locally privatised updates, and the plan that reproduces them.
+    /// </summary>
+    private async Task<GatewayPrivacy> PrivacyAsync()
     {
-        var (epsilon, updateEpsilon) = await EpsilonsAsync(claimed);
-        var s = ledger.State;
-        return new GatewayPrivacy(gatewayId, epsilon, s.Delta, sampleRate, noiseMultiplier, s.Entries.Sum(e => e.Steps), s.NoiseLevel,
-            s.Accountant, s.TargetEpsilon, updateEpsilon, s.Entries.LastOrDefault()?.MetricNoiseMultiplier ?? 0,
-            s.Entries.Count(e => e.MetricNoiseMultiplier > 0));
+        var s = State;
+        var own = Ledger();
+        var steps = s.Charges().Where(c => c.Mechanism == Mechanism.DpSgd).ToArray();
+        var metrics = s.Charges().Where(c => c.Mechanism == Mechanism.NoisedMetric).ToArray();
+        // The plan of a joined gateway; a first-format record has only its last round's charge.
+        var last = steps.LastOrDefault();
+        var (sampleRate, sigma, claimed) = (last?.SampleRate ?? 0, last?.NoiseMultiplier ?? 0, s.NoiseLevel == "sample");
+        if (s.Spec is { } spec && s.Plan is not null)
+        {
+            var local = await PlanAsync(spec, spec.ResolveGateways().First(g => g.Id == GatewayId));
+            (sampleRate, sigma, claimed) = (local.Settings.SampleRate, local.Settings.NoiseMultiplier, local.EpsilonClaimed);
+        }
+        var (epsilon, updateEpsilon) = await AccountantWork.RunAsync(() => (
+            claimed ? own.Epsilon() : (double?)null,
+            s.UpdateNoiseMultiplier > 0 ? own.Accountant.Epsilon([UpdateDp.Charge(s.UpdateNoiseMultiplier, s.Releases.Count)], s.Delta) : (double?)null));
+        return new GatewayPrivacy(GatewayId, epsilon, s.Delta, sampleRate, sigma, steps.Sum(c => c.Steps), s.NoiseLevel,
+            s.Accountant, s.TargetEpsilon, updateEpsilon, metrics.LastOrDefault()?.NoiseMultiplier ?? 0, metrics.Sum(c => c.Steps));
     }
 }

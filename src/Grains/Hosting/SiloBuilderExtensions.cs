@@ -1,3 +1,4 @@
+using FedGrains.Learning.Privacy;
 using FedGrains.Grains.Gateway;
 using FedGrains.Grains.Placement;
 using FedGrains.Grains.Security;
@@ -59,6 +60,9 @@ public static class SiloBuilderExtensions
         builder.Services.TryAddSingleton<UpdateAuthenticator>();
         builder.Services.TryAddSingleton<Federation.RoundAggregator>();
         builder.Services.TryAddSingleton<DatasetCache>();
+        // Every privacy noise draw comes from here: seeded from the job seed only in tests, else from OS entropy.
+        if (options.SeededNoiseForTests) builder.Services.TryAddSingleton<INoiseSourceFactory, SeededNoiseSources>();
+        else builder.Services.TryAddSingleton<INoiseSourceFactory, EntropyNoiseSources>();
         builder.Services.TryAddSingleton<JobResumer>();
         builder.AddStartupTask((services, ct) =>
         {

@@ -20,7 +20,7 @@ public sealed class SitePrivacyOptions
     public double LifetimeDelta { get; set; } = 1e-5;
 
     /// <summary>"prv" (default) or "rdp".</summary>
-    public string Accountant { get; set; } = Accountants.Default;
+    public string Accountant { get; set; } = PrivacyAccountants.Default;
 
     public double? BudgetOf(string site) => Sites.TryGetValue(site, out var epsilon) ? epsilon : LifetimeEpsilon;
 
@@ -30,6 +30,6 @@ public sealed class SitePrivacyOptions
         foreach (var (site, epsilon) in Sites)
             if (!(epsilon > 0)) yield return $"{Section}:Sites:{site}={epsilon} must be > 0.";
         if (LifetimeDelta is <= 0 or >= 1) yield return $"{Section}:LifetimeDelta={LifetimeDelta} must be in (0, 1).";
-        if (!Accountants.IsKnown(Accountant)) yield return $"{Section}:Accountant='{Accountant}' must be prv or rdp.";
+        if (!PrivacyAccountants.IsKnown(Accountant)) yield return $"{Section}:Accountant='{Accountant}' must be prv or rdp.";
     }
 }

@@ -19,20 +19,31 @@ public sealed class SiteLedgerGrain(
     private string SiteId => this.GetPrimaryKeyString();
     private SitePrivacyOptions Options => options.Value;
 
-    public Task<string?> CheckAsync(string jobId, IReadOnlyList<SiteCharge> planned) =>
-        RefusalAsync($"job '{jobId}' plans {Describe(planned)}", planned);
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        var s = ledger.State;
+        if (s.SchemaVersion < SiteLedgerState.CurrentSchema)
+            s.Entries = s.Entries.Select(e => e.FirstFormatCharges is { } first
+                ? e with { Charges = SiteChargeV1.ToCharges(first), FirstFormatCharges = null }
+                : e).ToList(); // written back with the next spend
+        return Task.CompletedTask;
+    }
+
+    public Task<string?> CheckAsync(string jobId, IReadOnlyList<PrivacyCharge> planned) =>
+        RefusalAsync($"job '{jobId}' plans {PrivacyLedger.Describe(planned)}", planned);
 
     public async Task<string?> SpendAsync(SiteSpend spend)
     {
         if (ledger.State.Entries.Any(e => e.JobId == spend.JobId && e.GatewayId == spend.GatewayId && e.Round == spend.Round && e.ModelVersion == spend.ModelVersion))
             return null;
-        if (await RefusalAsync($"job '{spend.JobId}' round {spend.Round} ({spend.GatewayId}) would add {Describe(spend.Charges)}", spend.Charges) is { } refusal)
+        if (await RefusalAsync($"job '{spend.JobId}' round {spend.Round} ({spend.GatewayId}) would add {PrivacyLedger.Describe(spend.Charges)}", spend.Charges) is { } refusal)
         {
             Log.Refused(logger, SiteId, spend.JobId, spend.GatewayId, spend.Round, refusal);
             return refusal;
         }
         bool first = ledger.State.Entries.Count == 0;
         ledger.State.Entries.Add(spend);
+        ledger.State.SchemaVersion = SiteLedgerState.CurrentSchema;
         await ledger.WriteStateAsync();
         if (first) await GrainFactory.GetGrain<ISiteDirectoryGrain>(0).RegisterAsync(SiteId);
         return null;
@@ -52,44 +63,41 @@ public sealed class SiteLedgerGrain(
             {
                 var last = g.Last();
                 return new SiteJobSpend(g.Key.JobId, g.Key.GatewayId, g.Count(), g.Sum(e => e.Charges[0].Steps), last.Charges[0].SampleRate,
-                    last.Charges[0].NoiseMultiplier, Epsilon(g.SelectMany(e => e.Charges)), last.RecordedAt);
+                    last.Charges[0].NoiseMultiplier, Ledger(g.SelectMany(e => e.Charges)).Epsilon(), last.RecordedAt);
             })
             .OrderBy(j => j.LastRecordedAt)
             .ToArray();
-        return new SiteReport(SiteId, Epsilon(entries.SelectMany(e => e.Charges)), Options.LifetimeDelta,
+        return new SiteReport(SiteId, Ledger(entries.SelectMany(e => e.Charges)).Epsilon(), Options.LifetimeDelta,
             Options.Accountant, Options.BudgetOf(SiteId), jobs);
     }
 
     /// <summary>Why adding <paramref name="more"/> would cross the site's budget, or null when it fits or there is no budget.</summary>
-    private async Task<string?> RefusalAsync(string what, IReadOnlyList<SiteCharge> more)
+    private async Task<string?> RefusalAsync(string what, IReadOnlyList<PrivacyCharge> more)
     {
-        if (Options.BudgetOf(SiteId) is not { } budget) return null;
-        var spent = ledger.State.Entries.SelectMany(e => e.Charges).ToArray();
-        var (projected, spentEpsilon) = await AccountantWork.RunAsync(() => (Epsilon(spent.Concat(more)), Epsilon(spent)));
-        if (projected <= budget * (1 + 1e-9)) return null;
+        var site = Ledger(ledger.State.Entries.SelectMany(e => e.Charges));
+        if (site.Budget is not { } budget) return null;
+        var projection = await AccountantWork.RunAsync(() => site.Project(more));
+        if (projection.Fits) return null;
         int jobs = ledger.State.Entries.Select(e => e.JobId).Distinct().Count();
         return string.Create(CultureInfo.InvariantCulture,
-            $"site '{SiteId}' lifetime budget: {what}, which would bring the site to epsilon {projected:F3} > its lifetime budget {budget} (delta {Options.LifetimeDelta}, {Options.Accountant} accountant); it has spent epsilon {spentEpsilon:F3} over {jobs} job(s). Lower the job's target_epsilon or raise FedGrains:Privacy:Sites:{SiteId} if the data owner agrees.");
+            $"site '{SiteId}' lifetime budget: {what}, which would bring the site to epsilon {projection.Projected:F3} > its lifetime budget {budget} (delta {Options.LifetimeDelta}, {Options.Accountant} accountant); it has spent epsilon {projection.Spent:F3} over {jobs} job(s). Lower the job's target_epsilon or raise FedGrains:Privacy:Sites:{SiteId} if the data owner agrees.");
     }
 
-    /// <summary>The composition of all charges; a run without noise (sigma 0) makes it unbounded.</summary>
-    private double Epsilon(IEnumerable<SiteCharge> charges)
-    {
-        var list = charges.Where(c => c.Steps > 0).ToArray();
-        if (list.Any(c => c.NoiseMultiplier <= 0)) return double.PositiveInfinity;
-        return Accountants.Epsilon(Options.Accountant, list.Select(c => new PrivacyCharge(c.SampleRate, c.NoiseMultiplier, c.Steps)), Options.LifetimeDelta);
-    }
-
-    private static string Describe(IReadOnlyList<SiteCharge> charges) =>
-        string.Join(" + ", charges.Select(c => c.NoiseMultiplier > 0
-            ? string.Create(CultureInfo.InvariantCulture, $"{c.Steps} steps at q={c.SampleRate:G4}, sigma={c.NoiseMultiplier:G4}")
-            : $"{c.Steps} steps without noise (no epsilon claimed)"));
+    /// <summary>The site's charges as a ledger, at the site's delta, accountant and budget.</summary>
+    private PrivacyLedger Ledger(IEnumerable<PrivacyCharge> charges) =>
+        new(PrivacyAccountants.Get(Options.Accountant), Options.LifetimeDelta, Options.BudgetOf(SiteId), charges);
 }
 
+/// <summary>A site's ledger record. Its charges are stored as <see cref="PrivacyCharge"/>s, which read the first format's site charges as they were.</summary>
 [GenerateSerializer, Alias("fedgrains.site-ledger-state")]
 public sealed class SiteLedgerState
 {
+    public const int CurrentSchema = 2;
+
     [Id(0)] public List<SiteSpend> Entries { get; set; } = [];
+
+    /// <summary>0 for a record of the first format (charges as <see cref="SiteChargeV1"/>), else the format that wrote it.</summary>
+    [Id(1)] public int SchemaVersion { get; set; }
 }
 
 internal static partial class Log

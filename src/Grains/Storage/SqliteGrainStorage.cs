@@ -10,7 +10,7 @@ namespace FedGrains.Grains.Storage;
 /// versions: a write whose ETag is not the stored one is refused with <see cref="InconsistentStateException"/>, so two
 /// activations can never silently overwrite each other.
 /// </summary>
-public sealed class SqliteGrainStorage(SqliteDatabase database, Serializer serializer) : IGrainStorage
+public sealed class SqliteGrainStorage(SqliteDatabase database, Serializer serializer, TimeProvider time) : IGrainStorage
 {
     public async Task ReadStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
     {
@@ -45,7 +45,7 @@ public sealed class SqliteGrainStorage(SqliteDatabase database, Serializer seria
         command.Parameters.AddWithValue("$id", grainId.ToString());
         command.Parameters.AddWithValue("$next", next.ToString());
         command.Parameters.AddWithValue("$data", data);
-        command.Parameters.AddWithValue("$now", DateTimeOffset.UtcNow.ToString("O"));
+        command.Parameters.AddWithValue("$now", time.GetUtcNow().ToString("O"));
         command.Parameters.AddWithValue("$etag", (object?)grainState.ETag ?? DBNull.Value);
         if (await command.ExecuteNonQueryAsync() != 1)
             throw new InconsistentStateException(

@@ -1,7 +1,7 @@
 namespace FedGrains.Grains.Storage;
 
 /// <summary>The job index as a table next to the grain state in the embedded SQLite file.</summary>
-public sealed class SqliteJobIndex(SqliteDatabase database) : IJobIndex
+public sealed class SqliteJobIndex(SqliteDatabase database, TimeProvider time) : IJobIndex
 {
     public async Task SetStateAsync(string jobId, string state, CancellationToken cancellationToken = default)
     {
@@ -13,7 +13,7 @@ public sealed class SqliteJobIndex(SqliteDatabase database) : IJobIndex
             """;
         command.Parameters.AddWithValue("$id", jobId);
         command.Parameters.AddWithValue("$state", state);
-        command.Parameters.AddWithValue("$now", DateTimeOffset.UtcNow.ToString("O"));
+        command.Parameters.AddWithValue("$now", time.GetUtcNow().ToString("O"));
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 

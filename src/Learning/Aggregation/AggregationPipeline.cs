@@ -1,12 +1,10 @@
-using FedGrains.Learning.Jobs;
+using FedGrains.Learning.Codecs;
+using FedGrains.Learning.Privacy;
 
 namespace FedGrains.Learning.Aggregation;
 
 /// <summary>One gateway's validated update entering the pipeline.</summary>
 public sealed record GatewayDelta(string GatewayId, float[] Delta, double Examples);
-
-/// <summary>What the pipeline carries from round to round; persisted with the round so a resumed job continues exactly.</summary>
-public sealed record AggregationCheckpoint(double? ZeroingEstimate, double? ClippingEstimate, float[]? FirstMoment, float[]? SecondMoment);
 
 /// <summary>The outcome of a round's aggregation.</summary>
 public sealed record AggregationResult(float[] Weights, AggregationCheckpoint Checkpoint, IReadOnlyList<(string GatewayId, string Reason)> Dropped, int Used);
@@ -21,7 +19,7 @@ public static class AggregationPipeline
     /// <param name="noise">Central DP's noise source (OS-entropy seeded outside tests); unused without central DP.</param>
     /// <param name="validationLoss">The server's validation loss of a set of weights, for discarding harmful updates.</param>
     public static AggregationResult Run(AggregationSpec spec, IReadOnlyList<float> weights, IReadOnlyList<GatewayDelta> updates,
-        AggregationCheckpoint? checkpoint, int expectedUpdates = 0, Random? noise = null, Func<float[], double>? validationLoss = null)
+        AggregationCheckpoint? checkpoint, int expectedUpdates = 0, INoiseSource? noise = null, Func<float[], double>? validationLoss = null)
     {
         var dropped = new List<(string, string)>();
         if (spec.DiscardHarmful.Enabled)
@@ -74,7 +72,7 @@ public static class AggregationPipeline
         },
         s.LearningRate, s.Beta1, s.Beta2, s.Tau);
 
-    private static NormStage? Stage(NormStageSpec s, bool zeroing, double? estimate, (double, int, Random)? privateCount) => s.Mode switch
+    private static NormStage? Stage(NormStageSpec s, bool zeroing, double? estimate, (double, int, INoiseSource)? privateCount) => s.Mode switch
     {
         "off" => null,
         "fixed" => new NormStage(new NormBound(false, s.Bound, s.TargetQuantile, s.LearningRate, s.Multiplier, s.Increment), zeroing, estimate),

@@ -1,3 +1,5 @@
+using FedGrains.Learning.Privacy;
+
 namespace FedGrains.Learning.Aggregation;
 
 /// <summary>
@@ -22,16 +24,13 @@ public static class CentralDp
     }
 
     /// <summary>(sum of clipped updates + N(0, (sigma C)^2)) / expected.</summary>
-    public static float[] NoisedMean(IReadOnlyList<WeightedDelta> clipped, int length, double clippingNorm, double sumNoiseMultiplier, int expected, Random noise)
+    public static float[] NoisedMean(IReadOnlyList<WeightedDelta> clipped, int length, double clippingNorm, double sumNoiseMultiplier, int expected, INoiseSource noise)
     {
         var mean = new float[length];
-        double std = sumNoiseMultiplier * clippingNorm;
+        noise.Fill(mean, sumNoiseMultiplier * clippingNorm);
         foreach (var u in clipped)
             for (int i = 0; i < length; i++) mean[i] += u.Delta[i];
-        for (int i = 0; i < length; i++) mean[i] = (float)((mean[i] + std * Gaussian(noise)) / expected);
+        for (int i = 0; i < length; i++) mean[i] /= expected;
         return mean;
     }
-
-    internal static double Gaussian(Random rng) =>
-        Math.Sqrt(-2 * Math.Log(1 - rng.NextDouble())) * Math.Cos(2 * Math.PI * rng.NextDouble());
 }

@@ -1,3 +1,5 @@
+using FedGrains.Learning.Privacy;
+
 namespace FedGrains.Learning.Aggregation;
 
 /// <summary>L2 norms of deltas and the geometric quantile update shared by adaptive zeroing and clipping.</summary>
@@ -28,7 +30,7 @@ public sealed record NormBound(bool Adaptive, double Initial, double TargetQuant
 /// clipping (scale an update down to the bound), each fixed or adaptive. The estimates are checkpointed with the job.
 /// </summary>
 /// <param name="privateCount">Under central DP: the clipped count gets N(0, sigma_b^2) noise and a fixed denominator.</param>
-public sealed class NormStage(NormBound bound, bool zeroing, double? estimate = null, (double CountNoise, int Expected, Random Noise)? privateCount = null)
+public sealed class NormStage(NormBound bound, bool zeroing, double? estimate = null, (double CountNoise, int Expected, INoiseSource Noise)? privateCount = null)
 {
     public double Estimate { get; private set; } = estimate ?? bound.Initial;
 
@@ -56,7 +58,7 @@ public sealed class NormStage(NormBound bound, bool zeroing, double? estimate = 
         if (bound.Adaptive && updates.Count > 0)
         {
             double fraction = privateCount is var (sigma, expected, noise)
-                ? Math.Clamp((below + sigma * CentralDp.Gaussian(noise)) / expected, 0, 1)
+                ? Math.Clamp((below + sigma * noise.Next()) / expected, 0, 1)
                 : (double)below / updates.Count;
             Estimate = UpdateNorms.NextQuantileEstimate(Estimate, fraction, bound.TargetQuantile, bound.LearningRate);
         }

@@ -1,6 +1,5 @@
 using System.Buffers.Binary;
 using System.IO.Hashing;
-using FedGrains.Learning.Jobs;
 
 namespace FedGrains.Learning.Codecs;
 

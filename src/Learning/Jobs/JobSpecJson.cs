@@ -1,9 +1,14 @@
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
 
 namespace FedGrains.Learning.Jobs;
 
-/// <summary>Reads and writes job specs as JSON with snake_case names; unknown fields are refused so typos do not pass silently.</summary>
+/// <summary>
+/// Reads and writes job specs as JSON with snake_case names. A spec a person wrote is read strictly (unknown fields are
+/// refused, so typos do not pass silently); a spec the system stored is read tolerantly (<see cref="ParseStored"/>), so
+/// a silo can read what another release stored.
+/// </summary>
 public static class JobSpecJson
 {
     public static JsonSerializerOptions Options { get; } = new()
@@ -16,7 +21,31 @@ public static class JobSpecJson
         WriteIndented = true,
     };
 
+    private static readonly JsonSerializerOptions StoredOptions = new(Options) { UnmappedMemberHandling = JsonUnmappedMemberHandling.Skip };
+
+    /// <summary>Fields the first stored format named differently: (object path, old name, new name).</summary>
+    private static readonly (string[] Path, string Old, string New)[] Renamed =
+    [
+        (["privacy", "local_update_dp"], "clipping_bound", "clipping_norm"),
+    ];
+
     public static string Serialize(JobSpec spec) => JsonSerializer.Serialize(spec, Options);
+
+    /// <summary>
+    /// Reads a spec this system stored (in grain state or on the wire): fields of a newer release are ignored, and
+    /// fields an older release named differently are read under their new name. Never for user input.
+    /// </summary>
+    public static JobSpec ParseStored(string json)
+    {
+        var root = JsonNode.Parse(json, documentOptions: new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true })?.AsObject()
+            ?? throw new JobSpecException(["stored job spec is empty."]);
+        foreach (var (path, old, renamed) in Renamed)
+        {
+            var node = path.Aggregate((JsonNode?)root, (n, key) => n?[key]) as JsonObject;
+            if (node is not null && node.Remove(old, out var value) && !node.ContainsKey(renamed)) node[renamed] = value;
+        }
+        return root.Deserialize<JobSpec>(StoredOptions) ?? throw new JobSpecException(["stored job spec is empty."]);
+    }
 
     /// <summary>Parses a spec; a malformed document or an unknown/mistyped field gives a <see cref="JobSpecException"/> naming it.</summary>
     public static JobSpec Parse(string json, string source = "job spec")

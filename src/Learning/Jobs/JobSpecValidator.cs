@@ -1,3 +1,4 @@
+using FedGrains.Learning.Aggregation;
 using FedGrains.Learning.Training;
 
 namespace FedGrains.Learning.Jobs;
@@ -72,11 +73,11 @@ public static class JobSpecValidator
 
         var privacy = spec.Privacy;
         if (!TryParseNoiseLevel(privacy.NoiseLevel, out _)) p.Add($"privacy.noise_level: '{privacy.NoiseLevel}' is not known; use \"sample\", \"batch\" or \"none\".");
-        if (!Privacy.Accountants.IsKnown(privacy.Accountant))
+        if (!Privacy.PrivacyAccountants.IsKnown(privacy.Accountant))
             p.Add($"privacy.accountant: '{privacy.Accountant}' is not known; use \"prv\" (default, tighter) or \"rdp\".");
-        if (privacy.LocalUpdateDp.Enabled && (!(privacy.LocalUpdateDp.ClippingBound > 0) || !(privacy.LocalUpdateDp.NoiseMultiplier > 0)
-                                              || double.IsInfinity(privacy.LocalUpdateDp.ClippingBound) || double.IsInfinity(privacy.LocalUpdateDp.NoiseMultiplier)))
-            p.Add("privacy.local_update_dp: clipping_bound and noise_multiplier must be positive numbers.");
+        if (privacy.LocalUpdateDp.Enabled && (!(privacy.LocalUpdateDp.ClippingNorm > 0) || !(privacy.LocalUpdateDp.NoiseMultiplier > 0)
+                                              || double.IsInfinity(privacy.LocalUpdateDp.ClippingNorm) || double.IsInfinity(privacy.LocalUpdateDp.NoiseMultiplier)))
+            p.Add("privacy.local_update_dp: clipping_norm and noise_multiplier must be positive numbers.");
         if (privacy.TrainMetrics.Mode is not ("none" or "noised"))
             p.Add($"privacy.train_metrics.mode: '{privacy.TrainMetrics.Mode}' is not known; use \"none\" (nothing released) or \"noised\" (DP, accounted).");
         else if (privacy.TrainMetrics.Mode == "noised" && (!(privacy.TrainMetrics.NoiseMultiplier > 0) || !(privacy.TrainMetrics.LossBound > 0)))

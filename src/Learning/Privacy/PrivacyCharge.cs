@@ -1,7 +1,28 @@
 namespace FedGrains.Learning.Privacy;
 
+/// <summary>Which release a charge accounts for; every one of them is a (subsampled) Gaussian mechanism.</summary>
+public enum Mechanism
+{
+    /// <summary>DP-SGD steps at a gateway: per-example clipping, Poisson sampling at q, noise sigma x clipping norm.</summary>
+    DpSgd,
+
+    /// <summary>A training metric (the loss) released with Gaussian noise (see <see cref="PrivateLoss"/>).</summary>
+    NoisedMetric,
+
+    /// <summary>A whole delta clipped and noised at the gateway (local update-level DP, see <see cref="UpdateDp"/>).</summary>
+    UpdateDp,
+
+    /// <summary>The federation's noised sum of clipped updates (central DP).</summary>
+    CentralDp,
+}
+
 /// <summary>
-/// One run of the Poisson-subsampled Gaussian mechanism: <paramref name="Steps"/> steps at sample rate
-/// <paramref name="SampleRate"/> with noise standard deviation <paramref name="NoiseMultiplier"/> x clipping norm.
+/// One release of a Gaussian mechanism, as the accountant composes it: <paramref name="Steps"/> steps at sample rate
+/// <paramref name="SampleRate"/> (1: no subsampling) with noise standard deviation <paramref name="NoiseMultiplier"/>
+/// times the sensitivity. A noise multiplier of 0 is a release without noise: its epsilon is unbounded.
 /// </summary>
-public sealed record PrivacyCharge(double SampleRate, double NoiseMultiplier, long Steps);
+public sealed record PrivacyCharge(double SampleRate, double NoiseMultiplier, long Steps, Mechanism Mechanism = Mechanism.DpSgd)
+{
+    /// <summary>True when this release adds noise, so an accountant can bound it.</summary>
+    public bool IsNoised => NoiseMultiplier > 0;
+}

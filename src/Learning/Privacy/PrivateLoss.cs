@@ -1,5 +1,3 @@
-using TorchSharp;
-
 namespace FedGrains.Learning.Privacy;
 
 /// <summary>
@@ -10,24 +8,13 @@ namespace FedGrains.Learning.Privacy;
 /// </summary>
 public static class PrivateLoss
 {
-    /// <summary>The model's noised mean loss on (x, y); NaN when the noised count is not positive (nothing can be said).</summary>
-    public static double Release(torch.nn.Module<torch.Tensor, torch.Tensor> model, torch.Tensor x, torch.Tensor y, double bound, double noiseMultiplier, Random noise)
-    {
-        double clippedSum = 0;
-        using var lowest = 0.0.ToScalar();
-        using var highest = bound.ToScalar();
-        Training.Evaluator.ForEachBatch(model, x, y, (logits, labels) =>
-            clippedSum += torch.nn.functional.cross_entropy(logits, labels, reduction: torch.nn.Reduction.None).clamp(lowest, highest).sum().ToDouble());
-        return Release(clippedSum, x.shape[0], bound, noiseMultiplier, noise);
-    }
-
     /// <summary>The noised mean of <paramref name="count"/> losses whose sum, each already clipped to [0, bound], is <paramref name="clippedSum"/>.</summary>
-    public static double Release(double clippedSum, long count, double bound, double noiseMultiplier, Random noise)
+    public static double Release(double clippedSum, long count, double bound, double noiseMultiplier, INoiseSource noise)
     {
-        double sum = clippedSum / bound + noiseMultiplier * Aggregation.CentralDp.Gaussian(noise);
-        double noisedCount = count + noiseMultiplier * Aggregation.CentralDp.Gaussian(noise);
+        double sum = clippedSum / bound + noiseMultiplier * noise.Next();
+        double noisedCount = count + noiseMultiplier * noise.Next();
         return noisedCount > 0 ? Math.Max(0, sum * bound / noisedCount) : double.NaN;
     }
 
-    public static PrivacyCharge Charge(double noiseMultiplier, long releases) => new(1.0, noiseMultiplier / Math.Sqrt(2), releases);
+    public static PrivacyCharge Charge(double noiseMultiplier, long releases) => new(1.0, noiseMultiplier / Math.Sqrt(2), releases, Mechanism.NoisedMetric);
 }

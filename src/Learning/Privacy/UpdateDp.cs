@@ -1,5 +1,3 @@
-using FedGrains.Learning.Aggregation;
-
 namespace FedGrains.Learning.Privacy;
 
 /// <summary>
@@ -11,15 +9,16 @@ namespace FedGrains.Learning.Privacy;
 public static class UpdateDp
 {
     /// <summary>Clips <paramref name="delta"/> in place to L2 norm <paramref name="bound"/> and adds the noise; returns the norm before clipping.</summary>
-    public static double Privatize(float[] delta, double bound, double noiseMultiplier, Random noise)
+    public static double Privatize(float[] delta, double bound, double noiseMultiplier, INoiseSource noise)
     {
         double norm = Math.Sqrt(delta.Sum(v => (double)v * v));
         double scale = norm > bound ? bound / norm : 1;
-        double std = noiseMultiplier * bound;
-        for (int i = 0; i < delta.Length; i++) delta[i] = (float)(delta[i] * scale + std * CentralDp.Gaussian(noise));
+        var noised = new float[delta.Length];
+        noise.Fill(noised, noiseMultiplier * bound);
+        for (int i = 0; i < delta.Length; i++) delta[i] = (float)(delta[i] * scale + noised[i]);
         return norm;
     }
 
     /// <summary>The charge of <paramref name="releases"/> privatised updates, for the accountant (site-level adjacency).</summary>
-    public static PrivacyCharge Charge(double noiseMultiplier, long releases) => new(1.0, noiseMultiplier / 2, releases);
+    public static PrivacyCharge Charge(double noiseMultiplier, long releases) => new(1.0, noiseMultiplier / 2, releases, Mechanism.UpdateDp);
 }

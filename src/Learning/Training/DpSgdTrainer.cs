@@ -19,18 +19,16 @@ public sealed class DpSgdTrainer : IDisposable
     private readonly Sequential model;
     private readonly TrainerSettings settings;
     private readonly Random sampler;
-    private readonly Generator noise;
+    private readonly INoiseSource noise;
     private readonly GradientStep optimizer;
     private readonly List<Parameter> parameters;
     private readonly List<Tensor>? anchor;
-    private readonly Dictionary<long, float[]> secureBuffers = [];
     private readonly Dictionary<IntPtr, Tensor> noiseBuffers = [];
-    private FastGaussian[]? fastNoise;
     private float[] noiseValues = [];
 
     /// <param name="sampler">Draws the Poisson samples; derive it from the job seed for reproducible batches.</param>
-    /// <param name="noise">Draws the Gaussian noise; seed it from OS entropy outside tests.</param>
-    public DpSgdTrainer(Sequential model, TrainerSettings settings, Random sampler, Generator noise)
+    /// <param name="noise">Draws the Gaussian noise (see <see cref="INoiseSourceFactory"/>: seeded in tests, from OS entropy or the secure generator otherwise).</param>
+    public DpSgdTrainer(Sequential model, TrainerSettings settings, Random sampler, INoiseSource noise)
     {
         settings.Validate();
         if (settings.NoiseLevel != NoiseLevel.None) PrivateModelValidator.Validate(model);
@@ -74,7 +72,7 @@ public sealed class DpSgdTrainer : IDisposable
         double lossSum = 0;
         bool addNoise = settings.NoiseLevel != NoiseLevel.None && settings.NoiseMultiplier > 0;
         // The noise does not depend on the data: draw it on another thread while this one computes the gradients.
-        var noiseReady = addNoise && !settings.SecureNoise ? Task.Run(DrawNoise) : Task.CompletedTask;
+        var noiseReady = addNoise ? Task.Run(DrawNoise) : Task.CompletedTask;
         List<(Parameter Parameter, Tensor Gradient)> grads;
         if (bx.shape[0] == 0)
             grads = parameters.Select(p => (p, torch.zeros_like(p))).ToList();
@@ -84,7 +82,6 @@ public sealed class DpSgdTrainer : IDisposable
             (grads, lossSum) = BatchGradient(bx, by);
 
         // Scalars held by `using` stay alive across the native calls (see HeldScalars).
-        using var noiseScale = (settings.NoiseMultiplier * settings.ClippingNorm).ToScalar();
         using var divisor = (settings.NoiseLevel == NoiseLevel.None ? Math.Max(1, bx.shape[0]) : expectedBatch).ToScalar();
         using var mu = settings.ProximalMu.ToScalar();
         noiseReady.Wait();
@@ -92,11 +89,7 @@ public sealed class DpSgdTrainer : IDisposable
         {
             foreach (var (p, g) in grads)
             {
-                if (addNoise)
-                {
-                    if (settings.SecureNoise) g.add_(SecureNoise(g), alpha: noiseScale);
-                    else g.add_(noiseBuffers[p.Handle].view(g.shape), alpha: HeldScalars.One);
-                }
+                if (addNoise) g.add_(noiseBuffers[p.Handle].view(g.shape), alpha: HeldScalars.One);
                 g.div_(divisor);
             }
             if (anchor is not null)
@@ -109,48 +102,31 @@ public sealed class DpSgdTrainer : IDisposable
         return lossSum;
     }
 
-    // Fills one buffer per trainable parameter with N(0, (sigma C)^2); only this method touches the buffers and the
-    // generators. On the CPU the vectorised FastGaussian replaces libtorch's normal_ (a serial Mersenne Twister, ~3x
-    // slower here), with one stream per core, each filling its own slice of every large buffer, seeded from the
-    // caller's generator.
+    // Fills one buffer per trainable parameter with N(0, (sigma C)^2) from the noise source; only this method touches
+    // the buffers and the source. The values are drawn on the CPU (the vectorised FastGaussian is ~3x faster than
+    // libtorch's serial Mersenne Twister here) and copied in; one host array is reused, since fresh large arrays every
+    // step would keep the GC busy on other threads while libtorch runs.
     private void DrawNoise()
     {
         using var _ = torch.no_grad();
-        float std = (float)(settings.NoiseMultiplier * settings.ClippingNorm);
+        double std = settings.NoiseMultiplier * settings.ClippingNorm;
         foreach (var p in parameters)
         {
             if (!noiseBuffers.TryGetValue(p.Handle, out var buffer))
-                noiseBuffers[p.Handle] = buffer = torch.empty_like(p).DetachFromDisposeScope();
-            if (buffer.device_type != DeviceType.CPU || buffer.dtype != ScalarType.Float32)
-            {
-                buffer.normal_(0, std, generator: noise);
-                continue;
-            }
-            fastNoise ??= FastGaussian.Streams(unchecked((ulong)noise.initial_seed()), Math.Max(1, Environment.ProcessorCount));
+                noiseBuffers[p.Handle] = buffer = torch.empty(p.shape, ScalarType.Float32, p.device).DetachFromDisposeScope();
             int length = (int)buffer.numel();
             if (noiseValues.Length < length) noiseValues = new float[length];
-            var values = noiseValues;
-            int streams = length < 16384 ? 1 : fastNoise.Length;
-            int slice = (length / streams + 15) / 16 * 16;
-            Parallel.For(0, streams, k =>
-            {
-                int from = Math.Min(length, k * slice), to = k == streams - 1 ? length : Math.Min(length, from + slice);
-                fastNoise[k].Fill(values.AsSpan(from, to - from), std);
-            });
+            noise.Fill(noiseValues.AsSpan(0, length), std);
+            var bytes = System.Runtime.InteropServices.MemoryMarshal.AsBytes(noiseValues.AsSpan(0, length));
             // The bytes setter is one memcpy; TensorAccessor.CopyFrom goes element by element (~70x slower).
-            buffer.bytes = System.Runtime.InteropServices.MemoryMarshal.AsBytes(values.AsSpan(0, length));
+            if (buffer.device_type == DeviceType.CPU) buffer.bytes = bytes;
+            else
+            {
+                using var host = torch.empty(p.shape, ScalarType.Float32);
+                host.bytes = bytes;
+                buffer.copy_(host);
+            }
         }
-    }
-
-    // Standard normal noise from the OS's secure generator, shaped like the gradient.
-    private Tensor SecureNoise(Tensor like)
-    {
-        // Reuse one buffer per tensor size: fresh large arrays every step would keep the GC busy on other threads while
-        // libtorch runs, and TorchSharp's temporary scalars do not survive a collection mid-call.
-        if (!secureBuffers.TryGetValue(like.numel(), out var values))
-            secureBuffers[like.numel()] = values = new float[like.numel()];
-        Privacy.SecureGaussian.Fill(values, 1.0);
-        return torch.tensor(values, like.shape, dtype: ScalarType.Float32).to(like.dtype).to(like.device);
     }
 
     // Summed batch gradient; for NoiseLevel.Batch the whole batch's gradient is clipped to C as one vector.

@@ -19,6 +19,17 @@ public static class Evaluator
         return (loss / x.shape[0], (double)correct / x.shape[0]);
     }
 
+    /// <summary>The sum over (x, y) of each example's loss clipped to [0, <paramref name="bound"/>] (the input of <see cref="Privacy.PrivateLoss"/>).</summary>
+    public static double ClippedLossSum(nn.Module<Tensor, Tensor> model, Tensor x, Tensor y, double bound)
+    {
+        double clippedSum = 0;
+        using var lowest = 0.0.ToScalar();
+        using var highest = bound.ToScalar();
+        ForEachBatch(model, x, y, (logits, labels) =>
+            clippedSum += nn.functional.cross_entropy(logits, labels, reduction: nn.Reduction.None).clamp(lowest, highest).sum().ToDouble());
+        return clippedSum;
+    }
+
     /// <summary>Runs the model in eval mode, without gradients, over (x, y) in batches; each batch's tensors are freed after <paramref name="visit"/>.</summary>
     public static void ForEachBatch(nn.Module<Tensor, Tensor> model, Tensor x, Tensor y, Action<Tensor, Tensor> visit, int batchSize = 2000)
     {

@@ -1,5 +1,4 @@
 using FedGrains.Learning.Privacy;
-using FedGrains.Learning.Jobs;
 using FedGrains.Learning.Models;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -15,7 +14,7 @@ public static class LocalTraining
     /// data (see <see cref="PrivateLoss"/>); otherwise NaN, since the plain loss would leak.
     /// </summary>
     public static (float[] Delta, LocalRunResult Run, double ReleasedLoss) Run(ModelSpec modelSpec, Tensor x, Tensor y, int classes,
-        float[] globalWeights, TrainerSettings settings, Random sampler, Generator noise, TrainMetricsSpec? metrics = null, Random? metricNoise = null,
+        float[] globalWeights, TrainerSettings settings, Random sampler, INoiseSource noise, TrainMetricsSpec? metrics = null, INoiseSource? metricNoise = null,
         CancellationToken cancellationToken = default)
     {
         var exampleShape = x.shape.Skip(1).Select(s => (int)s).ToArray();
@@ -28,7 +27,8 @@ public static class LocalTraining
         var delta = new float[local.Length];
         for (int i = 0; i < delta.Length; i++) delta[i] = local[i] - globalWeights[i];
         double released = metrics is { Mode: "noised" }
-            ? PrivateLoss.Release(model, x, y, metrics.LossBound, metrics.NoiseMultiplier, metricNoise ?? throw new ArgumentException("noised metrics need a noise source."))
+            ? PrivateLoss.Release(Evaluator.ClippedLossSum(model, x, y, metrics.LossBound), x.shape[0], metrics.LossBound, metrics.NoiseMultiplier,
+                metricNoise ?? throw new ArgumentException("noised metrics need a noise source."))
             : double.NaN;
         return (delta, run, released);
     }

@@ -14,7 +14,6 @@ public enum LocalOptimizer
 /// <param name="SampleRate">Poisson sampling probability q of each example per step.</param>
 /// <param name="NoiseMultiplier">sigma: noise standard deviation is sigma x clipping norm; 0 trains without privacy.</param>
 /// <param name="Steps">Number of steps; a local epoch is about 1/q steps.</param>
-/// <param name="SecureNoise">Draw the noise from the OS's cryptographically secure generator (<see cref="Privacy.SecureGaussian"/>) instead of libtorch's.</param>
 /// <param name="PerExampleNorms">How per-example gradient norms are computed; the default picks the cheaper method per layer.</param>
 /// <param name="ProximalMu">FedProx's mu (Li et al. 2020): adds mu (w - w_global) to the step, keeping local models near the global one.</param>
 public sealed record TrainerSettings(
@@ -27,7 +26,6 @@ public sealed record TrainerSettings(
     LocalOptimizer Optimizer = LocalOptimizer.Sgd,
     double Momentum = 0,
     double ProximalMu = 0,
-    bool SecureNoise = false,
     PerExampleNorms PerExampleNorms = PerExampleNorms.Cheaper)
 {
     /// <summary>Throws with the name of the first setting that is out of range.</summary>

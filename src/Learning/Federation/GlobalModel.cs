@@ -1,8 +1,9 @@
+using FedGrains.Learning.Models;
 using FedGrains.Learning.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace FedGrains.Learning.Models;
+namespace FedGrains.Learning.Federation;
 
 /// <summary>The federation's side of the model: its initial weights and its evaluation on held-out data.</summary>
 public static class GlobalModel

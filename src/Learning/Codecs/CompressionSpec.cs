@@ -1,4 +1,4 @@
-namespace FedGrains.Learning.Jobs;
+namespace FedGrains.Learning.Codecs;
 
 /// <summary>How gateways compress their deltas on the way up (decoded at the federation).</summary>
 public sealed record CompressionSpec

@@ -1,4 +1,4 @@
-namespace FedGrains.Learning.Jobs;
+namespace FedGrains.Learning.Training;
 
 /// <summary>The server's default local-training hyperparameters.</summary>
 public sealed record HyperParameters

@@ -1,7 +1,8 @@
 using System.Diagnostics;
 using FedGrains.Grains.Interfaces;
+using FedGrains.Learning.Codecs;
 using FedGrains.Learning.Jobs;
-using FedGrains.Learning.Models;
+using Microsoft.Extensions.Logging;
 
 namespace FedGrains.Grains.Federation;
 
@@ -9,9 +10,10 @@ namespace FedGrains.Grains.Federation;
 /// Buffered asynchronous mode (FedBuff): gateways train without waiting for each other; every arrival is validated
 /// and buffered, and every K buffered updates make a new model version. A gateway whose update is in the buffer waits
 /// for the next version (training again from the same model would spend privacy on near-duplicate information), then
-/// is sent the newest model. Each timer tick handles one arrival, so queries and cancellation stay responsive.
+/// is sent the newest model. Each call of <see cref="StepAsync"/> handles one arrival, so queries and cancellation
+/// stay responsive.
 /// </summary>
-public sealed partial class FederationGrain
+internal sealed class BufferedRounds(IRoundHost host, ILogger logger)
 {
     private const int MaxConsecutiveFailures = 3;
 
@@ -20,68 +22,69 @@ public sealed partial class FederationGrain
     private Stopwatch versionClock = Stopwatch.StartNew();
     private int? parameterCount;
 
-    private async Task RunBufferedStepAsync(JobSpec spec)
+    public async Task StepAsync(JobSpec spec)
     {
-        var s = job.State;
+        var s = host.State;
         var buffer = s.Buffer;
         var settings = spec.Aggregation.Buffered;
-        (gatewaysDone, cohortSize) = (buffer.Updates.Count, settings.BufferSize);
+        host.SetProgress(buffer.Updates.Count, settings.BufferSize);
 
         await DispatchAsync(spec);
         if (calls.Count == 0)
         {
-            await FailAsync($"buffered mode: no gateway can train any more and the buffer holds {buffer.Updates.Count} of {settings.BufferSize} updates for version {s.ModelVersion + 1}: "
+            await host.FailAsync($"buffered mode: no gateway can train any more and the buffer holds {buffer.Updates.Count} of {settings.BufferSize} updates for version {s.ModelVersion + 1}: "
                 + string.Join("; ", buffer.Retired.Select(r => $"{r.Key}: {r.Value}")));
             return;
         }
 
         var arrived = await await Task.WhenAny(calls.Values);
         calls.Remove(arrived.Id);
-        if (s.State != JobState.Running || jobCancellation.IsCancellationRequested) return;
+        if (host.Stopped) return;
         buffer.InFlight.Remove(arrived.Id);
 
         // The model's size never changes during a job: decode it once per activation, not on every arrival.
         parameterCount ??= WeightBuffer.Decode(s.Weights).Values.Length;
-        var (delta, reason) = aggregator.Check(JobId, spec, s, arrived, parameterCount.Value);
+        var (delta, reason) = host.Aggregator.Check(host.JobId, spec, s, arrived, parameterCount.Value);
         if (delta is not null)
         {
             buffer.Updates.Add(new BufferedUpdate(arrived.Update!, arrived.BaseVersion));
             buffer.Failures.Remove(arrived.Id);
         }
-        else
-        {
-            reason ??= "unknown";
-            buffer.Rejected.Add(new RejectedUpdate(arrived.Id, reason));
-            Telemetry.UpdatesRejected.Add(1);
-            Log.UpdateRejected(logger, JobId, s.RoundsCompleted + 1, arrived.Id, reason);
-            // A budget refusal is final; anything else gets a few more tries before the gateway is retired.
-            if (arrived.Update is { RefusedReason: { } refused }) buffer.Retired[arrived.Id] = refused;
-            else if ((buffer.Failures[arrived.Id] = buffer.Failures.GetValueOrDefault(arrived.Id) + 1) >= MaxConsecutiveFailures)
-                buffer.Retired[arrived.Id] = $"{MaxConsecutiveFailures} failed answers in a row, the last: {reason}";
-        }
-        gatewaysDone = buffer.Updates.Count;
+        else Reject(buffer, arrived, reason ?? "unknown");
+        host.SetProgress(buffer.Updates.Count, settings.BufferSize);
 
         if (buffer.Updates.Count < settings.BufferSize)
         {
-            await WriteAsync(); // the buffered update's privacy is spent: it must survive a crash
+            await host.WriteAsync(); // the buffered update's privacy is spent: it must survive a crash
             return;
         }
 
         var received = buffer.Updates.Select(u => new ReceivedUpdate(u.Update.GatewayId, u.Update, null, u.BaseVersion)).ToArray();
-        var outcome = await aggregator.AggregateAsync(JobId, spec, s, s.RoundsCompleted + 1, received, buffer.BytesDown, versionClock, buffer.Rejected);
-        if (s.State != JobState.Running || jobCancellation.IsCancellationRequested) return;
+        var outcome = await host.Aggregator.AggregateAsync(host.JobId, spec, s, s.RoundsCompleted + 1, received, buffer.BytesDown, versionClock, buffer.Rejected);
+        if (host.Stopped) return;
         if (outcome.Failure is { } why)
         {
-            await FailAsync(why); // every buffered update was valid on arrival, so this is not a transient problem
+            await host.FailAsync(why); // every buffered update was valid on arrival, so this is not a transient problem
             return;
         }
-        await CommitVersionAsync(spec, outcome, () =>
+        await host.CommitVersionAsync(spec, outcome, () =>
         {
             buffer.Updates.Clear();
             buffer.Rejected.Clear();
             buffer.BytesDown = 0;
         });
         versionClock = Stopwatch.StartNew();
+    }
+
+    /// <summary>A budget refusal retires the gateway at once; anything else gets a few more tries first.</summary>
+    private void Reject(BufferState buffer, ReceivedUpdate arrived, string reason)
+    {
+        buffer.Rejected.Add(new RejectedUpdate(arrived.Id, reason));
+        Telemetry.UpdatesRejected.Add(1);
+        Log.UpdateRejected(logger, host.JobId, host.State.RoundsCompleted + 1, arrived.Id, reason);
+        if (arrived.Update is { RefusedReason: { } refused }) buffer.Retired[arrived.Id] = refused;
+        else if ((buffer.Failures[arrived.Id] = buffer.Failures.GetValueOrDefault(arrived.Id) + 1) >= MaxConsecutiveFailures)
+            buffer.Retired[arrived.Id] = $"{MaxConsecutiveFailures} failed answers in a row, the last: {reason}";
     }
 
     /// <summary>
@@ -92,7 +95,7 @@ public sealed partial class FederationGrain
     /// </summary>
     private async Task DispatchAsync(JobSpec spec)
     {
-        var s = job.State;
+        var s = host.State;
         var buffer = s.Buffer;
         var settings = spec.Aggregation.Buffered;
         bool changed = false;
@@ -112,19 +115,12 @@ public sealed partial class FederationGrain
             buffer.BytesDown += s.Weights.Length;
             changed = true;
         }
-        if (changed) await WriteAsync();
+        if (changed) await host.WriteAsync();
 
         foreach (var (id, dispatch) in buffer.InFlight.Where(d => !calls.ContainsKey(d.Key)).ToArray())
         {
-            var weights = (await GetModelVersionAsync(dispatch.BaseVersion)).Weights;
-            calls[id] = AskWithTimeoutAsync(id, new RoundTask(JobId, spec, dispatch.Sequence, dispatch.BaseVersion, weights), spec.RoundTimeoutSeconds);
+            var weights = (await host.GetModelVersionAsync(dispatch.BaseVersion)).Weights;
+            calls[id] = GatewayCalls.AskWithTimeoutAsync(host, id, new RoundTask(dispatch.Sequence, dispatch.BaseVersion, weights), spec.RoundTimeoutSeconds);
         }
-    }
-
-    private async Task<ReceivedUpdate> AskWithTimeoutAsync(string id, RoundTask task, double timeoutSeconds)
-    {
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(jobCancellation.Token);
-        timeout.CancelAfter(TimeSpan.FromSeconds(timeoutSeconds));
-        return await AskGatewayAsync(id, task, timeoutSeconds, timeout.Token);
     }
 }

@@ -1,7 +1,7 @@
+using FedGrains.Learning.Data;
 using FedGrains.Learning.Features;
-using FedGrains.Learning.Jobs;
 
-namespace FedGrains.Learning.Data;
+namespace FedGrains.Learning.Datasets;
 
 /// <summary>A job's shared data: the training set split among the gateways without a site-local source, and the test set.</summary>
 public sealed class FederatedDataset
@@ -32,25 +32,27 @@ public sealed class FederatedDataset
 
     public int Classes => Train.Classes;
 
-    /// <summary>Loads the dataset of <paramref name="spec"/> and partitions it deterministically from the job seed.</summary>
-    public static FederatedDataset Load(JobSpec spec)
+    /// <summary>
+    /// Loads <paramref name="dataset"/> and partitions its training set deterministically from the job seed among
+    /// <paramref name="sharedGatewayIds"/>, the gateways without a site-local source.
+    /// </summary>
+    public static FederatedDataset Load(DatasetSpec dataset, long jobSeed, IReadOnlyList<string> sharedGatewayIds)
     {
-        var (train, test) = LoadShared(spec.Dataset, spec.Seed);
-        if (spec.Dataset.Evaluation == "validation")
+        var (train, test) = LoadShared(dataset, jobSeed);
+        if (dataset.Evaluation == "validation")
         {
             // Tuning runs: evaluate on training examples no gateway gets; the test set stays unseen.
             var order = Enumerable.Range(0, train.Count).ToArray();
-            new Random(Seeds.Derive32(spec.Seed, "validation")).Shuffle(order);
-            int held = spec.Dataset.ValidationExamples;
+            new Random(Seeds.Derive32(jobSeed, "validation")).Shuffle(order);
+            int held = dataset.ValidationExamples;
             (train, test) = (train.Subset(order[held..]), train.Subset(order[..held]));
         }
-        var shared = spec.ResolveGateways().Where(g => g.Source is null).Select(g => g.Id).ToArray();
-        int partitionSeed = Seeds.Derive32(spec.Seed, "partition");
-        var parts = shared.Length == 0 ? [] : spec.Dataset.Partition == "dirichlet"
-            ? Partitioner.Dirichlet(train.Labels, train.Classes, shared.Length, spec.Dataset.DirichletAlpha, partitionSeed)
-            : Partitioner.Iid(train.Count, shared.Length, partitionSeed);
-        return new FederatedDataset(train, test, shared.Select((id, k) => (id, parts[k])).ToDictionary(x => x.id, x => x.Item2),
-            spec.Dataset.Kind == "fashion-mnist", spec.Dataset.Features == "scattering");
+        int partitionSeed = Seeds.Derive32(jobSeed, "partition");
+        var parts = sharedGatewayIds.Count == 0 ? [] : dataset.Partition == "dirichlet"
+            ? Partitioner.Dirichlet(train.Labels, train.Classes, sharedGatewayIds.Count, dataset.DirichletAlpha, partitionSeed)
+            : Partitioner.Iid(train.Count, sharedGatewayIds.Count, partitionSeed);
+        return new FederatedDataset(train, test, sharedGatewayIds.Select((id, k) => (id, parts[k])).ToDictionary(x => x.id, x => x.Item2),
+            dataset.Kind == "fashion-mnist", dataset.Features == "scattering");
     }
 
     /// <summary>The shared training set and test set named by <paramref name="dataset"/>.</summary>
@@ -65,18 +67,19 @@ public sealed class FederatedDataset
     };
 
     /// <summary>
-    /// The training data of gateway <paramref name="gateway"/> in the job's features: its own source if it has one,
-    /// else its partition. Each gateway computes features for its own examples only, as a site would.
+    /// The training data of gateway <paramref name="gatewayId"/> in the job's features: its own
+    /// <paramref name="source"/> if it has one, else its partition. Each gateway computes features for its own
+    /// examples only, as a site would.
     /// </summary>
-    public LabeledData ForGateway(GatewaySpec gateway)
+    public LabeledData ForGateway(string gatewayId, SiteSource? source)
     {
-        var pixels = GatewayPixels(gateway);
+        var pixels = GatewayPixels(gatewayId, source);
         return scattering ? ScatterNetFeatures.Apply(pixels, FeatureCache.Shared) : pixels;
     }
 
-    private LabeledData GatewayPixels(GatewaySpec gateway)
+    private LabeledData GatewayPixels(string gatewayId, SiteSource? siteSource)
     {
-        if (gateway.Source is { } source)
+        if (siteSource is { } source)
         {
             var own = source.Csv is { Length: > 0 } csv
                 ? CsvSource.Read(csv, Train.Classes)
@@ -84,11 +87,11 @@ public sealed class FederatedDataset
             // A site's idx images get the same fixed preprocessing as the shared Fashion-MNIST images.
             if (fashionMnist && source.Csv is not { Length: > 0 }) FashionMnist.Standardise(own);
             if (!own.ExampleShape.Aggregate(1, (a, b) => a * b).Equals(Train.FeatureCount))
-                throw new InvalidDataException($"gateway '{gateway.Id}': its data has {own.FeatureCount} features per example but the job's model expects {Train.FeatureCount}.");
+                throw new InvalidDataException($"gateway '{gatewayId}': its data has {own.FeatureCount} features per example but the job's model expects {Train.FeatureCount}.");
             return new LabeledData(own.Features, own.Labels, Train.ExampleShape, Train.Classes);
         }
-        if (!shards.TryGetValue(gateway.Id, out var indices))
-            throw new ArgumentException($"gateway '{gateway.Id}' is not part of this job.");
+        if (!shards.TryGetValue(gatewayId, out var indices))
+            throw new ArgumentException($"gateway '{gatewayId}' is not part of this job.");
         return Train.Subset(indices);
     }
 }

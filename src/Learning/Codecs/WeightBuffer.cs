@@ -2,7 +2,7 @@ using System.Buffers.Binary;
 using System.IO.Hashing;
 using System.Runtime.InteropServices;
 
-namespace FedGrains.Learning.Models;
+namespace FedGrains.Learning.Codecs;
 
 /// <summary>What a weight buffer carries.</summary>
 public enum WeightKind : byte

@@ -1,4 +1,4 @@
-namespace FedGrains.Learning.Jobs;
+namespace FedGrains.Learning.Federation;
 
 /// <summary>Chooses which gateways train in a round: all of them, or a seeded uniform sample without replacement.</summary>
 public static class CohortSampler

@@ -1,4 +1,5 @@
-namespace FedGrains.Learning.Jobs;
+using FedGrains.Learning.Codecs;
+namespace FedGrains.Learning.Aggregation;
 
 /// <summary>
 /// The federation's aggregation pipeline, in the order TFF composes aggregators: zeroing -> clipping -> rule ->

@@ -1,10 +1,11 @@
+using FedGrains.Learning.Privacy;
 using FedGrains.Learning.Data;
 using FedGrains.Learning.Training;
 using MathNet.Numerics.Distributions;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace FedGrains.Learning.Privacy;
+namespace FedGrains.Learning.Audit;
 
 /// <summary>What the audit measured: the empirical lower bound on epsilon and the guessing game behind it.</summary>
 /// <param name="Guesses">Canaries the auditor guessed about (the most and least confident half each way).</param>
@@ -65,7 +66,7 @@ public static class PrivacyAudit
             foreach (var p in model.parameters()) p.zero_();
         var trainX = torch.tensor(x, [examples + members, width]);
         var trainY = torch.tensor(y);
-        using (var trainer = new DpSgdTrainer(model, settings, new Random(rng.Next()), new Generator((ulong)rng.NextInt64())))
+        using (var trainer = new DpSgdTrainer(model, settings, new Random(rng.Next()), new GaussianNoise((ulong)rng.NextInt64())))
             trainer.Run(trainX, trainY);
 
         // Score: how far training moved the canary's own feature towards its label (other rows of that column move

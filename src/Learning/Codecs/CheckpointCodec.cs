@@ -1,4 +1,7 @@
-namespace FedGrains.Learning.Aggregation;
+namespace FedGrains.Learning.Codecs;
+
+/// <summary>What the pipeline carries from round to round; persisted with the round so a resumed job continues exactly.</summary>
+public sealed record AggregationCheckpoint(double? ZeroingEstimate, double? ClippingEstimate, float[]? FirstMoment, float[]? SecondMoment);
 
 /// <summary>An <see cref="AggregationCheckpoint"/> as bytes, for the federation's state.</summary>
 public static class CheckpointCodec

@@ -1,0 +1,33 @@
+using FedGrains.Grains.Interfaces;
+
+namespace FedGrains.Grains.Federation;
+
+/// <summary>Asks one gateway to train and turns every way that can end into a <see cref="ReceivedUpdate"/>.</summary>
+internal static class GatewayCalls
+{
+    public static async Task<ReceivedUpdate> AskAsync(IRoundHost host, string gatewayId, RoundTask task, double timeoutSeconds, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var update = await host.GrainFactory.GetGrain<IGatewayGrain>(IGatewayGrain.Key(host.JobId, gatewayId)).TrainAsync(task, cancellationToken);
+            host.Notify(o => o.UpdateReceived(gatewayId, task.Sequence, update.Delta?.Length ?? 0, update.Delta is not null));
+            return new ReceivedUpdate(gatewayId, update, null, task.ModelVersion);
+        }
+        catch (Exception e) when (e is OperationCanceledException or TimeoutException)
+        {
+            return new ReceivedUpdate(gatewayId, null, host.JobCancellation.IsCancellationRequested ? "job cancelled" : $"no answer within round_timeout_seconds={timeoutSeconds}", task.ModelVersion);
+        }
+        catch (Exception e)
+        {
+            return new ReceivedUpdate(gatewayId, null, $"{e.GetType().Name}: {e.Message}", task.ModelVersion);
+        }
+    }
+
+    /// <summary>The same call with its own deadline, linked to the job's cancellation.</summary>
+    public static async Task<ReceivedUpdate> AskWithTimeoutAsync(IRoundHost host, string gatewayId, RoundTask task, double timeoutSeconds)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(host.JobCancellation);
+        timeout.CancelAfter(TimeSpan.FromSeconds(timeoutSeconds));
+        return await AskAsync(host, gatewayId, task, timeoutSeconds, timeout.Token);
+    }
+}

@@ -1,0 +1,53 @@
+using System.Diagnostics;
+using FedGrains.Grains.Interfaces;
+using FedGrains.Learning.Federation;
+using FedGrains.Learning.Jobs;
+
+namespace FedGrains.Grains.Federation;
+
+/// <summary>
+/// Synchronous rounds: each round asks a cohort to train from the current model, waits for all of them (or the
+/// deadline), aggregates, and commits the next version. A round that fails is retried whole, up to three times.
+/// </summary>
+internal sealed class SynchronousRounds(IRoundHost host)
+{
+    private const int MaxRoundAttempts = 3;
+    private int failedAttempts;
+
+    public async Task RunAsync(JobSpec spec)
+    {
+        var s = host.State;
+        int round = s.RoundsCompleted + 1;
+        using var activity = Telemetry.Source.StartActivity("round");
+        activity?.SetTag("fedgrains.job", host.JobId);
+        activity?.SetTag("fedgrains.round", round);
+        var stopwatch = Stopwatch.StartNew();
+        var cohort = CohortSampler.Select(spec.ResolveGateways().Select(g => g.Id).ToArray(), spec.CohortSize, spec.Seed, round);
+        var task = new RoundTask(round, s.ModelVersion, s.Weights);
+        using var roundCancellation = CancellationTokenSource.CreateLinkedTokenSource(host.JobCancellation);
+        roundCancellation.CancelAfter(TimeSpan.FromSeconds(spec.RoundTimeoutSeconds));
+        int done = 0;
+        host.SetProgress(0, cohort.Count);
+
+        var results = await Task.WhenAll(cohort.Select(async id =>
+        {
+            var received = await GatewayCalls.AskAsync(host, id, task, spec.RoundTimeoutSeconds, roundCancellation.Token);
+            host.SetProgress(++done, cohort.Count);
+            return received;
+        }));
+        // Cancelled, or the silo is shutting down, while the gateways trained: nothing of this round is recorded. A
+        // resumed job repeats the round and the gateways hand back the updates they already released.
+        if (host.Stopped) return;
+
+        long bytesDown = (long)task.GlobalWeights.Length * cohort.Count;
+        var outcome = await host.Aggregator.AggregateAsync(host.JobId, spec, s, round, results, bytesDown, stopwatch);
+        if (host.Stopped) return; // cancelled while aggregating
+        if (outcome.Failure is { } why)
+        {
+            if (++failedAttempts >= MaxRoundAttempts) await host.FailAsync(why);
+            return;
+        }
+        failedAttempts = 0;
+        await host.CommitVersionAsync(spec, outcome, () => { });
+    }
+}

@@ -1,0 +1,39 @@
+using FedGrains.Learning.Jobs;
+using Xunit;
+
+namespace FedGrains.Learning.Tests.Jobs;
+
+/// <summary>User input is read strictly; what the system stored is read tolerantly, so another release can read it.</summary>
+public sealed class StoredSpecTests
+{
+    private const string FromAnotherRelease = """
+        { "rounds": 4, "a_field_of_a_newer_release": { "x": 1 },
+          "privacy": { "target_epsilon": 2, "local_update_dp": { "enabled": true, "clipping_bound": 0.25, "noise_multiplier": 2 } } }
+        """;
+
+    [Fact]
+    public void A_stored_spec_with_unknown_fields_reads_and_keeps_every_known_value()
+    {
+        var spec = JobSpecJson.ParseStored(FromAnotherRelease);
+
+        Assert.Equal(4, spec.Rounds);
+        Assert.Equal(2, spec.Privacy.TargetEpsilon);
+        Assert.True(spec.Privacy.LocalUpdateDp.Enabled);
+        Assert.Equal(0.25, spec.Privacy.LocalUpdateDp.ClippingNorm); // the first format's name for it
+        Assert.Equal(2, spec.Privacy.LocalUpdateDp.NoiseMultiplier);
+    }
+
+    [Fact]
+    public void A_spec_a_person_wrote_with_an_unknown_field_is_refused_naming_it()
+    {
+        var e = Assert.Throws<JobSpecException>(() => JobSpecJson.Parse(FromAnotherRelease));
+        Assert.Contains("a_field_of_a_newer_release", e.Message);
+    }
+
+    [Fact]
+    public void A_stored_spec_round_trips()
+    {
+        var spec = new JobSpec { Rounds = 3, Seed = 11 };
+        Assert.Equal(JobSpecJson.Serialize(spec), JobSpecJson.Serialize(JobSpecJson.ParseStored(JobSpecJson.Serialize(spec))));
+    }
+}
