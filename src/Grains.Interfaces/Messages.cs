@@ -76,7 +76,11 @@ public sealed record RoundRecord(
     [property: Id(12)] DateTimeOffset CompletedAt,
     [property: Id(13)] long BytesUpDense = 0,
     [property: Id(14)] double? CentralEpsilon = null,
-    [property: Id(15)] IReadOnlyList<long>? Staleness = null);
+    [property: Id(15)] IReadOnlyList<long>? Staleness = null)
+{
+    /// <summary>The largest epsilon a participant claimed after this round, or null when none claims one.</summary>
+    public double? MaxEpsilon() => Privacy.Select(p => p.Epsilon).Where(e => e is not null).Max();
+}
 
 /// <summary>A snapshot of a job for status queries and progress displays.</summary>
 [GenerateSerializer, Immutable, Alias("fedgrains.job-status")]

@@ -27,4 +27,14 @@ public static class Telemetry
         Meter.CreateCounter<long>("fedgrains.updates.rejected", "{update}", "Gateway updates refused or rejected by validation.");
     public static readonly Counter<long> RoundsCompleted =
         Meter.CreateCounter<long>("fedgrains.rounds.completed", "{round}", "Rounds completed and persisted.");
+
+    /// <summary>Records a persisted round's duration, aggregation time and bytes.</summary>
+    public static void RecordRound(Interfaces.RoundRecord record)
+    {
+        RoundsCompleted.Add(1);
+        RoundDuration.Record(record.Seconds);
+        AggregationDuration.Record(record.AggregationSeconds);
+        BytesDown.Add(record.BytesDown);
+        BytesUp.Add(record.BytesUp);
+    }
 }

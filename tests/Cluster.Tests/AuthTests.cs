@@ -61,7 +61,7 @@ public sealed class AuthTests : IAsyncLifetime
 
     // One set of site keys for the whole cluster (as from one Kubernetes secret): a gateway and the federation may
     // run on different silos.
-    private static readonly string[] SiteKeys = [Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)), Convert.ToBase64String(RandomNumberGenerator.GetBytes(32))];
+    private static readonly string[] GatewayKeys = [Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)), Convert.ToBase64String(RandomNumberGenerator.GetBytes(32))];
     private InProcessTestCluster cluster = null!;
 
     public async Task InitializeAsync()
@@ -76,7 +76,7 @@ public sealed class AuthTests : IAsyncLifetime
                 {
                     Enabled = true,
                     ClientKeys = { ["operator"] = Convert.ToBase64String(ClientKey) },
-                    SiteKeys = { ["gw-00"] = SiteKeys[0], ["gw-01"] = SiteKeys[1] },
+                    GatewayKeys = { ["gw-00"] = GatewayKeys[0], ["gw-01"] = GatewayKeys[1] },
                 });
         });
         cluster = builder.Build();

@@ -59,7 +59,7 @@ public sealed class MultiProcessRedisTests : IAsyncLifetime
             "--FedGrains:Telemetry:Exporter=none", "--Logging:LogLevel:Default=Warning",
             $"--FedGrains:Health:Port={healthPorts[k]}", $"--FedGrains:Silo:Role={(k == 1 ? "gateway" : "federation")}",
             "--FedGrains:Auth:Enabled=true", $"--FedGrains:Auth:ClientKeys:operator={ClientKey}", $"--FedGrains:Dashboard:Enabled={k == 0}",
-            .. Enumerable.Range(0, 3).Select(g => $"--FedGrains:Auth:SiteKeys:gw-{g:D2}={SiteKey(g)}"),
+            .. Enumerable.Range(0, 3).Select(g => $"--FedGrains:Auth:GatewayKeys:gw-{g:D2}={SiteKey(g)}"),
         ]));
         silos[0] = StartSilo(0);
         silos[1] = StartSilo(1);
@@ -145,7 +145,7 @@ public sealed class MultiProcessRedisTests : IAsyncLifetime
             "--FedGrains:Cluster:AdvertisedIPAddress=127.0.0.1", $"--FedGrains:Cluster:SiloPort={siloPort}", $"--FedGrains:Cluster:GatewayPort={gatewayPort}",
             $"--FedGrains:Health:Port={HostBuilderExtensions.FreeTcpPort()}", "--FedGrains:Telemetry:Exporter=none", "--Logging:LogLevel:Default=Warning",
             "--FedGrains:Auth:Enabled=true", $"--FedGrains:Auth:ClientKeys:operator={ClientKey}",
-            .. Enumerable.Range(0, 10).Select(g => $"--FedGrains:Auth:SiteKeys:gw-{g:D2}={SiteKey(g)}"),
+            .. Enumerable.Range(0, 10).Select(g => $"--FedGrains:Auth:GatewayKeys:gw-{g:D2}={SiteKey(g)}"),
         ]));
         var endpoint = $"127.0.0.1:{gatewayPort}";
         var submit = await RetryUntilUpAsync(() => RunCliAsync("submit", "--dataset", "synthetic", "--rounds", "500", "--job-id", "long",

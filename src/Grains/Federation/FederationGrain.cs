@@ -41,6 +41,7 @@ public sealed class FederationGrain(
     private readonly ObserverManager<IJobObserver> observers = new(TimeSpan.FromMinutes(2), logger);
     private int gatewaysDone, cohortSize;
     private bool gatewaysJoined;
+    private ModelVersions versions = null!;
     private SynchronousRounds? synchronous;
     private BufferedRounds? buffered;
 
@@ -55,6 +56,7 @@ public sealed class FederationGrain(
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
+        versions = new ModelVersions(GrainFactory);
         if (job.State.State == JobState.Running)
         {
             Log.Resumed(logger, JobId, job.State.RoundsCompleted);
@@ -86,37 +88,18 @@ public sealed class FederationGrain(
         var (weights, layout) = await Task.Run(() =>
             GlobalModel.Initial(spec.Model, dataset.ExampleShape, dataset.Classes, spec.Seed));
         await index.SetStateAsync(JobId, nameof(JobState.Running));
-        job.State = new FederationState
-        {
-            Spec = spec,
-            State = JobState.Running,
-            Weights = WeightBuffer.Encode(weights, WeightKind.Weights, 0, layout),
-            LayoutHash = layout,
-            StartedAt = time.GetUtcNow(),
-            SchemaVersion = FederationState.CurrentSchema,
-        };
-        await StoreVersionAsync(0, job.State.Weights);
+        job.State = FederationState.Start(spec, WeightBuffer.Encode(weights, WeightKind.Weights, 0, layout), layout, time.GetUtcNow());
+        await versions.StoreAsync(JobId, 0, job.State.Weights);
         await WriteAsync();
         Log.Started(logger, JobId, spec.Rounds, spec.ResolveGateways().Count);
         await StartDrivingAsync();
         return Status();
     }
 
-    /// <summary>
-    /// Sends the job to every gateway once (each stores it and its calibrated plan). At submission it then refuses
-    /// the job before anything is stored when, for some site, what its gateways plan to run in this job composed with
-    /// what the site already spent would cross the site's lifetime budget.
-    /// </summary>
     private async Task JoinGatewaysAsync(JobSpec spec, bool checkSiteBudgets)
     {
-        var plans = await Task.WhenAll(spec.ResolveGateways().Select(async g =>
-            (g.SiteId, Plan: await GrainFactory.GetGrain<IGatewayGrain>(IGatewayGrain.Key(JobId, g.Id)).JoinAsync(spec))));
+        await JobAdmission.JoinAsync(GrainFactory, JobId, spec, checkSiteBudgets);
         gatewaysJoined = true;
-        if (!checkSiteBudgets) return;
-        var refusals = await Task.WhenAll(plans.GroupBy(p => p.SiteId).Select(site =>
-            GrainFactory.GetGrain<ISiteLedgerGrain>(site.Key).CheckAsync(JobId, site.SelectMany(p => p.Plan).ToArray())));
-        if (refusals.OfType<string>().ToArray() is { Length: > 0 } reasons)
-            throw new ArgumentException($"job '{JobId}' refused up front, nothing was stored: " + string.Join(" ", reasons));
     }
 
     public Task WakeAsync() => Task.CompletedTask;
@@ -140,16 +123,7 @@ public sealed class FederationGrain(
 
     public Task<ModelSnapshot> GetModelAsync() => Task.FromResult(new ModelSnapshot(job.State.ModelVersion, job.State.Weights));
 
-    public async Task<ModelSnapshot> GetModelVersionAsync(long version)
-    {
-        if (version == job.State.ModelVersion) return await GetModelAsync();
-        if (version >= 0 && version < job.State.ModelVersion
-            && await GrainFactory.GetGrain<IModelVersionGrain>(IModelVersionGrain.Key(JobId, version)).GetAsync() is { } weights)
-            return new ModelSnapshot(version, weights);
-        int keep = job.State.Spec?.Aggregation.Buffered.KeepVersions ?? 0;
-        throw new ArgumentException($"job '{JobId}' has no model version {version}: versions run 0..{job.State.ModelVersion}"
-            + (keep > 0 ? $" and only the last {keep} are kept (aggregation.buffered.keep_versions)." : "."));
-    }
+    public Task<ModelSnapshot> GetModelVersionAsync(long version) => versions.GetAsync(JobId, job.State, version);
 
     public Task<IReadOnlyList<RoundRecord>> GetHistoryAsync() => Task.FromResult<IReadOnlyList<RoundRecord>>(job.State.History.ToArray());
 
@@ -241,31 +215,14 @@ public sealed class FederationGrain(
         var s = job.State;
         var record = outcome.Record!;
         var weights = WeightBuffer.Encode(outcome.Weights!, WeightKind.Weights, s.ModelVersion + 1, s.LayoutHash);
-        await StoreVersionAsync(s.ModelVersion + 1, weights);
-        s.Weights = weights;
-        s.ModelVersion++;
-        s.AggregationCheckpoint = CheckpointCodec.Encode(outcome.Checkpoint!);
-        s.RoundsCompleted = record.Round;
-        s.History.Add(record);
+        await versions.StoreAsync(JobId, s.ModelVersion + 1, weights);
         alsoPersist();
-        bool finished = record.Round >= spec.Rounds;
-        if (finished)
-        {
-            s.State = JobState.Completed;
-            s.FinishedAt = time.GetUtcNow();
-        }
+        bool finished = s.Commit(record, weights, CheckpointCodec.Encode(outcome.Checkpoint!), spec.Rounds, time.GetUtcNow());
         await WriteAsync();
-        int keep = spec.Aggregation.Buffered.KeepVersions;
-        if (keep > 0 && s.ModelVersion - keep >= 0)
-            await GrainFactory.GetGrain<IModelVersionGrain>(IModelVersionGrain.Key(JobId, s.ModelVersion - keep)).ForgetAsync();
-
-        Telemetry.RoundsCompleted.Add(1);
-        Telemetry.RoundDuration.Record(record.Seconds);
-        Telemetry.AggregationDuration.Record(record.AggregationSeconds);
-        Telemetry.BytesDown.Add(record.BytesDown);
-        Telemetry.BytesUp.Add(record.BytesUp);
+        await versions.ForgetOlderThanKeptAsync(JobId, spec, s.ModelVersion);
+        Telemetry.RecordRound(record);
         Log.RoundCompleted(logger, JobId, record.Round, spec.Rounds, record.Participants.Count, record.Rejected.Count, record.TestAccuracy, record.TestLoss,
-            MaxEpsilon(record)?.ToString("F3") ?? "not claimed", record.Seconds);
+            record.MaxEpsilon()?.ToString("F3") ?? "not claimed", record.Seconds);
         observers.Notify(o => o.RoundCompleted(Status(), record));
         if (finished)
         {
@@ -275,9 +232,6 @@ public sealed class FederationGrain(
             observers.Notify(o => o.JobFinished(Status()));
         }
     }
-
-    private Task StoreVersionAsync(long version, byte[] weights) =>
-        GrainFactory.GetGrain<IModelVersionGrain>(IModelVersionGrain.Key(JobId, version)).StoreAsync(weights);
 
     public async Task FailAsync(string error)
     {
@@ -304,9 +258,6 @@ public sealed class FederationGrain(
         var s = job.State;
         var last = s.History.LastOrDefault();
         return new JobStatus(JobId, s.State, s.RoundsCompleted, s.Spec?.Rounds ?? 0, s.ModelVersion, last?.TestAccuracy,
-            last is null ? null : MaxEpsilon(last), gatewaysDone, cohortSize, s.Error, s.StartedAt, s.FinishedAt, silo.SiloAddress.ToString());
+            last?.MaxEpsilon(), gatewaysDone, cohortSize, s.Error, s.StartedAt, s.FinishedAt, silo.SiloAddress.ToString());
     }
-
-    private static double? MaxEpsilon(RoundRecord record) =>
-        record.Privacy.Select(p => p.Epsilon).Where(e => e is not null).Max();
 }

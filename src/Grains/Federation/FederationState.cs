@@ -30,6 +30,31 @@ public sealed class FederationState
     [Id(11)] public BufferState Buffer { get; set; } = new();
 
     [Id(12)] public int SchemaVersion { get; set; }
+
+    /// <summary>A job that starts now from model version 0 (<paramref name="weights"/>, a WeightBuffer).</summary>
+    public static FederationState Start(JobSpec spec, byte[] weights, ulong layoutHash, DateTimeOffset now) => new()
+    {
+        Spec = spec,
+        State = JobState.Running,
+        Weights = weights,
+        LayoutHash = layoutHash,
+        StartedAt = now,
+        SchemaVersion = CurrentSchema,
+    };
+
+    /// <summary>Makes <paramref name="weights"/> (a WeightBuffer of the next version) current with the round that made it; true when that ends the job.</summary>
+    public bool Commit(RoundRecord record, byte[] weights, byte[] checkpoint, int rounds, DateTimeOffset now)
+    {
+        Weights = weights;
+        ModelVersion++;
+        AggregationCheckpoint = checkpoint;
+        RoundsCompleted = record.Round;
+        History.Add(record);
+        if (record.Round < rounds) return false;
+        State = JobState.Completed;
+        FinishedAt = now;
+        return true;
+    }
 }
 
 /// <summary>

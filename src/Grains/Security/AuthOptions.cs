@@ -1,9 +1,10 @@
 namespace FedGrains.Grains.Security;
 
 /// <summary>
-/// Application-level authentication (configuration section "FedGrains:Auth"). Orleans' TLS package is not available,
-/// so the wire itself is protected by the platform (a service mesh's mTLS on Kubernetes); these keys make sure only
-/// holders of a client key can drive jobs and only a site's key holder can submit that site's updates.
+/// Application-level authentication (configuration section "FedGrains:Auth"). The wire itself is not yet encrypted
+/// by FedGrains (Orleans' TLS package, Microsoft.Orleans.Connections.Security, is available but not wired in; use a
+/// service mesh's mTLS on Kubernetes); these keys make sure only holders of a client key can drive jobs and only a
+/// gateway's key holder can submit that gateway's updates.
 /// </summary>
 public sealed class AuthOptions
 {
@@ -15,8 +16,8 @@ public sealed class AuthOptions
     /// <summary>Client key id -> base64 secret (>= 16 bytes). A CLI holding one may submit, query and cancel jobs.</summary>
     public Dictionary<string, string> ClientKeys { get; set; } = [];
 
-    /// <summary>Gateway (site) id -> base64 secret: the gateway signs its updates with it, the federation checks them.</summary>
-    public Dictionary<string, string> SiteKeys { get; set; } = [];
+    /// <summary>Gateway id (as in the job spec, not the data site) -> base64 secret: the gateway signs its updates with it, the federation checks them.</summary>
+    public Dictionary<string, string> GatewayKeys { get; set; } = [];
 
     /// <summary>How far a request's timestamp may be from the silo's clock, in seconds.</summary>
     public int MaxClockSkewSeconds { get; set; } = 300;
@@ -25,7 +26,7 @@ public sealed class AuthOptions
     {
         if (!Enabled) yield break;
         if (ClientKeys.Count == 0) yield return $"{Section}:ClientKeys must hold at least one key when {Section}:Enabled=true.";
-        foreach (var (id, key) in ClientKeys.Concat(SiteKeys))
+        foreach (var (id, key) in ClientKeys.Concat(GatewayKeys))
             if (!Signatures.TryDecodeKey(key, out _))
                 yield return $"{Section}: key '{id}' must be base64 of at least 16 random bytes (e.g. `openssl rand -base64 32`).";
         if (MaxClockSkewSeconds is < 1 or > 3600) yield return $"{Section}:MaxClockSkewSeconds={MaxClockSkewSeconds} must be in 1..3600.";

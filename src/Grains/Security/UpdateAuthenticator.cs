@@ -6,7 +6,7 @@ namespace FedGrains.Grains.Security;
 /// <summary>Signs a gateway's update with its site key, and checks that signature at the federation.</summary>
 public sealed class UpdateAuthenticator(IOptions<AuthOptions> options)
 {
-    private readonly Dictionary<string, byte[]> siteKeys = options.Value.SiteKeys.ToDictionary(k => k.Key, k => Convert.FromBase64String(k.Value));
+    private readonly Dictionary<string, byte[]> siteKeys = options.Value.GatewayKeys.ToDictionary(k => k.Key, k => Convert.FromBase64String(k.Value));
 
     /// <summary>The update with its signature, when this silo holds the site's key.</summary>
     public GatewayUpdate Sign(GatewayUpdate update, string jobId, long modelVersion) =>
@@ -19,7 +19,7 @@ public sealed class UpdateAuthenticator(IOptions<AuthOptions> options)
     {
         if (!options.Value.Enabled || update.Delta is null) return null;
         if (!siteKeys.TryGetValue(update.GatewayId, out var key))
-            return $"no site key for '{update.GatewayId}' in {AuthOptions.Section}:SiteKeys, so its update cannot be authenticated";
+            return $"no site key for '{update.GatewayId}' in {AuthOptions.Section}:GatewayKeys, so its update cannot be authenticated";
         return Signatures.VerifyUpdate(update.Signature, key, jobId, update.GatewayId, update.Round, modelVersion, update.Delta)
             ? null : "update signature is missing or invalid (the gateway does not hold this site's key)";
     }
