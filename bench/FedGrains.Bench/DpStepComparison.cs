@@ -1,6 +1,6 @@
-using FedGrains.Learning.Privacy;
 using System.Diagnostics;
 using FedGrains.Learning.Models;
+using FedGrains.Learning.Privacy;
 using FedGrains.Learning.Training;
 using TorchSharp;
 using static TorchSharp.torch;

@@ -1,6 +1,5 @@
-using FedGrains.Learning.Federation;
 using FedGrains.Learning.Codecs;
-using FedGrains.Learning.Jobs;
+using FedGrains.Learning.Federation;
 using FedGrains.Learning.Models;
 
 namespace FedGrains.Bench;

@@ -1,4 +1,3 @@
-using FedGrains.Learning.Jobs;
 
 namespace FedGrains.Grains.Interfaces;
 

@@ -1,10 +1,10 @@
-using FedGrains.Learning.Training;
-using FedGrains.Learning.Privacy;
-using FedGrains.Learning.Datasets;
+using FedGrains.Cluster.Tests.Sites;
 using FedGrains.Grains.Hosting;
 using FedGrains.Grains.Interfaces;
+using FedGrains.Learning.Datasets;
 using FedGrains.Learning.Jobs;
-using Orleans.Runtime;
+using FedGrains.Learning.Privacy;
+using FedGrains.Learning.Training;
 using Orleans.TestingHost;
 
 namespace FedGrains.Cluster.Tests;

@@ -1,9 +1,9 @@
-using FedGrains.Learning.Privacy;
-using FedGrains.Learning.Datasets;
-using FedGrains.Learning.Training;
 using System.CommandLine;
+using FedGrains.Learning.Datasets;
 using FedGrains.Learning.Jobs;
 using FedGrains.Learning.Models;
+using FedGrains.Learning.Privacy;
+using FedGrains.Learning.Training;
 
 namespace FedGrains.Cli.Commands;
 

@@ -1,6 +1,6 @@
-using FedGrains.Learning.Audit;
 using System.CommandLine;
 using System.Globalization;
+using FedGrains.Learning.Audit;
 using FedGrains.Learning.Privacy;
 using FedGrains.Learning.Training;
 

@@ -1,9 +1,9 @@
-using FedGrains.Learning.Codecs;
 using System.Globalization;
 using System.Reflection;
-using System.Text;
 using System.Text.Json;
+using System.Text;
 using FedGrains.Grains.Interfaces;
+using FedGrains.Learning.Codecs;
 using FedGrains.Learning.Jobs;
 using FedGrains.Learning.Models;
 

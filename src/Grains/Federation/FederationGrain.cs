@@ -1,15 +1,11 @@
-using FedGrains.Learning.Codecs;
-using FedGrains.Learning.Federation;
-using System.Diagnostics;
 using FedGrains.Grains.Gateway;
 using FedGrains.Grains.Hosting;
 using FedGrains.Grains.Interfaces;
-using FedGrains.Grains.Security;
 using FedGrains.Grains.Storage;
-using FedGrains.Learning;
 using FedGrains.Learning.Aggregation;
+using FedGrains.Learning.Codecs;
+using FedGrains.Learning.Federation;
 using FedGrains.Learning.Jobs;
-using FedGrains.Learning.Models;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Orleans.Storage;

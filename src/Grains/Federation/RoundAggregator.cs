@@ -1,15 +1,14 @@
-using FedGrains.Learning.Privacy;
-using FedGrains.Learning.Federation;
-using FedGrains.Learning.Codecs;
 using System.Diagnostics;
 using FedGrains.Grains.Gateway;
 using FedGrains.Grains.Hosting;
 using FedGrains.Grains.Interfaces;
 using FedGrains.Grains.Security;
-using FedGrains.Learning;
 using FedGrains.Learning.Aggregation;
+using FedGrains.Learning.Codecs;
+using FedGrains.Learning.Federation;
 using FedGrains.Learning.Jobs;
-using FedGrains.Learning.Models;
+using FedGrains.Learning.Privacy;
+using FedGrains.Learning;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 

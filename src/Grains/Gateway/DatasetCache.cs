@@ -1,13 +1,11 @@
-using System.Runtime.CompilerServices;
-using FedGrains.Learning.Datasets;
 using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
 using FedGrains.Grains.Hosting;
-using FedGrains.Learning.Data;
+using FedGrains.Learning.Datasets;
 using FedGrains.Learning.Jobs;
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace FedGrains.Grains.Gateway;

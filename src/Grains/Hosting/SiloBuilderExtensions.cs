@@ -1,11 +1,11 @@
-using FedGrains.Learning.Privacy;
 using FedGrains.Grains.Gateway;
 using FedGrains.Grains.Placement;
 using FedGrains.Grains.Security;
 using FedGrains.Grains.Storage;
+using FedGrains.Learning.Privacy;
 using FedGrains.Learning;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Orleans.Placement;

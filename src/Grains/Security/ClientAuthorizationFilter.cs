@@ -1,6 +1,5 @@
 using FedGrains.Grains.Interfaces;
 using Microsoft.Extensions.Options;
-using Orleans.Runtime;
 
 namespace FedGrains.Grains.Security;
 

@@ -1,4 +1,3 @@
-using Microsoft.Data.Sqlite;
 using Orleans.Runtime;
 using Orleans.Serialization;
 using Orleans.Storage;

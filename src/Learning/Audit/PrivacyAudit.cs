@@ -1,5 +1,5 @@
-using FedGrains.Learning.Privacy;
 using FedGrains.Learning.Data;
+using FedGrains.Learning.Privacy;
 using FedGrains.Learning.Training;
 using MathNet.Numerics.Distributions;
 using TorchSharp;

@@ -1,6 +1,5 @@
 using FedGrains.Learning.Data;
 using TorchSharp;
-using static TorchSharp.torch;
 
 namespace FedGrains.Learning.Features;
 

@@ -1,8 +1,8 @@
-using FedGrains.Learning.Datasets;
 using FedGrains.Learning.Aggregation;
-using FedGrains.Learning.Training;
-using FedGrains.Learning.Privacy;
+using FedGrains.Learning.Datasets;
 using FedGrains.Learning.Models;
+using FedGrains.Learning.Privacy;
+using FedGrains.Learning.Training;
 
 namespace FedGrains.Learning.Jobs;
 

@@ -1,6 +1,6 @@
 using System.Numerics;
-using MathNet.Numerics;
 using MathNet.Numerics.IntegralTransforms;
+using MathNet.Numerics;
 
 namespace FedGrains.Learning.Privacy;
 

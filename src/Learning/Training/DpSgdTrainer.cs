@@ -1,6 +1,6 @@
 using FedGrains.Learning.Privacy;
-using TorchSharp;
 using TorchSharp.Modules;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace FedGrains.Learning.Training;

@@ -1,5 +1,5 @@
-using FedGrains.Learning.Privacy;
 using FedGrains.Learning.Models;
+using FedGrains.Learning.Privacy;
 using TorchSharp;
 using static TorchSharp.torch;
 

@@ -1,5 +1,5 @@
+using FedGrains.Cluster.Tests.Federation;
 using FedGrains.Grains.Interfaces;
-using Xunit;
 
 namespace FedGrains.Cluster.Tests.Gateway;
 

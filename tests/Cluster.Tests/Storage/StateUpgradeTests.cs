@@ -1,5 +1,4 @@
 using FedGrains.Grains.Interfaces;
-using Xunit;
 
 namespace FedGrains.Cluster.Tests.Storage;
 

@@ -1,5 +1,4 @@
 using FedGrains.Learning.Jobs;
-using Xunit;
 
 namespace FedGrains.Learning.Tests.Jobs;
 

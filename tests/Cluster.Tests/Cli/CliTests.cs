@@ -1,0 +1,148 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using FedGrains.Learning.Privacy;
+
+namespace FedGrains.Cluster.Tests.Cli;
+
+/// <summary>The `fedgrains` executable as a user runs it: a separate process, its exit code, its output and its files.</summary>
+public sealed class CliTests : IDisposable
+{
+    private readonly string dir = Directory.CreateTempSubdirectory("fedgrains-cli-").FullName;
+
+    public void Dispose() => Directory.Delete(dir, true);
+
+    [Fact]
+    public async Task Privacy_epsilon_and_noise_print_the_number_alone_on_the_last_line()
+    {
+        var epsilon = await RunAsync("privacy", "epsilon", "--sample-rate", "0.01", "--noise-multiplier", "1.1", "--steps", "5000", "--delta", "1e-5");
+        var noise = await RunAsync("privacy", "noise", "--sample-rate", "0.01", "--steps", "5000", "--delta", "1e-5", "--target-epsilon", "2");
+
+        Assert.Equal(0, epsilon.ExitCode);
+        Assert.Equal(PrvAccountant.Epsilon(0.01, 1.1, 5000, 1e-5), LastNumber(epsilon.Output), 5);
+        var rdp = await RunAsync("privacy", "epsilon", "--accountant", "rdp", "--sample-rate", "0.01", "--noise-multiplier", "1.1", "--steps", "5000", "--delta", "1e-5");
+        Assert.Equal(RdpAccountant.Epsilon(0.01, 1.1, 5000, 1e-5), LastNumber(rdp.Output), 5);
+        Assert.True(LastNumber(epsilon.Output) < LastNumber(rdp.Output), "the default accountant is the tighter one");
+        Assert.Equal(0, noise.ExitCode);
+        Assert.Equal(PrivacyAccountants.Get("prv").NoiseMultiplierFor(2, 0.01, 5000, 1e-5), LastNumber(noise.Output), 5);
+    }
+
+    [Fact]
+    public async Task Privacy_audit_bounds_a_dp_run_below_its_claim_and_catches_a_run_without_noise()
+    {
+        var dp = await RunAsync("privacy", "audit", "--epsilon", "3", "--steps", "240");
+        var leaky = await RunAsync("privacy", "audit", "--noise-level", "none", "--steps", "240");
+
+        Assert.True(dp.ExitCode == 0, dp.Output);
+        Assert.InRange(LastNumber(dp.Output), 0, 3);
+        Assert.Contains("claimed epsilon 3", dp.Output);
+        Assert.True(leaky.ExitCode == 0, leaky.Output);
+        Assert.True(LastNumber(leaky.Output) > 3, leaky.Output);
+    }
+
+    [Fact]
+    public async Task Bad_flags_and_specs_fail_with_the_field_named()
+    {
+        var badRate = await RunAsync("privacy", "epsilon", "--sample-rate", "2", "--noise-multiplier", "1", "--steps", "10", "--delta", "1e-5");
+        Assert.NotEqual(0, badRate.ExitCode);
+        Assert.Contains("--sample-rate must be in (0, 1]", badRate.Output);
+
+        var badRounds = await RunAsync("run", "--dataset", "synthetic", "--rounds", "0", "--output", dir);
+        Assert.Equal(2, badRounds.ExitCode);
+        Assert.Contains("rounds: 0 must be >= 1", badRounds.Output);
+
+        var scatteringText = await RunAsync("run", "--dataset", "synthetic", "--features", "scattering", "--output", dir);
+        Assert.Equal(2, scatteringText.ExitCode);
+        Assert.Contains("dataset.features: \"scattering\" needs images", scatteringText.Output);
+        var badWidth = await RunAsync("run", "--dataset", "synthetic", "--hidden", "0", "--output", dir);
+        Assert.Equal(2, badWidth.ExitCode);
+        Assert.Contains("must be comma-separated widths", badWidth.Output);
+
+        var spec = Path.Combine(dir, "job.json");
+        await File.WriteAllTextAsync(spec, """{ "rounds": 2, "defaults": { "clip_norm": 1.0 } }""");
+        var badSpec = await RunAsync("run", "--spec", spec, "--output", dir);
+        Assert.Equal(2, badSpec.ExitCode);
+        Assert.Contains("clip_norm", badSpec.Output);
+
+        var missingData = await RunAsync("run", "--data-dir", dir, "--output", dir);
+        Assert.Equal(2, missingData.ExitCode);
+        Assert.Contains("apt-get install -y dataset-fashion-mnist", missingData.Output);
+        Assert.False(File.Exists(Path.Combine(dir, "report.json")));
+    }
+
+    [Fact]
+    public async Task Run_finishes_a_job_and_writes_a_report_whose_epsilons_the_privacy_command_reproduces()
+    {
+        var output = Path.Combine(dir, "out");
+        var run = await RunAsync("run", "--dataset", "synthetic", "--gateways", "3", "--rounds", "2", "--hidden", "16",
+            "--batch-size", "100", "--learning-rate", "0.5", "--epsilon", "2", "--seed", "5", "--job-id", "cli-run", "--output", output);
+
+        Assert.True(run.ExitCode == 0, run.Output);
+        using var report = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(output, "report.json")));
+        var root = report.RootElement;
+        Assert.Equal(2, root.GetProperty("rounds_completed").GetInt32());
+        Assert.Equal(5, root.GetProperty("seed").GetInt64());
+        Assert.InRange(root.GetProperty("final_test_accuracy").GetDouble(), 0.5, 1.0);
+        Assert.True(root.GetProperty("wall_seconds").GetDouble() > 0);
+        Assert.Equal("10.4.2", root.GetProperty("versions").GetProperty("orleans").GetString());
+        var gateways = root.GetProperty("gateways").EnumerateArray().ToArray();
+        Assert.Equal(3, gateways.Length);
+        foreach (var g in gateways)
+        {
+            double epsilon = g.GetProperty("epsilon").GetDouble();
+            Assert.InRange(epsilon, 1.0, 2.0);
+            Assert.Equal(1e-5, g.GetProperty("delta").GetDouble());
+            Assert.Equal("sample", g.GetProperty("noise_level").GetString());
+            var reproduce = g.GetProperty("reproduce").GetString()!.Split(' ').Skip(1).ToArray();
+            var again = await RunAsync(reproduce);
+            Assert.Equal(epsilon, LastNumber(again.Output), 5);
+        }
+        var csv = await File.ReadAllLinesAsync(Path.Combine(output, "history.csv"));
+        Assert.Equal(3, csv.Length);
+        Assert.StartsWith("round,participants", csv[0]);
+        Assert.StartsWith("2,3,0,", csv[2]);
+        Assert.True(new FileInfo(Path.Combine(output, "model.fgw")).Length > 0);
+
+        // The run's state keeps each site's cross-job ledger; the report reads it.
+        var siteReport = await RunAsync("privacy", "report", "--state", Path.Combine(output, "state", "fedgrains.db"));
+        Assert.True(siteReport.ExitCode == 0, siteReport.Output);
+        foreach (var g in gateways)
+            Assert.Contains($"site {g.GetProperty("id").GetString()}: lifetime epsilon {g.GetProperty("epsilon").GetDouble().ToString("F3", CultureInfo.InvariantCulture)}", siteReport.Output);
+        Assert.Contains("budget none", siteReport.Output);
+        var missing = await RunAsync("privacy", "report", "--state", Path.Combine(dir, "nope.db"));
+        Assert.Equal(2, missing.ExitCode);
+        Assert.Contains("does not exist", missing.Output);
+    }
+
+    [Fact]
+    public async Task Run_with_a_buffer_size_trains_asynchronously_and_reports_staleness()
+    {
+        var output = Path.Combine(dir, "buffered");
+        var run = await RunAsync("run", "--dataset", "synthetic", "--gateways", "4", "--rounds", "4", "--hidden", "16",
+            "--batch-size", "100", "--buffer-size", "2", "--compression", "quantize", "--seed", "5", "--output", output);
+
+        Assert.True(run.ExitCode == 0, run.Output);
+        using var report = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(output, "report.json")));
+        Assert.Equal(4, report.RootElement.GetProperty("rounds_completed").GetInt32());
+        var csv = await File.ReadAllLinesAsync(Path.Combine(output, "history.csv"));
+        Assert.Contains("mean_staleness", csv[0]);
+        Assert.All(csv.Skip(1), line => Assert.StartsWith($"{line.Split(',')[0]},2,", line)); // two updates per version
+    }
+
+    private static double LastNumber(string output) =>
+        double.Parse(output.TrimEnd().Split('\n')[^1].Trim(), CultureInfo.InvariantCulture);
+
+    private static async Task<(int ExitCode, string Output)> RunAsync(params string[] args)
+    {
+        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "fedgrains.dll"));
+        foreach (var a in args) info.ArgumentList.Add(a);
+        info.Environment["COLUMNS"] = "200";
+        using var process = Process.Start(info)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(3));
+        await process.WaitForExitAsync(timeout.Token);
+        return (process.ExitCode, await stdout + await stderr);
+    }
+}

@@ -1,0 +1,199 @@
+using System.Diagnostics;
+using Path = System.IO.Path;
+using YamlDotNet.RepresentationModel;
+
+namespace FedGrains.Cluster.Tests.Hosting;
+
+/// <summary>
+/// The Kubernetes manifests and Dockerfiles, checked without a cluster or a Docker engine: every document parses and
+/// has what its kind needs, every name one object uses refers to an object that exists, GPU silos ask for GPUs, and
+/// the images build the projects that exist. With kubectl present, each overlay also renders with kustomize.
+/// </summary>
+public sealed class DeploymentTests
+{
+    private static readonly string Root = Path.GetFullPath(Path.Combine(AppContext.BaseDirectory, "../../../../.."));
+    private static readonly string K8s = Path.Combine(Root, "deploy/k8s");
+
+    private static readonly Lazy<List<YamlMappingNode>> Documents = new(() =>
+        Directory.GetFiles(Path.Combine(K8s, "base"), "*.yaml").Where(f => !f.EndsWith("kustomization.yaml"))
+            .SelectMany(Load).ToList());
+
+    [Fact]
+    public void Every_manifest_parses_and_names_its_kind()
+    {
+        Assert.NotEmpty(Documents.Value);
+        foreach (var doc in Documents.Value)
+        {
+            Assert.False(string.IsNullOrEmpty(Scalar(doc, "apiVersion")), "apiVersion missing");
+            Assert.False(string.IsNullOrEmpty(Scalar(doc, "kind")), "kind missing");
+            Assert.False(string.IsNullOrEmpty(Scalar(doc, "metadata", "name")), $"{Scalar(doc, "kind")} without metadata.name");
+        }
+        var kinds = Documents.Value.Select(d => Scalar(d, "kind")).ToHashSet();
+        foreach (var kind in new[] { "Namespace", "StatefulSet", "Deployment", "Service", "ConfigMap", "Secret", "ServiceAccount", "Role", "RoleBinding", "Job" })
+            Assert.Contains(kind, kinds);
+    }
+
+    [Fact]
+    public void The_kustomizations_list_files_that_exist()
+    {
+        var kustomization = Load(Path.Combine(K8s, "base/kustomization.yaml")).Single();
+        var resources = ((YamlSequenceNode)kustomization["resources"]).Select(n => n.ToString()).ToList();
+        Assert.Equal(Directory.GetFiles(Path.Combine(K8s, "base"), "*.yaml").Select(Path.GetFileName).Where(f => f != "kustomization.yaml").Order(),
+            resources.Order());
+        foreach (var overlay in new[] { "dev-cpu", "gpu-prod" })
+        {
+            var o = Load(Path.Combine(K8s, "overlays", overlay, "kustomization.yaml")).Single();
+            foreach (var r in (YamlSequenceNode)o["resources"])
+                Assert.True(Directory.Exists(Path.Combine(K8s, "overlays", overlay, r.ToString())), $"{overlay} refers to missing {r}");
+        }
+    }
+
+    [Fact]
+    public void Workloads_refer_only_to_objects_that_exist_and_services_select_pods()
+    {
+        var names = Documents.Value.Select(d => (Scalar(d, "kind"), Scalar(d, "metadata", "name"))).ToHashSet();
+        var workloads = Documents.Value.Where(d => Scalar(d, "kind") is "Deployment" or "StatefulSet" or "Job").ToList();
+        var podLabels = new List<Dictionary<string, string>>();
+        foreach (var w in workloads)
+        {
+            var pod = (YamlMappingNode)At(w, "spec", "template")!;
+            if (At(pod, "metadata", "labels") is YamlMappingNode labels) podLabels.Add(labels.ToDictionary(k => k.Key.ToString(), k => k.Value.ToString()));
+            if (Scalar(pod, "spec", "serviceAccountName") is { } sa) Assert.Contains(("ServiceAccount", sa), names);
+            foreach (var container in (YamlSequenceNode)At(pod, "spec", "containers")!)
+            {
+                var c = (YamlMappingNode)container;
+                Assert.False(string.IsNullOrEmpty(Scalar(c, "image")), "container without image");
+                if (At(c, "envFrom") is YamlSequenceNode envFrom)
+                    foreach (var source in envFrom.Cast<YamlMappingNode>())
+                    {
+                        if (Scalar(source, "configMapRef", "name") is { } cm) Assert.Contains(("ConfigMap", cm), names);
+                        if (Scalar(source, "secretRef", "name") is { } secret) Assert.Contains(("Secret", secret), names);
+                    }
+            }
+            if (At(pod, "spec", "volumes") is YamlSequenceNode volumes)
+                foreach (var v in volumes.Cast<YamlMappingNode>())
+                    if (Scalar(v, "configMap", "name") is { } cm) Assert.Contains(("ConfigMap", cm), names);
+            if (Scalar(w, "kind") != "Job")
+            {
+                var selector = ((YamlMappingNode)At(w, "spec", "selector", "matchLabels")!).ToDictionary(k => k.Key.ToString(), k => k.Value.ToString());
+                Assert.True(selector.All(s => podLabels[^1].TryGetValue(s.Key, out var v) && v == s.Value), $"{Scalar(w, "metadata", "name")}: selector does not match its pods");
+            }
+        }
+        foreach (var service in Documents.Value.Where(d => Scalar(d, "kind") == "Service"))
+        {
+            var selector = ((YamlMappingNode)At(service, "spec", "selector")!).ToDictionary(k => k.Key.ToString(), k => k.Value.ToString());
+            Assert.True(podLabels.Any(l => selector.All(s => l.TryGetValue(s.Key, out var v) && v == s.Value)),
+                $"service {Scalar(service, "metadata", "name")} selects no pods");
+        }
+        var binding = Documents.Value.Single(d => Scalar(d, "kind") == "RoleBinding");
+        Assert.Contains(("Role", Scalar(binding, "roleRef", "name")!), names);
+        foreach (var subject in ((YamlSequenceNode)binding["subjects"]).Cast<YamlMappingNode>())
+            Assert.Contains(("ServiceAccount", Scalar(subject, "name")!), names);
+    }
+
+    [Fact]
+    public void Gpu_silos_request_gpus_host_gateways_and_cpu_silos_do_not()
+    {
+        var gpu = Workload("fedgrains-silo-gpu");
+        var cpu = Workload("fedgrains-silo-cpu");
+
+        Assert.Equal("1", Scalar(Container(gpu), "resources", "limits", "nvidia.com/gpu"));
+        Assert.NotNull(At(gpu, "spec", "template", "spec", "nodeSelector"));
+        Assert.Contains(((YamlSequenceNode)At(gpu, "spec", "template", "spec", "tolerations")!).Cast<YamlMappingNode>(), t => Scalar(t, "key") == "nvidia.com/gpu");
+        Assert.Equal("true", Env(gpu, "FedGrains__Silo__HostsGateways"));
+        Assert.Equal("false", Env(cpu, "FedGrains__Silo__HostsGateways"));
+        Assert.Null(At(Container(cpu), "resources", "limits", "nvidia.com/gpu"));
+        foreach (var silo in new[] { gpu, cpu })
+        {
+            foreach (var env in new[] { "ORLEANS_SERVICE_ID", "ORLEANS_CLUSTER_ID", "POD_NAME", "POD_NAMESPACE", "POD_IP" })
+                Assert.True(EnvNames(silo).Contains(env), $"{env} missing (Orleans Kubernetes hosting needs it)");
+            Assert.Equal("/healthz", Scalar(Container(silo), "livenessProbe", "httpGet", "path"));
+            Assert.Equal("/readyz", Scalar(Container(silo), "readinessProbe", "httpGet", "path"));
+        }
+        Assert.EndsWith("silo-cuda:dev", Scalar(Container(gpu), "image"));
+    }
+
+    [Fact]
+    public void Dockerfiles_build_existing_projects_and_only_the_cuda_image_uses_the_cuda_switch()
+    {
+        foreach (var (file, backend) in new[] { ("Dockerfile.cpu", "cpu"), ("Dockerfile.cuda", "cuda") })
+        {
+            var text = File.ReadAllText(Path.Combine(Root, "deploy/docker", file));
+            var stages = text.Split('\n').Where(l => l.StartsWith("FROM ")).Select(l => l.Split(" AS ") is [_, var name] ? name.Trim() : null).ToList();
+            Assert.Equal(2, stages.Count);
+            foreach (var from in text.Split('\n').Where(l => l.Contains("COPY --from=")))
+                Assert.Contains(from.Split("--from=")[1].Split(' ')[0], stages);
+            Assert.Contains($"-p:TorchBackend={backend}", text);
+            foreach (var project in text.Split(' ', '\n').Where(w => w.EndsWith(".csproj")))
+                Assert.True(File.Exists(Path.Combine(Root, project)), $"{file} builds {project}, which does not exist");
+            Assert.Contains("/app/silo/FedGrains.Silo.dll", text);
+            // The hosts run on the ASP.NET Core shared framework (health endpoints): the plain runtime image lacks it.
+            Assert.Contains("FROM mcr.microsoft.com/dotnet/aspnet:10.0", text);
+            // Gateways train on pool threads: with their own malloc arenas, big tensors are mmapped afresh every step.
+            Assert.Contains("MALLOC_ARENA_MAX=1", text);
+        }
+        Assert.DoesNotContain("TorchBackend=cuda", File.ReadAllText(Path.Combine(Root, "deploy/docker/Dockerfile.cpu")));
+    }
+
+    [Fact]
+    public void Overlays_render_with_kustomize_when_kubectl_is_installed()
+    {
+        if (!File.Exists("/usr/bin/kubectl") && !File.Exists("/usr/local/bin/kubectl")) return; // CI machines have no kubectl; the checks above still ran
+        foreach (var overlay in new[] { "dev-cpu", "gpu-prod" })
+        {
+            var info = new ProcessStartInfo("kubectl", ["kustomize", Path.Combine(K8s, "overlays", overlay)]) { RedirectStandardOutput = true, RedirectStandardError = true };
+            using var p = Process.Start(info)!;
+            var output = p.StandardOutput.ReadToEnd();
+            var error = p.StandardError.ReadToEnd();
+            p.WaitForExit();
+            Assert.True(p.ExitCode == 0, error);
+            var docs = new YamlStream();
+            docs.Load(new StringReader(output));
+            var gpu = docs.Documents.Select(d => (YamlMappingNode)d.RootNode).Single(d => Scalar(d, "metadata", "name") == "fedgrains-silo-gpu");
+            var cpu = docs.Documents.Select(d => (YamlMappingNode)d.RootNode).Single(d => Scalar(d, "metadata", "name") == "fedgrains-silo-cpu");
+            if (overlay == "dev-cpu")
+            {
+                Assert.Equal("0", Scalar(gpu, "spec", "replicas"));
+                Assert.Equal("true", Env(cpu, "FedGrains__Silo__HostsGateways"));
+            }
+            else
+            {
+                Assert.Equal("4", Scalar(gpu, "spec", "replicas"));
+                Assert.Equal("registry.example.com/fedgrains/silo-cuda:1.0.0", Scalar(Container(gpu), "image"));
+            }
+        }
+    }
+
+    private static YamlMappingNode Workload(string name) =>
+        Documents.Value.Single(d => Scalar(d, "kind") == "Deployment" && Scalar(d, "metadata", "name") == name);
+
+    private static YamlMappingNode Container(YamlMappingNode workload) =>
+        (YamlMappingNode)((YamlSequenceNode)At(workload, "spec", "template", "spec", "containers")!)[0];
+
+    private static IEnumerable<YamlMappingNode> EnvEntries(YamlMappingNode workload) =>
+        ((YamlSequenceNode)At(Container(workload), "env")!).Cast<YamlMappingNode>();
+
+    private static HashSet<string> EnvNames(YamlMappingNode workload) => EnvEntries(workload).Select(e => Scalar(e, "name")!).ToHashSet();
+
+    private static string? Env(YamlMappingNode workload, string name) => Scalar(EnvEntries(workload).Single(e => Scalar(e, "name") == name), "value");
+
+    private static IEnumerable<YamlMappingNode> Load(string file)
+    {
+        var stream = new YamlStream();
+        using var reader = new StreamReader(file);
+        stream.Load(reader);
+        return stream.Documents.Select(d => (YamlMappingNode)d.RootNode);
+    }
+
+    private static YamlNode? At(YamlNode node, params string[] keys)
+    {
+        foreach (var key in keys)
+        {
+            if (node is not YamlMappingNode map || !map.Children.TryGetValue(new YamlScalarNode(key), out var next)) return null;
+            node = next;
+        }
+        return node;
+    }
+
+    private static string? Scalar(YamlNode node, params string[] keys) => (At(node, keys) as YamlScalarNode)?.Value;
+}

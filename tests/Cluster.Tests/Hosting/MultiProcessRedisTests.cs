@@ -1,0 +1,236 @@
+using System.Net;
+using System.Text.Json;
+using FedGrains.Grains.Hosting;
+using FedGrains.Grains.Interfaces;
+using FedGrains.Learning.Codecs;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace FedGrains.Cluster.Tests.Hosting;
+
+/// <summary>
+/// The cluster as it runs in production, on one machine: a real redis-server for membership, grain state, reminders
+/// and the job index; two silo processes (one hosting gateways); the CLI as a separate client process.
+/// </summary>
+public sealed class MultiProcessRedisTests : IAsyncLifetime
+{
+    private readonly List<ProcessRunner> processes = [];
+    private readonly string dir = Directory.CreateTempSubdirectory("fedgrains-mp-").FullName;
+    private static readonly string ClientKey = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
+    private static readonly string Credential = $"operator:{ClientKey}";
+    private int redisPort;
+    private IHost? client;
+
+    public Task InitializeAsync()
+    {
+        redisPort = HostBuilderExtensions.FreeTcpPort();
+        var redisServer = new[] { "/usr/bin/redis-server", "/usr/local/bin/redis-server" }.FirstOrDefault(File.Exists)
+            ?? throw new InvalidOperationException("redis-server is not installed: run `apt-get install -y redis-server` (.ci/run does).");
+        processes.Add(ProcessRunner.Start(redisServer, ["--port", redisPort.ToString(), "--save", "", "--appendonly", "no", "--bind", "127.0.0.1"]));
+        return Task.CompletedTask;
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (client is not null) { await client.StopAsync(); client.Dispose(); }
+        foreach (var p in processes)
+        {
+            // Every process must go, even if one of them fails to stop: a stray silo would outlive the test run.
+            try { p.Dispose(); }
+            catch (InvalidOperationException) { }
+        }
+        Directory.Delete(dir, true);
+    }
+
+    [Fact]
+    public async Task A_job_survives_killing_the_silo_that_hosts_its_federation()
+    {
+        var siloPorts = new[] { HostBuilderExtensions.FreeTcpPort(), HostBuilderExtensions.FreeTcpPort() };
+        var gatewayPorts = new[] { HostBuilderExtensions.FreeTcpPort(), HostBuilderExtensions.FreeTcpPort() };
+        var healthPorts = new[] { HostBuilderExtensions.FreeTcpPort(), HostBuilderExtensions.FreeTcpPort() };
+        var silos = new ProcessRunner[2];
+        ProcessRunner StartSilo(int k) => Track(ProcessRunner.StartDotnet("FedGrains.Silo.dll",
+        [
+            "--FedGrains:Cluster:Provider=redis", $"--FedGrains:Cluster:Redis=127.0.0.1:{redisPort}",
+            "--FedGrains:Storage:Provider=redis", "--FedGrains:Cluster:AdvertisedIPAddress=127.0.0.1",
+            $"--FedGrains:Cluster:SiloPort={siloPorts[k]}", $"--FedGrains:Cluster:GatewayPort={gatewayPorts[k]}",
+            $"--FedGrains:Silo:HostsGateways={(k == 1 ? "true" : "false")}", "--FedGrains:Silo:TorchThreads=1",
+            "--FedGrains:Telemetry:Exporter=none", "--Logging:LogLevel:Default=Warning",
+            $"--FedGrains:Health:Port={healthPorts[k]}", $"--FedGrains:Silo:Role={(k == 1 ? "gateway" : "federation")}",
+            "--FedGrains:Auth:Enabled=true", $"--FedGrains:Auth:ClientKeys:operator={ClientKey}", $"--FedGrains:Dashboard:Enabled={k == 0}",
+            .. Enumerable.Range(0, 3).Select(g => $"--FedGrains:Auth:GatewayKeys:gw-{g:D2}={SiteKey(g)}"),
+        ]));
+        silos[0] = StartSilo(0);
+        silos[1] = StartSilo(1);
+        foreach (var port in healthPorts)
+        {
+            Assert.Equal(HttpStatusCode.OK, await WaitForHttpAsync($"http://127.0.0.1:{port}/readyz"));
+            Assert.Equal(HttpStatusCode.OK, await WaitForHttpAsync($"http://127.0.0.1:{port}/healthz"));
+        }
+        Assert.Equal(HttpStatusCode.OK, await WaitForHttpAsync($"http://127.0.0.1:{healthPorts[0]}/dashboard/"));
+        var cluster = $"redis://127.0.0.1:{redisPort}";
+        var spec = Path.Combine(dir, "job.json");
+        await File.WriteAllTextAsync(spec, """
+            { "seed": 3, "rounds": 40, "gateway_count": 3, "model": { "hidden": [16] },
+              "dataset": { "kind": "synthetic" }, "defaults": { "batch_size": 40, "learning_rate": 0.5 },
+              "privacy": { "target_epsilon": 3, "delta": 1e-5 } }
+            """);
+
+        var anonymous = await RunCliAsync("submit", "--spec", spec, "--job-id", "mp", "--cluster", cluster);
+        Assert.Equal(5, anonymous.ExitCode);
+        Assert.Contains("no credential", anonymous.Output);
+        var submit = await RunCliAsync("submit", "--spec", spec, "--job-id", "mp", "--cluster", cluster, "--credential", Credential);
+        Assert.True(submit.ExitCode == 0, submit.Output + Logs(silos));
+        Assert.Equal("mp", submit.Output.TrimEnd().Split('\n')[^1].Trim());
+
+        // `watch` follows the job from events through the kill and restart below (it re-subscribes when its silo goes).
+        var watch = Track(ProcessRunner.StartDotnet("fedgrains.dll", ["watch", "mp", "--cluster", cluster, "--credential", Credential]));
+        // The kill must come after `watch` has connected and subscribed: this test is about following a job through it.
+        Assert.True(await watch.WaitForOutputAsync("job mp: ", TimeSpan.FromMinutes(1)), watch.Output);
+        var job = (await ClientAsync()).GetGrain<IFederationGrain>("mp");
+        var before = await TestCluster.WaitAsync(job, s => s.RoundsCompleted >= 3, TimeSpan.FromMinutes(2));
+        Assert.Equal(JobState.Running, before.State);
+        int victim = before.Silo!.Contains($":{siloPorts[0]}:") ? 0 : 1;
+        silos[victim].Kill();
+        await silos[victim].WaitAsync(TimeSpan.FromSeconds(30));
+        silos[victim] = StartSilo(victim);
+
+        var after = await TestCluster.WaitAsync(job, s => s.State != JobState.Running && s.State != JobState.NotStarted, TimeSpan.FromMinutes(4), tolerateSiloLoss: true);
+        Assert.True(after.State == JobState.Completed, $"{after.State}: {after.Error}" + Logs(silos));
+        var history = await job.GetHistoryAsync();
+        Assert.Equal(Enumerable.Range(1, 40), history.Select(r => r.Round));
+        Assert.Equal(40, (await job.GetModelAsync()).Version);
+        var ledgers = await job.GetGatewayPrivacyAsync();
+        Assert.Equal(3, ledgers.Count);
+        LedgerAssert.Consistent(history, ledgers, rounds: 40, targetEpsilon: 3.0);
+
+        Assert.True(await watch.WaitAsync(TimeSpan.FromMinutes(1)) == 0, watch.Output);
+        Assert.Matches(@"round \d+/40: 3 updates", watch.Output);
+        Assert.Contains("job mp: Completed after 40 rounds", watch.Output);
+
+        var status = await RunCliAsync("status", "mp", "--cluster", cluster, "--credential", Credential);
+        Assert.Contains("Completed", status.Output);
+        var exportDir = Path.Combine(dir, "export");
+        var export = await RunCliAsync("export", "mp", "--output", exportDir, "--cluster", cluster, "--credential", Credential);
+        Assert.True(export.ExitCode == 0, export.Output);
+        using var report = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(exportDir, "report.json")));
+        Assert.Equal(40, report.RootElement.GetProperty("rounds_completed").GetInt32());
+        Assert.Equal(3, report.RootElement.GetProperty("gateways").GetArrayLength());
+        Assert.Equal(41, (await File.ReadAllLinesAsync(Path.Combine(exportDir, "history.csv"))).Length);
+        var tensors = Safetensors.Read(await File.ReadAllBytesAsync(Path.Combine(exportDir, "model.safetensors")));
+        Assert.Equal(["fc1.weight", "fc1.bias", "out.weight", "out.bias"], tensors.Select(t => t.Name));
+        Assert.Equal([16L, 20L], tensors[0].Shape);
+        foreach (var png in new[] { "accuracy.png", "epsilon.png" })
+            Assert.Equal(new byte[] { 0x89, (byte)'P', (byte)'N', (byte)'G' }, (await File.ReadAllBytesAsync(Path.Combine(exportDir, png)))[..4]);
+
+        // Every version is kept (in Redis here) and can be exported, including one from before the silo was killed.
+        var old = await RunCliAsync("export", "mp", "--model-version", "2", "--output", Path.Combine(dir, "v2"), "--cluster", cluster, "--credential", Credential);
+        Assert.True(old.ExitCode == 0, old.Output);
+        Assert.Contains("model version 2", old.Output);
+        Assert.NotEqual(await File.ReadAllBytesAsync(Path.Combine(exportDir, "model.fgw")), await File.ReadAllBytesAsync(Path.Combine(dir, "v2", "model.fgw")));
+        var missing = await RunCliAsync("export", "mp", "--model-version", "99", "--output", Path.Combine(dir, "v99"), "--cluster", cluster, "--credential", Credential);
+        Assert.Equal(2, missing.ExitCode);
+        Assert.Contains("no model version 99", missing.Output);
+    }
+
+    [Fact]
+    public async Task The_cli_cancels_a_job_through_a_silo_gateway_endpoint()
+    {
+        var siloPort = HostBuilderExtensions.FreeTcpPort();
+        var gatewayPort = HostBuilderExtensions.FreeTcpPort();
+        var silo = Track(ProcessRunner.StartDotnet("FedGrains.Silo.dll",
+        [
+            "--FedGrains:Cluster:Provider=redis", $"--FedGrains:Cluster:Redis=127.0.0.1:{redisPort}", "--FedGrains:Storage:Provider=redis",
+            "--FedGrains:Cluster:AdvertisedIPAddress=127.0.0.1", $"--FedGrains:Cluster:SiloPort={siloPort}", $"--FedGrains:Cluster:GatewayPort={gatewayPort}",
+            $"--FedGrains:Health:Port={HostBuilderExtensions.FreeTcpPort()}", "--FedGrains:Telemetry:Exporter=none", "--Logging:LogLevel:Default=Warning",
+            "--FedGrains:Auth:Enabled=true", $"--FedGrains:Auth:ClientKeys:operator={ClientKey}",
+            .. Enumerable.Range(0, 10).Select(g => $"--FedGrains:Auth:GatewayKeys:gw-{g:D2}={SiteKey(g)}"),
+        ]));
+        var endpoint = $"127.0.0.1:{gatewayPort}";
+        var submit = await RetryUntilUpAsync(() => RunCliAsync("submit", "--dataset", "synthetic", "--rounds", "500", "--job-id", "long",
+            "--hidden", "8", "--batch-size", "50", "--cluster", endpoint, "--credential", Credential));
+        Assert.True(submit.ExitCode == 0, submit.Output + silo.Output);
+
+        var cancel = await RunCliAsync("cancel", "long", "--cluster", endpoint, "--credential", Credential);
+
+        Assert.True(cancel.ExitCode == 0, cancel.Output);
+        Assert.Contains("long: Cancelled after", cancel.Output);
+        var status = await RunCliAsync("status", "long", "--cluster", endpoint, "--credential", Credential);
+        Assert.Contains("Cancelled", status.Output);
+    }
+
+    [Fact]
+    public async Task The_cli_says_clearly_when_the_cluster_is_unreachable()
+    {
+        var result = await RunCliAsync("status", "--cluster", $"127.0.0.1:{HostBuilderExtensions.FreeTcpPort()}");
+
+        Assert.Equal(3, result.ExitCode);
+        Assert.Contains("cannot reach the FedGrains cluster", result.Output);
+    }
+
+    /// <summary>Polls an endpoint until it answers 200 (a silo becomes ready once it joined the cluster), or 60 s pass.</summary>
+    private static async Task<HttpStatusCode> WaitForHttpAsync(string url)
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        HttpStatusCode last = 0;
+        while (DateTime.UtcNow < deadline)
+        {
+            try
+            {
+                last = (await http.GetAsync(url)).StatusCode;
+                if (last == HttpStatusCode.OK) return last;
+            }
+            catch (HttpRequestException) { }
+            catch (TaskCanceledException) { }
+            await Task.Delay(200);
+        }
+        return last;
+    }
+
+    // Each site's key, fixed per test run (both silos must hold the same ones, as from one Kubernetes secret).
+    private static string SiteKey(int gateway) => Convert.ToBase64String(System.Security.Cryptography.SHA256.HashData(
+        System.Text.Encoding.UTF8.GetBytes($"{ClientKey}/site/{gateway}")));
+
+    private ProcessRunner Track(ProcessRunner p)
+    {
+        processes.Add(p);
+        return p;
+    }
+
+    private async Task<IClusterClient> ClientAsync()
+    {
+        if (client is null)
+        {
+            var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = [] });
+            builder.Logging.SetMinimumLevel(LogLevel.Warning);
+            builder.AddFedGrainsClient($"redis://127.0.0.1:{redisPort}", Credential);
+            client = builder.Build();
+            await client.StartAsync();
+        }
+        return client.Services.GetRequiredService<IClusterClient>();
+    }
+
+    /// <summary>Retries a CLI call while the silo is still starting (exit code 3: unreachable), for up to a minute.</summary>
+    private static async Task<(int ExitCode, string Output)> RetryUntilUpAsync(Func<Task<(int ExitCode, string Output)>> call)
+    {
+        var deadline = DateTime.UtcNow.AddMinutes(1);
+        while (true)
+        {
+            var result = await call();
+            if (result.ExitCode != 3 || DateTime.UtcNow > deadline) return result;
+            await Task.Delay(500);
+        }
+    }
+
+    private static async Task<(int ExitCode, string Output)> RunCliAsync(params string[] args)
+    {
+        using var cli = ProcessRunner.StartDotnet("fedgrains.dll", args);
+        var code = await cli.WaitAsync(TimeSpan.FromMinutes(2));
+        return (code, cli.Output);
+    }
+
+    private static string Logs(IEnumerable<ProcessRunner> silos) =>
+        "\n--- silo logs ---\n" + string.Join("\n---\n", silos.Select(s => s.Output[^Math.Min(3000, s.Output.Length)..]));
+}
