@@ -51,8 +51,13 @@ public sealed class GatewayGrain(
     {
         var gateway = spec.ResolveGateways().FirstOrDefault(g => g.Id == GatewayId)
             ?? throw new ArgumentException($"gateway '{GatewayId}' is not in job {JobId}'s spec.");
-        if (State.Spec is { } joined && JobSpecJson.Serialize(joined) != JobSpecJson.Serialize(spec) && State.Releases.Count > 0)
-            throw new InvalidOperationException($"gateway '{GatewayId}' already trained for job {JobId} under a different spec; pick a new job id.");
+        if (State.Spec is { } joined && State.Plan is not null)
+        {
+            if (JobSpecJson.Serialize(joined) == JobSpecJson.Serialize(spec))
+                return (await PlanAsync(joined, gateway)).Charges(joined.PlannedParticipations()); // joined already: the stored plan
+            if (State.Releases.Count > 0)
+                throw new InvalidOperationException($"gateway '{GatewayId}' already trained for job {JobId} under a different spec; pick a new job id.");
+        }
         int examples = await Task.Run(() => (int)data.GatewayData(spec, gateway, device).X.shape[0]);
         var planned = await AccountantWork.RunAsync(() => LocalPlan.For(spec.Defaults.With(gateway.Overrides), spec.Privacy, examples, spec.PlannedParticipations()));
         (State.Spec, State.Plan, plan) = (spec, new GatewayPlanRecord(examples, planned.Settings.NoiseMultiplier), planned);
