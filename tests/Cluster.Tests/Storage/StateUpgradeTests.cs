@@ -10,13 +10,55 @@ namespace FedGrains.Cluster.Tests.Storage;
 /// </summary>
 public sealed class StateUpgradeTests
 {
-    [Fact]
-    public async Task State_written_by_the_first_format_reads_the_same()
+    private static Task<Orleans.TestingHost.InProcessTestCluster> StartOnAsync(string fixture)
     {
         var path = TestCluster.NewDatabasePath();
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        File.Copy(Path.Combine(AppContext.BaseDirectory, "Fixtures", "state-v1.db"), path);
-        var cluster = await TestCluster.StartAsync(path, silos: 2);
+        File.Copy(Path.Combine(AppContext.BaseDirectory, "Fixtures", fixture), path);
+        return TestCluster.StartAsync(path, silos: 2);
+    }
+
+    /// <summary>
+    /// Fixtures/state-v1-running.db: the first format's embedded process was killed (SIGKILL) in round 7 of 30 of
+    /// v1-running (3 gateways on the synthetic task, 6 DP-SGD steps a round). This release resumes it to the end; the
+    /// round in flight at the kill is not spent twice, so each gateway ends with exactly 30 rounds' steps, within its
+    /// budget, and each site's ledger holds each round once.
+    /// </summary>
+    [Fact]
+    public async Task A_job_the_first_format_left_running_resumes_to_the_end_without_spending_twice()
+    {
+        var cluster = await StartOnAsync("state-v1-running.db");
+        try
+        {
+            var job = cluster.Client.GetGrain<IFederationGrain>("v1-running");
+            var before = await job.GetStatusAsync();
+            Assert.InRange(before.RoundsCompleted, 5, 7);
+
+            var status = await TestCluster.WaitFinishedAsync(job);
+
+            Assert.Equal(JobState.Completed, status.State);
+            Assert.Equal(30, status.RoundsCompleted);
+            Assert.Equal(30, (await job.GetHistoryAsync()).Count);
+            foreach (var p in await job.GetGatewayPrivacyAsync())
+            {
+                Assert.Equal(30 * 6, p.Steps);
+                Assert.InRange(p.Epsilon!.Value, 2.9, 3.0);
+                var site = await cluster.Client.GetGrain<ISiteLedgerGrain>(p.GatewayId).GetReportAsync();
+                var spend = Assert.Single(site.Jobs);
+                Assert.Equal(30, spend.Releases);
+                Assert.Equal(30 * 6, spend.Steps);
+            }
+        }
+        finally
+        {
+            await cluster.DisposeAsync();
+        }
+    }
+
+    [Fact]
+    public async Task State_written_by_the_first_format_reads_the_same()
+    {
+        var cluster = await StartOnAsync("state-v1.db");
         try
         {
             var grains = cluster.Client;
