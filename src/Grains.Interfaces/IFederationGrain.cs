@@ -10,10 +10,13 @@ namespace FedGrains.Grains.Interfaces;
 [Alias("fedgrains.federation")]
 public interface IFederationGrain : IGrainWithStringKey
 {
-    /// <summary>Validates and persists the job, then starts its rounds. Starting a job that exists with the same spec is a no-op.</summary>
+    /// <summary>
+    /// Reads the submitted spec strictly (a field this silo does not know is refused, never dropped), validates and
+    /// persists the job, then starts its rounds. Submitting a job that exists with the same spec is a no-op.
+    /// </summary>
     /// <remarks>Loads the data and calibrates every gateway's noise for the site budget check, which can take a while for long jobs.</remarks>
     [Alias("start"), ResponseTimeout("00:05:00")]
-    Task<JobStatus> StartAsync(JobSpec spec);
+    Task<JobStatus> StartAsync(JobSubmission submission);
 
     /// <summary>Activates the job so an unfinished one resumes; used by a silo's start-up scan. Reveals and changes nothing.</summary>
     [Alias("wake"), AlwaysInterleave]
@@ -49,4 +52,14 @@ public interface IFederationGrain : IGrainWithStringKey
     /// <summary>Each gateway's spend as its own durable ledger records it (the source of truth for the report).</summary>
     [Alias("gateway-privacy"), AlwaysInterleave]
     Task<IReadOnlyList<GatewayPrivacy>> GetGatewayPrivacyAsync();
+}
+
+/// <summary>A job spec as its submitter wrote it (JSON), so the silo reads it strictly whatever release the client is.</summary>
+[GenerateSerializer, Immutable, Alias("fedgrains.job-submission")]
+public sealed record JobSubmission([property: Id(0)] string SpecJson);
+
+public static class FederationGrainExtensions
+{
+    /// <summary>Submits <paramref name="spec"/> (see <see cref="IFederationGrain.StartAsync"/>).</summary>
+    public static Task<JobStatus> StartAsync(this IFederationGrain job, JobSpec spec) => job.StartAsync(new JobSubmission(JobSpecJson.Serialize(spec)));
 }

@@ -12,13 +12,19 @@ namespace FedGrains.Grains.Interfaces;
 public interface IGatewayGrain : IGrainWithStringKey
 {
     /// <summary>
-    /// Joins the job: checks this gateway is in <paramref name="spec"/>, loads its data, calibrates its noise and
-    /// stores the job and that plan, so rounds carry only what changes. Returns what the gateway would release over
-    /// the whole job (for the site's up-front budget check; noise multiplier 0 when no epsilon is claimed). Joining
-    /// again with the same spec returns the stored plan; a different spec is refused once the gateway has released.
+    /// What this gateway would release over the whole job of <paramref name="spec"/> (for the site's up-front budget
+    /// check; noise multiplier 0 when no epsilon is claimed). Loads its data and calibrates its noise; stores nothing.
+    /// </summary>
+    [Alias("plan"), AlwaysInterleave, ResponseTimeout("00:10:00")]
+    Task<IReadOnlyList<PrivacyCharge>> PlanAsync(JobSpec spec);
+
+    /// <summary>
+    /// Joins the job once its sites accepted it: stores the job and the plan (its calibrated noise), so rounds carry
+    /// only what changes. Joining again with the same spec changes nothing; a different spec is refused once the
+    /// gateway has released.
     /// </summary>
     [Alias("join"), ResponseTimeout("00:10:00")]
-    Task<IReadOnlyList<PrivacyCharge>> JoinAsync(JobSpec spec);
+    Task JoinAsync(JobSpec spec);
 
     /// <summary>
     /// Trains one round from the given global model and returns the delta. The spend is recorded durably before the

@@ -36,7 +36,6 @@ public sealed class FederationGrain(
     private IGrainTimer? driver;
     private readonly ObserverManager<IJobObserver> observers = new(TimeSpan.FromMinutes(2), logger);
     private int gatewaysDone, cohortSize;
-    private bool gatewaysJoined;
     private ModelVersions versions = null!;
     private SynchronousRounds? synchronous;
     private BufferedRounds? buffered;
@@ -69,33 +68,24 @@ public sealed class FederationGrain(
         driver?.Dispose();
     }
 
-    public async Task<JobStatus> StartAsync(JobSpec spec)
+    public async Task<JobStatus> StartAsync(JobSubmission submission)
     {
-        var problems = JobSpecValidator.Problems(spec);
-        if (problems.Count > 0) throw new ArgumentException(new JobSpecException(problems).Message);
+        var spec = JobAdmission.Read(submission);
         if (job.State.Spec is { } existing)
         {
             if (JobSpecJson.Serialize(existing) == JobSpecJson.Serialize(spec)) return Status();
             throw new InvalidOperationException($"job '{JobId}' already exists with a different spec; pick a new job id (its stored rounds are kept).");
         }
 
-        await JoinGatewaysAsync(spec, checkSiteBudgets: true);
-        var dataset = await Task.Run(() => data.Dataset(spec));
-        var (weights, layout) = await Task.Run(() =>
-            GlobalModel.Initial(spec.Model, dataset.ExampleShape, dataset.Classes, spec.Seed));
+        await JobAdmission.AdmitAsync(GrainFactory, JobId, spec);
+        var initial = await JobAdmission.InitialStateAsync(data, spec, time.GetUtcNow());
         await index.SetStateAsync(JobId, nameof(JobState.Running));
-        job.State = FederationState.Start(spec, WeightBuffer.Encode(weights, WeightKind.Weights, 0, layout), layout, time.GetUtcNow());
+        job.State = initial;
         await versions.StoreAsync(JobId, 0, job.State.Weights);
         await WriteAsync();
         Log.Started(logger, JobId, spec.Rounds, spec.ResolveGateways().Count);
         await StartDrivingAsync();
         return Status();
-    }
-
-    private async Task JoinGatewaysAsync(JobSpec spec, bool checkSiteBudgets)
-    {
-        await JobAdmission.JoinAsync(GrainFactory, JobId, spec, checkSiteBudgets);
-        gatewaysJoined = true;
     }
 
     public Task WakeAsync() => Task.CompletedTask;
@@ -110,9 +100,7 @@ public sealed class FederationGrain(
             job.State.FinishedAt = time.GetUtcNow();
             await jobCancellation.CancelAsync();
             await WriteAsync();
-            await index.SetStateAsync(JobId, nameof(JobState.Cancelled));
-            Log.Finished(logger, JobId, nameof(JobState.Cancelled), job.State.RoundsCompleted);
-            observers.Notify(o => o.JobFinished(Status()));
+            await AnnounceEndAsync();
         }
         return Status();
     }
@@ -171,9 +159,9 @@ public sealed class FederationGrain(
         }
         try
         {
-            // A resumed job (or one stored by the first format, whose gateways never joined) joins its gateways again:
-            // a gateway that holds the same job answers from its stored plan.
-            if (!gatewaysJoined) await JoinGatewaysAsync(s.Spec, checkSiteBudgets: false);
+            // A job stored by the first format sent its spec with every round: its gateways join it now.
+            if (!s.GatewaysJoined) s.GatewaysJoined = await JobAdmission.JoinStoredJobAsync(GrainFactory, JobId, s.Spec, logger);
+            if (jobCancellation.IsCancellationRequested || s.State != JobState.Running) return;
             if (s.Spec.Aggregation.Buffered.Enabled) await (buffered ??= new BufferedRounds(this, logger)).StepAsync(s.Spec);
             else await (synchronous ??= new SynchronousRounds(this)).RunAsync(s.Spec);
         }
@@ -223,9 +211,7 @@ public sealed class FederationGrain(
         if (finished)
         {
             await jobCancellation.CancelAsync(); // buffered mode: calls still out are no longer needed
-            await index.SetStateAsync(JobId, nameof(JobState.Completed));
-            Log.Finished(logger, JobId, nameof(JobState.Completed), record.Round);
-            observers.Notify(o => o.JobFinished(Status()));
+            await AnnounceEndAsync();
         }
     }
 
@@ -235,8 +221,16 @@ public sealed class FederationGrain(
         job.State.Error = error;
         job.State.FinishedAt = time.GetUtcNow();
         await WriteAsync();
-        await index.SetStateAsync(JobId, nameof(JobState.Failed));
-        Log.Failed(logger, JobId, error);
+        await AnnounceEndAsync();
+    }
+
+    /// <summary>After the end of the job is persisted: the job index, the log, the observers.</summary>
+    private async Task AnnounceEndAsync()
+    {
+        var s = job.State;
+        await index.SetStateAsync(JobId, s.State.ToString());
+        if (s.State == JobState.Failed) Log.Failed(logger, JobId, s.Error ?? "");
+        else Log.Finished(logger, JobId, s.State.ToString(), s.RoundsCompleted);
         observers.Notify(o => o.JobFinished(Status()));
     }
 

@@ -31,6 +31,9 @@ public sealed class FederationState
 
     [Id(12)] public int SchemaVersion { get; set; }
 
+    /// <summary>Every gateway holds the job (false in a job stored by the first format until its gateways joined).</summary>
+    [Id(13)] public bool GatewaysJoined { get; set; }
+
     /// <summary>A job that starts now from model version 0 (<paramref name="weights"/>, a WeightBuffer).</summary>
     public static FederationState Start(JobSpec spec, byte[] weights, ulong layoutHash, DateTimeOffset now) => new()
     {
@@ -40,6 +43,7 @@ public sealed class FederationState
         LayoutHash = layoutHash,
         StartedAt = now,
         SchemaVersion = CurrentSchema,
+        GatewaysJoined = true,
     };
 
     /// <summary>Makes <paramref name="weights"/> (a WeightBuffer of the next version) current with the round that made it; true when that ends the job.</summary>

@@ -1,25 +1,72 @@
+using FedGrains.Grains.Gateway;
 using FedGrains.Grains.Interfaces;
+using FedGrains.Learning.Codecs;
+using FedGrains.Learning.Federation;
 using FedGrains.Learning.Jobs;
+using Microsoft.Extensions.Logging;
 
 namespace FedGrains.Grains.Federation;
 
-/// <summary>Sends a job to its gateways and asks their data sites whether it fits.</summary>
+/// <summary>Asks a job's data sites whether it fits, and sends it to its gateways once.</summary>
 internal static class JobAdmission
 {
+    /// <summary>The submitted spec, read strictly and validated; an ArgumentException names every problem.</summary>
+    public static JobSpec Read(JobSubmission submission)
+    {
+        JobSpec spec;
+        try { spec = JobSpecJson.Parse(submission.SpecJson, "submitted job spec"); }
+        catch (JobSpecException e) { throw new ArgumentException(e.Message); }
+        var problems = JobSpecValidator.Problems(spec);
+        if (problems.Count > 0) throw new ArgumentException(new JobSpecException(problems).Message);
+        return spec;
+    }
+
+    /// <summary>The job's state at its start: model version 0 initialised from the job seed (off the grain's scheduler).</summary>
+    public static async Task<FederationState> InitialStateAsync(DatasetCache data, JobSpec spec, DateTimeOffset now)
+    {
+        var dataset = await Task.Run(() => data.Dataset(spec));
+        var (weights, layout) = await Task.Run(() => GlobalModel.Initial(spec.Model, dataset.ExampleShape, dataset.Classes, spec.Seed));
+        return FederationState.Start(spec, WeightBuffer.Encode(weights, WeightKind.Weights, 0, layout), layout, now);
+    }
+
     /// <summary>
-    /// Sends the job to every gateway once (each stores it and its calibrated plan). With
-    /// <paramref name="checkSiteBudgets"/> (at submission) it then refuses the job before anything is stored when, for
-    /// some site, what its gateways plan to run in this job composed with what the site already spent would cross the
-    /// site's lifetime budget.
+    /// Refuses the job before anything is stored when, for some site, what its gateways plan to run in this job
+    /// composed with what the site already spent would cross the site's lifetime budget; else every gateway joins
+    /// (stores the job and its calibrated plan).
     /// </summary>
-    public static async Task JoinAsync(IGrainFactory grains, string jobId, JobSpec spec, bool checkSiteBudgets)
+    public static async Task AdmitAsync(IGrainFactory grains, string jobId, JobSpec spec)
     {
         var plans = await Task.WhenAll(spec.ResolveGateways().Select(async g =>
-            (g.SiteId, Plan: await grains.GetGrain<IGatewayGrain>(IGatewayGrain.Key(jobId, g.Id)).JoinAsync(spec))));
-        if (!checkSiteBudgets) return;
+            (g.SiteId, Plan: await Gateway(grains, jobId, g.Id).PlanAsync(spec))));
         var refusals = await Task.WhenAll(plans.GroupBy(p => p.SiteId).Select(site =>
             grains.GetGrain<ISiteLedgerGrain>(site.Key).CheckAsync(jobId, site.SelectMany(p => p.Plan).ToArray())));
         if (refusals.OfType<string>().ToArray() is { Length: > 0 } reasons)
             throw new ArgumentException($"job '{jobId}' refused up front, nothing was stored: " + string.Join(" ", reasons));
+        await Task.WhenAll(spec.ResolveGateways().Select(g => Gateway(grains, jobId, g.Id).JoinAsync(spec)));
     }
+
+    /// <summary>
+    /// Joins the gateways of a job stored by the first format (which sent the spec with every round); a gateway that
+    /// cannot join now is logged and asked again at the next tick. True when every gateway has joined.
+    /// </summary>
+    public static async Task<bool> JoinStoredJobAsync(IGrainFactory grains, string jobId, JobSpec spec, ILogger logger)
+    {
+        var joined = await Task.WhenAll(spec.ResolveGateways().Select(async g =>
+        {
+            try
+            {
+                await Gateway(grains, jobId, g.Id).JoinAsync(spec);
+                return true;
+            }
+            catch (Exception e)
+            {
+                Log.JoinFailed(logger, jobId, g.Id, e.Message);
+                return false;
+            }
+        }));
+        return joined.All(j => j);
+    }
+
+    private static IGatewayGrain Gateway(IGrainFactory grains, string jobId, string gatewayId) =>
+        grains.GetGrain<IGatewayGrain>(IGatewayGrain.Key(jobId, gatewayId));
 }

@@ -31,7 +31,8 @@ public sealed class GatewayGrain(
     ILogger<GatewayGrain> logger) : Grain, IGatewayGrain
 {
     private readonly torch.Device device = TorchRuntime.SelectDevice(options.Value.Device);
-    private LocalPlan? plan;
+    /// <summary>The plan of the spec it was built for (reference equality with the stored spec).</summary>
+    private (JobSpec Spec, LocalPlan Plan)? cached;
 
     // Read from the grain's key once, on its scheduler: lambdas that run on the thread pool may use them.
     private string JobId => field ??= this.GetPrimaryKeyString().Split('/', 2)[0];
@@ -47,25 +48,33 @@ public sealed class GatewayGrain(
         return Task.CompletedTask;
     }
 
-    public async Task<IReadOnlyList<PrivacyCharge>> JoinAsync(JobSpec spec)
+    public async Task<IReadOnlyList<PrivacyCharge>> PlanAsync(JobSpec spec) =>
+        (await NewPlanAsync(spec)).Plan.Charges(spec.PlannedParticipations());
+
+    public async Task JoinAsync(JobSpec spec)
     {
-        var gateway = spec.ResolveGateways().FirstOrDefault(g => g.Id == GatewayId)
-            ?? throw new ArgumentException($"gateway '{GatewayId}' is not in job {JobId}'s spec.");
         if (State.Spec is { } joined && State.Plan is not null)
         {
-            if (JobSpecJson.Serialize(joined) == JobSpecJson.Serialize(spec))
-                return (await PlanAsync(joined, gateway)).Charges(joined.PlannedParticipations()); // joined already: the stored plan
+            if (JobSpecJson.Serialize(joined) == JobSpecJson.Serialize(spec)) return; // joined already
             if (State.Releases.Count > 0)
                 throw new InvalidOperationException($"gateway '{GatewayId}' already trained for job {JobId} under a different spec; pick a new job id.");
         }
-        int examples = await Task.Run(() => (int)data.GatewayData(spec, gateway, device).X.shape[0]);
-        var planned = await AccountantWork.RunAsync(() => LocalPlan.For(spec.Defaults.With(gateway.Overrides), spec.Privacy, examples, spec.PlannedParticipations()));
-        (State.Spec, State.Plan, plan) = (spec, new GatewayPlanRecord(examples, planned.Settings.NoiseMultiplier), planned);
+        var planned = await NewPlanAsync(spec);
+        (State.Spec, State.Plan, cached) = (spec, new GatewayPlanRecord(planned.Examples, planned.Plan.Settings.NoiseMultiplier), (spec, planned.Plan));
         (State.Accountant, State.Delta, State.TargetEpsilon, State.NoiseLevel) = (spec.Privacy.Accountant, spec.Privacy.Delta, spec.Privacy.TargetEpsilon, spec.Privacy.NoiseLevel);
         State.UpdateNoiseMultiplier = spec.Privacy.LocalUpdateDp.Enabled ? spec.Privacy.LocalUpdateDp.NoiseMultiplier : 0;
         State.SchemaVersion = GatewayState.CurrentSchema;
         await ledger.WriteStateAsync();
-        return planned.Charges(spec.PlannedParticipations());
+    }
+
+    /// <summary>This gateway's plan in <paramref name="spec"/>: its data loaded (how many examples), its noise calibrated.</summary>
+    private async Task<(int Examples, LocalPlan Plan)> NewPlanAsync(JobSpec spec)
+    {
+        var gateway = spec.ResolveGateways().FirstOrDefault(g => g.Id == GatewayId)
+            ?? throw new ArgumentException($"gateway '{GatewayId}' is not in job {JobId}'s spec.");
+        int examples = await Task.Run(() => (int)data.GatewayData(spec, gateway, device).X.shape[0]);
+        var plan = await AccountantWork.RunAsync(() => LocalPlan.For(spec.Defaults.With(gateway.Overrides), spec.Privacy, examples, spec.PlannedParticipations()));
+        return (examples, plan);
     }
 
     public async Task<GatewayUpdate> TrainAsync(RoundTask task, CancellationToken cancellationToken = default)
@@ -82,7 +91,7 @@ public sealed class GatewayGrain(
         using var slot = await slots.AcquireAsync(cancellationToken);
         var stopwatch = Stopwatch.StartNew();
         var (x, y) = await Task.Run(() => data.GatewayData(spec, gateway, device), cancellationToken);
-        var local = await PlanAsync(spec, gateway);
+        var local = await JoinedPlanAsync(spec, gateway);
         var charges = local.Charges(1);
         if (await RefusalAsync(spec, gateway, task, local, charges) is { } reason)
         {
@@ -113,11 +122,15 @@ public sealed class GatewayGrain(
     }
 
     /// <summary>The plan fixed at join, rebuilt after a reactivation from the stored noise multiplier (no recalibration).</summary>
-    private async Task<LocalPlan> PlanAsync(JobSpec spec, GatewaySpec gateway)
+    private async Task<LocalPlan> JoinedPlanAsync(JobSpec spec, GatewaySpec gateway)
     {
+        if (cached is { } c && ReferenceEquals(c.Spec, spec)) return c.Plan;
         var (examples, sigma) = (State.Plan!.Examples, State.Plan.NoiseMultiplier);
-        return plan ??= await AccountantWork.RunAsync(() =>
+        var restored = await AccountantWork.RunAsync(() =>
             LocalPlan.Restore(spec.Defaults.With(gateway.Overrides), spec.Privacy, examples, spec.PlannedParticipations(), sigma));
+        // A join may have replaced the spec meanwhile (an interleaved privacy query): keep only a plan of the current one.
+        if (ReferenceEquals(State.Spec, spec)) cached = (spec, restored);
+        return restored;
     }
 
     /// <summary>Why this request may not train: the gateway's own budget, then the site's (which records the run if it fits).</summary>
@@ -137,7 +150,8 @@ public sealed class GatewayGrain(
     private PrivacyLedger Ledger() =>
         new(PrivacyAccountants.Get(State.Accountant), State.Delta, State.TargetEpsilon, State.Charges().ToArray());
 
-    public async Task<GatewayPrivacy?> GetPrivacyAsync() => ledger.RecordExists ? await PrivacyAsync() : null;
+    /// <summary>Null until the gateway released something (a gateway that only joined has spent nothing).</summary>
+    public async Task<GatewayPrivacy?> GetPrivacyAsync() => State.Releases.Count > 0 ? await PrivacyAsync() : null;
 
     public Task<string> GetSiloAsync() => Task.FromResult(silo.SiloAddress.ToString());
 
@@ -151,17 +165,19 @@ public sealed class GatewayGrain(
         var own = Ledger();
         var steps = s.Charges().Where(c => c.Mechanism == Mechanism.DpSgd).ToArray();
         var metrics = s.Charges().Where(c => c.Mechanism == Mechanism.NoisedMetric).ToArray();
-        // The plan of a joined gateway; a first-format record has only its last round's charge.
+        // The plan of a joined gateway; a first-format record has only its last round's charge and its noise level.
         var last = steps.LastOrDefault();
         var (sampleRate, sigma, claimed) = (last?.SampleRate ?? 0, last?.NoiseMultiplier ?? 0, s.NoiseLevel == "sample");
         if (s.Spec is { } spec && s.Plan is not null)
         {
-            var local = await PlanAsync(spec, spec.ResolveGateways().First(g => g.Id == GatewayId));
+            var local = await JoinedPlanAsync(spec, spec.ResolveGateways().First(g => g.Id == GatewayId));
             (sampleRate, sigma, claimed) = (local.Settings.SampleRate, local.Settings.NoiseMultiplier, local.EpsilonClaimed);
         }
+        // A snapshot: the computation runs off the grain's turn, while an interleaved call may add a release.
+        var (updateCharges, delta) = (s.UpdateNoiseMultiplier > 0 && s.Releases.Count > 0 ? new[] { UpdateDp.Charge(s.UpdateNoiseMultiplier, s.Releases.Count) } : null, s.Delta);
         var (epsilon, updateEpsilon) = await AccountantWork.RunAsync(() => (
             claimed ? own.Epsilon() : (double?)null,
-            s.UpdateNoiseMultiplier > 0 ? own.Accountant.Epsilon([UpdateDp.Charge(s.UpdateNoiseMultiplier, s.Releases.Count)], s.Delta) : (double?)null));
+            updateCharges is null ? (double?)null : own.Accountant.Epsilon(updateCharges, delta)));
         return new GatewayPrivacy(GatewayId, epsilon, s.Delta, sampleRate, sigma, steps.Sum(c => c.Steps), s.NoiseLevel,
             s.Accountant, s.TargetEpsilon, updateEpsilon, metrics.LastOrDefault()?.NoiseMultiplier ?? 0, metrics.Sum(c => c.Steps));
     }

@@ -50,14 +50,13 @@ public sealed class GatewayState
     /// <summary>Every release, one record per request, each with the charges it cost.</summary>
     [Id(11)] public List<GatewayRelease> Releases { get; set; } = [];
 
-    /// <summary>Brings a record of an older format to this one; returns false when nothing changed.</summary>
-    public bool Upgrade()
+    /// <summary>Brings a record of an older format to this one (in memory; it is written with the next release).</summary>
+    public void Upgrade()
     {
-        if (SchemaVersion >= CurrentSchema) return false;
+        if (SchemaVersion >= CurrentSchema) return;
         Releases.AddRange(Entries.Select(e => new GatewayRelease(e.Round, -1, e.Charges(), e.RecordedAt)));
         Entries = [];
         SchemaVersion = CurrentSchema;
-        return true;
     }
 
     /// <summary>Every charge of every release, in order.</summary>

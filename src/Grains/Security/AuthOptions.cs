@@ -19,11 +19,16 @@ public sealed class AuthOptions
     /// <summary>Gateway id (as in the job spec, not the data site) -> base64 secret: the gateway signs its updates with it, the federation checks them.</summary>
     public Dictionary<string, string> GatewayKeys { get; set; } = [];
 
+    /// <summary>The first format's name of <see cref="GatewayKeys"/>; refused at start with the new name, so old keys are not silently ignored.</summary>
+    public Dictionary<string, string> SiteKeys { get; set; } = [];
+
     /// <summary>How far a request's timestamp may be from the silo's clock, in seconds.</summary>
     public int MaxClockSkewSeconds { get; set; } = 300;
 
     public IEnumerable<string> Problems()
     {
+        if (SiteKeys.Count > 0)
+            yield return $"{Section}:SiteKeys was renamed {Section}:GatewayKeys (it is keyed by gateway id); rename the {SiteKeys.Count} key(s) in your configuration.";
         if (!Enabled) yield break;
         if (ClientKeys.Count == 0) yield return $"{Section}:ClientKeys must hold at least one key when {Section}:Enabled=true.";
         foreach (var (id, key) in ClientKeys.Concat(GatewayKeys))

@@ -61,9 +61,9 @@ public sealed class SiteLedgerGrain(
             .GroupBy(e => (e.JobId, e.GatewayId))
             .Select(g =>
             {
-                var last = g.Last();
-                return new SiteJobSpend(g.Key.JobId, g.Key.GatewayId, g.Count(), g.Sum(e => e.Charges[0].Steps), last.Charges[0].SampleRate,
-                    last.Charges[0].NoiseMultiplier, Ledger(g.SelectMany(e => e.Charges)).Epsilon(), last.RecordedAt);
+                var steps = g.SelectMany(e => e.Charges).Where(c => c.Mechanism == Mechanism.DpSgd).ToArray();
+                return new SiteJobSpend(g.Key.JobId, g.Key.GatewayId, g.Count(), steps.Sum(c => c.Steps), steps[^1].SampleRate,
+                    steps[^1].NoiseMultiplier, Ledger(g.SelectMany(e => e.Charges)).Epsilon(), g.Last().RecordedAt);
             })
             .OrderBy(j => j.LastRecordedAt)
             .ToArray();

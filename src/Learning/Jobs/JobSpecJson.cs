@@ -57,6 +57,8 @@ public static class JobSpecJson
         catch (JsonException e)
         {
             var field = string.IsNullOrEmpty(e.Path) ? "" : $" at {e.Path}";
+            if (Renamed.FirstOrDefault(r => e.Path == "$." + string.Join(".", r.Path.Append(r.Old))) is { Old: not null } renamed)
+                throw new JobSpecException([$"{source}{field}: {string.Join(".", renamed.Path)}.{renamed.Old} was renamed {renamed.New}; write \"{renamed.New}\"."]);
             throw new JobSpecException([$"{source}{field}: {e.Message.Split(" Path:")[0]} See docs/job-spec.md for the fields and their types."]);
         }
     }

@@ -10,10 +10,12 @@ public sealed class EntropyNoiseSources : INoiseSourceFactory
 }
 
 /// <summary>
-/// Test noise: every stream seeded from the job seed and its purpose, so a job's run is reproducible (secure noise
-/// is replaced by the seeded stream too). Never use it where the privacy guarantee matters: the noise is predictable.
+/// Test noise: every stream seeded from the job seed and its purpose, so a job's run is reproducible. Never use it
+/// where the privacy guarantee matters: the noise is predictable. A job that asks for secure noise still gets the
+/// OS's secure generator, so a silo misconfigured for tests cannot make that job's noise predictable.
 /// </summary>
 public sealed class SeededNoiseSources : INoiseSourceFactory
 {
-    public INoiseSource Create(long jobSeed, string purpose, bool secure) => new GaussianNoise((ulong)Seeds.Derive(jobSeed, purpose));
+    public INoiseSource Create(long jobSeed, string purpose, bool secure) =>
+        secure ? new SecureNoise() : new GaussianNoise((ulong)Seeds.Derive(jobSeed, purpose));
 }

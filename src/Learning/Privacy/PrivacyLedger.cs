@@ -16,7 +16,7 @@ public sealed record BudgetProjection(double Projected, double Spent, double? Bu
 /// </summary>
 public sealed class PrivacyLedger(IPrivacyAccountant accountant, double delta, double? budget, IEnumerable<PrivacyCharge>? spent = null)
 {
-    private readonly List<PrivacyCharge> charges = [.. spent ?? []];
+    private readonly PrivacyCharge[] charges = [.. spent ?? []];
 
     public IPrivacyAccountant Accountant => accountant;
 
@@ -32,8 +32,6 @@ public sealed class PrivacyLedger(IPrivacyAccountant accountant, double delta, d
 
     /// <summary>What recording <paramref name="more"/> would bring the ledger to.</summary>
     public BudgetProjection Project(IEnumerable<PrivacyCharge> more) => new(EpsilonOf(charges.Concat(more)), Epsilon(), budget);
-
-    public void Record(IEnumerable<PrivacyCharge> more) => charges.AddRange(more);
 
     private double EpsilonOf(IEnumerable<PrivacyCharge> all)
     {

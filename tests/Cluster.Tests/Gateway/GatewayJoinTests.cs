@@ -1,5 +1,7 @@
 using FedGrains.Cluster.Tests.Federation;
 using FedGrains.Grains.Interfaces;
+using FedGrains.Learning.Jobs;
+using FedGrains.Learning.Privacy;
 
 namespace FedGrains.Cluster.Tests.Gateway;
 
@@ -30,11 +32,29 @@ public sealed class GatewayJoinTests(ClusterFixture fixture)
         var gateway = Grains.GetGrain<IGatewayGrain>(IGatewayGrain.Key("join-once", "gw-00"));
         var spent = await gateway.GetPrivacyAsync();
 
-        var same = await gateway.JoinAsync(spec); // the same job again: its stored plan, nothing spent
+        await gateway.JoinAsync(spec); // the same job again changes nothing
         var e = await Assert.ThrowsAsync<InvalidOperationException>(() => gateway.JoinAsync(spec with { Rounds = 50 }));
 
-        Assert.Equal(spent!.NoiseMultiplier, same[0].NoiseMultiplier); // the noise it was calibrated to at the first join
         Assert.Contains("already trained for job join-once under a different spec", e.Message);
         Assert.Equal(spent, await gateway.GetPrivacyAsync());
+        Assert.Equal(spent!.NoiseMultiplier, (await gateway.PlanAsync(spec))[0].NoiseMultiplier); // the noise it joined with
+    }
+
+    [Fact]
+    public async Task A_job_its_sites_refuse_leaves_nothing_at_its_gateways()
+    {
+        var job = Grains.GetGrain<IFederationGrain>("join-refused");
+        var spec = TestCluster.SyntheticJob(rounds: 3, gateways: 1) with
+        {
+            Gateways = [new GatewaySpec { Id = "a", Site = Sites.SiteLedgerTests.UpFrontSite }],
+            Privacy = new PrivacySpec { TargetEpsilon = 4, Delta = 1e-5 }, // alone past the site's lifetime budget of 3
+        };
+
+        await Assert.ThrowsAsync<ArgumentException>(() => job.StartAsync(spec));
+
+        var gateway = Grains.GetGrain<IGatewayGrain>(IGatewayGrain.Key("join-refused", "a"));
+        Assert.Null(await gateway.GetPrivacyAsync());
+        var e = await Assert.ThrowsAsync<InvalidOperationException>(() => gateway.TrainAsync(new RoundTask(1, 0, [])));
+        Assert.Contains("has not joined", e.Message);
     }
 }

@@ -35,4 +35,11 @@ public sealed class StoredSpecTests
         var spec = new JobSpec { Rounds = 3, Seed = 11 };
         Assert.Equal(JobSpecJson.Serialize(spec), JobSpecJson.Serialize(JobSpecJson.ParseStored(JobSpecJson.Serialize(spec))));
     }
+
+    [Fact]
+    public void A_person_who_writes_a_renamed_field_is_told_its_new_name()
+    {
+        var e = Assert.Throws<JobSpecException>(() => JobSpecJson.Parse("""{ "privacy": { "local_update_dp": { "clipping_bound": 1 } } }"""));
+        Assert.Contains("privacy.local_update_dp.clipping_bound was renamed clipping_norm", e.Message);
+    }
 }

@@ -21,6 +21,12 @@ public sealed class NoiseSourceTests
     }
 
     [Fact]
+    public void A_job_that_asks_for_secure_noise_gets_it_even_on_a_silo_seeded_for_tests()
+    {
+        Assert.IsType<SecureNoise>(new SeededNoiseSources().Create(42, "noise/gw-00/1", secure: true));
+    }
+
+    [Fact]
     public void Production_sources_never_repeat_and_are_secure_when_asked()
     {
         var entropy = new EntropyNoiseSources();

@@ -50,14 +50,6 @@ public sealed class PrivacyLedgerTests
     }
 
     [Fact]
-    public void Recorded_charges_count_in_later_answers()
-    {
-        var ledger = new PrivacyLedger(PrivacyAccountants.Prv, 1e-5, 3);
-        ledger.Record([Round]);
-        Assert.Equal(PrivacyAccountants.Prv.Epsilon([Round], 1e-5), ledger.Epsilon());
-    }
-
-    [Fact]
     public void Charges_read_as_a_person_would_say_them()
     {
         Assert.Equal("24 steps at q=0.04267, sigma=1.5 + 3 steps without noise (no epsilon claimed)",
