@@ -11,7 +11,7 @@ internal static class ClusterCommands
 {
     internal static readonly Option<string> Cluster = new("--cluster")
     {
-        Description = "The cluster: redis://HOST:PORT (Redis membership) or a silo's gateway HOST:PORT (default $FEDGRAINS_CLUSTER, else 127.0.0.1:30000).",
+        Description = "The cluster: redis://HOST:PORT (Redis membership) or a silo's client endpoint HOST:PORT (default $FEDGRAINS_CLUSTER, else 127.0.0.1:30000).",
         DefaultValueFactory = _ => Environment.GetEnvironmentVariable("FEDGRAINS_CLUSTER") ?? "127.0.0.1:30000",
         Recursive = true,
     };

@@ -5,7 +5,7 @@ using Microsoft.Extensions.Logging;
 
 namespace FedGrains.Cli.Running;
 
-/// <summary>An Orleans client connected to a running FedGrains cluster (--cluster redis://HOST:PORT or gateway HOST:PORT).</summary>
+/// <summary>An Orleans client connected to a running FedGrains cluster (--cluster redis://HOST:PORT or a silo's client endpoint HOST:PORT).</summary>
 internal sealed class ClusterConnection : IAsyncDisposable
 {
     private readonly IHost host;
@@ -45,7 +45,7 @@ internal sealed class ClusterConnection : IAsyncDisposable
         }
         throw new ClusterUnreachableException(
             $"cannot reach the FedGrains cluster at {cluster}: {failure?.GetBaseException().Message ?? "no time left to connect."} " +
-            "Check --cluster (redis://HOST:PORT, or a silo's gateway HOST:PORT; env FEDGRAINS_CLUSTER) and that a silo is running.", failure);
+            "Check --cluster (redis://HOST:PORT, or a silo's client endpoint HOST:PORT; env FEDGRAINS_CLUSTER) and that a silo is running.", failure);
     }
 
     public async ValueTask DisposeAsync()

@@ -24,7 +24,7 @@ internal sealed class EmbeddedFederation : IAsyncDisposable
             ["FedGrains:Silo:Device"] = device,
             ["FedGrains:Silo:HostsGateways"] = "true",
             ["FedGrains:Cluster:SiloPort"] = HostBuilderExtensions.FreeTcpPort().ToString(),
-            ["FedGrains:Cluster:GatewayPort"] = HostBuilderExtensions.FreeTcpPort().ToString(),
+            ["FedGrains:Cluster:ClientPort"] = HostBuilderExtensions.FreeTcpPort().ToString(),
             ["FedGrains:Cluster:ClusterId"] = "fedgrains-embedded",
             ["FedGrains:Telemetry:Exporter"] = telemetry,
         });

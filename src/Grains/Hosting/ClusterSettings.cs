@@ -15,7 +15,12 @@ public sealed class ClusterSettings
     public string? Redis { get; set; }
 
     public int SiloPort { get; set; } = 11111;
-    public int GatewayPort { get; set; } = 30000;
+
+    /// <summary>The client endpoint: the port clients (the CLI) connect to (Orleans calls it the gateway port).</summary>
+    public int ClientPort { get; set; } = 30000;
+
+    /// <summary>The first release's name of <see cref="ClientPort"/>; refused at start with the new name, so a set port is not silently ignored.</summary>
+    public int? GatewayPort { get; set; }
     public string ClusterId { get; set; } = "fedgrains";
     public string ServiceId { get; set; } = "fedgrains";
 
@@ -28,7 +33,9 @@ public sealed class ClusterSettings
         if (Provider is "redis" or "kubernetes" && string.IsNullOrWhiteSpace(Redis))
             yield return $"{Section}:Redis must be set (e.g. localhost:6379) when {Section}:Provider={Provider}.";
         if (SiloPort is < 1 or > 65535) yield return $"{Section}:SiloPort={SiloPort} must be a TCP port.";
-        if (GatewayPort is < 1 or > 65535) yield return $"{Section}:GatewayPort={GatewayPort} must be a TCP port.";
+        if (ClientPort is < 1 or > 65535) yield return $"{Section}:ClientPort={ClientPort} must be a TCP port.";
+        if (GatewayPort is not null)
+            yield return $"{Section}:GatewayPort was renamed {Section}:ClientPort (the port clients connect to; a gateway is a site's trainer); set ClientPort={GatewayPort} instead.";
     }
 }
 

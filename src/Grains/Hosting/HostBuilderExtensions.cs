@@ -38,11 +38,11 @@ public static class HostBuilderExtensions
             switch (cluster.Provider)
             {
                 case "localhost":
-                    orleans.UseLocalhostClustering(cluster.SiloPort, cluster.GatewayPort, serviceId: cluster.ServiceId, clusterId: cluster.ClusterId);
+                    orleans.UseLocalhostClustering(cluster.SiloPort, cluster.ClientPort, serviceId: cluster.ServiceId, clusterId: cluster.ClusterId);
                     break;
                 case "redis":
                     orleans.UseRedisClustering(cluster.Redis!);
-                    orleans.ConfigureEndpoints(AdvertisedAddress(cluster), cluster.SiloPort, cluster.GatewayPort, listenOnAnyHostAddress: true);
+                    orleans.ConfigureEndpoints(AdvertisedAddress(cluster), cluster.SiloPort, cluster.ClientPort, listenOnAnyHostAddress: true);
                     break;
                 case "kubernetes":
                     // Pod IP, cluster and service ids from the pod (downward API); membership still lives in Redis.
@@ -62,7 +62,7 @@ public static class HostBuilderExtensions
 
     /// <summary>
     /// Adds an Orleans client for a running FedGrains cluster: <paramref name="cluster"/> is "redis://host:port"
-    /// (Redis membership) or "host:port" (a silo's gateway endpoint).
+    /// (Redis membership) or "host:port" (a silo's client endpoint).
     /// </summary>
     public static IHostApplicationBuilder AddFedGrainsClient(this IHostApplicationBuilder builder, string cluster, string? credential = null,
         string clusterId = "fedgrains", string serviceId = "fedgrains")
@@ -77,7 +77,7 @@ public static class HostBuilderExtensions
             else if (IPEndPoint.TryParse(cluster, out var endpoint) || TryResolve(cluster, out endpoint))
                 client.UseStaticClustering(endpoint!);
             else
-                throw new ArgumentException($"--cluster '{cluster}' is neither redis://HOST:PORT nor a gateway HOST:PORT.");
+                throw new ArgumentException($"--cluster '{cluster}' is neither redis://HOST:PORT nor a silo's client endpoint HOST:PORT.");
         });
         return builder;
     }

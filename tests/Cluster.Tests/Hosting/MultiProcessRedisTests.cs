@@ -54,7 +54,7 @@ public sealed class MultiProcessRedisTests : IAsyncLifetime
         [
             "--FedGrains:Cluster:Provider=redis", $"--FedGrains:Cluster:Redis=127.0.0.1:{redisPort}",
             "--FedGrains:Storage:Provider=redis", "--FedGrains:Cluster:AdvertisedIPAddress=127.0.0.1",
-            $"--FedGrains:Cluster:SiloPort={siloPorts[k]}", $"--FedGrains:Cluster:GatewayPort={gatewayPorts[k]}",
+            $"--FedGrains:Cluster:SiloPort={siloPorts[k]}", $"--FedGrains:Cluster:ClientPort={gatewayPorts[k]}",
             $"--FedGrains:Silo:HostsGateways={(k == 1 ? "true" : "false")}", "--FedGrains:Silo:TorchThreads=1",
             "--FedGrains:Telemetry:Exporter=none", "--Logging:LogLevel:Default=Warning",
             $"--FedGrains:Health:Port={healthPorts[k]}", $"--FedGrains:Silo:Role={(k == 1 ? "gateway" : "federation")}",
@@ -142,7 +142,7 @@ public sealed class MultiProcessRedisTests : IAsyncLifetime
         var silo = Track(ProcessRunner.StartDotnet("FedGrains.Silo.dll",
         [
             "--FedGrains:Cluster:Provider=redis", $"--FedGrains:Cluster:Redis=127.0.0.1:{redisPort}", "--FedGrains:Storage:Provider=redis",
-            "--FedGrains:Cluster:AdvertisedIPAddress=127.0.0.1", $"--FedGrains:Cluster:SiloPort={siloPort}", $"--FedGrains:Cluster:GatewayPort={gatewayPort}",
+            "--FedGrains:Cluster:AdvertisedIPAddress=127.0.0.1", $"--FedGrains:Cluster:SiloPort={siloPort}", $"--FedGrains:Cluster:ClientPort={gatewayPort}",
             $"--FedGrains:Health:Port={HostBuilderExtensions.FreeTcpPort()}", "--FedGrains:Telemetry:Exporter=none", "--Logging:LogLevel:Default=Warning",
             "--FedGrains:Auth:Enabled=true", $"--FedGrains:Auth:ClientKeys:operator={ClientKey}",
             .. Enumerable.Range(0, 10).Select(g => $"--FedGrains:Auth:GatewayKeys:gw-{g:D2}={SiteKey(g)}"),
