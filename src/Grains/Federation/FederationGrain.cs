@@ -2,21 +2,18 @@ using FedGrains.Grains.Gateway;
 using FedGrains.Grains.Hosting;
 using FedGrains.Grains.Interfaces;
 using FedGrains.Grains.Storage;
-using FedGrains.Learning.Aggregation;
 using FedGrains.Learning.Codecs;
-using FedGrains.Learning.Federation;
 using FedGrains.Learning.Jobs;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using Orleans.Storage;
 using Orleans.Utilities;
 
 namespace FedGrains.Grains.Federation;
 
 /// <summary>
-/// Orchestrates one job: persists it, drives its rounds from a keep-alive grain timer (one round per tick, so no
-/// request runs for the whole job), validates and aggregates the gateways' deltas, evaluates, and writes the new model,
-/// metrics and privacy spend in one state write per round. Queries interleave with a running round.
+/// One job's lifecycle: admits and persists it, has its rounds driven (<see cref="RoundTicker"/>, with
+/// <see cref="SynchronousRounds"/> or <see cref="BufferedRounds"/>), commits each new model version with its round in
+/// one state write, cancels, fails, and answers queries, which interleave with a running round.
 /// </summary>
 public sealed class FederationGrain(
     [PersistentState("federation", "fedgrains")] IPersistentState<FederationState> job,
@@ -28,17 +25,12 @@ public sealed class FederationGrain(
     TimeProvider time,
     ILogger<FederationGrain> logger) : Grain, IFederationGrain, IRemindable, IRoundHost
 {
-    private const string ResumeReminder = "fedgrains-resume";
-    private static readonly TimeSpan TransientPatience = TimeSpan.FromMinutes(2);
-    private DateTimeOffset? transientSince;
     private readonly SemaphoreSlim writeLock = new(1, 1);
     private readonly CancellationTokenSource jobCancellation = new();
-    private IGrainTimer? driver;
+    private RoundTicker ticker = null!;
     private readonly ObserverManager<IJobObserver> observers = new(TimeSpan.FromMinutes(2), logger);
     private int gatewaysDone, cohortSize;
     private ModelVersions versions = null!;
-    private SynchronousRounds? synchronous;
-    private BufferedRounds? buffered;
 
     public string JobId => this.GetPrimaryKeyString();
     FederationState IRoundHost.State => job.State;
@@ -52,10 +44,11 @@ public sealed class FederationGrain(
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
         versions = new ModelVersions(GrainFactory);
+        ticker = new RoundTicker(this, this, options.Value, time, logger);
         if (job.State.State == JobState.Running)
         {
             Log.Resumed(logger, JobId, job.State.RoundsCompleted);
-            await StartDrivingAsync();
+            await ticker.StartAsync();
         }
     }
 
@@ -65,7 +58,7 @@ public sealed class FederationGrain(
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
         await jobCancellation.CancelAsync();
-        driver?.Dispose();
+        ticker.Stop();
     }
 
     public async Task<JobStatus> StartAsync(JobSubmission submission)
@@ -84,7 +77,7 @@ public sealed class FederationGrain(
         await versions.StoreAsync(JobId, 0, job.State.Weights);
         await WriteAsync();
         Log.Started(logger, JobId, spec.Rounds, spec.ResolveGateways().Count);
-        await StartDrivingAsync();
+        await ticker.StartAsync();
         return Status();
     }
 
@@ -131,63 +124,6 @@ public sealed class FederationGrain(
         var ledgers = await Task.WhenAll(spec.ResolveGateways().Select(g =>
             GrainFactory.GetGrain<IGatewayGrain>(IGatewayGrain.Key(JobId, g.Id)).GetPrivacyAsync()));
         return ledgers.OfType<GatewayPrivacy>().ToArray();
-    }
-
-    private async Task StartDrivingAsync()
-    {
-        if (options.Value.UseReminders)
-            await this.RegisterOrUpdateReminder(ResumeReminder, TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(1));
-        driver ??= this.RegisterGrainTimer(TickAsync, new GrainTimerCreationOptions
-        {
-            DueTime = TimeSpan.Zero,
-            Period = TimeSpan.FromMilliseconds(options.Value.RoundTickMilliseconds),
-            Interleave = false,
-            KeepAlive = true,
-        });
-    }
-
-    private async Task TickAsync(CancellationToken cancellationToken)
-    {
-        var s = job.State;
-        if (s.State != JobState.Running || s.Spec is null)
-        {
-            driver?.Dispose();
-            driver = null;
-            if (options.Value.UseReminders && await this.GetReminder(ResumeReminder) is { } reminder)
-                await this.UnregisterReminder(reminder);
-            return;
-        }
-        try
-        {
-            // A job stored by the first format sent its spec with every round: its gateways join it now.
-            if (!s.GatewaysJoined) s.GatewaysJoined = await JobAdmission.JoinStoredJobAsync(GrainFactory, JobId, s.Spec, logger);
-            if (jobCancellation.IsCancellationRequested || s.State != JobState.Running) return;
-            if (s.Spec.Aggregation.Buffered.Enabled) await (buffered ??= new BufferedRounds(this, logger)).StepAsync(s.Spec);
-            else await (synchronous ??= new SynchronousRounds(this)).RunAsync(s.Spec);
-        }
-        catch (InconsistentStateException e)
-        {
-            // Another activation of this job wrote first (a silo was declared dead while this one still ran). This
-            // copy is stale: step aside without touching the job; the live activation carries on from storage.
-            Log.StaleActivation(logger, JobId, e.Message);
-            driver?.Dispose();
-            driver = null;
-            DeactivateOnIdle();
-        }
-        catch (Exception e) when (!jobCancellation.IsCancellationRequested && e is OrleansException or TimeoutException
-                                  && (transientSince ??= time.GetUtcNow()) > time.GetUtcNow() - TransientPatience)
-        {
-            // The cluster is still forming (a restart: grain types not yet known everywhere) or a silo just left:
-            // what is persisted stays, and the next tick carries on from it (a synchronous round is repeated whole).
-            Log.TransientFailure(logger, JobId, s.RoundsCompleted + 1, e.Message);
-            return;
-        }
-        catch (Exception e) when (!jobCancellation.IsCancellationRequested)
-        {
-            await FailAsync($"round {s.RoundsCompleted + 1}: {e.GetType().Name}: {e.Message}");
-            return;
-        }
-        transientSince = null;
     }
 
     /// <summary>

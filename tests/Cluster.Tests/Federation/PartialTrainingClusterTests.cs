@@ -1,5 +1,4 @@
 using FedGrains.Grains.Interfaces;
-using FedGrains.Learning.Codecs;
 using FedGrains.Learning.Federation;
 
 namespace FedGrains.Cluster.Tests.Federation;

@@ -1,7 +1,6 @@
 using System.Globalization;
 using FedGrains.Cluster.Tests.Federation;
 using FedGrains.Grains.Interfaces;
-using FedGrains.Learning.Codecs;
 using FedGrains.Learning.Data;
 using FedGrains.Learning.Datasets;
 using FedGrains.Learning.Jobs;

@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using System.IO.Compression;
 using FedGrains.Learning.Data;
 using FedGrains.Learning.Jobs;

@@ -1,5 +1,4 @@
 using FedGrains.Learning.Data;
-using FedGrains.Learning.Datasets;
 using FedGrains.Learning.Jobs;
 
 namespace FedGrains.Learning.Tests.Data;

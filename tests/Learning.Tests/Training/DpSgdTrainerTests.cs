@@ -1,7 +1,6 @@
 using FedGrains.Learning.Federation;
 using FedGrains.Learning.Models;
 using FedGrains.Learning.Privacy;
-using FedGrains.Learning.Tests;
 using FedGrains.Learning.Training;
 using TorchSharp;
 using static TorchSharp.torch;

@@ -2,7 +2,6 @@ using FedGrains.Learning.Codecs;
 using FedGrains.Learning.Federation;
 using FedGrains.Learning.Models;
 using FedGrains.Learning.Privacy;
-using FedGrains.Learning.Tests;
 using FedGrains.Learning.Training;
 using TorchSharp;
 

@@ -1,0 +1,81 @@
+using FedGrains.Grains.Hosting;
+using FedGrains.Grains.Interfaces;
+using Microsoft.Extensions.Logging;
+using Orleans.Storage;
+
+namespace FedGrains.Grains.Federation;
+
+/// <summary>
+/// Drives a running job from a keep-alive grain timer, one round (or, buffered, one arrival) per tick, so no request
+/// runs for the whole job; a durable reminder re-activates the job after a crash. Decides what a failed tick means.
+/// </summary>
+internal sealed class RoundTicker(Grain grain, IRoundHost host, FedGrainsSiloOptions options, TimeProvider time, ILogger logger)
+{
+    private const string ResumeReminder = "fedgrains-resume";
+    private static readonly TimeSpan TransientPatience = TimeSpan.FromMinutes(2);
+    private IGrainTimer? driver;
+    private DateTimeOffset? transientSince;
+    private SynchronousRounds? synchronous;
+    private BufferedRounds? buffered;
+
+    public async Task StartAsync()
+    {
+        if (options.UseReminders)
+            await grain.RegisterOrUpdateReminder(ResumeReminder, TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(1));
+        driver ??= grain.RegisterGrainTimer(TickAsync, new GrainTimerCreationOptions
+        {
+            DueTime = TimeSpan.Zero,
+            Period = TimeSpan.FromMilliseconds(options.RoundTickMilliseconds),
+            Interleave = false,
+            KeepAlive = true,
+        });
+    }
+
+    public void Stop()
+    {
+        driver?.Dispose();
+        driver = null;
+    }
+
+    private async Task TickAsync(CancellationToken cancellationToken)
+    {
+        var s = host.State;
+        if (s.State != JobState.Running || s.Spec is null)
+        {
+            Stop();
+            if (options.UseReminders && await grain.GetReminder(ResumeReminder) is { } reminder)
+                await grain.UnregisterReminder(reminder);
+            return;
+        }
+        try
+        {
+            // A job stored by the first format sent its spec with every round: its gateways join it now.
+            if (!s.GatewaysJoined) s.GatewaysJoined = await JobAdmission.JoinStoredJobAsync(host.GrainFactory, host.JobId, s.Spec, logger);
+            if (host.Stopped) return;
+            if (s.Spec.Aggregation.Buffered.Enabled) await (buffered ??= new BufferedRounds(host, logger)).StepAsync(s.Spec);
+            else await (synchronous ??= new SynchronousRounds(host)).RunAsync(s.Spec);
+        }
+        catch (InconsistentStateException e)
+        {
+            // Another activation of this job wrote first (a silo was declared dead while this one still ran). This
+            // copy is stale: step aside without touching the job; the live activation carries on from storage.
+            Log.StaleActivation(logger, host.JobId, e.Message);
+            Stop();
+            grain.DeactivateOnIdle();
+        }
+        catch (Exception e) when (!host.JobCancellation.IsCancellationRequested && e is OrleansException or TimeoutException
+                                  && (transientSince ??= time.GetUtcNow()) > time.GetUtcNow() - TransientPatience)
+        {
+            // The cluster is still forming (a restart: grain types not yet known everywhere) or a silo just left:
+            // what is persisted stays, and the next tick carries on from it (a synchronous round is repeated whole).
+            Log.TransientFailure(logger, host.JobId, s.RoundsCompleted + 1, e.Message);
+            return;
+        }
+        catch (Exception e) when (!host.JobCancellation.IsCancellationRequested)
+        {
+            await host.FailAsync($"round {s.RoundsCompleted + 1}: {e.GetType().Name}: {e.Message}");
+            return;
+        }
+        transientSince = null;
+    }
+}
