@@ -19,6 +19,8 @@ public static class JobSpecJson
         ReadCommentHandling = JsonCommentHandling.Skip,
         AllowTrailingCommas = true,
         WriteIndented = true,
+        // A second "privacy" object would otherwise silently win over the first (a DP job turned into one without noise).
+        AllowDuplicateProperties = false,
     };
 
     private static readonly JsonSerializerOptions StoredOptions = new(Options) { UnmappedMemberHandling = JsonUnmappedMemberHandling.Skip };
@@ -57,6 +59,8 @@ public static class JobSpecJson
         catch (JsonException e)
         {
             var field = string.IsNullOrEmpty(e.Path) ? "" : $" at {e.Path}";
+            if (e.Message.StartsWith("Duplicate property", StringComparison.Ordinal))
+                throw new JobSpecException([$"{source}{field}: this field is given twice; give each field once (nothing is taken from either copy)."]);
             if (Renamed.FirstOrDefault(r => e.Path == "$." + string.Join(".", r.Path.Append(r.Old))) is { Old: not null } renamed)
                 throw new JobSpecException([$"{source}{field}: {string.Join(".", renamed.Path)}.{renamed.Old} was renamed {renamed.New}; write \"{renamed.New}\"."]);
             throw new JobSpecException([$"{source}{field}: {e.Message.Split(" Path:")[0]} See docs/job-spec.md for the fields and their types."]);

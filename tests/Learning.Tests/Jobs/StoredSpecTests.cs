@@ -42,4 +42,14 @@ public sealed class StoredSpecTests
         var e = Assert.Throws<JobSpecException>(() => JobSpecJson.Parse("""{ "privacy": { "local_update_dp": { "clipping_bound": 1 } } }"""));
         Assert.Contains("privacy.local_update_dp.clipping_bound was renamed clipping_norm", e.Message);
     }
+
+    [Fact]
+    public void A_field_given_twice_is_refused_not_silently_the_last_one()
+    {
+        var e = Assert.Throws<JobSpecException>(() => JobSpecJson.Parse(
+            """{ "privacy": { "noise_level": "sample" }, "rounds": 3, "privacy": { "noise_level": "none" } }"""));
+        Assert.Contains("at $.privacy: this field is given twice", e.Message);
+        Assert.DoesNotContain("FedGrains.", e.Message); // no .NET type names
+        Assert.Throws<JobSpecException>(() => JobSpecJson.Parse("""{ "defaults": { "batch_size": 64, "batch_size": 6000 } }"""));
+    }
 }
