@@ -9,4 +9,6 @@ var root = new RootCommand("FedGrains: privacy-preserving federated learning on 
     PrivacyCommand.Create(),
 };
 foreach (var command in ClusterCommands.Create()) root.Add(command);
-return await root.Parse(args).InvokeAsync();
+var parsed = root.Parse(args);
+if (parsed.Errors.Count > 0) return ParseErrors.Report(parsed);
+return await parsed.InvokeAsync();

@@ -28,6 +28,31 @@ public sealed class CliTests : IDisposable
     }
 
     [Fact]
+    public async Task Flags_the_parser_refuses_exit_2_with_the_flag_named_and_no_stack_trace_or_type_names()
+    {
+        var notANumber = await RunAsync("privacy", "epsilon", "--sample-rate", "0.01", "--noise-multiplier", "1.1", "--steps", "50", "--delta", "abc");
+        var badRounds = await RunAsync("run", "--rounds", "x", "--output", dir);
+        var unknown = await RunAsync("run", "--rounds-typo", "3", "--output", dir);
+
+        foreach (var (result, named) in new[] { (notANumber, "--delta"), (badRounds, "--rounds"), (unknown, "--rounds-typo") })
+        {
+            Assert.Equal(2, result.ExitCode);
+            Assert.Contains(named, result.Output);
+            Assert.DoesNotContain("System.", result.Output);
+            Assert.DoesNotContain("   at ", result.Output);
+        }
+        Assert.Contains("as a number", notANumber.Output);
+        Assert.False(File.Exists(Path.Combine(dir, "report.json")));
+    }
+
+    [Fact]
+    public async Task Privacy_epsilon_prints_the_accountants_value_in_full()
+    {
+        var epsilon = await RunAsync("privacy", "epsilon", "--sample-rate", "0.04", "--noise-multiplier", "1.5", "--steps", "480", "--delta", "1e-5");
+        Assert.Equal(PrivacyAccountants.Prv.Epsilon(0.04, 1.5, 480, 1e-5), LastNumber(epsilon.Output)); // exactly: it round-trips
+    }
+
+    [Fact]
     public async Task Privacy_audit_bounds_a_dp_run_below_its_claim_and_catches_a_run_without_noise()
     {
         var dp = await RunAsync("privacy", "audit", "--epsilon", "3", "--steps", "240");
