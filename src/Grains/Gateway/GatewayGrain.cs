@@ -73,7 +73,12 @@ public sealed class GatewayGrain(
         var gateway = spec.ResolveGateways().FirstOrDefault(g => g.Id == GatewayId)
             ?? throw new ArgumentException($"gateway '{GatewayId}' is not in job {JobId}'s spec.");
         int examples = await Task.Run(() => (int)data.GatewayData(spec, gateway, device).X.shape[0]);
-        var plan = await AccountantWork.RunAsync(() => LocalPlan.For(spec.Defaults.With(gateway.Overrides), spec.Privacy, examples, spec.PlannedParticipations()));
+        var id = GatewayId;
+        var plan = await AccountantWork.RunAsync(() =>
+        {
+            try { return LocalPlan.For(spec.Defaults.With(gateway.Overrides), spec.Privacy, examples, spec.PlannedParticipations()); }
+            catch (ArgumentException e) { throw new ArgumentException($"gateway '{id}': {e.Message}"); }
+        });
         return (examples, plan);
     }
 

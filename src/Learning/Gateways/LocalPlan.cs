@@ -31,9 +31,13 @@ public sealed record LocalPlan(TrainerSettings Settings, int StepsPerRound, long
     /// <summary>Plans a gateway holding <paramref name="examples"/> examples for a job of <paramref name="rounds"/> rounds.</summary>
     public static LocalPlan For(HyperParameters h, PrivacySpec privacy, int examples, int rounds)
     {
-        if (examples < 1) throw new ArgumentException("a gateway needs at least one example.");
         if (!JobSpecValidator.TryParseNoiseLevel(privacy.NoiseLevel, out var level))
             throw new ArgumentException($"privacy.noise_level '{privacy.NoiseLevel}' is not known.");
+        if (examples < 1) throw new ArgumentException("a gateway needs at least one example.");
+        if (h.BatchSize > examples)
+            throw new ArgumentException($"batch_size {h.BatchSize} is larger than the gateway's {examples} examples (the sample rate would be 1, every example in every step); use a batch_size of at most {examples}.");
+        if (level != NoiseLevel.None && privacy.Delta >= 1.0 / examples)
+            throw new ArgumentException($"privacy.delta {privacy.Delta} is not below 1/{examples}, one over the gateway's examples: such a delta allows releasing an example outright; use e.g. {1.0 / (10.0 * examples):G2}.");
         double q = Math.Min(1.0, (double)h.BatchSize / examples);
         int stepsPerRound = (int)Math.Ceiling(h.LocalEpochs / q);
         long planned = (long)stepsPerRound * rounds;

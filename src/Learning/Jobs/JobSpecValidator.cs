@@ -35,6 +35,8 @@ public static class JobSpecValidator
             p.Add("dataset.synthetic_*: example counts and features must be >= 1 and classes >= 2.");
         if (spec.Model.Kind == "cnn" && d.Kind != "fashion-mnist") p.Add("model.kind: \"cnn\" needs 28x28 images; use \"mlp\" with the synthetic dataset.");
 
+        if (spec.Gateways is { Count: 0 })
+            p.Add("gateways: [] lists no gateway; list at least one, or leave gateways out to use gateway_count.");
         var gateways = spec.Gateways is { Count: > 0 } ? spec.Gateways : null;
         if (gateways is null && spec.GatewayCount < 1) p.Add($"gateway_count: {spec.GatewayCount} must be >= 1.");
         var resolved = spec.ResolveGateways();
@@ -44,10 +46,10 @@ public static class JobSpecValidator
         {
             var g = resolved[i];
             var at = $"gateways[{i}]";
-            if (string.IsNullOrWhiteSpace(g.Id) || g.Id.Any(c => !(char.IsLetterOrDigit(c) || c is '-' or '_' or '.')))
-                p.Add($"{at}.id: '{g.Id}' must be non-empty letters, digits, '-', '_' or '.'.");
-            if (g.Site is { } site && (string.IsNullOrWhiteSpace(site) || site.Any(c => !(char.IsLetterOrDigit(c) || c is '-' or '_' or '.'))))
-                p.Add($"{at}.site: '{site}' must be non-empty letters, digits, '-', '_' or '.' (or left out to use the gateway id).");
+            if (!IsId(g.Id))
+                p.Add($"{at}.id: '{Shown(g.Id)}' must be 1-{MaxIdLength} letters, digits, '-', '_' or '.', and not only dots.");
+            if (g.Site is { } site && !IsId(site))
+                p.Add($"{at}.site: '{Shown(site)}' must be 1-{MaxIdLength} letters, digits, '-', '_' or '.', and not only dots (or left out to use the gateway id).");
             if (g.Source is { } s)
             {
                 bool csv = !string.IsNullOrWhiteSpace(s.Csv), idx = !string.IsNullOrWhiteSpace(s.Images) || !string.IsNullOrWhiteSpace(s.Labels);
@@ -72,7 +74,7 @@ public static class JobSpecValidator
         else CheckAggregation(p, spec.Aggregation, spec.MinUpdatesPerRound, "min_updates_per_round", "round");
 
         var privacy = spec.Privacy;
-        if (!TryParseNoiseLevel(privacy.NoiseLevel, out _)) p.Add($"privacy.noise_level: '{privacy.NoiseLevel}' is not known; use \"sample\", \"batch\" or \"none\".");
+        if (!TryParseNoiseLevel(privacy.NoiseLevel, out _)) p.Add($"privacy.noise_level: '{Shown(privacy.NoiseLevel)}' is not known; use \"sample\", \"batch\" or \"none\" (lower case).");
         if (!Privacy.PrivacyAccountants.IsKnown(privacy.Accountant))
             p.Add($"privacy.accountant: '{privacy.Accountant}' is not known; use \"prv\" (default, tighter) or \"rdp\".");
         if (privacy.LocalUpdateDp.Enabled && (!(privacy.LocalUpdateDp.ClippingNorm > 0) || !(privacy.LocalUpdateDp.NoiseMultiplier > 0)
@@ -94,8 +96,27 @@ public static class JobSpecValidator
         if (problems.Count > 0) throw new JobSpecException(problems);
     }
 
-    public static bool TryParseNoiseLevel(string text, out NoiseLevel level) =>
-        Enum.TryParse(text, ignoreCase: true, out level) && Enum.IsDefined(level) && !int.TryParse(text, out _);
+    /// <summary>One spelling each ("sample", "batch", "none"): "SAMPLE" is refused, not read as something else elsewhere.</summary>
+    public static bool TryParseNoiseLevel(string text, out NoiseLevel level)
+    {
+        (bool known, level) = text switch
+        {
+            "sample" => (true, NoiseLevel.Sample),
+            "batch" => (true, NoiseLevel.Batch),
+            "none" => (true, NoiseLevel.None),
+            _ => (false, default),
+        };
+        return known;
+    }
+
+    /// <summary>An id a person can read, a key and a file name can hold: 1-64 letters, digits, '-', '_' or '.', not only dots.</summary>
+    private static bool IsId(string? id) =>
+        id is { Length: >= 1 and <= MaxIdLength } && id.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.') && id.Any(c => c != '.');
+
+    public const int MaxIdLength = 64;
+
+    /// <summary>A refused value as the message shows it: at most 40 characters of it, so a huge value is not echoed back whole.</summary>
+    public static string Shown(string? value) => value is null ? "" : value.Length <= 40 ? value : $"{value[..40]}... ({value.Length} characters)";
 
     private static void CheckAggregation(List<string> p, AggregationSpec a, int minUpdates, string updatesField, string per)
     {

@@ -2,6 +2,7 @@ using FedGrains.Cluster.Tests.Federation;
 using FedGrains.Grains.Interfaces;
 using FedGrains.Learning.Jobs;
 using FedGrains.Learning.Privacy;
+using FedGrains.Learning.Training;
 
 namespace FedGrains.Cluster.Tests.Gateway;
 
@@ -56,5 +57,20 @@ public sealed class GatewayJoinTests(ClusterFixture fixture)
         Assert.Null(await gateway.GetPrivacyAsync());
         var e = await Assert.ThrowsAsync<InvalidOperationException>(() => gateway.TrainAsync(new RoundTask(1, 0, [])));
         Assert.Contains("has not joined", e.Message);
+    }
+
+    [Fact]
+    public async Task A_batch_larger_than_a_gateways_data_is_refused_at_submission_naming_the_gateway_and_nothing_is_stored()
+    {
+        var job = Grains.GetGrain<IFederationGrain>("batch-too-big");
+        var spec = TestCluster.SyntheticJob(rounds: 2, gateways: 2) with
+        {
+            Gateways = [new GatewaySpec { Id = "big" }, new GatewaySpec { Id = "tiny-batch", Overrides = new HyperParameterOverrides { BatchSize = 5000 } }],
+        };
+
+        var e = await Assert.ThrowsAsync<ArgumentException>(() => job.StartAsync(spec));
+
+        Assert.Contains("gateway 'tiny-batch': batch_size 5000 is larger than the gateway's 2000 examples", e.Message);
+        Assert.Null(await job.GetSpecAsync());
     }
 }

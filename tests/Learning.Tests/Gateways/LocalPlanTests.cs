@@ -43,4 +43,13 @@ public sealed class LocalPlanTests
 
         Assert.Equal(joined, restored);
     }
+
+    [Fact]
+    public void A_batch_larger_than_the_gateways_examples_or_a_delta_not_below_one_over_them_is_refused()
+    {
+        var batch = Assert.Throws<ArgumentException>(() => LocalPlan.For(Defaults, new PrivacySpec(), examples: 100, rounds: 5));
+        Assert.Contains("batch_size 256 is larger than the gateway's 100 examples", batch.Message);
+        var delta = Assert.Throws<ArgumentException>(() => LocalPlan.For(Defaults, new PrivacySpec { Delta = 1e-3 }, examples: 2000, rounds: 5));
+        Assert.Contains("privacy.delta 0.001 is not below 1/2000", delta.Message);
+    }
 }

@@ -1,4 +1,5 @@
 using FedGrains.Learning.Jobs;
+using FedGrains.Learning.Privacy;
 
 namespace FedGrains.Learning.Tests.Jobs;
 
@@ -51,5 +52,32 @@ public sealed class StoredSpecTests
         Assert.Contains("at $.privacy: this field is given twice", e.Message);
         Assert.DoesNotContain("FedGrains.", e.Message); // no .NET type names
         Assert.Throws<JobSpecException>(() => JobSpecJson.Parse("""{ "defaults": { "batch_size": 64, "batch_size": 6000 } }"""));
+    }
+
+    [Theory]
+    [InlineData(".")]
+    [InlineData("..")]
+    [InlineData("a/b")]
+    [InlineData("")]
+    public void Ids_that_cannot_name_a_key_or_a_file_are_refused(string id)
+    {
+        var problems = JobSpecValidator.Problems(new JobSpec { Gateways = [new GatewaySpec { Id = id }] });
+        Assert.Contains(problems, p => p.StartsWith("gateways[0].id:"));
+    }
+
+    [Fact]
+    public void A_huge_id_is_refused_without_being_echoed_back_whole()
+    {
+        var huge = new string('a', 100_000);
+        var problem = Assert.Single(JobSpecValidator.Problems(new JobSpec { Gateways = [new GatewaySpec { Id = huge }] }), p => p.StartsWith("gateways[0].id:"));
+        Assert.Contains("(100000 characters)", problem);
+        Assert.True(problem.Length < 300, problem);
+    }
+
+    [Fact]
+    public void An_empty_gateway_list_and_a_noise_level_in_another_case_are_refused()
+    {
+        Assert.Contains(JobSpecValidator.Problems(new JobSpec { Gateways = [] }), p => p.StartsWith("gateways: [] lists no gateway"));
+        Assert.Contains(JobSpecValidator.Problems(new JobSpec { Privacy = new PrivacySpec { NoiseLevel = "SAMPLE" } }), p => p.StartsWith("privacy.noise_level: 'SAMPLE' is not known"));
     }
 }
