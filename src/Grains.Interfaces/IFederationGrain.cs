@@ -22,6 +22,10 @@ public interface IFederationGrain : IGrainWithStringKey
     [Alias("wake"), AlwaysInterleave]
     Task WakeAsync();
 
+    /// <summary>Who submitted the job and which sites it trains on, for access decisions inside the cluster (clients may not call it).</summary>
+    [Alias("access"), AlwaysInterleave]
+    Task<JobAccess> GetAccessAsync();
+
     [Alias("status"), AlwaysInterleave]
     Task<JobStatus> GetStatusAsync();
 
@@ -46,6 +50,10 @@ public interface IFederationGrain : IGrainWithStringKey
     [Alias("subscribe"), AlwaysInterleave]
     Task SubscribeAsync(IJobObserver observer);
 
+    /// <summary>Each gateway's data site and the silo it runs on (null while its site is offline).</summary>
+    [Alias("gateways"), AlwaysInterleave]
+    Task<IReadOnlyList<GatewayPlacement>> GetGatewaysAsync();
+
     [Alias("unsubscribe"), AlwaysInterleave]
     Task UnsubscribeAsync(IJobObserver observer);
 
@@ -57,6 +65,14 @@ public interface IFederationGrain : IGrainWithStringKey
 /// <summary>A job spec as its submitter wrote it (JSON), so the silo reads it strictly whatever release the client is.</summary>
 [GenerateSerializer, Immutable, Alias("fedgrains.job-submission")]
 public sealed record JobSubmission([property: Id(0)] string SpecJson);
+
+/// <summary>A job's owner (the client key that submitted it; null when none is known) and the data sites it trains on.</summary>
+[GenerateSerializer, Immutable, Alias("fedgrains.job-access")]
+public sealed record JobAccess([property: Id(0)] string? Owner, [property: Id(1)] IReadOnlyList<string> Sites);
+
+/// <summary>Where one gateway of a job runs: its data site and silo (null while no silo that serves the site is up).</summary>
+[GenerateSerializer, Immutable, Alias("fedgrains.gateway-placement")]
+public sealed record GatewayPlacement([property: Id(0)] string GatewayId, [property: Id(1)] string Site, [property: Id(2)] string? Silo);
 
 public static class FederationGrainExtensions
 {

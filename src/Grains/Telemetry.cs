@@ -25,6 +25,8 @@ public static class Telemetry
         Meter.CreateHistogram<double>("fedgrains.privacy.epsilon_spent", "{epsilon}", "A gateway's epsilon after a round (all its rounds so far).");
     public static readonly Counter<long> UpdatesRejected =
         Meter.CreateCounter<long>("fedgrains.updates.rejected", "{update}", "Gateway updates refused or rejected by validation.");
+    public static readonly Counter<long> CallsRefused =
+        Meter.CreateCounter<long>("fedgrains.calls.refused", "{call}", "Client calls refused: internal grains, bad or replayed credentials, roles or jobs not the caller's.");
     public static readonly Counter<long> RoundsCompleted =
         Meter.CreateCounter<long>("fedgrains.rounds.completed", "{round}", "Rounds completed and persisted.");
 

@@ -1,6 +1,8 @@
 using FedGrains.Grains.Gateway;
 using FedGrains.Grains.Hosting;
 using FedGrains.Grains.Interfaces;
+using FedGrains.Grains.Placement;
+using FedGrains.Grains.Security;
 using FedGrains.Grains.Storage;
 using FedGrains.Learning.Codecs;
 using FedGrains.Learning.Jobs;
@@ -23,7 +25,7 @@ public sealed class FederationGrain(
     ILocalSiloDetails silo,
     RoundAggregator aggregator,
     TimeProvider time,
-    ILogger<FederationGrain> logger) : Grain, IFederationGrain, IRemindable, IRoundHost
+    ILogger<FederationGrain> logger) : Grain, IFederationGrain, IRemindable, IRoundHost, IJobAccessControl
 {
     private readonly SemaphoreSlim writeLock = new(1, 1);
     private readonly CancellationTokenSource jobCancellation = new();
@@ -40,6 +42,10 @@ public sealed class FederationGrain(
     IGrainFactory IRoundHost.GrainFactory => GrainFactory;
     void IRoundHost.SetProgress(int done, int of) => (gatewaysDone, cohortSize) = (done, of);
     void IRoundHost.Notify(Action<IJobObserver> notification) => observers.Notify(notification);
+    private Dictionary<string, string>? sitesOfGateways;
+
+    public string SiteOf(string gatewayId) =>
+        (sitesOfGateways ??= job.State.Spec!.ResolveGateways().ToDictionary(g => g.Id, g => g.SiteId))[gatewayId];
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
@@ -72,6 +78,7 @@ public sealed class FederationGrain(
 
         await JobAdmission.AdmitAsync(GrainFactory, JobId, spec);
         var initial = await JobAdmission.InitialStateAsync(data, spec, time.GetUtcNow());
+        initial.Owner = CallerContext.Current is { } caller && caller != ClientIdentity.LocalOperator ? caller.KeyId : null;
         await index.SetStateAsync(JobId, nameof(JobState.Running));
         job.State = initial;
         await versions.StoreAsync(JobId, 0, job.State.Weights);
@@ -82,6 +89,19 @@ public sealed class FederationGrain(
     }
 
     public Task WakeAsync() => Task.CompletedTask;
+
+    public Task<JobAccess> GetAccessAsync() => Task.FromResult(new JobAccess(job.State.Owner, Sites()));
+
+    /// <summary>A job that does not exist yet shows nothing and may be submitted by anyone who may submit; once it exists, its owner and the admins of its sites decide.</summary>
+    public string? Refusal(ClientIdentity caller, ClientAccess access)
+    {
+        if (job.State.Spec is null || ClientSurface.JobAllows(caller, access, job.State.Owner, Sites())) return null;
+        return access == ClientAccess.SubmitJob
+            ? $"job id '{JobId}' is taken; pick another"
+            : $"job '{JobId}' is not {caller.KeyId}'s: a {caller.RoleText} may {(caller.Role == ClientRole.SiteAdmin ? "read only jobs that train on its site" : "see and cancel only its own jobs")}";
+    }
+
+    private string[] Sites() => job.State.Spec?.ResolveGateways().Select(g => g.SiteId).Distinct().ToArray() ?? [];
 
     public Task<JobStatus> GetStatusAsync() => Task.FromResult(Status());
 
@@ -121,9 +141,22 @@ public sealed class FederationGrain(
     public async Task<IReadOnlyList<GatewayPrivacy>> GetGatewayPrivacyAsync()
     {
         if (job.State.Spec is not { } spec) return [];
-        var ledgers = await Task.WhenAll(spec.ResolveGateways().Select(g =>
-            GrainFactory.GetGrain<IGatewayGrain>(IGatewayGrain.Key(JobId, g.Id)).GetPrivacyAsync()));
+        var ledgers = await Task.WhenAll(spec.ResolveGateways().Select(async g =>
+        {
+            try { return await SiteCalls.CallAsync(g.SiteId, () => SiteCalls.Gateway(GrainFactory, JobId, g.Id).GetPrivacyAsync()); }
+            catch (SiteOfflineException) { return null; } // its ledger is with its site; the report shows it when the site is back
+        }));
         return ledgers.OfType<GatewayPrivacy>().ToArray();
+    }
+
+    public async Task<IReadOnlyList<GatewayPlacement>> GetGatewaysAsync()
+    {
+        if (job.State.Spec is not { } spec) return [];
+        return await Task.WhenAll(spec.ResolveGateways().Select(async g =>
+        {
+            try { return new GatewayPlacement(g.Id, g.SiteId, await SiteCalls.CallAsync(g.SiteId, () => SiteCalls.Gateway(GrainFactory, JobId, g.Id).GetSiloAsync())); }
+            catch (SiteOfflineException) { return new GatewayPlacement(g.Id, g.SiteId, null); }
+        }));
     }
 
     /// <summary>

@@ -34,6 +34,9 @@ public sealed class FederationState
     /// <summary>Every gateway holds the job (false in a job stored by the first format until its gateways joined).</summary>
     [Id(13)] public bool GatewaysJoined { get; set; }
 
+    /// <summary>The client key that submitted the job; null for a job of an earlier format or of a cluster without authentication.</summary>
+    [Id(14)] public string? Owner { get; set; }
+
     /// <summary>A job that starts now from model version 0 (<paramref name="weights"/>, a WeightBuffer).</summary>
     public static FederationState Start(JobSpec spec, byte[] weights, ulong layoutHash, DateTimeOffset now) => new()
     {

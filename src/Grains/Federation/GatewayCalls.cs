@@ -1,4 +1,5 @@
 using FedGrains.Grains.Interfaces;
+using FedGrains.Grains.Placement;
 
 namespace FedGrains.Grains.Federation;
 
@@ -9,13 +10,17 @@ internal static class GatewayCalls
     {
         try
         {
-            var update = await host.GrainFactory.GetGrain<IGatewayGrain>(IGatewayGrain.Key(host.JobId, gatewayId)).TrainAsync(task, cancellationToken);
+            var update = await SiteCalls.CallAsync(host.SiteOf(gatewayId), () => SiteCalls.Gateway(host.GrainFactory, host.JobId, gatewayId).TrainAsync(task, cancellationToken));
             host.Notify(o => o.UpdateReceived(gatewayId, task.Sequence, update.Delta?.Length ?? 0, update.Delta is not null));
             return new ReceivedUpdate(gatewayId, update, null, task.ModelVersion);
         }
         catch (Exception e) when (e is OperationCanceledException or TimeoutException)
         {
             return new ReceivedUpdate(gatewayId, null, host.JobCancellation.IsCancellationRequested ? "job cancelled" : $"no answer within round_timeout_seconds={timeoutSeconds}", task.ModelVersion);
+        }
+        catch (SiteOfflineException e)
+        {
+            return new ReceivedUpdate(gatewayId, null, e.Message, task.ModelVersion); // a dropout of this round; the site rejoins when its silo is back
         }
         catch (Exception e)
         {

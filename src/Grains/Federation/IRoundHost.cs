@@ -20,6 +20,9 @@ internal interface IRoundHost
 
     IGrainFactory GrainFactory { get; }
 
+    /// <summary>The data site of one of the job's gateways.</summary>
+    string SiteOf(string gatewayId);
+
     RoundAggregator Aggregator { get; }
 
     /// <summary>Gateways that answered in the current round (or buffered updates) out of the cohort (or buffer size), for status.</summary>

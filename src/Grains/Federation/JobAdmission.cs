@@ -1,5 +1,6 @@
 using FedGrains.Grains.Gateway;
 using FedGrains.Grains.Interfaces;
+using FedGrains.Grains.Placement;
 using FedGrains.Learning.Codecs;
 using FedGrains.Learning.Federation;
 using FedGrains.Learning.Jobs;
@@ -36,13 +37,21 @@ internal static class JobAdmission
     /// </summary>
     public static async Task AdmitAsync(IGrainFactory grains, string jobId, JobSpec spec)
     {
-        var plans = await Task.WhenAll(spec.ResolveGateways().Select(async g =>
-            (g.SiteId, Plan: await Gateway(grains, jobId, g.Id).PlanAsync(spec))));
+        (string SiteId, IReadOnlyList<Learning.Privacy.PrivacyCharge> Plan)[] plans;
+        try
+        {
+            plans = await Task.WhenAll(spec.ResolveGateways().Select(async g =>
+                (g.SiteId, Plan: await SiteCalls.CallAsync(g.SiteId, () => Gateway(grains, jobId, g.Id).PlanAsync(spec)))));
+        }
+        catch (SiteOfflineException e)
+        {
+            throw new InvalidOperationException($"job '{jobId}' refused up front, nothing was stored: {e.Message}; start the site's silo and submit again.");
+        }
         var refusals = await Task.WhenAll(plans.GroupBy(p => p.SiteId).Select(site =>
             grains.GetGrain<ISiteLedgerGrain>(site.Key).CheckAsync(jobId, site.SelectMany(p => p.Plan).ToArray())));
         if (refusals.OfType<string>().ToArray() is { Length: > 0 } reasons)
             throw new ArgumentException($"job '{jobId}' refused up front, nothing was stored: " + string.Join(" ", reasons));
-        await Task.WhenAll(spec.ResolveGateways().Select(g => Gateway(grains, jobId, g.Id).JoinAsync(spec)));
+        await Task.WhenAll(spec.ResolveGateways().Select(g => SiteCalls.CallAsync(g.SiteId, () => Gateway(grains, jobId, g.Id).JoinAsync(spec))));
     }
 
     /// <summary>
@@ -55,7 +64,7 @@ internal static class JobAdmission
         {
             try
             {
-                await Gateway(grains, jobId, g.Id).JoinAsync(spec);
+                await SiteCalls.CallAsync(g.SiteId, () => Gateway(grains, jobId, g.Id).JoinAsync(spec));
                 return true;
             }
             catch (Exception e)
@@ -67,6 +76,5 @@ internal static class JobAdmission
         return joined.All(j => j);
     }
 
-    private static IGatewayGrain Gateway(IGrainFactory grains, string jobId, string gatewayId) =>
-        grains.GetGrain<IGatewayGrain>(IGatewayGrain.Key(jobId, gatewayId));
+    private static IGatewayGrain Gateway(IGrainFactory grains, string jobId, string gatewayId) => SiteCalls.Gateway(grains, jobId, gatewayId);
 }

@@ -18,7 +18,7 @@ namespace FedGrains.Grains.Gateway;
 /// One data site's trainer in one job. Joins once (stores the job and its calibrated plan), then per request checks
 /// its budget and the site's, trains off the grain turn, records the spend durably and only then releases the delta.
 /// </summary>
-[GatewayHostPlacementFilter]
+[SitePlacementFilter]
 public sealed class GatewayGrain(
     [PersistentState("gateway", "fedgrains")] IPersistentState<GatewayState> ledger,
     DatasetCache data,

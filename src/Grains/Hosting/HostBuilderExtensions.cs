@@ -67,10 +67,10 @@ public static class HostBuilderExtensions
     public static IHostApplicationBuilder AddFedGrainsClient(this IHostApplicationBuilder builder, string cluster, string? credential = null,
         string clusterId = "fedgrains", string serviceId = "fedgrains")
     {
-        (string KeyId, byte[] Secret)? signer = credential is null ? null : Signatures.ParseCredential(credential);
+        var signer = credential is null ? null : Signatures.ParseCredential(credential);
         builder.UseOrleansClient(client =>
         {
-            if (signer is { } s) client.AddOutgoingGrainCallFilter(new ClientSigningFilter(s.KeyId, s.Secret, TimeProvider.System));
+            if (signer is not null) client.AddOutgoingGrainCallFilter(new ClientSigningFilter(signer, TimeProvider.System));
             client.Configure<ClusterOptions>(o => (o.ClusterId, o.ServiceId) = (clusterId, serviceId));
             if (cluster.StartsWith("redis://", StringComparison.OrdinalIgnoreCase))
                 client.UseRedisClustering(cluster["redis://".Length..]);

@@ -54,8 +54,10 @@ public static class SiloBuilderExtensions
         builder.Services.AddSingleton(Options.Create(auth));
         builder.Services.AddSingleton(Options.Create(sites));
         builder.Services.TryAddSingleton(TimeProvider.System);
-        if (auth.Enabled) builder.AddIncomingGrainCallFilter<ClientAuthorizationFilter>();
-        builder.Services.AddPlacementFilter<GatewayHostPlacementFilterStrategy, GatewayHostPlacementFilterDirector>(ServiceLifetime.Singleton);
+        builder.Services.TryAddSingleton<ReplayCache>();
+        builder.AddIncomingGrainCallFilter<ClientAccessFilter>(); // deny by default, authentication on or off
+        builder.AddOutgoingGrainCallFilter<InternalCallSigner>();
+        builder.Services.AddPlacementFilter<SitePlacementFilterStrategy, SitePlacementFilterDirector>(ServiceLifetime.Singleton);
         builder.Services.TryAddSingleton<TrainingSlots>();
         builder.Services.TryAddSingleton<UpdateAuthenticator>();
         builder.Services.TryAddSingleton<Federation.RoundAggregator>();

@@ -1,13 +1,20 @@
-
 namespace FedGrains.Grains.Security;
 
-/// <summary>Signs every outgoing call of a client (the CLI) with its credential.</summary>
-public sealed class ClientSigningFilter(string keyId, byte[] secret, TimeProvider time) : IOutgoingGrainCallFilter
+/// <summary>A client's key: its id and secret.</summary>
+public sealed record ClientCredential(string KeyId, byte[] Secret);
+
+/// <summary>
+/// Signs every outgoing call of a client (the CLI) with a fresh single-use token bound to the call's grain, method and
+/// arguments. <paramref name="credential"/> is asked on each call (null: the call goes unsigned).
+/// </summary>
+public sealed class ClientSigningFilter(Func<ClientCredential?> credential, TimeProvider time) : IOutgoingGrainCallFilter
 {
+    public ClientSigningFilter(ClientCredential credential, TimeProvider time) : this(() => credential, time) { }
+
     public Task Invoke(IOutgoingGrainCallContext context)
     {
-        RequestContext.Set(Signatures.RequestContextKey,
-            Signatures.ClientToken(keyId, secret, context.InterfaceMethod?.Name ?? context.MethodName, context.TargetId.ToString(), time.GetUtcNow()));
+        if (credential() is { } key)
+            RequestContext.Set(Signatures.RequestContextKey, Signatures.ClientToken(key.KeyId, key.Secret, ClientCall.Of(context), time.GetUtcNow()));
         return context.Invoke();
     }
 }

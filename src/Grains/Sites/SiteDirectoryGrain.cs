@@ -1,4 +1,5 @@
 using FedGrains.Grains.Interfaces;
+using FedGrains.Grains.Security;
 
 namespace FedGrains.Grains.Sites;
 
@@ -11,8 +12,11 @@ public sealed class SiteDirectoryGrain(
         if (directory.State.Sites.Add(siteId)) await directory.WriteStateAsync();
     }
 
+    /// <summary>Every site with a ledger; for a site admin, only its own.</summary>
     public Task<IReadOnlyList<string>> ListAsync() =>
-        Task.FromResult<IReadOnlyList<string>>(directory.State.Sites.Order(StringComparer.Ordinal).ToArray());
+        Task.FromResult<IReadOnlyList<string>>(directory.State.Sites
+            .Where(s => CallerContext.Current is not { Role: ClientRole.SiteAdmin } admin || admin.Site == s)
+            .Order(StringComparer.Ordinal).ToArray());
 }
 
 [GenerateSerializer, Alias("fedgrains.site-directory-state")]

@@ -1,6 +1,7 @@
 using System.Globalization;
 using FedGrains.Grains.Hosting;
 using FedGrains.Grains.Interfaces;
+using FedGrains.Grains.Placement;
 using FedGrains.Learning.Privacy;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -11,6 +12,7 @@ namespace FedGrains.Grains.Sites;
 /// A site's cross-job ledger. A single activation per site serialises every check and spend, so two jobs training on
 /// the same site at once cannot both pass a check that only one of them fits.
 /// </summary>
+[SitePlacementFilter]
 public sealed class SiteLedgerGrain(
     [PersistentState("site-ledger", "fedgrains")] IPersistentState<SiteLedgerState> ledger,
     IOptions<SitePrivacyOptions> options,

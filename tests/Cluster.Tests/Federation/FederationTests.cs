@@ -30,7 +30,7 @@ public sealed class FederationTests(ClusterFixture fixture)
         var primary = fixture.Cluster.Silos.Single(s => s.Name == TestCluster.PrimarySilo).SiloAddress.ToString();
 
         var placed = await Task.WhenAll(Enumerable.Range(0, 20).Select(i =>
-            Grains.GetGrain<IGatewayGrain>(IGatewayGrain.Key("placement", $"gw-{i}")).GetSiloAsync()));
+            fixture.Cluster.Grains().GetGrain<IGatewayGrain>(IGatewayGrain.Key("placement", $"gw-{i}")).GetSiloAsync()));
 
         Assert.All(placed, silo => Assert.Contains(silo, hosts));
         Assert.DoesNotContain(primary, placed);

@@ -11,16 +11,15 @@ namespace FedGrains.Cluster.Tests.Gateway;
 public sealed class GatewayJoinTests(ClusterFixture fixture)
 {
     private IGrainFactory Grains => fixture.Cluster.Client;
+    private IGatewayGrain Gateway(string job, string id) => fixture.Cluster.Grains().GetGrain<IGatewayGrain>(IGatewayGrain.Key(job, id));
 
     [Fact]
     public async Task A_gateway_that_never_joined_refuses_to_train_and_says_why()
     {
-        var gateway = Grains.GetGrain<IGatewayGrain>(IGatewayGrain.Key("never-joined", "gw-00"));
-
-        var e = await Assert.ThrowsAsync<InvalidOperationException>(() => gateway.TrainAsync(new RoundTask(1, 0, [])));
+        var e = await Assert.ThrowsAsync<InvalidOperationException>(() => Gateway("never-joined", "gw-00").TrainAsync(new RoundTask(1, 0, [])));
 
         Assert.Contains("has not joined job never-joined", e.Message);
-        Assert.Null(await gateway.GetPrivacyAsync()); // nothing was recorded
+        Assert.Null(await Gateway("never-joined", "gw-00").GetPrivacyAsync()); // nothing was recorded
     }
 
     [Fact]
@@ -30,15 +29,14 @@ public sealed class GatewayJoinTests(ClusterFixture fixture)
         var spec = TestCluster.SyntheticJob(rounds: 1, gateways: 2);
         await job.StartAsync(spec);
         Assert.Equal(JobState.Completed, (await TestCluster.WaitFinishedAsync(job)).State);
-        var gateway = Grains.GetGrain<IGatewayGrain>(IGatewayGrain.Key("join-once", "gw-00"));
-        var spent = await gateway.GetPrivacyAsync();
+        var spent = await Gateway("join-once", "gw-00").GetPrivacyAsync();
 
-        await gateway.JoinAsync(spec); // the same job again changes nothing
-        var e = await Assert.ThrowsAsync<InvalidOperationException>(() => gateway.JoinAsync(spec with { Rounds = 50 }));
+        await Gateway("join-once", "gw-00").JoinAsync(spec); // the same job again changes nothing
+        var e = await Assert.ThrowsAsync<InvalidOperationException>(() => Gateway("join-once", "gw-00").JoinAsync(spec with { Rounds = 50 }));
 
         Assert.Contains("already trained for job join-once under a different spec", e.Message);
-        Assert.Equal(spent, await gateway.GetPrivacyAsync());
-        Assert.Equal(spent!.NoiseMultiplier, (await gateway.PlanAsync(spec))[0].NoiseMultiplier); // the noise it joined with
+        Assert.Equal(spent, await Gateway("join-once", "gw-00").GetPrivacyAsync());
+        Assert.Equal(spent!.NoiseMultiplier, (await Gateway("join-once", "gw-00").PlanAsync(spec))[0].NoiseMultiplier); // the noise it joined with
     }
 
     [Fact]
@@ -53,9 +51,8 @@ public sealed class GatewayJoinTests(ClusterFixture fixture)
 
         await Assert.ThrowsAsync<ArgumentException>(() => job.StartAsync(spec));
 
-        var gateway = Grains.GetGrain<IGatewayGrain>(IGatewayGrain.Key("join-refused", "a"));
-        Assert.Null(await gateway.GetPrivacyAsync());
-        var e = await Assert.ThrowsAsync<InvalidOperationException>(() => gateway.TrainAsync(new RoundTask(1, 0, [])));
+        Assert.Null(await Gateway("join-refused", "a").GetPrivacyAsync());
+        var e = await Assert.ThrowsAsync<InvalidOperationException>(() => Gateway("join-refused", "a").TrainAsync(new RoundTask(1, 0, [])));
         Assert.Contains("has not joined", e.Message);
     }
 

@@ -18,6 +18,7 @@ public sealed class MultiProcessRedisTests : IAsyncLifetime
     private readonly List<ProcessRunner> processes = [];
     private readonly string dir = Directory.CreateTempSubdirectory("fedgrains-mp-").FullName;
     private static readonly string ClientKey = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
+    private static readonly string ClusterKey = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
     private static readonly string Credential = $"operator:{ClientKey}";
     private int redisPort;
     private IHost? client;
@@ -58,7 +59,7 @@ public sealed class MultiProcessRedisTests : IAsyncLifetime
             $"--FedGrains:Silo:HostsGateways={(k == 1 ? "true" : "false")}", "--FedGrains:Silo:TorchThreads=1",
             "--FedGrains:Telemetry:Exporter=none", "--Logging:LogLevel:Default=Warning",
             $"--FedGrains:Health:Port={healthPorts[k]}", $"--FedGrains:Silo:Role={(k == 1 ? "gateway" : "federation")}",
-            "--FedGrains:Auth:Enabled=true", $"--FedGrains:Auth:ClientKeys:operator={ClientKey}", $"--FedGrains:Dashboard:Enabled={k == 0}",
+            "--FedGrains:Auth:Enabled=true", $"--FedGrains:Auth:ClientKeys:operator={ClientKey}", "--FedGrains:Auth:ClientRoles:operator=operator", $"--FedGrains:Auth:ClusterKey={ClusterKey}", $"--FedGrains:Dashboard:Enabled={k == 0}",
             .. Enumerable.Range(0, 3).Select(g => $"--FedGrains:Auth:GatewayKeys:gw-{g:D2}={SiteKey(g)}"),
         ]));
         silos[0] = StartSilo(0);
@@ -144,7 +145,7 @@ public sealed class MultiProcessRedisTests : IAsyncLifetime
             "--FedGrains:Cluster:Provider=redis", $"--FedGrains:Cluster:Redis=127.0.0.1:{redisPort}", "--FedGrains:Storage:Provider=redis",
             "--FedGrains:Cluster:AdvertisedIPAddress=127.0.0.1", $"--FedGrains:Cluster:SiloPort={siloPort}", $"--FedGrains:Cluster:ClientPort={gatewayPort}",
             $"--FedGrains:Health:Port={HostBuilderExtensions.FreeTcpPort()}", "--FedGrains:Telemetry:Exporter=none", "--Logging:LogLevel:Default=Warning",
-            "--FedGrains:Auth:Enabled=true", $"--FedGrains:Auth:ClientKeys:operator={ClientKey}",
+            "--FedGrains:Auth:Enabled=true", $"--FedGrains:Auth:ClientKeys:operator={ClientKey}", "--FedGrains:Auth:ClientRoles:operator=operator", $"--FedGrains:Auth:ClusterKey={ClusterKey}",
             .. Enumerable.Range(0, 10).Select(g => $"--FedGrains:Auth:GatewayKeys:gw-{g:D2}={SiteKey(g)}"),
         ]));
         var endpoint = $"127.0.0.1:{gatewayPort}";

@@ -1,0 +1,92 @@
+using FedGrains.Grains.Interfaces;
+using Orleans.Placement;
+using Orleans.Runtime.MembershipService.SiloMetadata;
+using Orleans.Runtime.Placement;
+
+namespace FedGrains.Grains.Placement;
+
+/// <summary>Silo metadata keys FedGrains reads.</summary>
+public static class SiloMetadataKeys
+{
+    /// <summary>"true" on silos that may host gateways (a GPU silo, or a CPU silo configured to train).</summary>
+    public const string GatewayHost = "fedgrains.gateway-host";
+
+    /// <summary>"cuda" or "cpu": the device gateways on this silo train on.</summary>
+    public const string Accelerator = "fedgrains.accelerator";
+
+    /// <summary>"federation", "gateway" or "mixed".</summary>
+    public const string Role = "fedgrains.role";
+
+    /// <summary>The data site this silo serves; absent on a silo that serves any site (the embedded default).</summary>
+    public const string Site = "fedgrains.site";
+}
+
+/// <summary>
+/// Places a site's grains (its gateways and its ledger) only where the site is: on a gateway host whose
+/// <c>fedgrains.site</c> is that site, else on a gateway host that serves any site; with neither up, the site is
+/// offline and the call fails with <see cref="SiteOfflineException"/>'s message. A ledger's site is its key; a gateway's comes with
+/// the call that activates it (<see cref="SiteCalls"/>), which only grains can make: clients may not call gateways.
+/// Orleans' built-in metadata filters compare with the calling silo's value (co-location); this needs a value per grain.
+/// </summary>
+public sealed class SitePlacementFilterStrategy() : PlacementFilterStrategy(order: 0);
+
+[AttributeUsage(AttributeTargets.Class, AllowMultiple = false)]
+public sealed class SitePlacementFilterAttribute() : PlacementFilterAttribute(new SitePlacementFilterStrategy());
+
+public sealed class SitePlacementFilterDirector(ISiloMetadataCache metadata) : IPlacementFilterDirector
+{
+    private const string SiteLedgerInterface = "fedgrains.site-ledger";
+
+    public IEnumerable<SiloAddress> Filter(PlacementFilterStrategy filterStrategy, PlacementTarget target, IEnumerable<SiloAddress> silos)
+    {
+        var hosts = silos.Select(s => (Silo: s, Metadata: metadata.GetSiloMetadata(s).Metadata))
+            .Where(s => s.Metadata.TryGetValue(SiloMetadataKeys.GatewayHost, out var v) && string.Equals(v, "true", StringComparison.OrdinalIgnoreCase))
+            .ToList();
+        if (hosts.Count == 0)
+            throw new OrleansException(
+                $"no silo hosts gateways: start a silo with metadata {SiloMetadataKeys.GatewayHost}=true (FedGrains:Silo:HostsGateways=true, or a GPU silo).");
+        var site = SiteOf(target);
+        var own = hosts.Where(h => site is not null && h.Metadata.TryGetValue(SiloMetadataKeys.Site, out var s) && s == site).ToList();
+        if (own.Count > 0) return own.Select(h => h.Silo);
+        var shared = hosts.Where(h => !h.Metadata.ContainsKey(SiloMetadataKeys.Site)).ToList();
+        if (shared.Count > 0) return shared.Select(h => h.Silo);
+        throw new SiteOfflineException(site);
+    }
+
+    private static string? SiteOf(PlacementTarget target) =>
+        target.InterfaceType.ToString() == SiteLedgerInterface
+            ? target.GrainIdentity.Key.ToString()
+            : target.RequestContextData?.GetValueOrDefault(SiteCalls.RequestContextKey) as string;
+}
+
+/// <summary>No silo that serves the site is up: its grains cannot run anywhere else.</summary>
+[GenerateSerializer, Alias("fedgrains.site-offline")]
+public sealed class SiteOfflineException(string? site) : OrleansException(
+    site is null ? "no silo serves this grain's site (it was called without one)" : $"site '{site}' is offline: no silo that serves it is up")
+{
+    [Id(0)] public string? Site { get; } = site;
+}
+
+/// <summary>Calls to a site's gateway carry the site, so an activation lands on a silo that serves it.</summary>
+public static class SiteCalls
+{
+    public const string RequestContextKey = "fedgrains.site";
+
+    /// <summary>Starts <paramref name="call"/> with <paramref name="site"/> in its request context (Orleans captures the context when the call starts).</summary>
+    public static Task<T> CallAsync<T>(string site, Func<Task<T>> call)
+    {
+        var previous = RequestContext.Get(RequestContextKey);
+        RequestContext.Set(RequestContextKey, site);
+        try { return call(); }
+        finally
+        {
+            if (previous is null) RequestContext.Remove(RequestContextKey);
+            else RequestContext.Set(RequestContextKey, previous);
+        }
+    }
+
+    public static Task CallAsync(string site, Func<Task> call) => CallAsync(site, async () => { await call(); return true; });
+
+    public static IGatewayGrain Gateway(IGrainFactory grains, string jobId, string gatewayId) =>
+        grains.GetGrain<IGatewayGrain>(IGatewayGrain.Key(jobId, gatewayId));
+}

@@ -1,0 +1,77 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace FedGrains.Grains.Security;
+
+/// <summary>
+/// Every call from a client (not from a grain) passes here, authentication on or off. Deny by default: a client may
+/// call only <see cref="ClientSurface"/>; gateways, site ledgers, model versions and Orleans' own grains answer only
+/// grains of the cluster. With authentication on, the call must carry a fresh, unused token bound to its arguments
+/// and signed with a client key, and the key's role (and for a job, its owner and sites) must allow the call. The
+/// caller's identity is then set for the grain (<see cref="CallerContext"/>), replacing anything the client sent.
+/// </summary>
+public sealed partial class ClientAccessFilter(IOptions<AuthOptions> options, ReplayCache replays, TimeProvider time, ILogger<ClientAccessFilter> logger)
+    : IIncomingGrainCallFilter
+{
+    private readonly Dictionary<string, byte[]> keys = options.Value.ClientKeys.ToDictionary(k => k.Key, k => Convert.FromBase64String(k.Value));
+    private readonly Dictionary<string, ClientIdentity> identities = options.Value.Identities();
+    private readonly byte[]? clusterKey = options.Value.ClusterKeyBytes();
+
+    public Task Invoke(IIncomingGrainCallContext context)
+    {
+        if (FromInsideTheCluster(context)) return context.Invoke();
+        var call = ClientCall.Of(context);
+        var (caller, refusal) = Authorize(context, call);
+        if (refusal is not null)
+        {
+            Refused(logger, caller?.KeyId ?? "(none)", call.Interface, call.Method, call.Grain, refusal);
+            Telemetry.CallsRefused.Add(1);
+            throw new UnauthorizedAccessException($"FedGrains refused {context.InterfaceName}.{call.Method}: {refusal}.");
+        }
+        RequestContext.Remove(Signatures.RequestContextKey); // used once; grains further down have no use for it
+        CallerContext.Set(caller!);
+        return context.Invoke();
+    }
+
+    // With a cluster key, only a silo's signature counts (a client chooses the sender its messages claim); without
+    // one (authentication off), the claimed sender decides.
+    private bool FromInsideTheCluster(IIncomingGrainCallContext context)
+    {
+        if (clusterKey is null) return context.SourceId is not { } source || !GrainTypePrefix.IsClient(source);
+        return InternalCalls.IsValid(RequestContext.Get(InternalCalls.RequestContextKey) as string, clusterKey, context.InterfaceType.ToString(),
+            context.InterfaceMethod?.Name ?? context.MethodName, context.TargetId.ToString(), time.GetUtcNow());
+    }
+
+    private (ClientIdentity? Caller, string? Refusal) Authorize(IIncomingGrainCallContext context, ClientCall call)
+    {
+        if (ClientSurface.Of(call.Interface, call.Method) is not { } access)
+            return (null, $"{call.Interface}.{call.Method} is internal to the cluster; clients may call only jobs (submit, status, watch, cancel, export) and privacy reports");
+        var caller = ClientIdentity.LocalOperator;
+        if (access == ClientAccess.WakeJob) return (caller, null); // activates a job that exists; reveals and changes nothing
+        if (options.Value.Enabled)
+        {
+            var (keyId, nonce, invalid) = Signatures.VerifyClientToken(RequestContext.Get(Signatures.RequestContextKey) as string, keys, call, time.GetUtcNow(),
+                options.Value.MaxClockSkewSeconds);
+            if (invalid is not null) return (null, invalid);
+            if (!replays.TryUse(keyId!, nonce!, options.Value.MaxClockSkewSeconds))
+                return (identities[keyId!], "this credential token was used before (each token is good for one call)");
+            caller = identities[keyId!];
+        }
+        if (!ClientSurface.RoleAllows(caller, access)) return (caller, $"client '{caller.KeyId}' is a {caller.RoleText}, which may not {Describe(access)}");
+        if (access == ClientAccess.ReadSite && caller.Role == ClientRole.SiteAdmin && context.TargetId.Key.ToString() != caller.Site)
+            return (caller, $"client '{caller.KeyId}' is the admin of site '{caller.Site}' and may read only that site's ledger");
+        if (context.Grain is IJobAccessControl job && job.Refusal(caller, access) is { } notYours) return (caller, notYours);
+        return (caller, null);
+    }
+
+    private static string Describe(ClientAccess access) => access switch
+    {
+        ClientAccess.SubmitJob => "submit jobs",
+        ClientAccess.CancelJob => "cancel jobs",
+        ClientAccess.ReadSite or ClientAccess.ListSites => "read site ledgers",
+        _ => "read jobs",
+    };
+
+    [LoggerMessage(EventId = 5001, Level = LogLevel.Warning, Message = "Refused client call {Interface}.{Method} on {Grain} from key {KeyId}: {Reason}")]
+    private static partial void Refused(ILogger logger, string keyId, string @interface, string method, string grain, string reason);
+}
