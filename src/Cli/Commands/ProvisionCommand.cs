@@ -1,6 +1,5 @@
 using System.CommandLine;
 using FedGrains.Grains.Security;
-using Spectre.Console;
 
 namespace FedGrains.Cli.Commands;
 
@@ -30,8 +29,8 @@ internal static class ProvisionCommand
             Console.WriteLine(result.AuthorityCreated ? $"created CA {result.Authority}" : $"using the existing CA {result.Authority}");
             foreach (var file in result.Files)
                 Console.WriteLine($"{(file.Created ? "issued " : "kept   ")} {file.Identity.Uri,-40} {file.Path}{(file.Created ? "" : " (exists; not overwritten)")}");
-            AnsiConsole.MarkupLineInterpolated(
-                $"[yellow]{result.AuthorityKey} is the CA's private key: keep it offline.[/] Whoever holds it can mint silos and clients of this deployment; it is needed only to issue more certificates.");
+            Console.WriteLine($"{result.AuthorityKey} is the CA's private key: keep it offline. Whoever holds it can mint silos and clients of this deployment; " +
+                              "it is needed only to issue more certificates.");
             Console.WriteLine($"Silos: FedGrains:Tls:Enabled=true, FedGrains:Tls:Certificate=<their .pfx>, FedGrains:Tls:CertificateAuthority={result.Authority}; " +
                               "the CLI: --tls-certificate <client .pfx> --tls-ca " + result.Authority);
             return Task.FromResult(0);

@@ -32,7 +32,7 @@ public sealed class TlsCredentials
 
         var validator = new PeerCertificateValidator(authority, time);
         var fix = $"issue a new one with `fedgrains provision` from the CA in {names.Authority}";
-        foreach (var role in forSilo ? new[] { PeerRole.SiloServing, PeerRole.SiloConnectingIn } : [PeerRole.Client])
+        foreach (var role in forSilo ? new[] { PeerRole.SiloConnectingIn, PeerRole.SiloServing } : [PeerRole.Client])
             if (validator.Check(certificate, role) is { } reason)
             {
                 problems.Add($"{names.Certificate}='{settings.Certificate}' {reason}: {fix}.");

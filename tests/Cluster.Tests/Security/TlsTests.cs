@@ -131,5 +131,9 @@ public sealed class TlsTests : IAsyncLifetime
         }
 
         Assert.Equal(0, read);
+        // Refused by TLS, not by Orleans' own preamble check (a plaintext silo closes on these bytes too).
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (!logs.Text.Contains("TlsServerConnectionMiddleware: Authentication failed") && DateTime.UtcNow < deadline) await Task.Delay(50);
+        Assert.Contains("TlsServerConnectionMiddleware: Authentication failed", logs.Text);
     }
 }
