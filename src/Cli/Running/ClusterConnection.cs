@@ -29,6 +29,8 @@ internal sealed class ClusterConnection : IAsyncDisposable
             var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = [] });
             builder.Logging.SetMinimumLevel(LogLevel.Warning);
             builder.Logging.AddFilter("Orleans", LogLevel.None);
+            // A failed attempt is reported once, as a message below; the host's own "failed to start" is a stack trace.
+            builder.Logging.AddFilter("Microsoft.Extensions.Hosting", LogLevel.None);
             builder.AddFedGrainsClient(cluster, credential, tls: tls);
             var host = builder.Build();
             using var attempt = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
