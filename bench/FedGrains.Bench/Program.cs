@@ -11,7 +11,7 @@ NativeMemoryTuning.Apply();
 TorchRuntime.SetThreads(Environment.ProcessorCount);
 var job = Job.Default.WithToolchain(InProcessEmitToolchain.Instance).WithWarmupCount(3).WithIterationCount(15);
 var config = DefaultConfig.Instance.AddJob(job).WithOptions(ConfigOptions.DisableOptimizationsValidator);
-// `dotnet run -c Release --project bench/FedGrains.Bench` runs both; `-- dp` or `-- aggregation` runs one.
+// `dotnet run -c Release --project bench/FedGrains.Bench` runs all; `-- dp`, `-- aggregation` or `-- tls` runs one.
 var which = args.FirstOrDefault() ?? "all";
 var lines = new List<string>();
 
@@ -42,6 +42,7 @@ if (which is "all" or "aggregation")
     }
     lines.AddRange(WireBytes.Report());
 }
+if (which is "all" or "tls") lines.AddRange(await TlsRoundTrips.RunAsync());
 Console.WriteLine();
 lines.ForEach(Console.WriteLine);
 

@@ -23,7 +23,7 @@ internal static class ClusterCommands
         Recursive = true,
     };
 
-    public static IEnumerable<Command> Create() => [Submit(), Status(), Watch(), Cancel(), Export()];
+    public static IEnumerable<Command> Create() => ClusterTls.AddTo([Submit(), Status(), Watch(), Cancel(), Export()]);
 
     private static Command Submit()
     {
@@ -181,7 +181,7 @@ internal static class ClusterCommands
     internal static Task<int> WithClusterAsync(ParseResult r, CancellationToken ct, Func<IClusterClient, Task<int>> action) =>
         WithGrainsAsync(async () =>
         {
-            await using var connection = await ClusterConnection.ConnectAsync(r.GetValue(Cluster)!, r.GetValue(Credential), ct);
+            await using var connection = await ClusterConnection.ConnectAsync(r.GetValue(Cluster)!, r.GetValue(Credential), ClusterTls.From(r), ct);
             return await action(connection.Client);
         });
 

@@ -18,7 +18,7 @@ internal static class PrivacyReportCommand
         var site = new Option<string?>("--site") { Description = "Only this site." };
         var command = new Command("report", "Per site: lifetime epsilon (the accountant's composition of every run on its data) and budget; per job: what each gateway ran.")
         {
-            ClusterCommands.Cluster, ClusterCommands.Credential, state, site,
+            ClusterCommands.Cluster, ClusterCommands.Credential, ClusterTls.Certificate, ClusterTls.Authority, state, site,
         };
         command.SetAction((r, ct) =>
         {

@@ -1,4 +1,5 @@
 using FedGrains.Grains.Hosting;
+using FedGrains.Grains.Security;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -19,7 +20,7 @@ internal sealed class ClusterConnection : IAsyncDisposable
     /// while it fetches the cluster manifest waits out Orleans' response timeout before it tries another, while a
     /// fresh one picks again from the gateways the cluster lists.
     /// </summary>
-    public static async Task<ClusterConnection> ConnectAsync(string cluster, string? credential, CancellationToken cancellationToken)
+    public static async Task<ClusterConnection> ConnectAsync(string cluster, string? credential, TlsSettings? tls, CancellationToken cancellationToken)
     {
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
         Exception? failure = null;
@@ -28,7 +29,9 @@ internal sealed class ClusterConnection : IAsyncDisposable
             var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = [] });
             builder.Logging.SetMinimumLevel(LogLevel.Warning);
             builder.Logging.AddFilter("Orleans", LogLevel.None);
-            builder.AddFedGrainsClient(cluster, credential);
+            // A failed attempt is reported once, as a message below; the host's own "failed to start" is a stack trace.
+            builder.Logging.AddFilter("Microsoft.Extensions.Hosting", LogLevel.None);
+            builder.AddFedGrainsClient(cluster, credential, tls: tls);
             var host = builder.Build();
             using var attempt = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             attempt.CancelAfter(remaining < TimeSpan.FromSeconds(12) ? remaining : TimeSpan.FromSeconds(12));
@@ -45,7 +48,10 @@ internal sealed class ClusterConnection : IAsyncDisposable
         }
         throw new ClusterUnreachableException(
             $"cannot reach the FedGrains cluster at {cluster}: {failure?.GetBaseException().Message ?? "no time left to connect."} " +
-            "Check --cluster (redis://HOST:PORT, or a silo's client endpoint HOST:PORT; env FEDGRAINS_CLUSTER) and that a silo is running.", failure);
+            "Check --cluster (redis://HOST:PORT, or a silo's client endpoint HOST:PORT; env FEDGRAINS_CLUSTER) and that a silo is running. " +
+            (tls is null
+                ? "If the cluster uses TLS (FedGrains:Tls:Enabled), give --tls-certificate (this client's .pfx) and --tls-ca (the deployment's ca.pem)."
+                : "With TLS: the silos must have TLS on, and both sides' certificates must come from the CA in --tls-ca (the silos log each certificate they refuse, and why)."), failure);
     }
 
     public async ValueTask DisposeAsync()

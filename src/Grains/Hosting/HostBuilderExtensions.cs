@@ -31,6 +31,8 @@ public static class HostBuilderExtensions
         var sites = config.GetSection(SitePrivacyOptions.Section).Get<SitePrivacyOptions>() ?? new SitePrivacyOptions();
         var problems = cluster.Problems().Concat(storage.Problems(cluster)).ToList();
         if (problems.Count > 0) throw new OptionsValidationException(ClusterSettings.Section, typeof(ClusterSettings), problems);
+        var tls = config.GetSection(TlsSettings.Section).Get<TlsSettings>() ?? new TlsSettings();
+        var credentials = tls.Enabled ? TlsCredentials.Load(tls, forSilo: true, TimeProvider.System) : null;
 
         builder.UseOrleans(orleans =>
         {
@@ -54,6 +56,7 @@ public static class HostBuilderExtensions
             else orleans.AddFedGrainsSqliteStorage(storage.DatabasePath);
             silo.UseReminders = storage.Provider == "redis";
             orleans.AddFedGrains(silo, auth, sites);
+            if (credentials is not null) orleans.UseFedGrainsTls(credentials);
             configure?.Invoke(orleans);
         });
         builder.AddFedGrainsTelemetry(config["FedGrains:Telemetry:Exporter"]);
@@ -62,16 +65,19 @@ public static class HostBuilderExtensions
 
     /// <summary>
     /// Adds an Orleans client for a running FedGrains cluster: <paramref name="cluster"/> is "redis://host:port"
-    /// (Redis membership) or "host:port" (a silo's client endpoint).
+    /// (Redis membership) or "host:port" (a silo's client endpoint). With <paramref name="tls"/> enabled, the client
+    /// connects over mutual TLS (see <see cref="TlsHostingExtensions.UseFedGrainsTls(IClientBuilder, TlsCredentials)"/>).
     /// </summary>
     public static IHostApplicationBuilder AddFedGrainsClient(this IHostApplicationBuilder builder, string cluster, string? credential = null,
-        string clusterId = "fedgrains", string serviceId = "fedgrains")
+        string clusterId = "fedgrains", string serviceId = "fedgrains", TlsSettings? tls = null)
     {
+        var credentials = tls is { Enabled: true } ? TlsCredentials.Load(tls, forSilo: false, TimeProvider.System) : null;
         var signer = credential is null ? null : Signatures.ParseCredential(credential);
         builder.UseOrleansClient(client =>
         {
             if (signer is not null) client.AddOutgoingGrainCallFilter(new ClientSigningFilter(signer, TimeProvider.System));
             client.Configure<ClusterOptions>(o => (o.ClusterId, o.ServiceId) = (clusterId, serviceId));
+            if (credentials is not null) client.UseFedGrainsTls(credentials);
             if (cluster.StartsWith("redis://", StringComparison.OrdinalIgnoreCase))
                 client.UseRedisClustering(cluster["redis://".Length..]);
             else if (IPEndPoint.TryParse(cluster, out var endpoint) || TryResolve(cluster, out endpoint))

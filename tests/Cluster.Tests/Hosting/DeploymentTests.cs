@@ -72,7 +72,10 @@ public sealed class DeploymentTests
             }
             if (At(pod, "spec", "volumes") is YamlSequenceNode volumes)
                 foreach (var v in volumes.Cast<YamlMappingNode>())
+                {
                     if (Scalar(v, "configMap", "name") is { } cm) Assert.Contains(("ConfigMap", cm), names);
+                    if (Scalar(v, "secret", "secretName") is { } secret) Assert.Contains(("Secret", secret), names);
+                }
             if (Scalar(w, "kind") != "Job")
             {
                 var selector = ((YamlMappingNode)At(w, "spec", "selector", "matchLabels")!).ToDictionary(k => k.Key.ToString(), k => k.Value.ToString());
@@ -161,6 +164,35 @@ public sealed class DeploymentTests
                 Assert.Equal("4", Scalar(gpu, "spec", "replicas"));
                 Assert.Equal("registry.example.com/fedgrains/silo-cuda:1.0.0", Scalar(Container(gpu), "image"));
             }
+        }
+    }
+
+    [Fact]
+    public void Silos_and_the_submit_job_use_mutual_tls_from_the_fedgrains_tls_secret()
+    {
+        var secret = Documents.Value.Single(d => Scalar(d, "kind") == "Secret" && Scalar(d, "metadata", "name") == "fedgrains-tls");
+        Assert.NotNull(At(secret, "stringData", "ca.pem"));
+        foreach (var file in new[] { "silo.pfx", "client.pfx" }) Assert.NotNull(At(secret, "data", file));
+        Assert.Null(At(secret, "stringData", "ca.key.pem"));
+        foreach (var silo in new[] { Workload("fedgrains-silo-gpu"), Workload("fedgrains-silo-cpu") })
+        {
+            Assert.Equal("true", Env(silo, "FedGrains__Tls__Enabled"));
+            Assert.Equal("/tls/silo.pfx", Env(silo, "FedGrains__Tls__Certificate"));
+            Assert.Equal("/tls/ca.pem", Env(silo, "FedGrains__Tls__CertificateAuthority"));
+            Assert.Contains(TlsMounts(silo), m => m == "/tls");
+        }
+        var submit = Documents.Value.Single(d => Scalar(d, "kind") == "Job");
+        Assert.Equal("/tls/client.pfx", Env(submit, "FEDGRAINS_TLS_CERTIFICATE"));
+        Assert.Equal("/tls/ca.pem", Env(submit, "FEDGRAINS_TLS_CA"));
+        Assert.Contains(TlsMounts(submit), m => m == "/tls");
+
+        // The mount is the volume of the fedgrains-tls secret.
+        static IEnumerable<string> TlsMounts(YamlMappingNode workload)
+        {
+            var volumes = ((YamlSequenceNode)At(workload, "spec", "template", "spec", "volumes")!).Cast<YamlMappingNode>()
+                .Where(v => Scalar(v, "secret", "secretName") == "fedgrains-tls").Select(v => Scalar(v, "name")).ToHashSet();
+            return ((YamlSequenceNode)At(Container(workload), "volumeMounts")!).Cast<YamlMappingNode>()
+                .Where(m => volumes.Contains(Scalar(m, "name"))).Select(m => Scalar(m, "mountPath")!);
         }
     }
 
