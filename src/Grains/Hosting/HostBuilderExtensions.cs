@@ -54,6 +54,7 @@ public static class HostBuilderExtensions
             else orleans.AddFedGrainsSqliteStorage(storage.DatabasePath);
             silo.UseReminders = storage.Provider == "redis";
             orleans.AddFedGrains(silo, auth, sites);
+            orleans.AddFedGrainsSite(config.GetSection(SiteOptions.Section).Get<SiteOptions>() ?? new SiteOptions());
             configure?.Invoke(orleans);
         });
         builder.AddFedGrainsTelemetry(config["FedGrains:Telemetry:Exporter"]);
