@@ -37,8 +37,14 @@ public static class SiteHostingExtensions
         return builder;
     }
 
-    /// <summary>The default: site ledgers in the cluster's store (the provider <paramref name="storageName"/>), unless a site store was added.</summary>
-    internal static void AddDefaultSiteLedgerStorage(IServiceCollection services, string storageName) =>
+    /// <summary>
+    /// The defaults every silo has: site ledgers in the cluster's store (the provider <paramref name="storageName"/>)
+    /// unless a site store was added, and the gateways' view of this silo's site policy.
+    /// </summary>
+    internal static void AddSiteDefaults(IServiceCollection services, string storageName)
+    {
         services.TryAddKeyedSingleton<IGrainStorage>(SiteLedgerStorage.Name, (sp, _) =>
             new SiteLedgerStorage(sp.GetRequiredKeyedService<IGrainStorage>(storageName)));
+        services.TryAddSingleton<Gateway.GatewaySitePolicy>();
+    }
 }

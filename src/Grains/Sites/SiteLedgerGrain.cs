@@ -16,10 +16,13 @@ namespace FedGrains.Grains.Sites;
 public sealed class SiteLedgerGrain(
     [PersistentState("site-ledger", SiteLedgerStorage.Name)] IPersistentState<SiteLedgerState> ledger,
     IOptions<SitePrivacyOptions> options,
+    IOptions<SiteOptions> site,
+    IOptions<FedGrainsSiloOptions> silo,
     ILogger<SiteLedgerGrain> logger) : Grain, ISiteLedgerGrain
 {
     private string SiteId => this.GetPrimaryKeyString();
     private SitePrivacyOptions Options => options.Value;
+    private LifetimeBudget Budget => field ??= LifetimeBudget.Of(SiteId, Options, site.Value, silo.Value);
 
     /// <summary>Why this ledger refuses everything (altered or unreadable in storage), or null when its chain verifies.</summary>
     private string? altered;
@@ -98,7 +101,7 @@ public sealed class SiteLedgerGrain(
             .OrderBy(j => j.LastRecordedAt)
             .ToArray();
         return new SiteReport(SiteId, Ledger(entries.SelectMany(e => e.Charges)).Epsilon(), Options.LifetimeDelta,
-            Options.Accountant, Options.BudgetOf(SiteId), jobs);
+            Options.Accountant, Budget.Epsilon, jobs);
     }
 
     /// <summary>Why adding <paramref name="more"/> would cross the site's budget, or null when it fits or there is no budget.</summary>
@@ -110,12 +113,12 @@ public sealed class SiteLedgerGrain(
         if (projection.Fits) return null;
         int jobs = ledger.State.Entries.Select(e => e.JobId).Distinct().Count();
         return string.Create(CultureInfo.InvariantCulture,
-            $"site '{SiteId}' lifetime budget: {what}, which would bring the site to epsilon {projection.Projected:F3} > its lifetime budget {budget} (delta {Options.LifetimeDelta}, {Options.Accountant} accountant); it has spent epsilon {projection.Spent:F3} over {jobs} job(s). Lower the job's target_epsilon or raise FedGrains:Privacy:Sites:{SiteId} if the data owner agrees.");
+            $"site '{SiteId}' lifetime budget: {what}, which would bring the site to epsilon {projection.Projected:F3} > its lifetime budget {budget} (delta {Options.LifetimeDelta}, {Options.Accountant} accountant; {Budget.Source}); it has spent epsilon {projection.Spent:F3} over {jobs} job(s). {Budget.Remedy}");
     }
 
     /// <summary>The site's charges as a ledger, at the site's delta, accountant and budget.</summary>
     private PrivacyLedger Ledger(IEnumerable<PrivacyCharge> charges) =>
-        new(PrivacyAccountants.Get(Options.Accountant), Options.LifetimeDelta, Options.BudgetOf(SiteId), charges);
+        new(PrivacyAccountants.Get(Options.Accountant), Options.LifetimeDelta, Budget.Epsilon, charges);
 }
 
 /// <summary>A site's ledger record. Its charges are stored as <see cref="PrivacyCharge"/>s, which read the first format's site charges as they were.</summary>
