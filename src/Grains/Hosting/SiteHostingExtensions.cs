@@ -1,8 +1,10 @@
+using FedGrains.Grains.Placement;
 using FedGrains.Grains.Sites;
 using FedGrains.Grains.Storage;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
+using Orleans.Placement;
 using Orleans.Serialization;
 using Orleans.Storage;
 
@@ -39,12 +41,13 @@ public static class SiteHostingExtensions
 
     /// <summary>
     /// The defaults every silo has: site ledgers in the cluster's store (the provider <paramref name="storageName"/>)
-    /// unless a site store was added, and the gateways' view of this silo's site policy.
+    /// unless a site store was added, placed on their site's silo, and the gateways' view of this silo's site policy.
     /// </summary>
     internal static void AddSiteDefaults(IServiceCollection services, string storageName)
     {
         services.TryAddKeyedSingleton<IGrainStorage>(SiteLedgerStorage.Name, (sp, _) =>
             new SiteLedgerStorage(sp.GetRequiredKeyedService<IGrainStorage>(storageName)));
         services.TryAddSingleton<Gateway.GatewaySitePolicy>();
+        services.AddPlacementFilter<SiteLedgerPlacementFilterStrategy, SiteLedgerPlacementFilterDirector>(ServiceLifetime.Singleton);
     }
 }

@@ -1,6 +1,7 @@
 using System.Globalization;
 using FedGrains.Grains.Hosting;
 using FedGrains.Grains.Interfaces;
+using FedGrains.Grains.Placement;
 using FedGrains.Learning.Privacy;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -13,6 +14,7 @@ namespace FedGrains.Grains.Sites;
 /// (<see cref="LedgerChain"/>): a ledger altered in storage, or one that cannot be read, refuses every check, spend
 /// and report until it is restored, rather than resetting or spending from numbers nobody recorded.
 /// </summary>
+[SiteLedgerPlacementFilter]
 public sealed class SiteLedgerGrain(
     [PersistentState("site-ledger", SiteLedgerStorage.Name)] IPersistentState<SiteLedgerState> ledger,
     IOptions<SitePrivacyOptions> options,
