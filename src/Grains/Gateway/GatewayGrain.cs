@@ -54,7 +54,7 @@ public sealed class GatewayGrain(
         var planned = await NewPlanAsync(spec);
         // The submitter is not known here yet: authorization will pass the caller's client id (null is refused by a
         // policy that lists submitters).
-        await EnforcePolicyAsync(spec, planned, atSubmission: true, submitter: null);
+        await sitePolicy.EnforceAsync(JobId, spec, planned, atSubmission: true, submitter: null);
         return planned.Plan.Charges(spec.PlannedParticipations());
     }
 
@@ -67,7 +67,7 @@ public sealed class GatewayGrain(
                 throw new InvalidOperationException($"gateway '{GatewayId}' already trained for job {JobId} under a different spec; pick a new job id.");
         }
         var planned = await NewPlanAsync(spec);
-        await EnforcePolicyAsync(spec, planned, atSubmission: false, submitter: null);
+        await sitePolicy.EnforceAsync(JobId, spec, planned, atSubmission: false, submitter: null);
         (State.Spec, State.Plan, cached) = (spec, new GatewayPlanRecord(planned.Examples, planned.Plan.Settings.NoiseMultiplier), (spec, planned.Plan));
         (State.Accountant, State.Delta, State.TargetEpsilon, State.NoiseLevel) = (spec.Privacy.Accountant, spec.Privacy.Delta, spec.Privacy.TargetEpsilon, spec.Privacy.NoiseLevel);
         State.UpdateNoiseMultiplier = spec.Privacy.LocalUpdateDp.Enabled ? spec.Privacy.LocalUpdateDp.NoiseMultiplier : 0;
@@ -94,14 +94,6 @@ public sealed class GatewayGrain(
         return new PlannedGateway(gateway, examples, shape, classes, plan);
     }
 
-    private sealed record PlannedGateway(GatewaySpec Gateway, int Examples, int[] ExampleShape, int Classes, LocalPlan Plan);
-
-    /// <summary>Refuses a job this silo's site policy does not allow (nothing is stored): every broken rule, with the numbers.</summary>
-    private async Task EnforcePolicyAsync(JobSpec spec, PlannedGateway planned, bool atSubmission, string? submitter)
-    {
-        var refusals = await sitePolicy.RefusalsAsync(JobId, spec, planned.Gateway, planned.Plan, planned.ExampleShape, planned.Classes, atSubmission, submitter);
-        if (refusals.Count > 0) throw new ArgumentException(string.Join(" ", refusals));
-    }
 
     public async Task<GatewayUpdate> TrainAsync(RoundTask task, CancellationToken cancellationToken = default)
     {

@@ -27,4 +27,11 @@ public sealed class GatewaySitePolicy(IOptions<SiteOptions> site, IOptions<FedGr
         var work = await AccountantWork.RunAsync(() => PlannedWork.Of(spec, plan, exampleShape, classes));
         return atSubmission ? p.Check(siteName, jobId, work, submitter) : p.Check(siteName, jobId, work);
     }
+
+    /// <summary>Refuses (ArgumentException, so a submission fails with it) a plan this silo's site policy does not allow: every broken rule, with the numbers.</summary>
+    internal async Task EnforceAsync(string jobId, JobSpec spec, PlannedGateway planned, bool atSubmission, string? submitter)
+    {
+        var refusals = await RefusalsAsync(jobId, spec, planned.Gateway, planned.Plan, planned.ExampleShape, planned.Classes, atSubmission, submitter);
+        if (refusals.Count > 0) throw new ArgumentException(string.Join(" ", refusals));
+    }
 }
