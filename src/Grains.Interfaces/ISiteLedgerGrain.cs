@@ -6,8 +6,9 @@ namespace FedGrains.Grains.Interfaces;
 /// <summary>
 /// The privacy ledger of one data site across every job (key: site id). Every DP-SGD run on the site's data is
 /// recorded here before it trains, and the site's lifetime epsilon is the accountant's composition of all of them,
-/// never a sum of per-job epsilons. When the cluster configures a lifetime budget for the site, jobs and rounds that
-/// would cross it are refused.
+/// never a sum of per-job epsilons. When the cluster or the site configures a lifetime budget for the site, jobs and
+/// rounds that would cross it are refused. A ledger altered in storage (its hash chain breaks) or unreadable answers
+/// every check and spend with that reason and throws <see cref="InvalidOperationException"/> from the report.
 /// </summary>
 [Alias("fedgrains.site-ledger")]
 public interface ISiteLedgerGrain : IGrainWithStringKey

@@ -17,7 +17,8 @@ internal static class TestCluster
 {
     public const string PrimarySilo = "Silo_0";
 
-    public static async Task<InProcessTestCluster> StartAsync(string databasePath, short silos = 3)
+    /// <param name="configure">More silo wiring after FedGrains' own (e.g. a site's settings), applied to every silo.</param>
+    public static async Task<InProcessTestCluster> StartAsync(string databasePath, short silos = 3, Action<ISiloBuilder>? configure = null)
     {
         var builder = new InProcessTestClusterBuilder(silos);
         builder.ConfigureSilo((options, silo) =>
@@ -32,6 +33,7 @@ internal static class TestCluster
                 SeededNoiseForTests = true,
                 RoundTickMilliseconds = 20,
             }, sites: new SitePrivacyOptions { Sites = { [SiteLedgerTests.UpFrontSite] = 3.0, [SiteLedgerTests.RoundSite] = 1.0 } });
+            configure?.Invoke(silo);
         });
         var cluster = builder.Build();
         await cluster.DeployAsync();

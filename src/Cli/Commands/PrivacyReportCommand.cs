@@ -6,7 +6,10 @@ using Spectre.Console;
 
 namespace FedGrains.Cli.Commands;
 
-/// <summary>`fedgrains privacy report`: what every data site has spent, over its lifetime and per job.</summary>
+/// <summary>
+/// `fedgrains privacy report`: what every data site has spent, over its lifetime and per job. Exits 1 when a site's
+/// ledger is altered or unreadable (its message is printed, the other sites are still reported).
+/// </summary>
 internal static class PrivacyReportCommand
 {
     public static Command Create()
@@ -42,9 +45,18 @@ internal static class PrivacyReportCommand
             Console.WriteLine("no site has spent anything yet.");
             return 0;
         }
+        int exit = 0;
         foreach (var id in sites)
         {
-            var report = await grains.GetGrain<ISiteLedgerGrain>(id).GetReportAsync();
+            SiteReport report;
+            try { report = await grains.GetGrain<ISiteLedgerGrain>(id).GetReportAsync(); }
+            catch (InvalidOperationException e)
+            {
+                // An altered or unreadable ledger: say so and go on with the other sites, but never exit 0.
+                AnsiConsole.MarkupLineInterpolated($"[red]error:[/] {e.Message}");
+                exit = 1;
+                continue;
+            }
             var budget = report.LifetimeBudget is { } b ? b.ToString("G4", CultureInfo.InvariantCulture) : "none (recorded, not enforced)";
             AnsiConsole.MarkupLineInterpolated(
                 $"[bold]site {report.SiteId}[/]: lifetime epsilon {Format(report.Epsilon)} at delta {report.Delta.ToString("G3", CultureInfo.InvariantCulture)} ({report.Accountant} accountant), budget {budget}");
@@ -60,7 +72,7 @@ internal static class PrivacyReportCommand
                     Format(j.Epsilon), j.LastRecordedAt.ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture));
             AnsiConsole.Write(table);
         }
-        return 0;
+        return exit;
     }
 
     private static string Format(double epsilon) =>

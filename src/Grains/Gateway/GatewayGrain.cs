@@ -27,6 +27,7 @@ public sealed class GatewayGrain(
     ILocalSiloDetails silo,
     UpdateAuthenticator authenticator,
     INoiseSourceFactory noise,
+    GatewaySitePolicy sitePolicy,
     TimeProvider time,
     ILogger<GatewayGrain> logger) : Grain, IGatewayGrain
 {
@@ -48,8 +49,15 @@ public sealed class GatewayGrain(
         return Task.CompletedTask;
     }
 
-    public async Task<IReadOnlyList<PrivacyCharge>> PlanAsync(JobSpec spec) =>
-        (await NewPlanAsync(spec)).Plan.Charges(spec.PlannedParticipations());
+    public async Task<IReadOnlyList<PrivacyCharge>> PlanAsync(JobSpec spec)
+    {
+        var planned = await NewPlanAsync(spec);
+        // The submitter is not known here yet: authorization will pass the caller's client id (null is refused by a
+        // policy that lists submitters).
+        // The submitting client, as the access filter established it for the submission this plan is part of.
+        await sitePolicy.EnforceAsync(JobId, spec, planned, atSubmission: true, submitter: CallerContext.Current?.KeyId);
+        return planned.Plan.Charges(spec.PlannedParticipations());
+    }
 
     public async Task JoinAsync(JobSpec spec)
     {
@@ -60,6 +68,7 @@ public sealed class GatewayGrain(
                 throw new InvalidOperationException($"gateway '{GatewayId}' already trained for job {JobId} under a different spec; pick a new job id.");
         }
         var planned = await NewPlanAsync(spec);
+        await sitePolicy.EnforceAsync(JobId, spec, planned, atSubmission: false, submitter: null);
         (State.Spec, State.Plan, cached) = (spec, new GatewayPlanRecord(planned.Examples, planned.Plan.Settings.NoiseMultiplier), (spec, planned.Plan));
         (State.Accountant, State.Delta, State.TargetEpsilon, State.NoiseLevel) = (spec.Privacy.Accountant, spec.Privacy.Delta, spec.Privacy.TargetEpsilon, spec.Privacy.NoiseLevel);
         State.UpdateNoiseMultiplier = spec.Privacy.LocalUpdateDp.Enabled ? spec.Privacy.LocalUpdateDp.NoiseMultiplier : 0;
@@ -67,20 +76,25 @@ public sealed class GatewayGrain(
         await ledger.WriteStateAsync();
     }
 
-    /// <summary>This gateway's plan in <paramref name="spec"/>: its data loaded (how many examples), its noise calibrated.</summary>
-    private async Task<(int Examples, LocalPlan Plan)> NewPlanAsync(JobSpec spec)
+    /// <summary>This gateway's plan in <paramref name="spec"/>: its data loaded (how many examples, of what shape and classes), its noise calibrated.</summary>
+    private async Task<PlannedGateway> NewPlanAsync(JobSpec spec)
     {
         var gateway = spec.ResolveGateways().FirstOrDefault(g => g.Id == GatewayId)
             ?? throw new ArgumentException($"gateway '{GatewayId}' is not in job {JobId}'s spec.");
-        int examples = await Task.Run(() => (int)data.GatewayData(spec, gateway, device).X.shape[0]);
+        var (examples, shape, classes) = await Task.Run(() =>
+        {
+            var x = data.GatewayData(spec, gateway, device).X;
+            return ((int)x.shape[0], x.shape.Skip(1).Select(d => (int)d).ToArray(), data.Dataset(spec).Classes);
+        });
         var id = GatewayId;
         var plan = await AccountantWork.RunAsync(() =>
         {
             try { return LocalPlan.For(spec.Defaults.With(gateway.Overrides), spec.Privacy, examples, spec.PlannedParticipations()); }
             catch (ArgumentException e) { throw new ArgumentException($"gateway '{id}': {e.Message}"); }
         });
-        return (examples, plan);
+        return new PlannedGateway(gateway, examples, shape, classes, plan);
     }
+
 
     public async Task<GatewayUpdate> TrainAsync(RoundTask task, CancellationToken cancellationToken = default)
     {
@@ -98,7 +112,10 @@ public sealed class GatewayGrain(
         var (x, y) = await Task.Run(() => data.GatewayData(spec, gateway, device), cancellationToken);
         var local = await JoinedPlanAsync(spec, gateway);
         var charges = local.Charges(1);
-        if (await RefusalAsync(spec, gateway, task, local, charges) is { } reason)
+        // The site's policy again, as this silo reads it now: a job admitted before the site tightened it stops here.
+        var policy = await sitePolicy.RefusalsAsync(JobId, spec, gateway, local, x.shape.Skip(1).Select(d => (int)d).ToArray(), data.Dataset(spec).Classes,
+            atSubmission: false, submitter: null);
+        if ((policy.Count > 0 ? string.Join(" ", policy) : await RefusalAsync(spec, gateway, task, local, charges)) is { } reason)
         {
             Log.Refused(logger, JobId, GatewayId, task.Sequence, reason);
             return new GatewayUpdate(GatewayId, task.Sequence, null, State.Plan!.Examples, double.NaN, await PrivacyAsync(), 0, reason);

@@ -57,6 +57,7 @@ public static class HostBuilderExtensions
             silo.UseReminders = storage.Provider == "redis";
             orleans.AddFedGrains(silo, auth, sites);
             if (credentials is not null) orleans.UseFedGrainsTls(credentials);
+            orleans.AddFedGrainsSite(config.GetSection(SiteOptions.Section).Get<SiteOptions>() ?? new SiteOptions());
             configure?.Invoke(orleans);
         });
         builder.AddFedGrainsTelemetry(config["FedGrains:Telemetry:Exporter"]);

@@ -66,6 +66,7 @@ public static class SiloBuilderExtensions
         if (options.SeededNoiseForTests) builder.Services.TryAddSingleton<INoiseSourceFactory, SeededNoiseSources>();
         else builder.Services.TryAddSingleton<INoiseSourceFactory, EntropyNoiseSources>();
         builder.Services.TryAddSingleton<JobResumer>();
+        SiteHostingExtensions.AddSiteDefaults(builder.Services, StorageName);
         builder.AddStartupTask((services, ct) =>
         {
             if (NativeMemoryTuning.ArenaAdvice(Environment.GetEnvironmentVariable("MALLOC_ARENA_MAX")) is { } advice)

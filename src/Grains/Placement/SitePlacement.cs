@@ -22,10 +22,10 @@ public static class SiloMetadataKeys
 }
 
 /// <summary>
-/// Places a site's grains (its gateways and its ledger) only where the site is: on a gateway host whose
-/// <c>fedgrains.site</c> is that site, else on a gateway host that serves any site; with neither up, the site is
-/// offline and the call fails with <see cref="SiteOfflineException"/>'s message. A ledger's site is its key; a gateway's comes with
-/// the call that activates it (<see cref="SiteCalls"/>), which only grains can make: clients may not call gateways.
+/// Places a site's gateways only where the site is: on a gateway host whose <c>fedgrains.site</c> is that site, else
+/// on a gateway host that serves any site; with neither up, the site is offline and the call fails with
+/// <see cref="SiteOfflineException"/>. The site comes with the call that activates the gateway (<see cref="SiteCalls"/>),
+/// which only grains can make: clients may not call gateways. (A site's ledger is placed by its key: <see cref="SiteLedgerPlacementFilterDirector"/>.)
 /// Orleans' built-in metadata filters compare with the calling silo's value (co-location); this needs a value per grain.
 /// </summary>
 public sealed class SitePlacementFilterStrategy() : PlacementFilterStrategy(order: 0);
@@ -35,8 +35,6 @@ public sealed class SitePlacementFilterAttribute() : PlacementFilterAttribute(ne
 
 public sealed class SitePlacementFilterDirector(ISiloMetadataCache metadata) : IPlacementFilterDirector
 {
-    private const string SiteLedgerInterface = "fedgrains.site-ledger";
-
     public IEnumerable<SiloAddress> Filter(PlacementFilterStrategy filterStrategy, PlacementTarget target, IEnumerable<SiloAddress> silos)
     {
         var hosts = silos.Select(s => (Silo: s, Metadata: metadata.GetSiloMetadata(s).Metadata))
@@ -45,18 +43,13 @@ public sealed class SitePlacementFilterDirector(ISiloMetadataCache metadata) : I
         if (hosts.Count == 0)
             throw new OrleansException(
                 $"no silo hosts gateways: start a silo with metadata {SiloMetadataKeys.GatewayHost}=true (FedGrains:Silo:HostsGateways=true, or a GPU silo).");
-        var site = SiteOf(target);
+        var site = target.RequestContextData?.GetValueOrDefault(SiteCalls.RequestContextKey) as string;
         var own = hosts.Where(h => site is not null && h.Metadata.TryGetValue(SiloMetadataKeys.Site, out var s) && s == site).ToList();
         if (own.Count > 0) return own.Select(h => h.Silo);
         var shared = hosts.Where(h => !h.Metadata.ContainsKey(SiloMetadataKeys.Site)).ToList();
         if (shared.Count > 0) return shared.Select(h => h.Silo);
         throw new SiteOfflineException(site);
     }
-
-    private static string? SiteOf(PlacementTarget target) =>
-        target.InterfaceType.ToString() == SiteLedgerInterface
-            ? target.GrainIdentity.Key.ToString()
-            : target.RequestContextData?.GetValueOrDefault(SiteCalls.RequestContextKey) as string;
 }
 
 /// <summary>No silo that serves the site is up: its grains cannot run anywhere else.</summary>

@@ -10,32 +10,61 @@ namespace FedGrains.Grains.Sites;
 
 /// <summary>
 /// A site's cross-job ledger. A single activation per site serialises every check and spend, so two jobs training on
-/// the same site at once cannot both pass a check that only one of them fits.
+/// the same site at once cannot both pass a check that only one of them fits. Its entries are hash-chained
+/// (<see cref="LedgerChain"/>): a ledger altered in storage, or one that cannot be read, refuses every check, spend
+/// and report until it is restored, rather than resetting or spending from numbers nobody recorded.
 /// </summary>
-[SitePlacementFilter]
+[SiteLedgerPlacementFilter]
 public sealed class SiteLedgerGrain(
-    [PersistentState("site-ledger", "fedgrains")] IPersistentState<SiteLedgerState> ledger,
+    [PersistentState("site-ledger", SiteLedgerStorage.Name)] IPersistentState<SiteLedgerState> ledger,
     IOptions<SitePrivacyOptions> options,
+    IOptions<SiteOptions> site,
+    IOptions<FedGrainsSiloOptions> silo,
     ILogger<SiteLedgerGrain> logger) : Grain, ISiteLedgerGrain
 {
     private string SiteId => this.GetPrimaryKeyString();
     private SitePrivacyOptions Options => options.Value;
+    private LifetimeBudget Budget => field ??= LifetimeBudget.Of(SiteId, Options, site.Value, silo.Value);
 
-    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    /// <summary>Why this ledger refuses everything (altered or unreadable in storage), or null when its chain verifies.</summary>
+    private string? altered;
+
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
         var s = ledger.State;
+        if (s.Unreadable is { } why)
+        {
+            altered = SiteLedgerIntegrity.Unreadable(SiteId, why);
+            Log.Altered(logger, SiteId, altered);
+            return;
+        }
         if (s.SchemaVersion < SiteLedgerState.CurrentSchema)
             s.Entries = s.Entries.Select(e => e.FirstFormatCharges is { } first
                 ? e with { Charges = SiteChargeV1.ToCharges(first), FirstFormatCharges = null }
                 : e).ToList(); // written back with the next spend
-        return Task.CompletedTask;
+        var entries = SiteLedgerIntegrity.Entries(s);
+        if (s.SchemaVersion < SiteLedgerState.ChainedSchema && s.Hashes.Count == 0 && entries.Count > 0)
+        {
+            // Ledgers written before the chain have no hashes: seal what they hold now, so any later edit shows.
+            s.Hashes = [.. LedgerChain.Seal(SiteId, entries)];
+            s.SchemaVersion = SiteLedgerState.CurrentSchema;
+            await ledger.WriteStateAsync(cancellationToken);
+            Log.SealedLegacy(logger, SiteId, entries.Count);
+        }
+        else if (LedgerChain.Verify(SiteId, entries, s.Hashes) is { } at)
+        {
+            altered = SiteLedgerIntegrity.Altered(SiteId, at);
+            Log.Altered(logger, SiteId, altered);
+        }
     }
 
     public Task<string?> CheckAsync(string jobId, IReadOnlyList<PrivacyCharge> planned) =>
-        RefusalAsync($"job '{jobId}' plans {PrivacyLedger.Describe(planned)}", planned);
+        altered is not null ? Task.FromResult<string?>(altered)
+            : RefusalAsync($"job '{jobId}' plans {PrivacyLedger.Describe(planned)}", planned);
 
     public async Task<string?> SpendAsync(SiteSpend spend)
     {
+        if (altered is not null) return altered;
         if (ledger.State.Entries.Any(e => e.JobId == spend.JobId && e.GatewayId == spend.GatewayId && e.Round == spend.Round && e.ModelVersion == spend.ModelVersion))
             return null;
         if (await RefusalAsync($"job '{spend.JobId}' round {spend.Round} ({spend.GatewayId}) would add {PrivacyLedger.Describe(spend.Charges)}", spend.Charges) is { } refusal)
@@ -43,9 +72,12 @@ public sealed class SiteLedgerGrain(
             Log.Refused(logger, SiteId, spend.JobId, spend.GatewayId, spend.Round, refusal);
             return refusal;
         }
-        bool first = ledger.State.Entries.Count == 0;
-        ledger.State.Entries.Add(spend);
-        ledger.State.SchemaVersion = SiteLedgerState.CurrentSchema;
+        var s = ledger.State;
+        bool first = s.Entries.Count == 0;
+        var previous = s.Hashes.Count > 0 ? s.Hashes[^1] : LedgerChain.Genesis(SiteId);
+        s.Entries.Add(spend);
+        s.Hashes.Add(LedgerChain.Next(previous, SiteLedgerIntegrity.ToEntry(spend)));
+        s.SchemaVersion = SiteLedgerState.CurrentSchema;
         await ledger.WriteStateAsync();
         if (first) await GrainFactory.GetGrain<ISiteDirectoryGrain>(0).RegisterAsync(SiteId);
         return null;
@@ -53,6 +85,7 @@ public sealed class SiteLedgerGrain(
 
     public Task<SiteReport> GetReportAsync()
     {
+        if (altered is not null) throw new InvalidOperationException(altered);
         var entries = ledger.State.Entries.ToArray();
         return AccountantWork.RunAsync(() => Report(entries));
     }
@@ -70,7 +103,7 @@ public sealed class SiteLedgerGrain(
             .OrderBy(j => j.LastRecordedAt)
             .ToArray();
         return new SiteReport(SiteId, Ledger(entries.SelectMany(e => e.Charges)).Epsilon(), Options.LifetimeDelta,
-            Options.Accountant, Options.BudgetOf(SiteId), jobs);
+            Options.Accountant, Budget.Epsilon, jobs);
     }
 
     /// <summary>Why adding <paramref name="more"/> would cross the site's budget, or null when it fits or there is no budget.</summary>
@@ -82,28 +115,43 @@ public sealed class SiteLedgerGrain(
         if (projection.Fits) return null;
         int jobs = ledger.State.Entries.Select(e => e.JobId).Distinct().Count();
         return string.Create(CultureInfo.InvariantCulture,
-            $"site '{SiteId}' lifetime budget: {what}, which would bring the site to epsilon {projection.Projected:F3} > its lifetime budget {budget} (delta {Options.LifetimeDelta}, {Options.Accountant} accountant); it has spent epsilon {projection.Spent:F3} over {jobs} job(s). Lower the job's target_epsilon or raise FedGrains:Privacy:Sites:{SiteId} if the data owner agrees.");
+            $"site '{SiteId}' lifetime budget: {what}, which would bring the site to epsilon {projection.Projected:F3} > its lifetime budget {budget} (delta {Options.LifetimeDelta}, {Options.Accountant} accountant; {Budget.Source}); it has spent epsilon {projection.Spent:F3} over {jobs} job(s). {Budget.Remedy}");
     }
 
     /// <summary>The site's charges as a ledger, at the site's delta, accountant and budget.</summary>
     private PrivacyLedger Ledger(IEnumerable<PrivacyCharge> charges) =>
-        new(PrivacyAccountants.Get(Options.Accountant), Options.LifetimeDelta, Options.BudgetOf(SiteId), charges);
+        new(PrivacyAccountants.Get(Options.Accountant), Options.LifetimeDelta, Budget.Epsilon, charges);
 }
 
 /// <summary>A site's ledger record. Its charges are stored as <see cref="PrivacyCharge"/>s, which read the first format's site charges as they were.</summary>
 [GenerateSerializer, Alias("fedgrains.site-ledger-state")]
 public sealed class SiteLedgerState
 {
-    public const int CurrentSchema = 2;
+    public const int CurrentSchema = 3;
+
+    /// <summary>The first format whose entries are hash-chained; records of earlier ones are sealed when first read.</summary>
+    public const int ChainedSchema = 3;
 
     [Id(0)] public List<SiteSpend> Entries { get; set; } = [];
 
     /// <summary>0 for a record of the first format (charges as <see cref="SiteChargeV1"/>), else the format that wrote it.</summary>
     [Id(1)] public int SchemaVersion { get; set; }
+
+    /// <summary>The hash chain over <see cref="Entries"/> (<see cref="LedgerChain"/>): one SHA-256 per entry, in order.</summary>
+    [Id(2)] public List<byte[]> Hashes { get; set; } = [];
+
+    /// <summary>Set by <see cref="SiteLedgerStorage"/> (never stored) when the stored record could not be read: why.</summary>
+    [field: NonSerialized] public string? Unreadable { get; init; }
 }
 
 internal static partial class Log
 {
     [LoggerMessage(EventId = 3001, Level = LogLevel.Warning, Message = "Site {SiteId} refused job {JobId} gateway {GatewayId} round {Round}: {Reason}")]
     public static partial void Refused(ILogger logger, string siteId, string jobId, string gatewayId, int round, string reason);
+
+    [LoggerMessage(EventId = 3002, Level = LogLevel.Error, Message = "Site {SiteId} refuses every check, spend and report: {Reason}")]
+    public static partial void Altered(ILogger logger, string siteId, string reason);
+
+    [LoggerMessage(EventId = 3003, Level = LogLevel.Information, Message = "Site {SiteId}: sealed {Entries} legacy entries")]
+    public static partial void SealedLegacy(ILogger logger, string siteId, int entries);
 }

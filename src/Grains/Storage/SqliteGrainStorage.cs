@@ -26,8 +26,23 @@ public sealed class SqliteGrainStorage(SqliteDatabase database, Serializer seria
             return;
         }
         grainState.ETag = reader.GetString(0);
-        grainState.State = serializer.Deserialize<T>((byte[])reader.GetValue(1));
+        grainState.State = Deserialize<T>((byte[])reader.GetValue(1), stateName, grainId);
         grainState.RecordExists = true;
+    }
+
+    /// <summary>
+    /// The stored record, or an <see cref="InvalidDataException"/> naming it when its bytes are not one: a corrupt
+    /// record must never read as an empty state (for a privacy ledger that would forget what was spent).
+    /// </summary>
+    private T Deserialize<T>(byte[] data, string stateName, GrainId grainId)
+    {
+        T? state;
+        try { state = serializer.Deserialize<T>(data); }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            throw new InvalidDataException($"the stored {stateName} record of {grainId} ({data.Length} bytes) cannot be read: {e.Message}", e);
+        }
+        return state ?? throw new InvalidDataException($"the stored {stateName} record of {grainId} ({data.Length} bytes) holds no state.");
     }
 
     public async Task WriteStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)

@@ -1,0 +1,27 @@
+namespace FedGrains.Grains.Hosting;
+
+/// <summary>
+/// What a data site sets on its own silo (configuration section "FedGrains:Site"): where its privacy ledger is kept
+/// and its policy. The site's name is the silo's FedGrains:Silo:Site; a silo without one applies its policy to every
+/// site it serves.
+/// </summary>
+public sealed class SiteOptions
+{
+    public const string Section = "FedGrains:Site";
+
+    /// <summary>
+    /// A SQLite file on this silo that holds the site ledgers kept here, apart from the cluster's store, so the site
+    /// keeps (and backs up) its own ledger. Unset (default): site ledgers live in the cluster's store with the rest.
+    /// </summary>
+    public string? LedgerPath { get; set; }
+
+    /// <summary>The site's policy; null (no section): this silo applies none.</summary>
+    public SitePolicyOptions? Policy { get; set; }
+
+    public IEnumerable<string> Problems()
+    {
+        foreach (var problem in Policy?.Problems() ?? []) yield return problem;
+        if (LedgerPath is { } path && string.IsNullOrWhiteSpace(path))
+            yield return $"{Section}:LedgerPath is blank: give a file path (e.g. /var/lib/fedgrains/site-ledger.db) or leave it out.";
+    }
+}
