@@ -52,8 +52,6 @@ public sealed class GatewayGrain(
     public async Task<IReadOnlyList<PrivacyCharge>> PlanAsync(JobSpec spec)
     {
         var planned = await NewPlanAsync(spec);
-        // The submitter is not known here yet: authorization will pass the caller's client id (null is refused by a
-        // policy that lists submitters).
         // The submitting client, as the access filter established it for the submission this plan is part of.
         await sitePolicy.EnforceAsync(JobId, spec, planned, atSubmission: true, submitter: CallerContext.Current?.KeyId);
         return planned.Plan.Charges(spec.PlannedParticipations());
