@@ -22,6 +22,7 @@ namespace FedGrains.Grains.Gateway;
 public sealed class GatewayGrain(
     [PersistentState("gateway", "fedgrains")] IPersistentState<GatewayState> ledger,
     DatasetCache data,
+    SiteDatasets datasets,
     TrainingSlots slots,
     IOptions<FedGrainsSiloOptions> options,
     ILocalSiloDetails silo,
@@ -77,8 +78,8 @@ public sealed class GatewayGrain(
     /// <summary>This gateway's plan in <paramref name="spec"/>: its data loaded (how many examples, of what shape and classes), its noise calibrated.</summary>
     private async Task<PlannedGateway> NewPlanAsync(JobSpec spec)
     {
-        var gateway = spec.ResolveGateways().FirstOrDefault(g => g.Id == GatewayId)
-            ?? throw new ArgumentException($"gateway '{GatewayId}' is not in job {JobId}'s spec.");
+        var gateway = datasets.Resolve(spec.ResolveGateways().FirstOrDefault(g => g.Id == GatewayId)
+            ?? throw new ArgumentException($"gateway '{GatewayId}' is not in job {JobId}'s spec."));
         var (examples, shape, classes) = await Task.Run(() =>
         {
             var x = data.GatewayData(spec, gateway, device).X;
@@ -99,7 +100,7 @@ public sealed class GatewayGrain(
         if (State.LastRelease is { } last && last.Round == task.Sequence && State.LastReleaseModelVersion == task.ModelVersion)
             return last;
         var spec = State.Spec ?? throw new InvalidOperationException($"gateway '{GatewayId}' has not joined job {JobId}: the federation joins every gateway before its first round.");
-        var gateway = spec.ResolveGateways().First(g => g.Id == GatewayId);
+        var gateway = datasets.Resolve(spec.ResolveGateways().First(g => g.Id == GatewayId));
         using var activity = Telemetry.Source.StartActivity("gateway.train");
         activity?.SetTag("fedgrains.job", JobId);
         activity?.SetTag("fedgrains.gateway", GatewayId);

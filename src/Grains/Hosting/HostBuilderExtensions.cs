@@ -33,6 +33,14 @@ public static class HostBuilderExtensions
         if (problems.Count > 0) throw new OptionsValidationException(ClusterSettings.Section, typeof(ClusterSettings), problems);
         var tls = config.GetSection(TlsSettings.Section).Get<TlsSettings>() ?? new TlsSettings();
         var credentials = tls.Enabled ? TlsCredentials.Load(tls, forSilo: true, TimeProvider.System) : null;
+        // A site silo's site is the one its certificate names, not a string anyone can set.
+        if (credentials is not null && CertificateIdentity.SiteOf(credentials.Certificate) is { } certifiedSite)
+        {
+            if (silo.Site is { Length: > 0 } configured && configured != certifiedSite)
+                throw new OptionsValidationException(FedGrainsSiloOptions.Section, typeof(FedGrainsSiloOptions),
+                    [$"{FedGrainsSiloOptions.Section}:Site={configured}, but this silo's certificate is site '{certifiedSite}'s: leave the setting out (the certificate decides) or use that site's certificate."]);
+            silo.Site = certifiedSite;
+        }
 
         builder.UseOrleans(orleans =>
         {

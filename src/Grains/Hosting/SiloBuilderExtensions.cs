@@ -62,6 +62,7 @@ public static class SiloBuilderExtensions
         builder.Services.TryAddSingleton<UpdateAuthenticator>();
         builder.Services.TryAddSingleton<Federation.RoundAggregator>();
         builder.Services.TryAddSingleton<DatasetCache>();
+        builder.Services.TryAddSingleton<SiteDatasets>();
         // Every privacy noise draw comes from here: seeded from the job seed only in tests, else from OS entropy.
         if (options.SeededNoiseForTests) builder.Services.TryAddSingleton<INoiseSourceFactory, SeededNoiseSources>();
         else builder.Services.TryAddSingleton<INoiseSourceFactory, EntropyNoiseSources>();

@@ -15,12 +15,24 @@ public sealed class SiteOptions
     /// </summary>
     public string? LedgerPath { get; set; }
 
+    /// <summary>
+    /// The datasets this site offers, by name (FedGrains:Site:Datasets:NAME:Csv, or :Images and :Labels): a job names
+    /// one (gateways[].source.dataset) and the paths stay in the site's configuration.
+    /// </summary>
+    public Dictionary<string, Learning.Datasets.SiteSource> Datasets { get; set; } = [];
+
     /// <summary>The site's policy; null (no section): this silo applies none.</summary>
     public SitePolicyOptions? Policy { get; set; }
 
     public IEnumerable<string> Problems()
     {
         foreach (var problem in Policy?.Problems() ?? []) yield return problem;
+        foreach (var (name, source) in Datasets)
+        {
+            bool csv = !string.IsNullOrWhiteSpace(source.Csv), idx = !string.IsNullOrWhiteSpace(source.Images) && !string.IsNullOrWhiteSpace(source.Labels);
+            if (csv == idx || source.Dataset is not null)
+                yield return $"{Section}:Datasets:{name} must give Csv, or Images and Labels (paths on this silo).";
+        }
         if (LedgerPath is { } path && string.IsNullOrWhiteSpace(path))
             yield return $"{Section}:LedgerPath is blank: give a file path (e.g. /var/lib/fedgrains/site-ledger.db) or leave it out.";
     }

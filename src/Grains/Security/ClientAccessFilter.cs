@@ -21,6 +21,7 @@ public sealed partial class ClientAccessFilter(IOptions<AuthOptions> options, Re
     {
         if (FromInsideTheCluster(context)) return context.Invoke();
         var call = ClientCall.Of(context);
+        if (ClientSurface.IsOrleansClientRead(call.Interface, call.Method)) return context.Invoke();
         var (caller, refusal) = Authorize(context, call);
         if (refusal is not null)
         {

@@ -30,6 +30,23 @@ public static class ClientSurface
         [("fedgrains.site-directory", nameof(ISiteDirectoryGrain.ListAsync))] = ClientAccess.ListSites,
     };
 
+    // What an Orleans client itself reads from the silo it connects to (the cluster's type manifest, and with
+    // localhost clustering the membership table): read-only, needed to connect, so open without a token.
+    private static readonly HashSet<(string Interface, string Method)> OrleansClientReads =
+    [
+        ("IClusterManifestSystemTarget", "GetClusterManifest"), ("IClusterManifestSystemTarget", "GetClusterManifestUpdate"),
+        ("IMembershipTableSystemTarget", "ReadAll"), ("IMembershipTableSystemTarget", "ReadRow"),
+    ];
+
+    /// <summary>Whether this is one of the read-only calls an Orleans client makes to connect.</summary>
+    public static bool IsOrleansClientRead(string interfaceType, string method)
+    {
+        var name = interfaceType[(interfaceType.LastIndexOf('.') + 1)..];
+        // Orleans' TestingHost registers this system target only in test silos, whose client polls it for silo statuses.
+        return name == "ITestHooksSystemTarget"
+               || OrleansClientReads.Contains((name, method.EndsWith("Async", StringComparison.Ordinal) ? method[..^5] : method));
+    }
+
     /// <summary>The access a client call needs, or null when clients may not make it at all.</summary>
     public static ClientAccess? Of(string interfaceType, string method) =>
         Methods.TryGetValue((interfaceType, method), out var access) ? access : null;

@@ -53,6 +53,9 @@ public sealed record DatasetSpec
 /// <summary>Site-local data: a CSV (features then label) or an idx images/labels pair.</summary>
 public sealed record SiteSource
 {
+    /// <summary>A dataset the site's silo declares by this name (FedGrains:Site:Datasets); the site maps it to its files, so no path is in the job.</summary>
+    public string? Dataset { get; init; }
+
     public string? Csv { get; init; }
     public string? Images { get; init; }
     public string? Labels { get; init; }

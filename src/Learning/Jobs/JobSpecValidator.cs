@@ -53,7 +53,11 @@ public static class JobSpecValidator
             if (g.Source is { } s)
             {
                 bool csv = !string.IsNullOrWhiteSpace(s.Csv), idx = !string.IsNullOrWhiteSpace(s.Images) || !string.IsNullOrWhiteSpace(s.Labels);
-                if (csv == idx) p.Add($"{at}.source: give either csv, or images and labels.");
+                bool named = s.Dataset is not null;
+                if ((csv ? 1 : 0) + (idx ? 1 : 0) + (named ? 1 : 0) != 1)
+                    p.Add($"{at}.source: give one of dataset (a name the site declares), csv, or images and labels.");
+                else if (named && !IsId(s.Dataset))
+                    p.Add($"{at}.source.dataset: '{Shown(s.Dataset)}' must be 1-{MaxIdLength} letters, digits, '-', '_' or '.', and not only dots.");
                 else if (idx && (string.IsNullOrWhiteSpace(s.Images) || string.IsNullOrWhiteSpace(s.Labels)))
                     p.Add($"{at}.source: an idx source needs both images and labels.");
             }

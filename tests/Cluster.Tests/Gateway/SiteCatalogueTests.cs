@@ -1,0 +1,93 @@
+using System.Globalization;
+using FedGrains.Grains.Hosting;
+using FedGrains.Grains.Interfaces;
+using FedGrains.Learning.Datasets;
+using FedGrains.Learning.Jobs;
+using Orleans.TestingHost;
+
+namespace FedGrains.Cluster.Tests.Gateway;
+
+/// <summary>
+/// A site's silo declares its datasets by name; a job names one and never a path. Silo_0 hosts the federation,
+/// Silo_1 is site "ward" (its catalogue holds "ward-csv"), Silo_2 serves any site.
+/// </summary>
+public sealed class SiteCatalogueTests : IAsyncLifetime
+{
+    private readonly string folder = Directory.CreateTempSubdirectory("fedgrains-catalogue-").FullName;
+    private string Csv => Path.Combine(folder, "ward.csv");
+    private InProcessTestCluster cluster = null!;
+
+    public async Task InitializeAsync()
+    {
+        var spec = TestCluster.SyntheticJob();
+        var (train, _) = FederatedDataset.LoadShared(spec.Dataset, spec.Seed);
+        var rows = train.Subset(Enumerable.Range(0, 700).ToArray());
+        await File.WriteAllLinesAsync(Csv, Enumerable.Range(0, rows.Count).Select(i =>
+            string.Join(",", rows.Features.Skip(i * rows.FeatureCount).Take(rows.FeatureCount).Select(f => f.ToString("R", CultureInfo.InvariantCulture))) + "," + rows.Labels[i]));
+        var builder = new InProcessTestClusterBuilder(3);
+        var database = TestCluster.NewDatabasePath();
+        builder.ConfigureSilo((options, silo) =>
+        {
+            bool ward = options.SiloName == "Silo_1";
+            silo.AddFedGrainsSqliteStorage(database);
+            silo.AddFedGrains(new FedGrainsSiloOptions
+            {
+                HostsGateways = options.SiloName != TestCluster.PrimarySilo, Site = ward ? "ward" : null,
+                Device = "cpu", TorchThreads = 1, SeededNoiseForTests = true, RoundTickMilliseconds = 20,
+            });
+            if (ward) silo.AddFedGrainsSite(new SiteOptions { Datasets = { ["ward-csv"] = new SiteSource { Csv = Csv } } });
+        });
+        cluster = builder.Build();
+        await cluster.DeployAsync();
+    }
+
+    public async Task DisposeAsync()
+    {
+        await cluster.DisposeAsync();
+        Directory.Delete(folder, true);
+    }
+
+    private static JobSpec Job(SiteSource source) => TestCluster.SyntheticJob(rounds: 2, gateways: 2) with
+    {
+        GatewayCount = 0,
+        Gateways = [new GatewaySpec { Id = "shared" }, new GatewaySpec { Id = "w", Site = "ward", Source = source }],
+    };
+
+    [Fact]
+    public async Task A_job_names_a_sites_dataset_and_the_gateway_on_the_sites_silo_reads_it()
+    {
+        var job = cluster.Client.GetGrain<IFederationGrain>("named");
+
+        await job.StartAsync(Job(new SiteSource { Dataset = "ward-csv" }));
+        var status = await TestCluster.WaitFinishedAsync(job);
+
+        Assert.Equal(JobState.Completed, status.State);
+        Assert.Equal(2000 + 700, (await job.GetHistoryAsync())[0].Examples); // the shared half of 4,000, plus the ward's 700 rows
+        var ward = cluster.Silos.Single(s => s.Name == "Silo_1").SiloAddress.ToString();
+        Assert.Equal(ward, (await job.GetGatewaysAsync()).Single(g => g.GatewayId == "w").Silo);
+        Assert.DoesNotContain(Csv, (await job.GetSpecAsync())!.ToString()); // the path stays in the site's configuration
+    }
+
+    [Fact]
+    public async Task An_unknown_dataset_is_refused_at_submission_with_the_names_the_site_offers_and_nothing_is_stored()
+    {
+        var job = cluster.Client.GetGrain<IFederationGrain>("unknown-name");
+
+        var e = await Assert.ThrowsAsync<ArgumentException>(() => job.StartAsync(Job(new SiteSource { Dataset = "oncology" })));
+
+        Assert.Contains("site 'ward' offers no dataset 'oncology'; it offers ward-csv", e.Message);
+        Assert.DoesNotContain(folder, e.Message);
+        Assert.Null(await job.GetSpecAsync());
+    }
+
+    [Fact]
+    public async Task A_spec_that_names_a_path_at_a_site_is_refused_even_when_the_file_exists()
+    {
+        var job = cluster.Client.GetGrain<IFederationGrain>("path");
+
+        var e = await Assert.ThrowsAsync<ArgumentException>(() => job.StartAsync(Job(new SiteSource { Csv = Csv })));
+
+        Assert.Contains("site 'ward' reads no paths from a job spec; name one of its datasets in gateways[].source.dataset: ward-csv", e.Message);
+        Assert.Null(await job.GetSpecAsync());
+    }
+}

@@ -1,0 +1,182 @@
+using System.Security.Cryptography;
+using FedGrains.Grains.Hosting;
+using FedGrains.Grains.Interfaces;
+using FedGrains.Grains.Security;
+using FedGrains.Learning.Jobs;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using StackExchange.Redis;
+
+namespace FedGrains.Cluster.Tests.Hosting;
+
+/// <summary>
+/// Sites as parties, in the production shape: redis-server with a password, a federation silo and one silo per data
+/// site (site-a, site-b, site-c), each with its own certificate from `fedgrains provision` (the site comes from the
+/// certificate) and its own policy, mutual TLS everywhere, authentication on, and the CLI as a process. Every gateway
+/// runs on its own site's silo; when one site's silo is killed its gateway is a dropout (site offline) and the job
+/// completes with the others.
+/// </summary>
+public sealed class SiteSilosTests : IAsyncLifetime
+{
+    private static readonly string RedisPassword = Convert.ToHexString(RandomNumberGenerator.GetBytes(16));
+    private static readonly string ClientKey = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
+    private static readonly string ClusterKey = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
+    private static readonly string[] Sites = ["site-a", "site-b", "site-c"];
+    private readonly string pki = Directory.CreateTempSubdirectory("fedgrains-sites-").FullName;
+    private readonly List<ProcessRunner> processes = [];
+    private int redisPort;
+
+    private string Redis => $"127.0.0.1:{redisPort},password={RedisPassword}";
+    private string Ca => Path.Combine(pki, Provisioning.AuthorityFile);
+    private string Pfx(CertificateKind kind, string name) => Path.Combine(pki, Provisioning.FileName(new CertificateIdentity(kind, name)));
+
+    public Task InitializeAsync()
+    {
+        Provisioning.Run(new ProvisionRequest(pki, ["federation"], Sites, ["operator"], []), TimeProvider.System);
+        redisPort = HostBuilderExtensions.FreeTcpPort();
+        var redisServer = new[] { "/usr/bin/redis-server", "/usr/local/bin/redis-server" }.FirstOrDefault(File.Exists)
+            ?? throw new InvalidOperationException("redis-server is not installed: run `apt-get install -y redis-server` (.ci/run does).");
+        processes.Add(ProcessRunner.Start(redisServer,
+            ["--port", redisPort.ToString(), "--requirepass", RedisPassword, "--save", "", "--appendonly", "no", "--bind", "127.0.0.1"]));
+        return Task.CompletedTask;
+    }
+
+    public Task DisposeAsync()
+    {
+        foreach (var p in processes)
+        {
+            try { p.Dispose(); }
+            catch (InvalidOperationException) { }
+        }
+        Directory.Delete(pki, true);
+        return Task.CompletedTask;
+    }
+
+    [Fact]
+    public async Task Each_gateway_runs_on_its_sites_silo_a_killed_site_is_offline_and_the_job_completes()
+    {
+        await AssertRedisRefusesWithoutPasswordAsync();
+        StartSilo(Pfx(CertificateKind.Silo, "federation"), siteSilo: false);
+        var siloPorts = Sites.ToDictionary(s => s, s => StartSilo(Pfx(CertificateKind.Site, s), siteSilo: true));
+        using var client = await ConnectAsync();
+        var grains = client.Services.GetRequiredService<IClusterClient>();
+
+        // A job that breaks a site's policy is refused up front, naming the site, the rule and the numbers.
+        var greedy = await SubmitAsync("greedy", Job(rounds: 3) with { Privacy = new Learning.Privacy.PrivacySpec { TargetEpsilon = 20, Delta = 1e-5 } });
+        Assert.Equal(2, greedy.ExitCode);
+        Assert.Contains("MaxEpsilonPerJob", greedy.Output);
+        Assert.Contains("site site-", greedy.Output);
+
+        var submitted = await SubmitAsync("sites", Job(rounds: 24));
+        Assert.True(submitted.ExitCode == 0, submitted.Output);
+        var job = grains.GetGrain<IFederationGrain>("sites");
+        await WaitAsync(job, s => s.RoundsCompleted >= 2);
+        var placements = await job.GetGatewaysAsync();
+        Assert.All(placements, p => Assert.Contains($":{siloPorts[p.Site].Port}:", p.Silo));
+
+        siloPorts["site-c"].Silo.Kill();
+        int killedAfter = (await job.GetStatusAsync()).RoundsCompleted;
+        var end = await WaitAsync(job, s => s.State != JobState.Running, TimeSpan.FromMinutes(4));
+
+        Assert.True(end.State == JobState.Completed, $"{end.State}: {end.Error}");
+        var history = await job.GetHistoryAsync();
+        Assert.Equal(Enumerable.Range(1, 24), history.Select(r => r.Round));
+        var later = history.Where(r => r.Round > killedAfter + 1).ToArray();
+        Assert.All(later, r => Assert.Equal(["a", "b"], r.Participants));
+        Assert.Contains(later, r => r.Rejected.Any(x => x.GatewayId == "c" && x.Reason.Contains("site 'site-c' is offline")));
+        Assert.Contains((await job.GetGatewaysAsync()), p => p.Site == "site-c" && p.Silo is null);
+    }
+
+    private static JobSpec Job(int rounds) => TestCluster.SyntheticJob(rounds: rounds, gateways: 3) with
+    {
+        GatewayCount = 0,
+        Gateways = [new GatewaySpec { Id = "a", Site = "site-a" }, new GatewaySpec { Id = "b", Site = "site-b" }, new GatewaySpec { Id = "c", Site = "site-c" }],
+        RoundTimeoutSeconds = 30,
+    };
+
+    private async Task AssertRedisRefusesWithoutPasswordAsync()
+    {
+        using var anonymous = await ConnectionMultiplexer.ConnectAsync($"127.0.0.1:{redisPort},abortConnect=false");
+        var e = await Assert.ThrowsAnyAsync<RedisException>(() => anonymous.GetDatabase().StringGetAsync("anything"));
+        Assert.Contains("NOAUTH", e.Message);
+    }
+
+    private (ProcessRunner Silo, int Port) StartSilo(string certificate, bool siteSilo)
+    {
+        int siloPort = HostBuilderExtensions.FreeTcpPort();
+        var silo = ProcessRunner.StartDotnet("FedGrains.Silo.dll",
+        [
+            "--FedGrains:Cluster:Provider=redis", $"--FedGrains:Cluster:Redis={Redis}", "--FedGrains:Storage:Provider=redis",
+            "--FedGrains:Cluster:AdvertisedIPAddress=127.0.0.1", $"--FedGrains:Cluster:SiloPort={siloPort}",
+            $"--FedGrains:Cluster:ClientPort={HostBuilderExtensions.FreeTcpPort()}", $"--FedGrains:Health:Port={HostBuilderExtensions.FreeTcpPort()}",
+            "--FedGrains:Telemetry:Exporter=none", "--Logging:LogLevel:Default=Warning", "--FedGrains:Silo:TorchThreads=1",
+            "--FedGrains:Silo:Device=cpu", "--FedGrains:Silo:SeededNoiseForTests=true", "--FedGrains:Silo:RoundTickMilliseconds=1000",
+            $"--FedGrains:Silo:HostsGateways={siteSilo}", $"--FedGrains:Silo:Role={(siteSilo ? "gateway" : "federation")}",
+            "--FedGrains:Tls:Enabled=true", $"--FedGrains:Tls:Certificate={certificate}", $"--FedGrains:Tls:CertificateAuthority={Ca}",
+            "--FedGrains:Auth:Enabled=true", $"--FedGrains:Auth:ClusterKey={ClusterKey}",
+            $"--FedGrains:Auth:ClientKeys:operator={ClientKey}", "--FedGrains:Auth:ClientRoles:operator=operator",
+            "--FedGrains:Site:Policy:MaxEpsilonPerJob=10",
+        ]);
+        processes.Add(silo);
+        return (silo, siloPort);
+    }
+
+    private async Task<(int ExitCode, string Output)> SubmitAsync(string jobId, JobSpec spec)
+    {
+        var file = Path.Combine(pki, $"{jobId}.json");
+        await File.WriteAllTextAsync(file, JobSpecJson.Serialize(spec));
+        var deadline = DateTime.UtcNow.AddMinutes(2);
+        while (true)
+        {
+            using var cli = ProcessRunner.StartDotnet("fedgrains.dll",
+            [
+                "submit", "--spec", file, "--job-id", jobId, "--cluster", $"redis://{Redis}", "--credential", $"operator:{ClientKey}",
+                "--tls-certificate", Pfx(CertificateKind.Client, "operator"), "--tls-ca", Ca,
+            ]);
+            var code = await cli.WaitAsync(TimeSpan.FromMinutes(3));
+            // Exit 3 while the silos are still starting; a site offline (its silo not up yet) is refused too.
+            if ((code != 3 && !cli.Output.Contains("is offline")) || DateTime.UtcNow > deadline) return (code, cli.Output);
+            await Task.Delay(1000);
+        }
+    }
+
+    private async Task<IHost> ConnectAsync()
+    {
+        var deadline = DateTime.UtcNow.AddMinutes(2);
+        while (true)
+        {
+            var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = [] });
+            builder.Logging.SetMinimumLevel(LogLevel.Warning);
+            builder.AddFedGrainsClient($"redis://{Redis}", $"operator:{ClientKey}",
+                tls: new TlsSettings { Enabled = true, Certificate = Pfx(CertificateKind.Client, "operator"), CertificateAuthority = Ca });
+            var host = builder.Build();
+            try
+            {
+                await host.StartAsync();
+                return host;
+            }
+            catch (Exception) when (DateTime.UtcNow < deadline)
+            {
+                host.Dispose();
+                await Task.Delay(1000);
+            }
+        }
+    }
+
+    private static async Task<JobStatus> WaitAsync(IFederationGrain job, Func<JobStatus, bool> until, TimeSpan? timeout = null)
+    {
+        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromMinutes(3));
+        while (true)
+        {
+            try
+            {
+                var status = await job.GetStatusAsync();
+                if (until(status)) return status;
+                if (DateTime.UtcNow > deadline) throw new TimeoutException($"job still {status.State} at round {status.RoundsCompleted}/{status.TotalRounds}");
+            }
+            catch (OrleansException) when (DateTime.UtcNow < deadline) { }
+            await Task.Delay(250);
+        }
+    }
+}
