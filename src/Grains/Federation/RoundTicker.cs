@@ -53,7 +53,7 @@ internal sealed class RoundTicker(Grain grain, IRoundHost host, FedGrainsSiloOpt
             if (!s.GatewaysJoined) s.GatewaysJoined = await JobAdmission.JoinStoredJobAsync(host.GrainFactory, host.JobId, s.Spec, logger);
             if (host.Stopped) return;
             if (s.Spec.Aggregation.Buffered.Enabled) await (buffered ??= new BufferedRounds(host, logger)).StepAsync(s.Spec);
-            else await (synchronous ??= new SynchronousRounds(host)).RunAsync(s.Spec);
+            else await (synchronous ??= new SynchronousRounds(host, time)).RunAsync(s.Spec);
         }
         catch (InconsistentStateException e)
         {

@@ -7,15 +7,22 @@ namespace FedGrains.Grains.Federation;
 
 /// <summary>
 /// Synchronous rounds: each round asks a cohort to train from the current model, waits for all of them (or the
-/// deadline), aggregates, and commits the next version. A round that fails is retried whole, up to three times.
+/// deadline), aggregates, and commits the next version. A round that fails is retried whole: when gateways could
+/// not be reached (a silo died, a site is offline) with backoff over <see cref="UnreachablePatience"/>, so a silo that
+/// is back in seconds does not fail the job; when every gateway answered and too few updates were valid (refusals,
+/// rejections), three attempts, as retrying will not change their answers.
 /// </summary>
-internal sealed class SynchronousRounds(IRoundHost host)
+internal sealed class SynchronousRounds(IRoundHost host, TimeProvider time)
 {
     private const int MaxRoundAttempts = 3;
+    public static readonly TimeSpan UnreachablePatience = TimeSpan.FromMinutes(5);
+    private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(30);
     private int failedAttempts;
+    private DateTimeOffset? failingSince, nextAttempt;
 
     public async Task RunAsync(JobSpec spec)
     {
+        if (nextAttempt is { } at && time.GetUtcNow() < at) return;
         var s = host.State;
         int round = s.RoundsCompleted + 1;
         using var activity = Telemetry.Source.StartActivity("round");
@@ -44,10 +51,17 @@ internal sealed class SynchronousRounds(IRoundHost host)
         if (host.Stopped) return; // cancelled while aggregating
         if (outcome.Failure is { } why)
         {
-            if (++failedAttempts >= MaxRoundAttempts) await host.FailAsync(why);
+            var now = time.GetUtcNow();
+            failingSince ??= now;
+            failedAttempts++;
+            bool unreachable = results.Any(r => r.Update is null);
+            if (unreachable ? now - failingSince >= UnreachablePatience : failedAttempts >= MaxRoundAttempts)
+                await host.FailAsync(unreachable ? $"{why} (gateways unreachable for {(now - failingSince.Value).TotalSeconds:F0} s over {failedAttempts} attempts)" : why);
+            else if (unreachable)
+                nextAttempt = now + TimeSpan.FromSeconds(Math.Min(MaxBackoff.TotalSeconds, Math.Pow(2, failedAttempts - 1)));
             return;
         }
-        failedAttempts = 0;
+        (failedAttempts, failingSince, nextAttempt) = (0, null, null);
         await host.CommitVersionAsync(spec, outcome, () => { });
     }
 }

@@ -35,10 +35,14 @@ public sealed partial class ClientAccessFilter(IOptions<AuthOptions> options, Re
     }
 
     // With a cluster key, only a silo's signature counts (a client chooses the sender its messages claim); without
-    // one (authentication off), the claimed sender decides.
+    // one (authentication off), the claimed sender decides: enough to keep an ordinary Orleans client to the client
+    // surface, not a client that forges its messages.
     private bool FromInsideTheCluster(IIncomingGrainCallContext context)
     {
-        if (clusterKey is null) return context.SourceId is not { } source || !GrainTypePrefix.IsClient(source);
+        // A silo's own work outside grains (its start-up tasks, its metadata and membership clients) calls as the
+        // silo's hosted client, "hosted-SILO".
+        if (clusterKey is null)
+            return context.SourceId is not { } source || !GrainTypePrefix.IsClient(source) || source.Key.ToString().StartsWith("hosted-", StringComparison.Ordinal);
         return InternalCalls.IsValid(RequestContext.Get(InternalCalls.RequestContextKey) as string, clusterKey, context.InterfaceType.ToString(),
             context.InterfaceMethod?.Name ?? context.MethodName, context.TargetId.ToString(), time.GetUtcNow());
     }

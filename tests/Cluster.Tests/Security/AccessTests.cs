@@ -158,6 +158,7 @@ public sealed class AccessTests : IAsyncLifetime
         var job = Grains.GetGrain<IFederationGrain>("alices");
         var spec = TestCluster.SyntheticJob(rounds: 200, gateways: 3);
         await As("alice", () => job.StartAsync(spec));
+        while ((await As("alice", job.GetStatusAsync)).RoundsCompleted < 1) await Task.Delay(50); // the sites have spent, so they are listed
 
         Assert.Contains("not bob's", await RefusedAs("bob", job.GetStatusAsync));
         Assert.Contains("not bob's", await RefusedAs("bob", job.CancelAsync));

@@ -26,7 +26,7 @@ public sealed class SiteLedgerPlacementTests
         try
         {
             foreach (var site in new[] { "hospital-a", "elsewhere" })
-                Assert.Null(await cluster.Client.GetGrain<ISiteLedgerGrain>(site)
+                Assert.Null(await cluster.Grains().GetGrain<ISiteLedgerGrain>(site)
                     .SpendAsync(new SiteSpend("placed", "g", 1, 0, [new PrivacyCharge(0.1, 1.0, 10)], DateTimeOffset.UtcNow)));
         }
         finally

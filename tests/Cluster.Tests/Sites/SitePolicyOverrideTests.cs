@@ -27,7 +27,7 @@ public sealed class SitePolicyOverrideTests
         var cluster = await TestCluster.StartAsync(TestCluster.NewDatabasePath(), silos: 2, silo => silo.AddFedGrainsSite(Strict));
         try
         {
-            var gateway = cluster.Client.GetGrain<IGatewayGrain>(IGatewayGrain.Key("direct", "a"));
+            var gateway = cluster.Grains().GetGrain<IGatewayGrain>(IGatewayGrain.Key("direct", "a"));
             var refused = await Assert.ThrowsAsync<ArgumentException>(() => gateway.JoinAsync(LowNoise));
             Assert.Equal(Refusal, refused.Message);
             // Nothing was stored: the gateway has not joined, so it will not train.
@@ -47,7 +47,7 @@ public sealed class SitePolicyOverrideTests
         var before = await TestCluster.StartAsync(database, silos: 2);
         try
         {
-            await before.Client.GetGrain<IGatewayGrain>(IGatewayGrain.Key("direct", "a")).JoinAsync(LowNoise);
+            await before.Grains().GetGrain<IGatewayGrain>(IGatewayGrain.Key("direct", "a")).JoinAsync(LowNoise);
         }
         finally
         {
@@ -58,7 +58,7 @@ public sealed class SitePolicyOverrideTests
         var after = await TestCluster.StartAsync(database, silos: 2, silo => silo.AddFedGrainsSite(Strict));
         try
         {
-            var gateway = after.Client.GetGrain<IGatewayGrain>(IGatewayGrain.Key("direct", "a"));
+            var gateway = after.Grains().GetGrain<IGatewayGrain>(IGatewayGrain.Key("direct", "a"));
             var update = await gateway.TrainAsync(new RoundTask(1, 0, []));
             Assert.Null(update.Delta);
             Assert.Equal(Refusal, update.RefusedReason);
