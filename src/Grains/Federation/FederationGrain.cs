@@ -101,6 +101,9 @@ public sealed class FederationGrain(
             : $"job '{JobId}' is not {caller.KeyId}'s: a {caller.RoleText} may {(caller.Role == ClientRole.SiteAdmin ? "read only jobs that train on its site" : "see and cancel only its own jobs")}";
     }
 
+    // A site admin sees its own site's gateways only (their ledgers and silos), not other sites'.
+    private static bool VisibleToCaller(GatewaySpec gateway) => CallerContext.Current is not { Role: ClientRole.SiteAdmin } admin || admin.Site == gateway.SiteId;
+
     private string[] Sites() => job.State.Spec?.ResolveGateways().Select(g => g.SiteId).Distinct().ToArray() ?? [];
 
     public Task<JobStatus> GetStatusAsync() => Task.FromResult(Status());
@@ -141,7 +144,7 @@ public sealed class FederationGrain(
     public async Task<IReadOnlyList<GatewayPrivacy>> GetGatewayPrivacyAsync()
     {
         if (job.State.Spec is not { } spec) return [];
-        var ledgers = await Task.WhenAll(spec.ResolveGateways().Select(async g =>
+        var ledgers = await Task.WhenAll(spec.ResolveGateways().Where(VisibleToCaller).Select(async g =>
         {
             try { return await SiteCalls.CallAsync(g.SiteId, () => SiteCalls.Gateway(GrainFactory, JobId, g.Id).GetPrivacyAsync()); }
             catch (SiteOfflineException) { return null; } // its ledger is with its site; the report shows it when the site is back
@@ -152,7 +155,7 @@ public sealed class FederationGrain(
     public async Task<IReadOnlyList<GatewayPlacement>> GetGatewaysAsync()
     {
         if (job.State.Spec is not { } spec) return [];
-        return await Task.WhenAll(spec.ResolveGateways().Select(async g =>
+        return await Task.WhenAll(spec.ResolveGateways().Where(VisibleToCaller).Select(async g =>
         {
             try { return new GatewayPlacement(g.Id, g.SiteId, await SiteCalls.CallAsync(g.SiteId, () => SiteCalls.Gateway(GrainFactory, JobId, g.Id).GetSiloAsync())); }
             catch (SiteOfflineException) { return new GatewayPlacement(g.Id, g.SiteId, null); }

@@ -41,6 +41,17 @@ public sealed class GatewayGrain(
     private string GatewayId => field ??= this.GetPrimaryKeyString().Split('/', 2)[1];
     private GatewayState State => ledger.State;
 
+    /// <summary>This gateway of <paramref name="spec"/> with its site's data; on a silo that must not run it, deactivates and refuses.</summary>
+    private GatewaySpec Resolve(JobSpec spec)
+    {
+        try { return datasets.Resolve(spec, GatewayId); }
+        catch (WrongSiloException e)
+        {
+            DeactivateOnIdle();
+            throw new InvalidOperationException(e.Message); // a type every caller can deserialize
+        }
+    }
+
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
         _ = (JobId, GatewayId);
@@ -78,8 +89,7 @@ public sealed class GatewayGrain(
     /// <summary>This gateway's plan in <paramref name="spec"/>: its data loaded (how many examples, of what shape and classes), its noise calibrated.</summary>
     private async Task<PlannedGateway> NewPlanAsync(JobSpec spec)
     {
-        var gateway = datasets.Resolve(spec.ResolveGateways().FirstOrDefault(g => g.Id == GatewayId)
-            ?? throw new ArgumentException($"gateway '{GatewayId}' is not in job {JobId}'s spec."));
+        var gateway = Resolve(spec);
         var (examples, shape, classes) = await Task.Run(() =>
         {
             var x = data.GatewayData(spec, gateway, device).X;
@@ -100,7 +110,7 @@ public sealed class GatewayGrain(
         if (State.LastRelease is { } last && last.Round == task.Sequence && State.LastReleaseModelVersion == task.ModelVersion)
             return last;
         var spec = State.Spec ?? throw new InvalidOperationException($"gateway '{GatewayId}' has not joined job {JobId}: the federation joins every gateway before its first round.");
-        var gateway = datasets.Resolve(spec.ResolveGateways().First(g => g.Id == GatewayId));
+        var gateway = Resolve(spec);
         using var activity = Telemetry.Source.StartActivity("gateway.train");
         activity?.SetTag("fedgrains.job", JobId);
         activity?.SetTag("fedgrains.gateway", GatewayId);

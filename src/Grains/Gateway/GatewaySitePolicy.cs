@@ -11,7 +11,9 @@ namespace FedGrains.Grains.Gateway;
 /// </summary>
 public sealed class GatewaySitePolicy(IOptions<SiteOptions> site, IOptions<FedGrainsSiloOptions> silo)
 {
-    private readonly SitePolicy? policy = site.Value.Policy?.ToPolicy();
+    // A site's silo without a policy section still gets the defaults (noise level "sample" only): training a site's
+    // data without noise must be the site's explicit choice. A silo that serves any site applies only what it is given.
+    private readonly SitePolicy? policy = (site.Value.Policy ?? (string.IsNullOrWhiteSpace(silo.Value.Site) ? null : new SitePolicyOptions()))?.ToPolicy();
 
     /// <summary>
     /// Every rule of this silo's policy the gateway's plan breaks (empty without a policy). With

@@ -30,6 +30,8 @@ public static class HostBuilderExtensions
         var auth = config.GetSection(AuthOptions.Section).Get<AuthOptions>() ?? new AuthOptions();
         var sites = config.GetSection(SitePrivacyOptions.Section).Get<SitePrivacyOptions>() ?? new SitePrivacyOptions();
         var problems = cluster.Problems().Concat(storage.Problems(cluster)).ToList();
+        if (cluster.Provider != "localhost" && auth.ClusterKeyBytes() is null)
+            problems.Add($"{AuthOptions.Section}:ClusterKey must be set (the same base64 secret of at least 16 random bytes on every silo, given to no client, e.g. `openssl rand -base64 32`) when {ClusterSettings.Section}:Provider={cluster.Provider}: silos sign their calls to each other with it, so a client cannot pose as a grain.");
         if (problems.Count > 0) throw new OptionsValidationException(ClusterSettings.Section, typeof(ClusterSettings), problems);
         var tls = config.GetSection(TlsSettings.Section).Get<TlsSettings>() ?? new TlsSettings();
         var credentials = tls.Enabled ? TlsCredentials.Load(tls, forSilo: true, TimeProvider.System) : null;

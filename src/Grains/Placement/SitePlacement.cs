@@ -65,18 +65,24 @@ public static class SiteCalls
 {
     public const string RequestContextKey = "fedgrains.site";
 
-    /// <summary>Starts <paramref name="call"/> with <paramref name="site"/> in its request context (Orleans captures the context when the call starts).</summary>
-    public static Task<T> CallAsync<T>(string site, Func<Task<T>> call)
+    /// <summary>
+    /// Makes <paramref name="call"/> with <paramref name="site"/> in its request context (Orleans captures the context
+    /// when the call starts). A gateway that finds itself on a silo that must not run it (activated there by a caller
+    /// that named another site) deactivates and refuses; the call is then made once more and placed anew.
+    /// </summary>
+    public static async Task<T> CallAsync<T>(string site, Func<Task<T>> call)
     {
-        var previous = RequestContext.Get(RequestContextKey);
         RequestContext.Set(RequestContextKey, site);
-        try { return call(); }
-        finally
+        try { return await call(); }
+        catch (Exception e) when (e.Message.Contains(WrongSiloMarker, StringComparison.Ordinal))
         {
-            if (previous is null) RequestContext.Remove(RequestContextKey);
-            else RequestContext.Set(RequestContextKey, previous);
+            await Task.Delay(TimeSpan.FromMilliseconds(200)); // the refusing activation deactivates when idle
+            return await call();
         }
     }
+
+    /// <summary>The start of the message a gateway on the wrong silo refuses with.</summary>
+    public const string WrongSiloMarker = "gateway refused to run here";
 
     public static Task CallAsync(string site, Func<Task> call) => CallAsync(site, async () => { await call(); return true; });
 

@@ -32,6 +32,13 @@ public sealed class AuthOptions
 
     public byte[]? ClusterKeyBytes() => ClusterKey is { } text && Signatures.TryDecodeKey(text, out var key) ? key : null;
 
+    // The silos of one process (the embedded default, in-process test clusters) share this when no key is configured,
+    // so even then a client cannot pose as a grain; silos in other processes need FedGrains:Auth:ClusterKey.
+    private static readonly byte[] ProcessKey = System.Security.Cryptography.RandomNumberGenerator.GetBytes(32);
+
+    /// <summary>The key silos sign their calls with: <see cref="ClusterKey"/>, else one random key per process.</summary>
+    public byte[] SigningKey() => ClusterKeyBytes() ?? ProcessKey;
+
     /// <summary>How far a request's timestamp may be from the silo's clock, in seconds.</summary>
     public int MaxClockSkewSeconds { get; set; } = 300;
 
@@ -43,7 +50,11 @@ public sealed class AuthOptions
     {
         if (SiteKeys.Count > 0)
             yield return $"{Section}:SiteKeys was renamed {Section}:GatewayKeys (it is keyed by gateway id); rename the {SiteKeys.Count} key(s) in your configuration.";
+        if (ClientKeys.ContainsKey(ClientIdentity.LocalOperator.KeyId))
+            yield return $"{Section}:ClientKeys:{ClientIdentity.LocalOperator.KeyId} is reserved for clients of a cluster without authentication; name the key otherwise.";
         if (!Enabled) yield break;
+        if (ClusterKey is not null && ClusterKeyBytes() is null)
+            yield return $"{Section}:ClusterKey must be base64 of at least 16 random bytes (e.g. `openssl rand -base64 32`).";
         if (ClusterKeyBytes() is null)
             yield return $"{Section}:ClusterKey must be base64 of at least 16 random bytes (e.g. `openssl rand -base64 32`), the same on every silo and given to no client.";
         if (ClientKeys.Count == 0) yield return $"{Section}:ClientKeys must hold at least one key when {Section}:Enabled=true.";

@@ -15,11 +15,11 @@ public sealed partial class ClientAccessFilter(IOptions<AuthOptions> options, Re
 {
     private readonly Dictionary<string, byte[]> keys = options.Value.ClientKeys.ToDictionary(k => k.Key, k => Convert.FromBase64String(k.Value));
     private readonly Dictionary<string, ClientIdentity> identities = options.Value.Identities();
-    private readonly byte[]? clusterKey = options.Value.ClusterKeyBytes();
+    private readonly byte[] clusterKey = options.Value.SigningKey();
 
     public Task Invoke(IIncomingGrainCallContext context)
     {
-        if (FromInsideTheCluster(context)) return context.Invoke();
+        if (FromInsideTheCluster(context) || ClientSurface.IsOrleansRuntimeDelivery(context.InterfaceType.ToString())) return context.Invoke();
         var call = ClientCall.Of(context);
         if (ClientSurface.IsOrleansClientRead(call.Interface, call.Method)) return context.Invoke();
         var (caller, refusal) = Authorize(context, call);
@@ -34,18 +34,10 @@ public sealed partial class ClientAccessFilter(IOptions<AuthOptions> options, Re
         return context.Invoke();
     }
 
-    // With a cluster key, only a silo's signature counts (a client chooses the sender its messages claim); without
-    // one (authentication off), the claimed sender decides: enough to keep an ordinary Orleans client to the client
-    // surface, not a client that forges its messages.
-    private bool FromInsideTheCluster(IIncomingGrainCallContext context)
-    {
-        // A silo's own work outside grains (its start-up tasks, its metadata and membership clients) calls as the
-        // silo's hosted client, "hosted-SILO".
-        if (clusterKey is null)
-            return context.SourceId is not { } source || !GrainTypePrefix.IsClient(source) || source.Key.ToString().StartsWith("hosted-", StringComparison.Ordinal);
-        return InternalCalls.IsValid(RequestContext.Get(InternalCalls.RequestContextKey) as string, clusterKey, context.InterfaceType.ToString(),
+    // Only a silo's signature counts: a client chooses the sender its messages claim.
+    private bool FromInsideTheCluster(IIncomingGrainCallContext context) =>
+        InternalCalls.IsValid(RequestContext.Get(InternalCalls.RequestContextKey) as string, clusterKey, context.InterfaceType.ToString(),
             context.InterfaceMethod?.Name ?? context.MethodName, context.TargetId.ToString(), time.GetUtcNow());
-    }
 
     private (ClientIdentity? Caller, string? Refusal) Authorize(IIncomingGrainCallContext context, ClientCall call)
     {
@@ -58,9 +50,11 @@ public sealed partial class ClientAccessFilter(IOptions<AuthOptions> options, Re
             var (keyId, nonce, invalid) = Signatures.VerifyClientToken(RequestContext.Get(Signatures.RequestContextKey) as string, keys, call, time.GetUtcNow(),
                 options.Value.MaxClockSkewSeconds);
             if (invalid is not null) return (null, invalid);
-            if (!replays.TryUse(keyId!, nonce!, options.Value.MaxClockSkewSeconds))
-                return (identities[keyId!], "this credential token was used before (each token is good for one call)");
             caller = identities[keyId!];
+            // The role first: a key may fill the replay cache only with calls it may make.
+            if (!ClientSurface.RoleAllows(caller, access)) return (caller, $"client '{caller.KeyId}' is a {caller.RoleText}, which may not {Describe(access)}");
+            if (!replays.TryUse(keyId!, nonce!, options.Value.MaxClockSkewSeconds))
+                return (caller, "this credential token was used before (each token is good for one call)");
         }
         if (!ClientSurface.RoleAllows(caller, access)) return (caller, $"client '{caller.KeyId}' is a {caller.RoleText}, which may not {Describe(access)}");
         if (access == ClientAccess.ReadSite && caller.Role == ClientRole.SiteAdmin && context.TargetId.Key.ToString() != caller.Site)

@@ -38,6 +38,12 @@ public static class ClientSurface
         ("IMembershipTableSystemTarget", "ReadAll"), ("IMembershipTableSystemTarget", "ReadRow"),
     ];
 
+    // What Orleans' runtime delivers to a grain on its own silo, unsigned: its timers' ticks, its reminders, and
+    // cancellations of calls it made. A client that sent one would only make a job tick or wake early.
+    private static readonly HashSet<string> OrleansRuntimeDeliveries = ["IGrainTimerInvoker", "IRemindable", "ICancellationSourcesExtension"];
+
+    public static bool IsOrleansRuntimeDelivery(string interfaceType) => OrleansRuntimeDeliveries.Contains(interfaceType[(interfaceType.LastIndexOf('.') + 1)..]);
+
     /// <summary>Whether this is one of the read-only calls an Orleans client makes to connect.</summary>
     public static bool IsOrleansClientRead(string interfaceType, string method)
     {

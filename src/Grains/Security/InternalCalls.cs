@@ -7,9 +7,9 @@ namespace FedGrains.Grains.Security;
 
 /// <summary>
 /// Proof that a call comes from inside the cluster. Orleans' client endpoint forwards a client's message with the
-/// sender it claims, so a client that speaks the protocol itself could pose as a grain; with a cluster key
-/// (<see cref="AuthOptions.ClusterKey"/>) every silo signs its outgoing calls with an HMAC over the target grain
-/// and method, and the access filter treats a call without a valid one as a client's. Clients never see a proof
+/// sender it claims, so a client that speaks the protocol itself could pose as a grain; every silo signs its
+/// outgoing calls with an HMAC over the target grain and method (<see cref="AuthOptions.SigningKey"/>), and the
+/// access filter treats a call without a valid one as a client's. Clients never see a proof
 /// for a grain other than their own observers (mutual TLS keeps silo traffic off the wire).
 /// </summary>
 public static class InternalCalls
@@ -39,12 +39,11 @@ public static class InternalCalls
 /// <summary>Signs every call a silo makes (from grains or its own start-up work) as internal, when the cluster has a key.</summary>
 public sealed class InternalCallSigner(IOptions<AuthOptions> options, TimeProvider time) : IOutgoingGrainCallFilter
 {
-    private readonly byte[]? key = options.Value.ClusterKeyBytes();
+    private readonly byte[] key = options.Value.SigningKey();
 
     public Task Invoke(IOutgoingGrainCallContext context)
     {
-        if (key is not null)
-            RequestContext.Set(InternalCalls.RequestContextKey, InternalCalls.Proof(key, context.InterfaceType.ToString(),
+        RequestContext.Set(InternalCalls.RequestContextKey, InternalCalls.Proof(key, context.InterfaceType.ToString(),
                 context.InterfaceMethod?.Name ?? context.MethodName, context.TargetId.ToString(), time.GetUtcNow()));
         return context.Invoke();
     }

@@ -62,7 +62,7 @@ public sealed class SiteCatalogueTests : IAsyncLifetime
         var status = await TestCluster.WaitFinishedAsync(job);
 
         Assert.Equal(JobState.Completed, status.State);
-        Assert.Equal(2000 + 700, (await job.GetHistoryAsync())[0].Examples); // the shared half of 4,000, plus the ward's 700 rows
+        Assert.Equal(4000 + 700, (await job.GetHistoryAsync())[0].Examples); // the shared gateway's 4,000, plus the ward's 700 rows
         var ward = cluster.Silos.Single(s => s.Name == "Silo_1").SiloAddress.ToString();
         Assert.Equal(ward, (await job.GetGatewaysAsync()).Single(g => g.GatewayId == "w").Silo);
         Assert.DoesNotContain(Csv, (await job.GetSpecAsync())!.ToString()); // the path stays in the site's configuration
@@ -89,5 +89,38 @@ public sealed class SiteCatalogueTests : IAsyncLifetime
 
         Assert.Contains("site 'ward' reads no paths from a job spec; name one of its datasets in gateways[].source.dataset: ward-csv", e.Message);
         Assert.Null(await job.GetSpecAsync());
+    }
+
+    [Fact]
+    public async Task A_gateway_a_client_got_activated_on_the_wrong_silo_steps_aside_and_the_job_runs_it_at_its_site()
+    {
+        // Naming a site with no silo sends the activation to the silo that serves any site; the call itself is refused.
+        RequestContext.Set(Grains.Placement.SiteCalls.RequestContextKey, "nowhere");
+        await Assert.ThrowsAsync<UnauthorizedAccessException>(() => cluster.Client.GetGrain<IGatewayGrain>(IGatewayGrain.Key("misplaced", "w")).GetSiloAsync());
+        RequestContext.Clear();
+        var job = cluster.Client.GetGrain<IFederationGrain>("misplaced");
+
+        await job.StartAsync(Job(new SiteSource { Dataset = "ward-csv" }));
+
+        Assert.Equal(JobState.Completed, (await TestCluster.WaitFinishedAsync(job)).State);
+        var ward = cluster.Silos.Single(s => s.Name == "Silo_1").SiloAddress.ToString();
+        Assert.Equal(ward, (await job.GetGatewaysAsync()).Single(g => g.GatewayId == "w").Silo);
+    }
+
+    [Fact]
+    public async Task A_site_silo_without_a_policy_still_refuses_training_without_noise_and_a_data_folder_from_the_spec()
+    {
+        var noNoise = cluster.Client.GetGrain<IFederationGrain>("no-noise");
+        var e = await Assert.ThrowsAsync<ArgumentException>(() => noNoise.StartAsync(Job(new SiteSource { Dataset = "ward-csv" }) with
+        {
+            Privacy = new Learning.Privacy.PrivacySpec { NoiseLevel = "none" },
+        }));
+        Assert.Contains("site ward refuses job no-noise", e.Message);
+        Assert.Contains("none", e.Message);
+
+        var folder = cluster.Client.GetGrain<IFederationGrain>("data-dir");
+        var spec = Job(new SiteSource { Dataset = "ward-csv" });
+        var f = await Assert.ThrowsAsync<ArgumentException>(() => folder.StartAsync(spec with { Dataset = spec.Dataset with { DataDir = "/etc" } }));
+        Assert.Contains("reads no paths from a job spec (dataset.data_dir)", f.Message);
     }
 }

@@ -98,7 +98,15 @@ public sealed class SiteSilosTests : IAsyncLifetime
     private async Task AssertRedisRefusesWithoutPasswordAsync()
     {
         using var tcp = new System.Net.Sockets.TcpClient();
-        await tcp.ConnectAsync("127.0.0.1", redisPort);
+        for (int attempt = 0; ; attempt++)
+        {
+            try
+            {
+                await tcp.ConnectAsync("127.0.0.1", redisPort);
+                break;
+            }
+            catch (System.Net.Sockets.SocketException) when (attempt < 50) { await Task.Delay(100); } // redis-server still starting
+        }
         var stream = tcp.GetStream();
         await stream.WriteAsync("KEYS *\r\n"u8.ToArray());
         var reply = new byte[256];

@@ -177,6 +177,9 @@ public sealed class AccessTests : IAsyncLifetime
         Assert.Contains("only that site's ledger", await RefusedAs("admin-00", Grains.GetGrain<ISiteLedgerGrain>("gw-01").GetReportAsync));
         Assert.Contains("site-admin:gw-00, which may not cancel jobs", await RefusedAs("admin-00", job.CancelAsync));
         Assert.Equal(["gw-00"], await As("admin-00", Grains.GetGrain<ISiteDirectoryGrain>(0).ListAsync));
+        Assert.Equal(["gw-00"], (await As("admin-00", job.GetGatewayPrivacyAsync)).Select(p => p.GatewayId)); // not the other sites' ledgers
+        Assert.Equal(["gw-00"], (await As("admin-00", job.GetGatewaysAsync)).Select(p => p.GatewayId));
+        Assert.Equal(3, (await As("operator", job.GetGatewaysAsync)).Count);
 
         Assert.Equal(JobState.Cancelled, (await As("alice", job.CancelAsync)).State);
     }

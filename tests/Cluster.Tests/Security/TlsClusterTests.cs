@@ -12,6 +12,7 @@ namespace FedGrains.Cluster.Tests.Security;
 /// </summary>
 public sealed class TlsClusterTests : IAsyncLifetime
 {
+    private static readonly string ClusterKey = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
     private readonly List<ProcessRunner> processes = [];
     private readonly TlsFolders folders = new();
     private int redisPort;
@@ -77,7 +78,8 @@ public sealed class TlsClusterTests : IAsyncLifetime
             "--FedGrains:Cluster:Provider=redis", $"--FedGrains:Cluster:Redis=127.0.0.1:{redisPort}", "--FedGrains:Storage:Provider=redis",
             "--FedGrains:Cluster:AdvertisedIPAddress=127.0.0.1", $"--FedGrains:Cluster:SiloPort={HostBuilderExtensions.FreeTcpPort()}",
             $"--FedGrains:Cluster:ClientPort={clientPort}", $"--FedGrains:Health:Port={HostBuilderExtensions.FreeTcpPort()}",
-            "--FedGrains:Telemetry:Exporter=none", "--Logging:LogLevel:Default=Warning", "--FedGrains:Silo:TorchThreads=1", .. extra,
+            "--FedGrains:Telemetry:Exporter=none", "--Logging:LogLevel:Default=Warning", "--FedGrains:Silo:TorchThreads=1",
+            $"--FedGrains:Auth:ClusterKey={ClusterKey}", .. extra,
         ]);
         processes.Add(silo);
         return silo;
