@@ -20,6 +20,7 @@ public sealed class SiteSilosTests : IAsyncLifetime
 {
     private static readonly string RedisPassword = Convert.ToHexString(RandomNumberGenerator.GetBytes(16));
     private static readonly string ClientKey = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
+    private static readonly string GatewayKey = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
     private static readonly string ClusterKey = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
     private static readonly string[] Sites = ["site-a", "site-b", "site-c"];
     private readonly string pki = Directory.CreateTempSubdirectory("fedgrains-sites-").FullName;
@@ -129,6 +130,7 @@ public sealed class SiteSilosTests : IAsyncLifetime
             "--FedGrains:Auth:Enabled=true", $"--FedGrains:Auth:ClusterKey={ClusterKey}",
             $"--FedGrains:Auth:ClientKeys:operator={ClientKey}", "--FedGrains:Auth:ClientRoles:operator=operator",
             "--FedGrains:Site:Policy:MaxEpsilonPerJob=10",
+            .. new[] { "a", "b", "c" }.Select(g => $"--FedGrains:Auth:GatewayKeys:{g}={GatewayKey}"),
         ]);
         processes.Add(silo);
         return (silo, siloPort);
@@ -185,7 +187,7 @@ public sealed class SiteSilosTests : IAsyncLifetime
             {
                 var status = await job.GetStatusAsync();
                 if (until(status)) return status;
-                if (DateTime.UtcNow > deadline) throw new TimeoutException($"job still {status.State} at round {status.RoundsCompleted}/{status.TotalRounds}");
+                if (DateTime.UtcNow > deadline) throw new TimeoutException($"job still {status.State} at round {status.RoundsCompleted}/{status.TotalRounds}: {status.Error}");
             }
             catch (OrleansException) when (DateTime.UtcNow < deadline) { }
             await Task.Delay(250);
