@@ -37,6 +37,34 @@ internal sealed class ProcessRunner : IDisposable
     public static ProcessRunner StartDotnet(string dll, IEnumerable<string> args) =>
         Start("dotnet", new[] { Path.Combine(AppContext.BaseDirectory, dll) }.Concat(args));
 
+    /// <summary>A redis-server on <paramref name="port"/> of loopback, in memory only, with any <paramref name="extra"/> arguments (e.g. a password).</summary>
+    public static ProcessRunner StartRedis(int port, params string[] extra)
+    {
+        var server = new[] { "/usr/bin/redis-server", "/usr/local/bin/redis-server" }.FirstOrDefault(File.Exists)
+            ?? throw new InvalidOperationException("redis-server is not installed: run `apt-get install -y redis-server` (.ci/run does).");
+        return Start(server, ["--port", port.ToString(), "--save", "", "--appendonly", "no", "--bind", "127.0.0.1", .. extra]);
+    }
+
+    /// <summary>Runs the CLI with <paramref name="args"/> to its end (at most two minutes): its exit code and output.</summary>
+    public static async Task<(int ExitCode, string Output)> RunCliAsync(params string[] args)
+    {
+        using var cli = StartDotnet("fedgrains.dll", args);
+        var code = await cli.WaitAsync(TimeSpan.FromMinutes(2));
+        return (code, cli.Output);
+    }
+
+    /// <summary>Retries a CLI call while the cluster is still starting (exit code 3: unreachable), for up to a minute.</summary>
+    public static async Task<(int ExitCode, string Output)> RetryUntilUpAsync(Func<Task<(int ExitCode, string Output)>> call)
+    {
+        var deadline = DateTime.UtcNow.AddMinutes(1);
+        while (true)
+        {
+            var result = await call();
+            if (result.ExitCode != 3 || DateTime.UtcNow > deadline) return result;
+            await Task.Delay(500);
+        }
+    }
+
     public async Task<int> WaitAsync(TimeSpan timeout)
     {
         using var cancel = new CancellationTokenSource(timeout);

@@ -26,9 +26,7 @@ public sealed class MultiProcessRedisTests : IAsyncLifetime
     public Task InitializeAsync()
     {
         redisPort = HostBuilderExtensions.FreeTcpPort();
-        var redisServer = new[] { "/usr/bin/redis-server", "/usr/local/bin/redis-server" }.FirstOrDefault(File.Exists)
-            ?? throw new InvalidOperationException("redis-server is not installed: run `apt-get install -y redis-server` (.ci/run does).");
-        processes.Add(ProcessRunner.Start(redisServer, ["--port", redisPort.ToString(), "--save", "", "--appendonly", "no", "--bind", "127.0.0.1"]));
+        processes.Add(ProcessRunner.StartRedis(redisPort));
         return Task.CompletedTask;
     }
 
@@ -78,10 +76,10 @@ public sealed class MultiProcessRedisTests : IAsyncLifetime
               "privacy": { "target_epsilon": 3, "delta": 1e-5 } }
             """);
 
-        var anonymous = await RunCliAsync("submit", "--spec", spec, "--job-id", "mp", "--cluster", cluster);
+        var anonymous = await ProcessRunner.RunCliAsync("submit", "--spec", spec, "--job-id", "mp", "--cluster", cluster);
         Assert.Equal(5, anonymous.ExitCode);
         Assert.Contains("no credential", anonymous.Output);
-        var submit = await RunCliAsync("submit", "--spec", spec, "--job-id", "mp", "--cluster", cluster, "--credential", Credential);
+        var submit = await ProcessRunner.RunCliAsync("submit", "--spec", spec, "--job-id", "mp", "--cluster", cluster, "--credential", Credential);
         Assert.True(submit.ExitCode == 0, submit.Output + Logs(silos));
         Assert.Equal("mp", submit.Output.TrimEnd().Split('\n')[^1].Trim());
 
@@ -110,10 +108,10 @@ public sealed class MultiProcessRedisTests : IAsyncLifetime
         Assert.Matches(@"round \d+/40: 3 updates", watch.Output);
         Assert.Contains("job mp: Completed after 40 rounds", watch.Output);
 
-        var status = await RunCliAsync("status", "mp", "--cluster", cluster, "--credential", Credential);
+        var status = await ProcessRunner.RunCliAsync("status", "mp", "--cluster", cluster, "--credential", Credential);
         Assert.Contains("Completed", status.Output);
         var exportDir = Path.Combine(dir, "export");
-        var export = await RunCliAsync("export", "mp", "--output", exportDir, "--cluster", cluster, "--credential", Credential);
+        var export = await ProcessRunner.RunCliAsync("export", "mp", "--output", exportDir, "--cluster", cluster, "--credential", Credential);
         Assert.True(export.ExitCode == 0, export.Output);
         using var report = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(exportDir, "report.json")));
         Assert.Equal(40, report.RootElement.GetProperty("rounds_completed").GetInt32());
@@ -126,11 +124,11 @@ public sealed class MultiProcessRedisTests : IAsyncLifetime
             Assert.Equal(new byte[] { 0x89, (byte)'P', (byte)'N', (byte)'G' }, (await File.ReadAllBytesAsync(Path.Combine(exportDir, png)))[..4]);
 
         // Every version is kept (in Redis here) and can be exported, including one from before the silo was killed.
-        var old = await RunCliAsync("export", "mp", "--model-version", "2", "--output", Path.Combine(dir, "v2"), "--cluster", cluster, "--credential", Credential);
+        var old = await ProcessRunner.RunCliAsync("export", "mp", "--model-version", "2", "--output", Path.Combine(dir, "v2"), "--cluster", cluster, "--credential", Credential);
         Assert.True(old.ExitCode == 0, old.Output);
         Assert.Contains("model version 2", old.Output);
         Assert.NotEqual(await File.ReadAllBytesAsync(Path.Combine(exportDir, "model.fgw")), await File.ReadAllBytesAsync(Path.Combine(dir, "v2", "model.fgw")));
-        var missing = await RunCliAsync("export", "mp", "--model-version", "99", "--output", Path.Combine(dir, "v99"), "--cluster", cluster, "--credential", Credential);
+        var missing = await ProcessRunner.RunCliAsync("export", "mp", "--model-version", "99", "--output", Path.Combine(dir, "v99"), "--cluster", cluster, "--credential", Credential);
         Assert.Equal(2, missing.ExitCode);
         Assert.Contains("no model version 99", missing.Output);
     }
@@ -149,22 +147,22 @@ public sealed class MultiProcessRedisTests : IAsyncLifetime
             .. Enumerable.Range(0, 10).Select(g => $"--FedGrains:Auth:GatewayKeys:gw-{g:D2}={SiteKey(g)}"),
         ]));
         var endpoint = $"127.0.0.1:{gatewayPort}";
-        var submit = await RetryUntilUpAsync(() => RunCliAsync("submit", "--dataset", "synthetic", "--rounds", "500", "--job-id", "long",
+        var submit = await ProcessRunner.RetryUntilUpAsync(() => ProcessRunner.RunCliAsync("submit", "--dataset", "synthetic", "--rounds", "500", "--job-id", "long",
             "--hidden", "8", "--batch-size", "50", "--cluster", endpoint, "--credential", Credential));
         Assert.True(submit.ExitCode == 0, submit.Output + silo.Output);
 
-        var cancel = await RunCliAsync("cancel", "long", "--cluster", endpoint, "--credential", Credential);
+        var cancel = await ProcessRunner.RunCliAsync("cancel", "long", "--cluster", endpoint, "--credential", Credential);
 
         Assert.True(cancel.ExitCode == 0, cancel.Output);
         Assert.Contains("long: Cancelled after", cancel.Output);
-        var status = await RunCliAsync("status", "long", "--cluster", endpoint, "--credential", Credential);
+        var status = await ProcessRunner.RunCliAsync("status", "long", "--cluster", endpoint, "--credential", Credential);
         Assert.Contains("Cancelled", status.Output);
     }
 
     [Fact]
     public async Task The_cli_says_clearly_when_the_cluster_is_unreachable()
     {
-        var result = await RunCliAsync("status", "--cluster", $"127.0.0.1:{HostBuilderExtensions.FreeTcpPort()}");
+        var result = await ProcessRunner.RunCliAsync("status", "--cluster", $"127.0.0.1:{HostBuilderExtensions.FreeTcpPort()}");
 
         Assert.Equal(3, result.ExitCode);
         Assert.Contains("cannot reach the FedGrains cluster", result.Output);
@@ -211,25 +209,6 @@ public sealed class MultiProcessRedisTests : IAsyncLifetime
             await client.StartAsync();
         }
         return client.Services.GetRequiredService<IClusterClient>();
-    }
-
-    /// <summary>Retries a CLI call while the silo is still starting (exit code 3: unreachable), for up to a minute.</summary>
-    private static async Task<(int ExitCode, string Output)> RetryUntilUpAsync(Func<Task<(int ExitCode, string Output)>> call)
-    {
-        var deadline = DateTime.UtcNow.AddMinutes(1);
-        while (true)
-        {
-            var result = await call();
-            if (result.ExitCode != 3 || DateTime.UtcNow > deadline) return result;
-            await Task.Delay(500);
-        }
-    }
-
-    private static async Task<(int ExitCode, string Output)> RunCliAsync(params string[] args)
-    {
-        using var cli = ProcessRunner.StartDotnet("fedgrains.dll", args);
-        var code = await cli.WaitAsync(TimeSpan.FromMinutes(2));
-        return (code, cli.Output);
     }
 
     private static string Logs(IEnumerable<ProcessRunner> silos) =>

@@ -35,10 +35,7 @@ public sealed class SiteSilosTests : IAsyncLifetime
     {
         Provisioning.Run(new ProvisionRequest(pki, ["federation"], Sites, ["operator"], []), TimeProvider.System);
         redisPort = HostBuilderExtensions.FreeTcpPort();
-        var redisServer = new[] { "/usr/bin/redis-server", "/usr/local/bin/redis-server" }.FirstOrDefault(File.Exists)
-            ?? throw new InvalidOperationException("redis-server is not installed: run `apt-get install -y redis-server` (.ci/run does).");
-        processes.Add(ProcessRunner.Start(redisServer,
-            ["--port", redisPort.ToString(), "--requirepass", RedisPassword, "--save", "", "--appendonly", "no", "--bind", "127.0.0.1"]));
+        processes.Add(ProcessRunner.StartRedis(redisPort, "--requirepass", RedisPassword));
         return Task.CompletedTask;
     }
 

@@ -20,9 +20,7 @@ public sealed class TlsClusterTests : IAsyncLifetime
     public Task InitializeAsync()
     {
         redisPort = HostBuilderExtensions.FreeTcpPort();
-        var redisServer = new[] { "/usr/bin/redis-server", "/usr/local/bin/redis-server" }.FirstOrDefault(File.Exists)
-            ?? throw new InvalidOperationException("redis-server is not installed: run `apt-get install -y redis-server` (.ci/run does).");
-        processes.Add(ProcessRunner.Start(redisServer, ["--port", redisPort.ToString(), "--save", "", "--appendonly", "no", "--bind", "127.0.0.1"]));
+        processes.Add(ProcessRunner.StartRedis(redisPort));
         return Task.CompletedTask;
     }
 
@@ -45,14 +43,14 @@ public sealed class TlsClusterTests : IAsyncLifetime
             $"--FedGrains:Tls:CertificateAuthority={folders.Ca}");
         string[] tls = ["--tls-certificate", folders.Ours_("client-alice.pfx"), "--tls-ca", folders.Ca];
         var cluster = $"redis://127.0.0.1:{redisPort}";
-        var status = await RetryUntilUpAsync(() => RunCliAsync(["status", "--cluster", cluster, .. tls]));
+        var status = await ProcessRunner.RetryUntilUpAsync(() => ProcessRunner.RunCliAsync(["status", "--cluster", cluster, .. tls]));
         Assert.True(status.ExitCode == 0, status.Output + silo.Output);
 
         // Both intruders read the membership table in Redis, so they know where the silo is; neither can talk to it.
         var plaintext = StartSilo(HostBuilderExtensions.FreeTcpPort());
         var foreign = StartSilo(HostBuilderExtensions.FreeTcpPort(), "--FedGrains:Tls:Enabled=true",
             $"--FedGrains:Tls:Certificate={folders.Theirs_("silo-intruder.pfx")}", $"--FedGrains:Tls:CertificateAuthority={folders.OtherCa}");
-        var anonymous = await RunCliAsync(["status", "--cluster", $"127.0.0.1:{clientPort}"]);
+        var anonymous = await ProcessRunner.RunCliAsync(["status", "--cluster", $"127.0.0.1:{clientPort}"]);
 
         Assert.Equal(3, anonymous.ExitCode);
         Assert.Contains("give --tls-certificate", anonymous.Output);
@@ -67,7 +65,7 @@ public sealed class TlsClusterTests : IAsyncLifetime
         Assert.Contains("is not issued by the deployment's CA", silo.Output);
 
         // The cluster still answers a provisioned client (clients may not ask Orleans' management grain which silos are in it).
-        var again = await RunCliAsync(["status", "--cluster", cluster, .. tls]);
+        var again = await ProcessRunner.RunCliAsync(["status", "--cluster", cluster, .. tls]);
         Assert.True(again.ExitCode == 0, again.Output);
     }
 
@@ -85,21 +83,4 @@ public sealed class TlsClusterTests : IAsyncLifetime
         return silo;
     }
 
-    private static async Task<(int ExitCode, string Output)> RetryUntilUpAsync(Func<Task<(int ExitCode, string Output)>> call)
-    {
-        var deadline = DateTime.UtcNow.AddMinutes(1);
-        while (true)
-        {
-            var result = await call();
-            if (result.ExitCode != 3 || DateTime.UtcNow > deadline) return result;
-            await Task.Delay(500);
-        }
-    }
-
-    private static async Task<(int ExitCode, string Output)> RunCliAsync(string[] args)
-    {
-        using var cli = ProcessRunner.StartDotnet("fedgrains.dll", args);
-        var code = await cli.WaitAsync(TimeSpan.FromMinutes(2));
-        return (code, cli.Output);
-    }
 }
