@@ -31,6 +31,7 @@ internal sealed class EmbeddedFederation : IAsyncDisposable
         // The progress display owns the terminal; only warnings and errors go to the console log.
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         builder.Logging.AddFilter("Orleans", LogLevel.Error);
+        builder.Logging.AddFilter("Polly", LogLevel.Warning); // Orleans' placement retries log every attempt at Information
         builder.AddFedGrainsSilo();
         var host = builder.Build();
         await host.StartAsync(cancellationToken);

@@ -1,0 +1,13 @@
+namespace FedGrains.Cluster.Tests.Cli.BadInput;
+
+/// <summary>Flags the parser or the command must refuse before anything runs.</summary>
+internal static class CliFlagCases
+{
+    public static IEnumerable<BadInput> All() =>
+    [
+        new("privacy epsilon with a delta that is not a number", ["privacy", "epsilon", "--sample-rate", "0.01", "--noise-multiplier", "1", "--steps", "10", "--delta", "abc"], ["--delta", "number"]),
+        new("run with rounds that are not a number", ["run", "--rounds", "x", "--output", "{dir}/out"], ["--rounds"]),
+        new("run with an unknown flag", ["run", "--roundz", "3", "--output", "{dir}/out"], ["--roundz"]),
+        new("privacy epsilon with a sample rate above 1", ["privacy", "epsilon", "--sample-rate", "2", "--noise-multiplier", "1", "--steps", "10", "--delta", "1e-5"], ["--sample-rate"]),
+    ];
+}

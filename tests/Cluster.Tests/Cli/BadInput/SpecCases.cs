@@ -1,0 +1,29 @@
+namespace FedGrains.Cluster.Tests.Cli.BadInput;
+
+/// <summary>Job specs and job flags that are syntactically fine but ask for something that cannot or must not run.</summary>
+internal static class SpecCases
+{
+    private const string Spec = "{dir}/spec.json";
+
+    private static BadInput Run(string name, string[] mustSay, params string[] args) =>
+        new(name, ["run", .. args, "--output", "{dir}/out"], mustSay);
+
+    private static BadInput SpecFile(string name, string json, params string[] mustSay) =>
+        Run(name, mustSay, "--spec", Spec).With("spec.json", json);
+
+    public static IEnumerable<BadInput> All() =>
+    [
+        SpecFile("duplicate privacy object", """{"rounds":1,"dataset":{"kind":"synthetic"},"privacy":{"noise_level":"sample"},"privacy":{"noise_level":"none"}}""", "privacy"),
+        SpecFile("noise level in capitals", """{"rounds":1,"dataset":{"kind":"synthetic"},"privacy":{"noise_level":"SAMPLE"}}""", "noise_level"),
+        SpecFile("empty gateway list", """{"rounds":1,"dataset":{"kind":"synthetic"},"gateways":[]}""", "gateways"),
+        SpecFile("gateway id with a slash", """{"rounds":1,"dataset":{"kind":"synthetic"},"gateways":[{"id":"a/b"}]}""", "id"),
+        SpecFile("gateway id ..", """{"rounds":1,"dataset":{"kind":"synthetic"},"gateways":[{"id":".."}]}""", "id"),
+        SpecFile("a 1 MB gateway id", $$"""{"rounds":1,"dataset":{"kind":"synthetic"},"gateways":[{"id":"{{new string('x', 1 << 20)}}"}]}""", "id"),
+        SpecFile("not JSON", "{ rounds: ", "spec.json"),
+        SpecFile("unknown field", """{"rounds":1,"dataset":{"kind":"synthetic"},"roundz":3}""", "roundz"),
+        Run("zero rounds", ["rounds"], "--dataset", "synthetic", "--rounds", "0"),
+        Run("batch above a gateway's examples", ["batch"], "--dataset", "synthetic", "--rounds", "1", "--batch-size", "1000000"),
+        Run("delta not below 1/examples", ["delta"], "--dataset", "synthetic", "--rounds", "1", "--delta", "0.5"),
+        Run("job id ..", ["job-id"], "--dataset", "synthetic", "--rounds", "1", "--job-id", ".."),
+    ];
+}
