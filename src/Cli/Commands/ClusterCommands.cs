@@ -28,14 +28,14 @@ internal static class ClusterCommands
     private static Command Submit()
     {
         var job = new JobOptions();
-        var jobId = new Option<string?>("--job-id") { Description = "Job id; submitting the same id and spec again is a no-op (default job-yyyyMMdd-HHmmss, the UTC time)." };
+        var jobId = JobIds.Option("Job id; submitting the same id and spec again is a no-op (default job-yyyyMMdd-HHmmss, the UTC time).");
         var command = new Command("submit", "Submit a job to a running cluster; prints the job id on the last line.") { Cluster, Credential, jobId };
         foreach (var o in job.All) command.Add(o);
         command.SetAction((r, ct) => WithClusterAsync(r, ct, async client =>
         {
             var spec = job.Build(r);
             JobSpecValidator.Validate(spec);
-            var id = r.GetValue(jobId) ?? $"job-{DateTime.UtcNow:yyyyMMdd-HHmmss}";
+            var id = r.GetValue(jobId) ?? JobIds.New();
             var status = await client.GetGrain<IFederationGrain>(id).StartAsync(spec);
             AnsiConsole.MarkupLineInterpolated($"submitted: {status.State}, {status.TotalRounds} rounds");
             Console.WriteLine(id);
@@ -72,7 +72,7 @@ internal static class ClusterCommands
 
     private static Command Watch()
     {
-        var jobArg = new Argument<string>("job") { Description = "Job id." };
+        var jobArg = JobIds.Argument();
         var updates = new Option<bool>("--updates") { Description = "Also print each gateway's update as it arrives." };
         var command = new Command("watch", "Follow a job's rounds live (events from the federation) until it ends.") { Cluster, Credential, jobArg, updates };
         command.SetAction((r, ct) => WithClusterAsync(r, ct, async client =>
@@ -120,7 +120,7 @@ internal static class ClusterCommands
 
     private static Command Cancel()
     {
-        var jobArg = new Argument<string>("job") { Description = "Job id." };
+        var jobArg = JobIds.Argument();
         var command = new Command("cancel", "Cancel a running job; its completed rounds are kept.") { Cluster, Credential, jobArg };
         command.SetAction((r, ct) => WithClusterAsync(r, ct, async client =>
         {
@@ -133,7 +133,7 @@ internal static class ClusterCommands
 
     private static Command Export()
     {
-        var jobArg = new Argument<string>("job") { Description = "Job id." };
+        var jobArg = JobIds.Argument();
         var output = new Option<DirectoryInfo>("--output") { Description = "Folder to write into.", Required = true };
         var version = new Option<long?>("--model-version") { Description = "Export this kept model version (default latest)." };
         var command = new Command("export", "Write a job's report.json, history.csv, model.safetensors and accuracy/epsilon plots.") { Cluster, Credential, jobArg, output, version };

@@ -18,6 +18,13 @@ internal static partial class ParseErrors
         return ExitCode;
     }
 
+    /// <summary>A bad request found after parsing: the message on standard error, exit code 2.</summary>
+    public static int Refuse(string message)
+    {
+        Console.Error.WriteLine("error: " + message);
+        return ExitCode;
+    }
+
     /// <summary>"as expected type 'System.Nullable`1[System.Int32]'" becomes "as a whole number", and so on.</summary>
     public static string Plain(string message) => ExpectedType().Replace(message, m => "as " + Describe(m.Groups[1].Value));
 

@@ -16,7 +16,7 @@ internal static class PrivacyCommand
         var noise = new Option<double>("--noise-multiplier") { Description = "sigma: noise std / clipping norm.", Required = true };
         Check(noise, v => !(v > 0) || double.IsInfinity(v) ? "--noise-multiplier must be a finite number > 0." : null);
         var target = new Option<double>("--target-epsilon") { Description = "Epsilon to reach.", Required = true };
-        Check(target, v => !(v > 0) || double.IsInfinity(v) ? "--target-epsilon must be a finite number > 0." : null);
+        Check(target, v => !(v > 0) || v > PrivacyAccountants.MaxTargetEpsilon ? $"--target-epsilon must be in (0, {PrivacyAccountants.MaxTargetEpsilon}]." : null);
 
         var accountant = new Option<string>("--accountant")
         {
@@ -44,6 +44,8 @@ internal static class PrivacyCommand
         noiseFor.SetAction(r =>
         {
             var (q, n, d, e, a) = (r.GetValue(sampleRate), r.GetValue(steps), r.GetValue(delta), r.GetValue(target), r.GetValue(accountant)!);
+            if (n > PrivacyAccountants.MaxCalibratedSteps)
+                return ParseErrors.Refuse($"--steps {n} is more than the {PrivacyAccountants.MaxCalibratedSteps} steps noise is calibrated for.");
             Console.WriteLine($"accountant: {a}; q={q}, steps={n}, delta={d}, target epsilon={e}");
             Console.WriteLine(PrivacyAccountants.Get(a).NoiseMultiplierFor(e, q, n, d).ToString("R", CultureInfo.InvariantCulture));
             return 0;

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Diagnostics;
 using FedGrains.Cli.Running;
 using FedGrains.Grains.Interfaces;
+using FedGrains.Learning;
 using FedGrains.Learning.Data;
 using FedGrains.Learning.Jobs;
 using Spectre.Console;
@@ -15,7 +16,7 @@ internal static class RunCommand
     {
         var job = new JobOptions();
         var output = new Option<DirectoryInfo>("--output") { Description = "Folder for report.json, history.csv, model.fgw, model.safetensors, the plots and state/fedgrains.db (default fedgrains-out).", DefaultValueFactory = _ => new DirectoryInfo("fedgrains-out") };
-        var jobId = new Option<string?>("--job-id") { Description = "Job id; re-running with the same id and --output resumes that job (default job-yyyyMMdd-HHmmss, the UTC time)." };
+        var jobId = JobIds.Option("Job id; re-running with the same id and --output resumes that job (default job-yyyyMMdd-HHmmss, the UTC time).");
         var device = new Option<string>("--device") { Description = "auto (cuda when usable, else cpu), cpu or cuda (default auto).", DefaultValueFactory = _ => "auto" };
         device.AcceptOnlyFromAmong("auto", "cpu", "cuda");
         var telemetry = new Option<string?>("--telemetry") { Description = "OpenTelemetry exporter: none, console or otlp (default otlp if OTEL_EXPORTER_OTLP_ENDPOINT is set, else none)." };
@@ -35,14 +36,16 @@ internal static class RunCommand
                 spec = job.Build(r);
                 JobSpecValidator.Validate(spec);
                 if (spec.Dataset.Kind == "fashion-mnist") FashionMnist.Locate(spec.Dataset.DataDir);
+                TorchRuntime.SelectDevice(r.GetValue(device)!);
+                OutputFolder.CheckWritable(r.GetValue(output)!.FullName);
             }
-            catch (Exception e) when (e is JobSpecException or FileNotFoundException)
+            catch (Exception e) when (e is JobSpecException or FileNotFoundException or InvalidOperationException)
             {
                 AnsiConsole.MarkupLineInterpolated($"[red]error:[/] {e.Message}");
                 return 2;
             }
             var dir = r.GetValue(output)!.FullName;
-            var id = r.GetValue(jobId) ?? $"job-{DateTime.UtcNow:yyyyMMdd-HHmmss}";
+            var id = r.GetValue(jobId) ?? JobIds.New();
             return await RunAsync(spec, id, dir, r.GetValue(device)!, r.GetValue(telemetry), ct);
         });
         return command;

@@ -75,9 +75,11 @@ public sealed class FederationGrain(
             if (JobSpecJson.Serialize(existing) == JobSpecJson.Serialize(spec)) return Status();
             throw new InvalidOperationException($"job '{JobId}' already exists with a different spec; pick a new job id (its stored rounds are kept).");
         }
+        if (JobSpecValidator.IdProblem("job id", JobId) is { } badId) throw new ArgumentException(badId);
 
-        await JobAdmission.AdmitAsync(GrainFactory, JobId, spec);
+        // The initial model first: a model that cannot fit is refused before any gateway joins.
         var initial = await JobAdmission.InitialStateAsync(data, spec, time.GetUtcNow());
+        await JobAdmission.AdmitAsync(GrainFactory, JobId, spec);
         initial.Owner = CallerContext.Current is { } caller && caller != ClientIdentity.LocalOperator ? caller.KeyId : null;
         await index.SetStateAsync(JobId, nameof(JobState.Running));
         job.State = initial;

@@ -22,6 +22,11 @@ internal static class GatewayCalls
         {
             return new ReceivedUpdate(gatewayId, null, e.Message, task.ModelVersion); // a dropout of this round; the site rejoins when its silo is back
         }
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException and not ObjectDisposedException)
+        {
+            // The gateway was reached and refused (its own checks, e.g. training diverged): retrying soon will not help.
+            return new ReceivedUpdate(gatewayId, null, e.Message, task.ModelVersion, Refused: true);
+        }
         catch (Exception e)
         {
             return new ReceivedUpdate(gatewayId, null, $"{e.GetType().Name}: {e.Message}", task.ModelVersion);

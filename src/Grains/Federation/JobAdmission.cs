@@ -1,9 +1,11 @@
+using System.Globalization;
 using FedGrains.Grains.Gateway;
 using FedGrains.Grains.Interfaces;
 using FedGrains.Grains.Placement;
 using FedGrains.Learning.Codecs;
 using FedGrains.Learning.Federation;
 using FedGrains.Learning.Jobs;
+using FedGrains.Learning.Models;
 using Microsoft.Extensions.Logging;
 
 namespace FedGrains.Grains.Federation;
@@ -26,6 +28,11 @@ internal static class JobAdmission
     public static async Task<FederationState> InitialStateAsync(DatasetCache data, JobSpec spec, DateTimeOffset now)
     {
         var dataset = await Task.Run(() => data.Dataset(spec));
+        long parameters = ModelSize.Parameters(spec.Model, dataset.ExampleShape, dataset.Classes);
+        int cohort = spec.CohortSize == 0 ? spec.ResolveGateways().Count : spec.CohortSize;
+        MemoryEstimate.Check(MemoryEstimate.Federation(parameters, cohort),
+            string.Create(CultureInfo.InvariantCulture, $"the federation's round ({parameters:N0} parameters, {cohort} deltas held at once)"),
+            "make model.hidden (or model.vocabulary) smaller, or the cohort (cohort_size).");
         var (weights, layout) = await Task.Run(() => GlobalModel.Initial(spec.Model, dataset.ExampleShape, dataset.Classes, spec.Seed));
         return FederationState.Start(spec, WeightBuffer.Encode(weights, WeightKind.Weights, 0, layout), layout, now);
     }

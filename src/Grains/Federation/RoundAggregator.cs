@@ -17,8 +17,11 @@ namespace FedGrains.Grains.Federation;
 /// <summary>What a round's gateways produced, turned into the next model and the round's record (or why it cannot be).</summary>
 public sealed record RoundOutcome(RoundRecord? Record, float[]? Weights, AggregationCheckpoint? Checkpoint, string? Failure);
 
-/// <summary>A gateway's answer (or why there is none) and the model version it was asked to train from.</summary>
-public sealed record ReceivedUpdate(string Id, GatewayUpdate? Update, string? Error, long BaseVersion);
+/// <summary>
+/// A gateway's answer (or why there is none) and the model version it was asked to train from. <paramref name="Refused"/>:
+/// the gateway answered with an error of its own, as opposed to not being reached (a dead silo, a timeout).
+/// </summary>
+public sealed record ReceivedUpdate(string Id, GatewayUpdate? Update, string? Error, long BaseVersion, bool Refused = false);
 
 /// <summary>
 /// The federation's work after the gateways answered: authenticate and validate each update, run the aggregation

@@ -54,7 +54,7 @@ internal sealed class SynchronousRounds(IRoundHost host, TimeProvider time)
             var now = time.GetUtcNow();
             failingSince ??= now;
             failedAttempts++;
-            bool unreachable = results.Any(r => r.Update is null);
+            bool unreachable = results.Any(r => r.Update is null && !r.Refused);
             if (unreachable ? now - failingSince >= UnreachablePatience : failedAttempts >= MaxRoundAttempts)
                 await host.FailAsync(unreachable ? $"{why} (gateways unreachable for {(now - failingSince.Value).TotalSeconds:F0} s over {failedAttempts} attempts)" : why);
             else if (unreachable)

@@ -96,6 +96,7 @@ public sealed class GatewayGrain(
             return ((int)x.shape[0], x.shape.Skip(1).Select(d => (int)d).ToArray(), data.Dataset(spec).Classes);
         });
         var id = GatewayId;
+        MemoryEstimate.CheckGateway(spec, spec.Defaults.With(gateway.Overrides), shape, classes, id);
         var plan = await AccountantWork.RunAsync(() =>
         {
             try { return LocalPlan.For(spec.Defaults.With(gateway.Overrides), spec.Privacy, examples, spec.PlannedParticipations()); }

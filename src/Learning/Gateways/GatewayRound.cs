@@ -26,11 +26,16 @@ public static class GatewayRound
             privacy.TrainMetrics, releaseNoise, cancellationToken);
         if (privacy.LocalUpdateDp is { Enabled: true } updateDp)
             UpdateDp.Privatize(delta, updateDp.ClippingNorm, updateDp.NoiseMultiplier, releaseNoise);
+        if (Array.FindIndex(delta, v => !float.IsFinite(v)) >= 0) throw new InvalidOperationException(Diverged(plan.Settings));
         var segments = GlobalModel.Segments(spec.Model, x.shape.Skip(1).Select(d => (int)d).ToArray(), classes);
         var bytes = DeltaCodec.Encode(delta, segments, spec.Aggregation.Compression, global.ModelVersion, global.LayoutHash,
             new Random(Seeds.Derive32(spec.Seed, $"rounding/{gatewayId}/{sequence}")));
         return (bytes, releasedLoss);
     }
+
+    /// <summary>A delta with NaN or infinity is not sent (the federation would refuse it anyway); the message names the settings that cause it.</summary>
+    public static string Diverged(TrainerSettings s) =>
+        $"local training diverged (the delta is not finite): lower learning_rate ({s.LearningRate}), clipping_norm ({s.ClippingNorm}) or noise_multiplier ({s.NoiseMultiplier:G4}).";
 
     /// <summary>Why a round of <paramref name="projection"/> is refused by the gateway's own budget, with the numbers.</summary>
     public static string BudgetRefusal(BudgetProjection projection, double delta, int roundsSoFar) =>

@@ -46,8 +46,7 @@ public static class JobSpecValidator
         {
             var g = resolved[i];
             var at = $"gateways[{i}]";
-            if (!IsId(g.Id))
-                p.Add($"{at}.id: '{Shown(g.Id)}' must be 1-{MaxIdLength} letters, digits, '-', '_' or '.', and not only dots.");
+            if (IdProblem($"{at}.id", g.Id) is { } badId) p.Add(badId);
             if (g.Site is { } site && !IsId(site))
                 p.Add($"{at}.site: '{Shown(site)}' must be 1-{MaxIdLength} letters, digits, '-', '_' or '.', and not only dots (or left out to use the gateway id).");
             if (g.Source is { } s)
@@ -56,8 +55,8 @@ public static class JobSpecValidator
                 bool named = s.Dataset is not null;
                 if ((csv ? 1 : 0) + (idx ? 1 : 0) + (named ? 1 : 0) != 1)
                     p.Add($"{at}.source: give one of dataset (a name the site declares), csv, or images and labels.");
-                else if (named && !IsId(s.Dataset))
-                    p.Add($"{at}.source.dataset: '{Shown(s.Dataset)}' must be 1-{MaxIdLength} letters, digits, '-', '_' or '.', and not only dots.");
+                else if (named && IdProblem($"{at}.source.dataset", s.Dataset) is { } badName)
+                    p.Add(badName);
                 else if (idx && (string.IsNullOrWhiteSpace(s.Images) || string.IsNullOrWhiteSpace(s.Labels)))
                     p.Add($"{at}.source: an idx source needs both images and labels.");
             }
@@ -88,7 +87,8 @@ public static class JobSpecValidator
             p.Add($"privacy.train_metrics.mode: '{privacy.TrainMetrics.Mode}' is not known; use \"none\" (nothing released) or \"noised\" (DP, accounted).");
         else if (privacy.TrainMetrics.Mode == "noised" && (!(privacy.TrainMetrics.NoiseMultiplier > 0) || !(privacy.TrainMetrics.LossBound > 0)))
             p.Add("privacy.train_metrics: noise_multiplier and loss_bound must be > 0.");
-        if (!(privacy.TargetEpsilon > 0) || double.IsInfinity(privacy.TargetEpsilon)) p.Add($"privacy.target_epsilon: {privacy.TargetEpsilon} must be a positive number, e.g. 3.");
+        if (!(privacy.TargetEpsilon > 0) || privacy.TargetEpsilon > Privacy.PrivacyAccountants.MaxTargetEpsilon)
+            p.Add($"privacy.target_epsilon: {privacy.TargetEpsilon} must be in (0, {Privacy.PrivacyAccountants.MaxTargetEpsilon}], e.g. 3; for no privacy use noise_level \"none\".");
         if (privacy.Delta is <= 0 or >= 1) p.Add($"privacy.delta: {privacy.Delta} must be in (0, 1), e.g. 1e-5 (below 1/examples per gateway).");
         return p;
     }
@@ -118,6 +118,13 @@ public static class JobSpecValidator
         id is { Length: >= 1 and <= MaxIdLength } && id.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.') && id.Any(c => c != '.');
 
     public const int MaxIdLength = 64;
+
+    /// <summary>Above this sigma no signal survives a step and the noise overflows float32 arithmetic (1e308 gave NaN deltas).</summary>
+    public const double MaxNoiseMultiplier = 1000;
+
+    /// <summary>Why <paramref name="id"/> cannot be an id (the field is named), or null: job ids become grain keys and file names.</summary>
+    public static string? IdProblem(string field, string? id) =>
+        IsId(id) ? null : $"{field}: '{Shown(id)}' must be 1-{MaxIdLength} letters, digits, '-', '_' or '.', and not only dots.";
 
     /// <summary>A refused value as the message shows it: at most 40 characters of it, so a huge value is not echoed back whole.</summary>
     public static string Shown(string? value) => value is null ? "" : value.Length <= 40 ? value : $"{value[..40]}... ({value.Length} characters)";
@@ -195,7 +202,8 @@ public static class JobSpecValidator
     {
         if (!(h.LearningRate > 0) || double.IsInfinity(h.LearningRate)) p.Add($"{at}.learning_rate: {h.LearningRate} must be > 0.");
         if (!(h.ClippingNorm > 0) || double.IsInfinity(h.ClippingNorm)) p.Add($"{at}.clipping_norm: {h.ClippingNorm} must be > 0.");
-        if (h.NoiseMultiplier is { } s && (!(s >= 0) || double.IsInfinity(s))) p.Add($"{at}.noise_multiplier: {s} must be >= 0, or left out to calibrate it to the privacy target.");
+        if (h.NoiseMultiplier is { } s && (!(s >= 0) || s > MaxNoiseMultiplier))
+            p.Add($"{at}.noise_multiplier: {s} must be in [0, {MaxNoiseMultiplier}], or left out to calibrate it to the privacy target; at sigma {MaxNoiseMultiplier} each step's noise is already {MaxNoiseMultiplier} clipping norms, and larger values overflow 32-bit floats.");
         if (!(h.LocalEpochs > 0) || h.LocalEpochs > 100) p.Add($"{at}.local_epochs: {h.LocalEpochs} must be in (0, 100].");
         if (h.BatchSize < 1) p.Add($"{at}.batch_size: {h.BatchSize} must be >= 1.");
         if (h.Optimizer is not ("sgd" or "adam")) p.Add($"{at}.optimizer: '{h.Optimizer}' is not known; use \"sgd\" or \"adam\".");

@@ -6,9 +6,11 @@ internal static class NoiseCalibration
     /// <summary>Refuses a question no noise can answer, with the setting that is wrong.</summary>
     public static void Check(IPrivacyAccountant accountant, double targetEpsilon, long steps, double delta, IReadOnlyList<PrivacyCharge> alsoSpent)
     {
-        if (!(targetEpsilon > 0) || double.IsInfinity(targetEpsilon))
-            throw new ArgumentOutOfRangeException(nameof(targetEpsilon), targetEpsilon, "target epsilon must be a positive finite number, e.g. 3.");
-        if (steps <= 0) throw new ArgumentOutOfRangeException(nameof(steps), steps, "steps must be > 0.");
+        if (!(targetEpsilon > 0) || targetEpsilon > PrivacyAccountants.MaxTargetEpsilon)
+            throw new ArgumentException($"target epsilon {targetEpsilon} must be in (0, {PrivacyAccountants.MaxTargetEpsilon}], e.g. 3; for no privacy at all use noise level \"none\".");
+        if (steps <= 0) throw new ArgumentException($"steps {steps} must be > 0.");
+        if (steps > PrivacyAccountants.MaxCalibratedSteps)
+            throw new ArgumentException($"{steps} DP steps are more than the {PrivacyAccountants.MaxCalibratedSteps} noise is calibrated for; use fewer rounds, local epochs or a smaller sample rate (batch_size), or give noise_multiplier to skip calibration.");
         if (alsoSpent.Count > 0 && accountant.Epsilon(alsoSpent, delta) >= targetEpsilon)
             throw new ArgumentException($"the other releases alone ({EpsilonMemo.Key(alsoSpent)}) already reach epsilon {targetEpsilon}; give them more noise or raise the target.");
     }

@@ -11,6 +11,19 @@ public static class PrivacyAccountants
 
     public const string Default = PrvAccountant.Name;
 
+    /// <summary>
+    /// The largest target epsilon noise is calibrated to: e^100 bounds nothing a person would call private, and near
+    /// zero noise the search would walk down to subnormal sigmas (1e300 hung the CLI). Train with noise level "none"
+    /// for no privacy.
+    /// </summary>
+    public const double MaxTargetEpsilon = 100;
+
+    /// <summary>
+    /// The most DP steps noise is calibrated for: the PRV grid grows with the horizon (measured here: 10^6 steps take
+    /// ~50 s to calibrate, 10^8 over 100 s), and 10^6 steps of one gateway is already far beyond any job in the field.
+    /// </summary>
+    public const long MaxCalibratedSteps = 1_000_000;
+
     private static readonly IReadOnlyDictionary<string, IPrivacyAccountant> ByName =
         new Dictionary<string, IPrivacyAccountant> { [Prv.Name] = Prv, [Rdp.Name] = Rdp };
 

@@ -154,6 +154,21 @@ public sealed class CliTests : IDisposable
         Assert.All(csv.Skip(1), line => Assert.StartsWith($"{line.Split(',')[0]},2,", line)); // two updates per version
     }
 
+    [Fact]
+    public async Task A_job_whose_training_diverges_fails_within_seconds_naming_the_learning_rate()
+    {
+        var clock = Stopwatch.StartNew();
+        var run = await RunAsync("run", "--dataset", "synthetic", "--gateways", "2", "--rounds", "2", "--hidden", "8",
+            "--learning-rate", "1e30", "--output", Path.Combine(dir, "diverged"));
+
+        Assert.True(run.ExitCode == 1, run.Output);
+        Assert.Contains("local training diverged", run.Output);
+        Assert.Contains("learning_rate (1E+30)", run.Output);
+        Assert.DoesNotContain("InvalidOperationException", run.Output);
+        // A gateway that answers with an error is not an unreachable one: no five minutes of backoff before failing.
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(60), $"took {clock.Elapsed}");
+    }
+
     private static double LastNumber(string output) =>
         double.Parse(output.TrimEnd().Split('\n')[^1].Trim(), CultureInfo.InvariantCulture);
 

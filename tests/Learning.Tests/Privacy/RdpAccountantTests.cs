@@ -98,7 +98,7 @@ public sealed class RdpAccountantTests
     {
         Assert.Contains("delta", Assert.Throws<ArgumentOutOfRangeException>(() => RdpAccountant.Epsilon(0.1, 1, 10, 0)).Message);
         Assert.Contains("sample rate", Assert.Throws<ArgumentOutOfRangeException>(() => RdpAccountant.Epsilon(1.5, 1, 10, 1e-5)).Message);
-        Assert.Contains("target epsilon", Assert.Throws<ArgumentOutOfRangeException>(() => PrivacyAccountants.Get("rdp").NoiseMultiplierFor(-1, 0.1, 10, 1e-5)).Message);
+        Assert.Contains("target epsilon", Assert.Throws<ArgumentException>(() => PrivacyAccountants.Get("rdp").NoiseMultiplierFor(-1, 0.1, 10, 1e-5)).Message);
     }
 
     private static double Binomial(int n, int k)

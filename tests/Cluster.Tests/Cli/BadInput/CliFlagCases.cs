@@ -8,6 +8,9 @@ internal static class CliFlagCases
         new("privacy epsilon with a delta that is not a number", ["privacy", "epsilon", "--sample-rate", "0.01", "--noise-multiplier", "1", "--steps", "10", "--delta", "abc"], ["--delta", "number"]),
         new("run with rounds that are not a number", ["run", "--rounds", "x", "--output", "{dir}/out"], ["--rounds"]),
         new("run with an unknown flag", ["run", "--roundz", "3", "--output", "{dir}/out"], ["--roundz"]),
+        new("privacy noise for a hundred million steps (used to take minutes)", ["privacy", "noise", "--sample-rate", "0.04", "--steps", "100000000", "--delta", "1e-5", "--target-epsilon", "3"], ["--steps"]),
+        new("privacy noise for epsilon 1e300 (used to hang)", ["privacy", "noise", "--sample-rate", "0.04", "--steps", "1000", "--delta", "1e-5", "--target-epsilon", "1e300"], ["--target-epsilon"]),
+        new("cancel a job named ..", ["cancel", ".."], ["job"]),
         new("privacy epsilon with a sample rate above 1", ["privacy", "epsilon", "--sample-rate", "2", "--noise-multiplier", "1", "--steps", "10", "--delta", "1e-5"], ["--sample-rate"]),
     ];
 }

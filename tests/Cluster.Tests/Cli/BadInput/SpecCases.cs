@@ -24,6 +24,16 @@ internal static class SpecCases
         Run("zero rounds", ["rounds"], "--dataset", "synthetic", "--rounds", "0"),
         Run("batch above a gateway's examples", ["batch"], "--dataset", "synthetic", "--rounds", "1", "--batch-size", "1000000"),
         Run("delta not below 1/examples", ["delta"], "--dataset", "synthetic", "--rounds", "1", "--delta", "0.5"),
-        Run("job id ..", ["job-id"], "--dataset", "synthetic", "--rounds", "1", "--job-id", ".."),
+        Run("job id ..", ["--job-id"], "--dataset", "synthetic", "--rounds", "1", "--job-id", ".."),
+        Run("empty job id", ["--job-id"], "--dataset", "synthetic", "--rounds", "1", "--job-id", ""),
+        Run("noise multiplier 1e308", ["noise_multiplier", "1000"], "--dataset", "synthetic", "--rounds", "1", "--noise-multiplier", "1e308"),
+        Run("target epsilon 1e300 (calibration used to hang)", ["target_epsilon", "100"], "--dataset", "synthetic", "--rounds", "1", "--epsilon", "1e300"),
+        Run("a hundred million rounds (calibration used to hang)", ["steps", "rounds"], "--dataset", "synthetic", "--rounds", "100000000"),
+        Run("a hidden width of two billion", ["memory", "model.hidden", "GiB"], "--dataset", "synthetic", "--rounds", "1", "--hidden", "2000000000"),
+        SpecFile("a billion synthetic features", """{"rounds":1,"dataset":{"kind":"synthetic","synthetic_features":1000000000}}""", "memory", "synthetic_features"),
+        SpecFile("a vocabulary of two billion tokens", """{"rounds":1,"model":{"kind":"text","vocabulary":2000000000},"dataset":{"kind":"synthetic-text"}}""", "memory", "vocabulary"),
+        Run("device cuda without CUDA", ["cuda", "--device cpu"], "--dataset", "synthetic", "--rounds", "1", "--device", "cuda"),
+        new BadInput("output names a file", ["run", "--dataset", "synthetic", "--rounds", "1", "--output", "{dir}/a-file"], ["--output", "is a file"]).With("a-file", "keep me"),
+        new BadInput("output in a folder nobody can write", ["run", "--dataset", "synthetic", "--rounds", "1", "--output", "/proc/fedgrains-out"], ["--output", "cannot write"]),
     ];
 }
