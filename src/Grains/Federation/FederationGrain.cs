@@ -131,8 +131,14 @@ public sealed class FederationGrain(
 
     public Task<JobSpec?> GetSpecAsync() => Task.FromResult(job.State.Spec);
 
+    /// <summary>Watchers per job: each costs a message per update, so a client subscribing in a loop cannot make every round fan out without end.</summary>
+    public const int MaxObservers = 64;
+
     public Task SubscribeAsync(IJobObserver observer)
     {
+        observers.ClearExpired();
+        if (observers.Count >= MaxObservers && !observers.Observers.ContainsKey(observer))
+            throw new InvalidOperationException($"job '{JobId}' already has {MaxObservers} watchers; stop one (or wait two minutes for idle ones to expire) and try again.");
         observers.Subscribe(observer, observer);
         return Task.CompletedTask;
     }

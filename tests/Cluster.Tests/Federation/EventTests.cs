@@ -27,6 +27,21 @@ public sealed class EventTests(ClusterFixture fixture)
         Assert.Equal(3, recorder.Updates.Count(u => u.Round == 2));
     }
 
+    [Fact]
+    public async Task A_client_cannot_subscribe_watchers_without_end()
+    {
+        var job = fixture.Cluster.Client.GetGrain<IFederationGrain>("watched-too-often");
+        var recorders = Enumerable.Range(0, FedGrains.Grains.Federation.FederationGrain.MaxObservers + 1).Select(_ => new Recorder()).ToArray();
+        var references = recorders.Select(r => fixture.Cluster.Client.CreateObjectReference<IJobObserver>(r)).ToArray();
+        foreach (var reference in references[..^1]) await job.SubscribeAsync(reference);
+
+        await job.SubscribeAsync(references[0]); // renewing a subscription is not a new watcher
+        var refused = await Assert.ThrowsAsync<InvalidOperationException>(() => job.SubscribeAsync(references[^1]));
+        Assert.Contains("watchers", refused.Message);
+        await job.UnsubscribeAsync(references[0]);
+        await job.SubscribeAsync(references[^1]);
+    }
+
     private sealed class Recorder : IJobObserver
     {
         public ConcurrentBag<(string Gateway, int Round, long Bytes, bool Accepted)> Updates { get; } = [];
