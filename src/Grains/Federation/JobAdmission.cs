@@ -3,6 +3,7 @@ using FedGrains.Grains.Gateway;
 using FedGrains.Grains.Interfaces;
 using FedGrains.Grains.Placement;
 using FedGrains.Learning.Codecs;
+using FedGrains.Learning.Data;
 using FedGrains.Learning.Federation;
 using FedGrains.Learning.Jobs;
 using FedGrains.Learning.Models;
@@ -24,10 +25,18 @@ internal static class JobAdmission
         return spec;
     }
 
-    /// <summary>The job's state at its start: model version 0 initialised from the job seed (off the grain's scheduler).</summary>
+    /// <summary>
+    /// The job's state at its start: model version 0 initialised from the job seed (off the grain's scheduler). It
+    /// loads the shared dataset, so a data file that cannot be used (in dataset.data_dir) is refused here as an
+    /// ArgumentException, before any gateway joins.
+    /// </summary>
     public static async Task<FederationState> InitialStateAsync(DatasetCache data, JobSpec spec, DateTimeOffset now)
     {
-        var dataset = await Task.Run(() => data.Dataset(spec));
+        var dataset = await Task.Run(() =>
+        {
+            try { return data.Dataset(spec); }
+            catch (DataFileException e) { throw new ArgumentException($"the job's dataset ({spec.Dataset.Kind}): {e.Message}"); }
+        });
         long parameters = ModelSize.Parameters(spec.Model, dataset.ExampleShape, dataset.Classes);
         int cohort = spec.CohortSize == 0 ? spec.ResolveGateways().Count : spec.CohortSize;
         MemoryEstimate.Check(MemoryEstimate.Federation(parameters, cohort),

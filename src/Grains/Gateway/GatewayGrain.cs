@@ -4,6 +4,7 @@ using FedGrains.Grains.Interfaces;
 using FedGrains.Grains.Placement;
 using FedGrains.Grains.Security;
 using FedGrains.Learning.Codecs;
+using FedGrains.Learning.Data;
 using FedGrains.Learning.Gateways;
 using FedGrains.Learning.Jobs;
 using FedGrains.Learning.Privacy;
@@ -92,7 +93,7 @@ public sealed class GatewayGrain(
         var gateway = Resolve(spec);
         var (examples, shape, classes) = await Task.Run(() =>
         {
-            var x = data.GatewayData(spec, gateway, device).X;
+            var x = Examples(spec, gateway).X;
             return ((int)x.shape[0], x.shape.Skip(1).Select(d => (int)d).ToArray(), data.Dataset(spec).Classes);
         });
         var id = GatewayId;
@@ -105,6 +106,20 @@ public sealed class GatewayGrain(
         return new PlannedGateway(gateway, examples, shape, classes, plan);
     }
 
+
+    /// <summary>
+    /// The gateway's training examples. A site file that cannot be used is refused as an ArgumentException (a type
+    /// every caller can deserialize, and which the CLI shows as a refusal) naming this gateway, its site and the file.
+    /// </summary>
+    private (torch.Tensor X, torch.Tensor Y) Examples(JobSpec spec, GatewaySpec gateway)
+    {
+        try { return data.GatewayData(spec, gateway, device); }
+        catch (DataFileException e)
+        {
+            var site = gateway.SiteId == gateway.Id ? "" : $" of site '{gateway.SiteId}'";
+            throw new ArgumentException($"gateway '{gateway.Id}'{site}: {e.Message}");
+        }
+    }
 
     public async Task<GatewayUpdate> TrainAsync(RoundTask task, CancellationToken cancellationToken = default)
     {
@@ -119,7 +134,7 @@ public sealed class GatewayGrain(
 
         using var slot = await slots.AcquireAsync(cancellationToken);
         var stopwatch = Stopwatch.StartNew();
-        var (x, y) = await Task.Run(() => data.GatewayData(spec, gateway, device), cancellationToken);
+        var (x, y) = await Task.Run(() => Examples(spec, gateway), cancellationToken);
         var local = await JoinedPlanAsync(spec, gateway);
         var charges = local.Charges(1);
         // The site's policy again, as this silo reads it now: a job admitted before the site tightened it stops here.

@@ -33,8 +33,9 @@ public sealed class SiteDatasets(IOptions<SiteOptions> site, IOptions<FedGrainsS
             case null:
                 return gateway;
             case { Dataset: { } name }:
+                // The resolved source keeps the dataset's name, so an error in its files names the dataset, not a path.
                 return offered.TryGetValue(name, out var files)
-                    ? gateway with { Source = files }
+                    ? gateway with { Source = files with { Dataset = name } }
                     : throw new ArgumentException($"gateway '{gateway.Id}': site '{gateway.SiteId}' offers no dataset '{name}'; it offers {names}.");
             default:
                 if (silo.Value.Site is { Length: > 0 } mine)

@@ -17,7 +17,7 @@ public sealed class LabeledData
             throw new ArgumentException($"{features.Length} feature values do not make {labels.Length} examples of {FeatureCount} features.");
         for (int i = 0; i < labels.Length; i++)
             if (labels[i] < 0 || labels[i] >= classes)
-                throw new ArgumentException($"label {labels[i]} of example {i} is outside [0, {classes}).");
+                throw new ArgumentException($"the label of example {i} is outside [0, {classes})."); // not the value: it can be a site's data
         Features = features;
         Labels = labels;
         ExampleShape = exampleShape;

@@ -85,17 +85,28 @@ public sealed class FederatedDataset
         return scattering ? ScatterNetFeatures.Apply(pixels, FeatureCache.Shared) : pixels;
     }
 
+    /// <summary>
+    /// How a message names a site's file: its path as the spec gave it, or, for a dataset the site declares, the
+    /// dataset's name and configuration key, so the path stays on the site.
+    /// </summary>
+    private static string Shown(SiteSource source, string key) => source.Dataset is { } name
+        ? $"site dataset '{name}' (FedGrains:Site:Datasets:{name}:{key})"
+        : key switch { "Csv" => source.Csv!, "Images" => source.Images!, _ => source.Labels! };
+
     private LabeledData GatewayPixels(string gatewayId, SiteSource? siteSource)
     {
         if (siteSource is { } source)
         {
-            var own = source.Csv is { Length: > 0 } csv
-                ? CsvSource.Read(csv, Train.Classes)
-                : IdxReader.ReadPair(source.Images!, source.Labels!, Train.Classes);
+            bool csv = source.Csv is { Length: > 0 };
+            var own = csv
+                ? CsvSource.Read(source.Csv!, Train.Classes, Shown(source, "Csv"))
+                : IdxReader.ReadPair(source.Images!, source.Labels!, Train.Classes, Shown(source, "Images"), Shown(source, "Labels"));
             // A site's idx images get the same fixed preprocessing as the shared Fashion-MNIST images.
-            if (fashionMnist && source.Csv is not { Length: > 0 }) FashionMnist.Standardise(own);
-            if (!own.ExampleShape.Aggregate(1, (a, b) => a * b).Equals(Train.FeatureCount))
-                throw new InvalidDataException($"gateway '{gatewayId}': its data has {own.FeatureCount} features per example but the job's model expects {Train.FeatureCount}.");
+            if (fashionMnist && !csv) FashionMnist.Standardise(own);
+            if (own.FeatureCount != Train.FeatureCount)
+                throw new DataFileException(csv
+                    ? $"{Shown(source, "Csv")}: its rows have {own.FeatureCount} features (the columns before the label), but the job's dataset has {Train.FeatureCount} per example and every site must match it (one model is evaluated on the shared test set); give the file {Train.FeatureCount} feature columns, or use a dataset with {own.FeatureCount} features."
+                    : $"{Shown(source, "Images")}: its images have {own.ExampleShape[1]}x{own.ExampleShape[2]} = {own.FeatureCount} pixels, but the job's dataset has {Train.FeatureCount} features per example and every site must match it (one model is evaluated on the shared test set); give images of the shared dataset's size.");
             return new LabeledData(own.Features, own.Labels, Train.ExampleShape, Train.Classes);
         }
         if (!shards.TryGetValue(gatewayId, out var indices))

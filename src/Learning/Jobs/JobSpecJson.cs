@@ -67,10 +67,25 @@ public static class JobSpecJson
         }
     }
 
+    /// <summary>Reads a spec file; its relative paths (dataset.data_dir, gateways[].source) are relative to the file's folder.</summary>
     public static JobSpec Load(string path)
     {
         if (!File.Exists(path)) throw new JobSpecException([$"--spec: file {path} does not exist."]);
-        return Parse(File.ReadAllText(path), path);
+        return RelativeTo(Parse(File.ReadAllText(path), path), Path.GetDirectoryName(Path.GetFullPath(path))!);
+    }
+
+    // A spec names its files as seen from where it lies, so it means the same from any working directory (and a
+    // spec shipped next to its data runs as it is); absolute paths stay exactly as written.
+    private static JobSpec RelativeTo(JobSpec spec, string folder)
+    {
+        string? Full(string? path) => string.IsNullOrWhiteSpace(path) || Path.IsPathRooted(path) ? path : Path.Join(folder, path);
+        return spec with
+        {
+            Dataset = spec.Dataset with { DataDir = Full(spec.Dataset.DataDir) },
+            Gateways = spec.Gateways?.Select(g => g.Source is { } s
+                ? g with { Source = s with { Csv = Full(s.Csv), Images = Full(s.Images), Labels = Full(s.Labels) } }
+                : g).ToList(),
+        };
     }
 }
 

@@ -71,8 +71,8 @@ public sealed class DataTests : IDisposable
         var foreign = Path.Combine(dir, "foreign");
         File.WriteAllText(foreign, "not an idx file at all");
 
-        Assert.Contains("truncated", Assert.Throws<InvalidDataException>(() => IdxReader.ReadImages(truncated)).Message);
-        Assert.Contains("not an idx images file", Assert.Throws<InvalidDataException>(() => IdxReader.ReadImages(foreign)).Message);
+        Assert.Contains("truncated", Assert.Throws<DataFileException>(() => IdxReader.ReadImages(truncated)).Message);
+        Assert.Contains("not an idx images file", Assert.Throws<DataFileException>(() => IdxReader.ReadImages(foreign)).Message);
     }
 
     [Fact]
@@ -99,7 +99,7 @@ public sealed class DataTests : IDisposable
         Assert.Equal([2], data.ExampleShape);
         Assert.Equal([0.5f, 1.5f, -2f, 0.3f], data.Features);
         Assert.Equal([1, 0], data.Labels);
-        var error = Assert.Throws<InvalidDataException>(() => CsvSource.Read(bad, classes: 2));
+        var error = Assert.Throws<DataFileException>(() => CsvSource.Read(bad, classes: 2));
         Assert.Contains("bad.csv:2", error.Message);
     }
 
