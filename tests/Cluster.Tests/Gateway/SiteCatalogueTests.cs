@@ -81,6 +81,21 @@ public sealed class SiteCatalogueTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_broken_file_of_a_declared_dataset_is_refused_at_submission_by_the_datasets_name_without_its_path_or_contents()
+    {
+        // This test's own cluster: the ward's file turns bad before any job read it.
+        await File.WriteAllTextAsync(Csv, "31337.4242,NaN,1\n");
+        var job = cluster.Client.GetGrain<IFederationGrain>("broken-dataset");
+
+        var e = await Assert.ThrowsAsync<ArgumentException>(() => job.StartAsync(Job(new SiteSource { Dataset = "ward-csv" })));
+
+        Assert.StartsWith("gateway 'w' of site 'ward': site dataset 'ward-csv' (FedGrains:Site:Datasets:ward-csv:Csv):1: column 2 is not a finite number", e.Message);
+        Assert.DoesNotContain(folder, e.Message);
+        Assert.DoesNotContain("31337.4242", e.Message);
+        Assert.Null(await job.GetSpecAsync());
+    }
+
+    [Fact]
     public async Task A_spec_that_names_a_path_at_a_site_is_refused_even_when_the_file_exists()
     {
         var job = cluster.Client.GetGrain<IFederationGrain>("path");

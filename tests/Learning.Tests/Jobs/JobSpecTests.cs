@@ -120,5 +120,8 @@ public sealed class DocumentedSpecTests
         Assert.Empty(JobSpecValidator.Problems(spec));
         Assert.Equal(5, spec.ResolveGateways().Count);
         Assert.Equal(128, spec.Defaults.With(spec.ResolveGateways()[1].Overrides).BatchSize);
+        // Its sites' files ship beside it and fit its dataset, so it runs as shipped from any working directory.
+        var data = JobData.Load(spec);
+        Assert.Equal([400, 300], spec.ResolveGateways().Where(g => g.Source is not null).Select(g => data.ForGateway(g).Count));
     }
 }
