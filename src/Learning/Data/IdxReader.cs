@@ -62,13 +62,23 @@ public static class IdxReader
         {
             this.file = file;
             this.shown = shown;
+            data = file;
             Span<byte> magic = stackalloc byte[2];
-            gzip = file.Read(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b;
-            file.Position = 0;
-            data = gzip ? new GZipStream(file, CompressionMode.Decompress) : file;
+            gzip = Read(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b;
+            (file.Position, offset) = (0, 0);
+            if (gzip) data = new GZipStream(file, CompressionMode.Decompress);
         }
 
-        public static IdxFile Open(string path, string shown) => new(DataFile.OpenRead(path, shown), shown);
+        public static IdxFile Open(string path, string shown)
+        {
+            var file = DataFile.OpenRead(path, shown);
+            try { return new IdxFile(file, shown); }
+            catch
+            {
+                file.Dispose();
+                throw;
+            }
+        }
 
         private long MaxDataBytes => gzip ? file.Length * MaxDeflateRatio : file.Length;
 

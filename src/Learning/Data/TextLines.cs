@@ -20,7 +20,7 @@ internal static class TextLines
         var buffer = new char[1 << 16];
         var line = new StringBuilder();
         int number = 1, read;
-        while ((read = reader.Read(buffer, 0, buffer.Length)) > 0)
+        while ((read = Read(reader, buffer, number, shown)) > 0)
         {
             int start = 0;
             for (int i = 0; i < read; i++)
@@ -35,6 +35,15 @@ internal static class TextLines
             if (line.Length > maxChars) throw TooLong(number, shown, maxChars);
         }
         if (line.Length > 0) yield return (number, Finish(line, number, shown, maxChars));
+    }
+
+    private static int Read(StreamReader reader, char[] buffer, int number, string shown)
+    {
+        try { return reader.Read(buffer, 0, buffer.Length); }
+        catch (IOException e) when (e is not DataFileException)
+        {
+            throw new DataFileException($"{shown}:{number}: the file cannot be read on from here (an I/O error from the disk or file system): check the file and the disk.");
+        }
     }
 
     private static string Finish(StringBuilder line, int number, string shown, int maxChars)

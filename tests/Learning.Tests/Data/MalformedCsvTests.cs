@@ -81,6 +81,16 @@ public sealed class MalformedCsvTests : IDisposable
     }
 
     [Fact]
+    public void A_file_that_opens_but_cannot_be_read_is_refused_as_an_io_error()
+    {
+        // Reading this process's memory at offset 0 (an unmapped address) fails with EIO, as a failing disk would.
+        const string unreadable = "/proc/self/mem";
+
+        Assert.Contains("/proc/self/mem:1: the file cannot be read", Assert.Throws<DataFileException>(() => CsvSource.Read(unreadable, 2)).Message);
+        Assert.Contains("/proc/self/mem cannot be read (an I/O error", Assert.Throws<DataFileException>(() => IdxReader.ReadImages(unreadable)).Message);
+    }
+
+    [Fact]
     public void Messages_name_the_file_as_the_caller_shows_it()
     {
         var path = Path.Combine(dir, "ward.csv");
