@@ -93,6 +93,7 @@ public static class IdxReader
                 throw new DataFileException(found == otherMagic
                     ? $"{shown} is an idx {other} file, not {what}: are images and labels swapped?"
                     : $"{shown} is not an idx {what} file{(gzip ? "" : " nor a gzip of one")}: its first 4 bytes are not the magic number 0x{magic:x8}; give the {what} file.");
+            if (got == 0) throw new DataFileException($"{shown} is empty: give the idx {what} file.");
             if (got < header.Length)
                 throw new DataFileException($"{shown} is truncated: it ends at byte {got}{Where}, inside its {header.Length}-byte header; copy the file again.");
             var dims = new int[fields.Length];

@@ -57,12 +57,14 @@ public sealed class MalformedIdxTests : IDisposable
     }
 
     [Fact]
-    public void A_file_that_ends_inside_its_header_is_truncated()
+    public void A_file_that_ends_inside_its_header_is_truncated_and_one_without_bytes_is_empty()
     {
         var path = Path.Combine(dir, "header-only");
         File.WriteAllBytes(path, [0, 0, 8, 3, 0, 0, 0, 1, 0, 0]);
 
         Assert.Contains("inside its 16-byte header", Refusal(() => IdxReader.ReadImages(path)));
+        File.WriteAllBytes(path, []);
+        Assert.Contains("header-only is empty", Refusal(() => IdxReader.ReadImages(path)));
     }
 
     [Fact]
