@@ -22,19 +22,19 @@ internal static class TextLines
         int number = 1, read;
         while ((read = Read(reader, buffer, number, shown)) > 0)
         {
-            int start = 0;
-            for (int i = 0; i < read; i++)
+            int start = 0, end;
+            while ((end = buffer.AsSpan(start, read - start).IndexOf('\n')) >= 0)
             {
-                if (buffer[i] != '\n') continue;
-                yield return (number, Finish(line.Append(buffer, start, i - start), number, shown, maxChars));
+                var text = line.Length == 0 ? new string(buffer, start, end) : line.Append(buffer, start, end).ToString();
+                yield return (number, Finish(text, number, shown, maxChars));
                 line.Clear();
                 number++;
-                start = i + 1;
+                start += end + 1;
             }
             line.Append(buffer, start, read - start);
             if (line.Length > maxChars) throw TooLong(number, shown, maxChars);
         }
-        if (line.Length > 0) yield return (number, Finish(line, number, shown, maxChars));
+        if (line.Length > 0) yield return (number, Finish(line.ToString(), number, shown, maxChars));
     }
 
     private static int Read(StreamReader reader, char[] buffer, int number, string shown)
@@ -46,10 +46,9 @@ internal static class TextLines
         }
     }
 
-    private static string Finish(StringBuilder line, int number, string shown, int maxChars)
+    private static string Finish(string text, int number, string shown, int maxChars)
     {
-        if (line.Length > maxChars) throw TooLong(number, shown, maxChars);
-        var text = line.ToString();
+        if (text.Length > maxChars) throw TooLong(number, shown, maxChars);
         if (number == 1 && text.StartsWith('\uFEFF')) text = text[1..];
         if (text.EndsWith('\r')) text = text[..^1];
         if (text.AsSpan().IndexOfAny('\0', NotText) is >= 0 and var at)
