@@ -12,4 +12,20 @@ var root = new RootCommand("FedGrains: privacy-preserving federated learning on 
 foreach (var command in ClusterCommands.Create()) root.Add(command);
 var parsed = root.Parse(args);
 if (parsed.Errors.Count > 0) return ParseErrors.Report(parsed);
-return await parsed.InvokeAsync();
+try
+{
+    return await parsed.InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
+}
+catch (OperationCanceledException)
+{
+    return 130; // interrupted (Ctrl+C), as a shell reports SIGINT
+}
+catch (Exception e)
+{
+    // A failure no command mapped to its own exit code: the message, never a stack trace (it can hold paths and
+    // values of a site's data); the trace goes to the log only when asked for.
+    Console.Error.WriteLine($"error: {e.Message}");
+    Console.Error.WriteLine("This is a failure FedGrains did not expect; set FEDGRAINS_TRACE=1 to print its stack trace, and report it.");
+    if (Environment.GetEnvironmentVariable("FEDGRAINS_TRACE") == "1") Console.Error.WriteLine(e);
+    return 1;
+}
