@@ -55,6 +55,12 @@ internal sealed class RoundTicker(Grain grain, IRoundHost host, FedGrainsSiloOpt
             if (s.Spec.Aggregation.Buffered.Enabled) await (buffered ??= new BufferedRounds(host, logger)).StepAsync(s.Spec);
             else await (synchronous ??= new SynchronousRounds(host, time)).RunAsync(s.Spec);
         }
+        catch (InvalidDataException e)
+        {
+            // The store lost state the job needs (a gateway's): stop here, write nothing; the restored store resumes it.
+            host.Hold(e.Message);
+            return;
+        }
         catch (InconsistentStateException e)
         {
             // Another activation of this job wrote first (a silo was declared dead while this one still ran). This
