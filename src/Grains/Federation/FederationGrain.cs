@@ -185,6 +185,17 @@ public sealed class FederationGrain(
         return ledgers.OfType<GatewayPrivacy>().ToArray();
     }
 
+    /// <summary>
+    /// Before a resumed job's first round: each gateway that took part still has its ledger, reconciled with its
+    /// site's. A gateway that lost it, or whose site's ledger lost its releases, stops the job before any other
+    /// gateway spends again (an <see cref="InvalidDataException"/>, see <see cref="Hold"/>).
+    /// </summary>
+    public async Task VerifyGatewaysAsync()
+    {
+        try { await GetGatewayPrivacyAsync(); }
+        catch (InvalidOperationException e) when (e is not ObjectDisposedException) { throw new InvalidDataException(e.Message, e); }
+    }
+
     public async Task<IReadOnlyList<GatewayPlacement>> GetGatewaysAsync()
     {
         if (job.State.Spec is not { } spec) return [];

@@ -32,6 +32,9 @@ internal interface IRoundHost
 
     Task FailAsync(string error);
 
+    /// <summary>Every gateway that took part still has its ledger, agreeing with its site's; else <see cref="InvalidDataException"/>.</summary>
+    Task VerifyGatewaysAsync();
+
     /// <summary>The store lost state the job needs: stop without writing, and refuse every call with <paramref name="why"/>.</summary>
     void Hold(string why);
 

@@ -18,7 +18,9 @@ namespace FedGrains.Grains.Gateway;
 /// the site's reply lost, training failed or was cancelled, the gateway's write failed) the site has the spend and the
 /// gateway does not, and nothing left the gateway. The gateway adopts it as an unreleased release (charged on both
 /// ledgers, no update): a failure it sees is recorded at once; after a crash or a failed site call, its next call
-/// first reads the site's spends of this job (<see cref="EnsureAsync"/>) and records those it lacks. A retry of that
+/// first reads the site's spends of this job (<see cref="EnsureAsync"/>) and adopts those it lacks, in memory (they
+/// are written with its next release; until then the site's record is the durable one, read again on every
+/// activation), so reading a store to check it writes nothing. A retry of that
 /// request then trains again under the same key and is not charged again: the earlier draw never left the gateway,
 /// so only one output of the mechanism is ever seen. Between 4 and 5 (the reply lost) both ledgers have it and a
 /// retry of the same request gets the same update back. Since 2 comes before 4, a release the site lacks means the
@@ -90,16 +92,6 @@ internal sealed partial class ReleaseReconciler(IPersistentState<GatewayState> l
             .Select(p => new GatewayRelease(p.Round, p.ModelVersion, p.Charges, p.RecordedAt, Unreleased: true)).ToArray();
         if (adopted.Length == 0) return;
         Insert(s.Releases, adopted);
-        try
-        {
-            await ledger.WriteStateAsync();
-        }
-        catch
-        {
-            Invalidate();
-            deactivate(); // its copy in memory holds releases the store may not: read the store again
-            throw;
-        }
         Adopted(logger, jobId(), gatewayId(), site, adopted.Length, string.Join(", ", adopted.Select(a => a.Sequence)));
     }
 
