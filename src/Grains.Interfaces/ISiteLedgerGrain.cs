@@ -24,6 +24,14 @@ public interface ISiteLedgerGrain : IGrainWithStringKey
     [Alias("spend")]
     Task<string?> SpendAsync(SiteSpend spend);
 
+    /// <summary>
+    /// What the site recorded for one gateway of one job, in order, for that gateway to reconcile its own ledger with
+    /// (the site records a spend before the gateway trains; a crash in between leaves it only here). Throws
+    /// <see cref="InvalidOperationException"/> when the ledger is altered, unreadable or missing.
+    /// </summary>
+    [Alias("spends"), ReadOnly]
+    Task<IReadOnlyList<SiteSpend>> GetSpendsAsync(string jobId, string gatewayId);
+
     [Alias("report"), AlwaysInterleave]
     Task<SiteReport> GetReportAsync();
 }
@@ -34,6 +42,10 @@ public interface ISiteDirectoryGrain : IGrainWithIntegerKey
 {
     [Alias("register")]
     Task RegisterAsync(string siteId);
+
+    /// <summary>Whether the site has a ledger (it registers on its first spend): a listed site whose ledger is gone lost it.</summary>
+    [Alias("listed"), AlwaysInterleave]
+    Task<bool> IsListedAsync(string siteId);
 
     [Alias("list"), AlwaysInterleave]
     Task<IReadOnlyList<string>> ListAsync();

@@ -2,13 +2,16 @@ using System.CommandLine;
 using System.Globalization;
 using FedGrains.Cli.Running;
 using FedGrains.Grains.Interfaces;
+using FedGrains.Grains.Storage;
 using Spectre.Console;
 
 namespace FedGrains.Cli.Commands;
 
 /// <summary>
 /// `fedgrains privacy report`: what every data site has spent, over its lifetime and per job. Exits 1 when a site's
-/// ledger is altered or unreadable (its message is printed, the other sites are still reported).
+/// ledger is altered or unreadable (its message is printed, the other sites are still reported). With --state, the
+/// store is verified before anything opens it (exit 2 when it is damaged), and every job a site records is checked
+/// against its federation and its gateways' own ledgers: both must hold the same releases (exit 1 when not).
 /// </summary>
 internal static class PrivacyReportCommand
 {
@@ -29,15 +32,16 @@ internal static class PrivacyReportCommand
                 return ClusterCommands.WithGrainsAsync(async () =>
                 {
                     if (!file.Exists) throw new FileNotFoundException($"--state {file.FullName} does not exist; give the state/fedgrains.db of a `fedgrains run --output DIR`.");
+                    SqliteStoreCheck.Verify(file.FullName);
                     await using var embedded = await EmbeddedFederation.StartAsync(file.FullName, "cpu", null, ct);
-                    return await PrintAsync(embedded.Grains, r.GetValue(site));
+                    return await PrintAsync(embedded.Grains, r.GetValue(site), crossCheck: true);
                 });
-            return ClusterCommands.WithClusterAsync(r, ct, client => PrintAsync(client, r.GetValue(site)));
+            return ClusterCommands.WithClusterAsync(r, ct, client => PrintAsync(client, r.GetValue(site), crossCheck: false));
         });
         return command;
     }
 
-    private static async Task<int> PrintAsync(IGrainFactory grains, string? only)
+    private static async Task<int> PrintAsync(IGrainFactory grains, string? only, bool crossCheck)
     {
         var sites = only is not null ? [only] : await grains.GetGrain<ISiteDirectoryGrain>(0).ListAsync();
         if (sites.Count == 0)
@@ -71,8 +75,46 @@ internal static class PrivacyReportCommand
                     j.SampleRate.ToString("G4", CultureInfo.InvariantCulture), j.NoiseMultiplier > 0 ? j.NoiseMultiplier.ToString("G4", CultureInfo.InvariantCulture) : "none",
                     Format(j.Epsilon), j.LastRecordedAt.ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture));
             AnsiConsole.Write(table);
+            foreach (var problem in crossCheck ? await DisagreementsAsync(grains, report) : [])
+            {
+                AnsiConsole.MarkupLineInterpolated($"[red]error:[/] {problem}");
+                exit = 1;
+            }
         }
         return exit;
+    }
+
+    /// <summary>
+    /// Where the site's record and its jobs' own state disagree: a job the site records whose state is gone, a gateway
+    /// whose ledger is gone or holds other releases. (Reading a gateway's ledger reconciles it with the site's first.)
+    /// </summary>
+    private static async Task<IReadOnlyList<string>> DisagreementsAsync(IGrainFactory grains, SiteReport report)
+    {
+        var problems = new List<string>();
+        foreach (var spends in report.Jobs.GroupBy(j => j.JobId))
+        {
+            var job = grains.GetGrain<IFederationGrain>(spends.Key);
+            IReadOnlyList<GatewayPrivacy> ledgers;
+            try
+            {
+                if (await job.GetSpecAsync() is null)
+                {
+                    problems.Add($"site {report.SiteId} records {spends.Sum(s => s.Releases)} release(s) of job '{spends.Key}', whose state is missing from this store: restore the store from a backup.");
+                    continue;
+                }
+                ledgers = await job.GetGatewayPrivacyAsync();
+            }
+            catch (InvalidOperationException e)
+            {
+                problems.Add(e.Message);
+                continue;
+            }
+            foreach (var spend in spends)
+                if (ledgers.FirstOrDefault(l => l.GatewayId == spend.GatewayId) is not { } own || own.Releases != spend.Releases || own.Steps != spend.Steps)
+                    problems.Add($"site {report.SiteId} records {spend.Releases} release(s) ({spend.Steps} steps) of gateway '{spend.GatewayId}' in job '{spend.JobId}', but the gateway's own ledger records "
+                        + (ledgers.FirstOrDefault(l => l.GatewayId == spend.GatewayId) is { } g ? $"{g.Releases} ({g.Steps} steps)" : "none") + ": the two ledgers must agree; restore the store from a backup.");
+        }
+        return problems;
     }
 
     private static string Format(double epsilon) =>

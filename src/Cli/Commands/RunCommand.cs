@@ -38,6 +38,7 @@ internal static class RunCommand
                 if (spec.Dataset.Kind == "fashion-mnist") FashionMnist.Locate(spec.Dataset.DataDir);
                 TorchRuntime.SelectDevice(r.GetValue(device)!);
                 OutputFolder.CheckWritable(r.GetValue(output)!.FullName);
+                OutputFolder.CheckState(r.GetValue(output)!.FullName);
             }
             catch (Exception e) when (e is JobSpecException or FileNotFoundException or InvalidOperationException)
             {
@@ -56,13 +57,15 @@ internal static class RunCommand
         var stopwatch = Stopwatch.StartNew();
         var database = Path.Combine(outputDir, "state", "fedgrains.db");
         AnsiConsole.MarkupLineInterpolated($"job [bold]{jobId}[/]: {spec.Model.Kind} on {spec.Dataset.Kind}, {spec.ResolveGateways().Count} gateways, {spec.Rounds} rounds, epsilon <= {spec.Privacy.TargetEpsilon} per gateway (delta {spec.Privacy.Delta}, noise level {spec.Privacy.NoiseLevel})");
-        await using var federation = await EmbeddedFederation.StartAsync(database, device, telemetry, ct);
-        var grain = federation.Grains.GetGrain<IFederationGrain>(jobId);
-        JobStatus status;
+        RunReport report;
         try
         {
+            await using var federation = await EmbeddedFederation.StartAsync(database, device, telemetry, ct);
+            var grain = federation.Grains.GetGrain<IFederationGrain>(jobId);
             await grain.StartAsync(spec);
-            status = await ProgressDisplay.FollowAsync(grain, ct);
+            var status = await ProgressDisplay.FollowAsync(grain, ct);
+            report = new RunReport(jobId, spec, status, await grain.GetHistoryAsync(), await grain.GetGatewayPrivacyAsync(),
+                await grain.GetModelAsync(), stopwatch.Elapsed.TotalSeconds);
         }
         catch (OperationCanceledException)
         {
@@ -71,15 +74,14 @@ internal static class RunCommand
         }
         catch (Exception e) when (e is ArgumentException or InvalidOperationException or FileNotFoundException)
         {
+            // Also a damaged store, or state it lost (StateStoreDamagedException, a held job): nothing was written.
             AnsiConsole.MarkupLineInterpolated($"[red]error:[/] {e.Message}");
             return 2;
         }
 
-        var report = new RunReport(jobId, spec, status, await grain.GetHistoryAsync(), await grain.GetGatewayPrivacyAsync(),
-            await grain.GetModelAsync(), stopwatch.Elapsed.TotalSeconds);
         report.WriteTo(outputDir);
         PrintSummary(report, outputDir);
-        return status.State == JobState.Completed ? 0 : 1;
+        return report.Status.State == JobState.Completed ? 0 : 1;
     }
 
     private static void PrintSummary(RunReport report, string outputDir)

@@ -1,4 +1,5 @@
 using FedGrains.Grains.Hosting;
+using FedGrains.Grains.Storage;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -34,9 +35,26 @@ internal sealed class EmbeddedFederation : IAsyncDisposable
         builder.Logging.AddFilter("Polly", LogLevel.Warning); // Orleans' placement retries log every attempt at Information
         builder.AddFedGrainsSilo();
         var host = builder.Build();
-        await host.StartAsync(cancellationToken);
+        try
+        {
+            await host.StartAsync(cancellationToken);
+        }
+        catch (Exception e) when (Damage(e) is { } damaged)
+        {
+            // Opening the store at start (the job resumer reads the index) refused it: say so, without a stack trace.
+            host.Dispose();
+            throw damaged;
+        }
         return new EmbeddedFederation(host);
     }
+
+    private static StateStoreDamagedException? Damage(Exception? e) => e switch
+    {
+        null => null,
+        StateStoreDamagedException damaged => damaged,
+        AggregateException all => all.InnerExceptions.Select(Damage).FirstOrDefault(d => d is not null),
+        _ => Damage(e.InnerException),
+    };
 
     public async ValueTask DisposeAsync()
     {

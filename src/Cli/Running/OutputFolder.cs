@@ -1,3 +1,5 @@
+using FedGrains.Grains.Storage;
+
 namespace FedGrains.Cli.Running;
 
 /// <summary>`run --output`: checked before the silo starts, so a file or an unwritable folder is a clear refusal, not a silo crash.</summary>
@@ -20,5 +22,18 @@ internal static class OutputFolder
         {
             throw new InvalidOperationException($"--output: cannot write to '{dir}' ({e.Message}); give a folder you can write to.");
         }
+    }
+
+    /// <summary>
+    /// The job state an --output holds, checked before the silo opens it: a damaged store is refused
+    /// (<see cref="StateStoreDamagedException"/>), and so is a missing one where a report shows there was one (a re-run
+    /// would start its job over and spend its privacy again).
+    /// </summary>
+    public static void CheckState(string dir)
+    {
+        var database = Path.Combine(dir, "state", "fedgrains.db");
+        if (!File.Exists(database) && File.Exists(Path.Combine(dir, "report.json")))
+            throw new InvalidOperationException($"--output '{dir}' holds the report.json of an earlier run but not its state: {database} is missing. Restore it from a backup to resume or report that run; to start a new job deliberately, give another --output (or move report.json away).");
+        SqliteStoreCheck.Verify(database);
     }
 }

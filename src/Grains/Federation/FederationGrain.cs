@@ -15,7 +15,9 @@ namespace FedGrains.Grains.Federation;
 /// <summary>
 /// One job's lifecycle: admits and persists it, has its rounds driven (<see cref="RoundTicker"/>, with
 /// <see cref="SynchronousRounds"/> or <see cref="BufferedRounds"/>), commits each new model version with its round in
-/// one state write, cancels, fails, and answers queries, which interleave with a running round.
+/// one state write, cancels, fails, and answers queries, which interleave with a running round. When the store lost
+/// state the job needs (its own, or a gateway's), it stops and every call says so (<see cref="damaged"/>); nothing is
+/// written, so the job goes on from the restored store.
 /// </summary>
 public sealed class FederationGrain(
     [PersistentState("federation", "fedgrains")] IPersistentState<FederationState> job,
@@ -24,9 +26,13 @@ public sealed class FederationGrain(
     IOptions<FedGrainsSiloOptions> options,
     ILocalSiloDetails silo,
     RoundAggregator aggregator,
+    StoreLocation store,
     TimeProvider time,
-    ILogger<FederationGrain> logger) : Grain, IFederationGrain, IRemindable, IRoundHost, IJobAccessControl
+    ILogger<FederationGrain> logger) : Grain, IFederationGrain, IRemindable, IRoundHost, IJobAccessControl, IIncomingGrainCallFilter
 {
+    /// <summary>What the store lost, when it lost state this job needs: every call throws it (not persisted).</summary>
+    private string? damaged;
+
     private readonly SemaphoreSlim writeLock = new(1, 1);
     private readonly CancellationTokenSource jobCancellation = new();
     private RoundTicker ticker = null!;
@@ -51,6 +57,14 @@ public sealed class FederationGrain(
     {
         versions = new ModelVersions(GrainFactory);
         ticker = new RoundTicker(this, this, options.Value, time, logger);
+        // The index is written ahead of the state on start and behind it at the end: a finished job listed there has
+        // state. (A running one without may have crashed while starting, before any gateway trained: the gateways and
+        // site ledgers refuse its admission if anything was spent.)
+        if (!job.RecordExists && await index.GetStateAsync(JobId, cancellationToken) is { } listed && listed != nameof(JobState.Running))
+        {
+            Hold(store.Missing($"the state of job '{JobId}'", $"the job index lists it as {listed}"));
+            return;
+        }
         if (job.State.State == JobState.Running)
         {
             Log.Resumed(logger, JobId, job.State.RoundsCompleted);
@@ -91,6 +105,18 @@ public sealed class FederationGrain(
     }
 
     public Task WakeAsync() => Task.CompletedTask;
+
+    /// <summary>Stops the job without writing anything, and makes every call refuse with <paramref name="why"/>.</summary>
+    public void Hold(string why)
+    {
+        damaged = why;
+        ticker.Stop();
+        jobCancellation.Cancel();
+        Log.Held(logger, JobId, why);
+    }
+
+    public Task Invoke(IIncomingGrainCallContext context) =>
+        damaged is not null ? throw new InvalidOperationException(damaged) : context.Invoke();
 
     public Task<JobAccess> GetAccessAsync() => Task.FromResult(new JobAccess(job.State.Owner, Sites()));
 
@@ -154,10 +180,26 @@ public sealed class FederationGrain(
         if (job.State.Spec is not { } spec) return [];
         var ledgers = await Task.WhenAll(spec.ResolveGateways().Where(VisibleToCaller).Select(async g =>
         {
-            try { return await SiteCalls.CallAsync(g.SiteId, () => SiteCalls.Gateway(GrainFactory, JobId, g.Id).GetPrivacyAsync()); }
+            GatewayPrivacy? ledger;
+            try { ledger = await SiteCalls.CallAsync(g.SiteId, () => SiteCalls.Gateway(GrainFactory, JobId, g.Id).GetPrivacyAsync()); }
             catch (SiteOfflineException) { return null; } // its ledger is with its site; the report shows it when the site is back
+            int rounds = job.State.History.Count(r => r.Participants.Contains(g.Id));
+            if (ledger is null && rounds > 0) // a gateway without a ledger has released nothing: the store lost this one's
+                throw new InvalidOperationException(store.Missing($"the state (privacy ledger) of gateway '{g.Id}' of job '{JobId}'", $"the job's history shows its updates in {rounds} round(s)"));
+            return ledger;
         }));
         return ledgers.OfType<GatewayPrivacy>().ToArray();
+    }
+
+    /// <summary>
+    /// Before a resumed job's first round: each gateway that took part still has its ledger, reconciled with its
+    /// site's. A gateway that lost it, or whose site's ledger lost its releases, stops the job before any other
+    /// gateway spends again (an <see cref="InvalidDataException"/>, see <see cref="Hold"/>).
+    /// </summary>
+    public async Task VerifyGatewaysAsync()
+    {
+        try { await GetGatewayPrivacyAsync(); }
+        catch (InvalidOperationException e) when (e is not ObjectDisposedException) { throw new InvalidDataException(e.Message, e); }
     }
 
     public async Task<IReadOnlyList<GatewayPlacement>> GetGatewaysAsync()

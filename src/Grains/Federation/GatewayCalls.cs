@@ -18,6 +18,10 @@ internal static class GatewayCalls
         {
             return new ReceivedUpdate(gatewayId, null, host.JobCancellation.IsCancellationRequested ? "job cancelled" : $"no answer within round_timeout_seconds={timeoutSeconds}", task.ModelVersion);
         }
+        catch (InvalidDataException)
+        {
+            throw; // the gateway's state is lost or inconsistent with its site's: the job stops (RoundTicker), it is no dropout
+        }
         catch (SiteOfflineException e)
         {
             return new ReceivedUpdate(gatewayId, null, e.Message, task.ModelVersion); // a dropout of this round; the site rejoins when its silo is back

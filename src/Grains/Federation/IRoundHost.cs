@@ -32,6 +32,12 @@ internal interface IRoundHost
 
     Task FailAsync(string error);
 
+    /// <summary>Every gateway that took part still has its ledger, agreeing with its site's; else <see cref="InvalidDataException"/>.</summary>
+    Task VerifyGatewaysAsync();
+
+    /// <summary>The store lost state the job needs: stop without writing, and refuse every call with <paramref name="why"/>.</summary>
+    void Hold(string why);
+
     /// <summary>Makes the outcome the next model version and persists it with the changes <paramref name="alsoPersist"/> makes, in one write.</summary>
     Task CommitVersionAsync(JobSpec spec, RoundOutcome outcome, Action alsoPersist);
 

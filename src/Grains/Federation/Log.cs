@@ -30,6 +30,9 @@ internal static partial class Log
     [LoggerMessage(EventId = 1008, Level = LogLevel.Warning, Message = "Job {JobId} round {Round}: cluster call failed ({Reason}); retrying on the next tick")]
     public static partial void TransientFailure(ILogger logger, string jobId, int round, string reason);
 
+    [LoggerMessage(EventId = 1010, Level = LogLevel.Error, Message = "Job {JobId} stopped, nothing written: {Reason}")]
+    public static partial void Held(ILogger logger, string jobId, string reason);
+
     [LoggerMessage(EventId = 1009, Level = LogLevel.Warning, Message = "Job {JobId}: gateway {GatewayId} could not join yet: {Reason}")]
     public static partial void JoinFailed(ILogger logger, string jobId, string gatewayId, string reason);
 }

@@ -17,6 +17,7 @@ internal sealed class RoundTicker(Grain grain, IRoundHost host, FedGrainsSiloOpt
     private DateTimeOffset? transientSince;
     private SynchronousRounds? synchronous;
     private BufferedRounds? buffered;
+    private bool verified;
 
     public async Task StartAsync()
     {
@@ -52,8 +53,17 @@ internal sealed class RoundTicker(Grain grain, IRoundHost host, FedGrainsSiloOpt
             // A job stored by the first format sent its spec with every round: its gateways join it now.
             if (!s.GatewaysJoined) s.GatewaysJoined = await JobAdmission.JoinStoredJobAsync(host.GrainFactory, host.JobId, s.Spec, logger);
             if (host.Stopped) return;
+            // Resumed: the gateways' ledgers are checked (and reconciled) before anyone trains again.
+            if (!verified && s.RoundsCompleted > 0) await host.VerifyGatewaysAsync();
+            verified = true;
             if (s.Spec.Aggregation.Buffered.Enabled) await (buffered ??= new BufferedRounds(host, logger)).StepAsync(s.Spec);
             else await (synchronous ??= new SynchronousRounds(host, time)).RunAsync(s.Spec);
+        }
+        catch (InvalidDataException e)
+        {
+            // The store lost state the job needs (a gateway's): stop here, write nothing; the restored store resumes it.
+            host.Hold(e.Message);
+            return;
         }
         catch (InconsistentStateException e)
         {

@@ -3,6 +3,7 @@ using FedGrains.Grains.Hosting;
 using FedGrains.Grains.Interfaces;
 using FedGrains.Grains.Placement;
 using FedGrains.Grains.Security;
+using FedGrains.Grains.Storage;
 using FedGrains.Learning.Codecs;
 using FedGrains.Learning.Data;
 using FedGrains.Learning.Gateways;
@@ -18,6 +19,7 @@ namespace FedGrains.Grains.Gateway;
 /// <summary>
 /// One data site's trainer in one job. Joins once (stores the job and its calibrated plan), then per request checks
 /// its budget and the site's, trains off the grain turn, records the spend durably and only then releases the delta.
+/// Its ledger and its site's record the same releases (<see cref="ReleaseReconciler"/>).
 /// </summary>
 [SitePlacementFilter]
 public sealed class GatewayGrain(
@@ -30,9 +32,12 @@ public sealed class GatewayGrain(
     UpdateAuthenticator authenticator,
     INoiseSourceFactory noise,
     GatewaySitePolicy sitePolicy,
+    StoreLocation store,
     TimeProvider time,
     ILogger<GatewayGrain> logger) : Grain, IGatewayGrain
 {
+    private ReleaseReconciler? reconciler;
+
     private readonly torch.Device device = TorchRuntime.SelectDevice(options.Value.Device);
     /// <summary>The plan of the spec it was built for (reference equality with the stored spec).</summary>
     private (JobSpec Spec, LocalPlan Plan)? cached;
@@ -41,6 +46,7 @@ public sealed class GatewayGrain(
     private string JobId => field ??= this.GetPrimaryKeyString().Split('/', 2)[0];
     private string GatewayId => field ??= this.GetPrimaryKeyString().Split('/', 2)[1];
     private GatewayState State => ledger.State;
+    private ReleaseReconciler Reconciler => reconciler ??= new ReleaseReconciler(ledger, GrainFactory, () => JobId, () => GatewayId, DeactivateOnIdle, logger);
 
     /// <summary>This gateway of <paramref name="spec"/> with its site's data; on a silo that must not run it, deactivates and refuses.</summary>
     private GatewaySpec Resolve(JobSpec spec)
@@ -64,6 +70,9 @@ public sealed class GatewayGrain(
 
     public async Task<IReadOnlyList<PrivacyCharge>> PlanAsync(JobSpec spec)
     {
+        // Planned only for a job its federation holds no state of: releases here mean that state was lost, not that the job is new.
+        if (State.Releases.Count > 0)
+            throw new InvalidOperationException(store.Missing($"the state of job '{JobId}'", $"its gateway '{GatewayId}' has already released {State.Releases.Count} update(s) in it, and the job is now being started as new"));
         var planned = await NewPlanAsync(spec);
         // The submitting client, as the access filter established it for the submission this plan is part of.
         await sitePolicy.EnforceAsync(JobId, spec, planned, atSubmission: true, submitter: CallerContext.Current?.KeyId);
@@ -125,7 +134,16 @@ public sealed class GatewayGrain(
     {
         if (State.LastRelease is { } last && last.Round == task.Sequence && State.LastReleaseModelVersion == task.ModelVersion)
             return last;
-        var spec = State.Spec ?? throw new InvalidOperationException($"gateway '{GatewayId}' has not joined job {JobId}: the federation joins every gateway before its first round.");
+        // The federation joins every gateway before its first round, so a gateway without a job lost its state. An
+        // InvalidDataException stops the job (where a refusal would only drop this gateway from the round).
+        var spec = State.Spec ?? throw new InvalidDataException(store.Missing($"the state of gateway '{GatewayId}' of job '{JobId}'",
+            $"the job admitted it and asks it to train (request {task.Sequence})"));
+        await Reconciler.EnsureAsync();
+        if (Reconciler.Disagreement is { } disagreement) throw new InvalidDataException(disagreement);
+        var earlier = State.Releases.FirstOrDefault(r => ReleaseReconciler.Matches(r, task.Sequence, task.ModelVersion));
+        if (earlier is { Unreleased: false })
+            return new GatewayUpdate(GatewayId, task.Sequence, null, State.Plan!.Examples, double.NaN, await PrivacyAsync(), 0,
+                $"gateway '{GatewayId}' already answered request {task.Sequence} on model version {task.ModelVersion} and no longer holds that update; training again would spend privacy a second time");
         var gateway = Resolve(spec);
         using var activity = Telemetry.Source.StartActivity("gateway.train");
         activity?.SetTag("fedgrains.job", JobId);
@@ -140,26 +158,51 @@ public sealed class GatewayGrain(
         // The site's policy again, as this silo reads it now: a job admitted before the site tightened it stops here.
         var policy = await sitePolicy.RefusalsAsync(JobId, spec, gateway, local, x.shape.Skip(1).Select(d => (int)d).ToArray(), data.Dataset(spec).Classes,
             atSubmission: false, submitter: null);
-        if ((policy.Count > 0 ? string.Join(" ", policy) : await RefusalAsync(spec, gateway, task, local, charges)) is { } reason)
+        // A spend both ledgers already hold (adopted: its update never left) is not checked or charged again.
+        if ((policy.Count > 0 ? string.Join(" ", policy) : earlier is null ? await RefusalAsync(spec, gateway, task, local, charges) : null) is { } reason)
         {
             Log.Refused(logger, JobId, GatewayId, task.Sequence, reason);
             return new GatewayUpdate(GatewayId, task.Sequence, null, State.Plan!.Examples, double.NaN, await PrivacyAsync(), 0, reason);
         }
 
-        var global = WeightBuffer.Decode(task.GlobalWeights);
-        int classes = data.Dataset(spec).Classes;
-        var (bytes, releasedLoss) = await Task.Run(() =>
-            GatewayRound.Run(spec, GatewayId, local, x, y, classes, global, task.Sequence, noise, cancellationToken), cancellationToken);
+        byte[] bytes;
+        double releasedLoss;
+        try
+        {
+            var global = WeightBuffer.Decode(task.GlobalWeights);
+            int classes = data.Dataset(spec).Classes;
+            (bytes, releasedLoss) = await Task.Run(() =>
+                GatewayRound.Run(spec, GatewayId, local, x, y, classes, global, task.Sequence, noise, cancellationToken), cancellationToken);
+        }
+        catch when (earlier is null)
+        {
+            // The site recorded this spend: the gateway's ledger counts it too, though nothing is released.
+            await Reconciler.AdoptAsync(new GatewayRelease(task.Sequence, task.ModelVersion, charges, time.GetUtcNow(), Unreleased: true));
+            throw;
+        }
 
         // Record the spend before anything leaves this grain: a caller that times out after this point has still
-        // received (or may yet receive) a release, so it must be accounted.
-        State.Releases.Add(new GatewayRelease(task.Sequence, task.ModelVersion, charges, time.GetUtcNow()));
+        // received (or may yet receive) a release, so it must be accounted. An adopted spend becomes this release.
+        int at = State.Releases.FindIndex(r => ReleaseReconciler.Matches(r, task.Sequence, task.ModelVersion));
+        if (at >= 0) State.Releases[at] = State.Releases[at] with { Unreleased = false };
+        else State.Releases.Add(new GatewayRelease(task.Sequence, task.ModelVersion, charges, time.GetUtcNow()));
         var privacy = await PrivacyAsync();
         var seconds = stopwatch.Elapsed.TotalSeconds;
         var update = authenticator.Sign(new GatewayUpdate(GatewayId, task.Sequence, bytes, State.Plan!.Examples, releasedLoss, privacy, seconds, null),
             JobId, task.ModelVersion);
         (State.LastRelease, State.LastReleaseModelVersion) = (update, task.ModelVersion);
-        await ledger.WriteStateAsync(CancellationToken.None);
+        try
+        {
+            await ledger.WriteStateAsync(CancellationToken.None);
+        }
+        catch
+        {
+            // Unknown whether the store took it: this copy in memory must not answer a retry with an update the store
+            // may not hold. The next activation reads the store and adopts the spend from the site's ledger if needed.
+            Reconciler.Invalidate();
+            DeactivateOnIdle();
+            throw;
+        }
 
         Telemetry.GatewayTrainingDuration.Record(seconds);
         if (privacy.Epsilon is { } eps) Telemetry.EpsilonSpent.Record(eps);
@@ -190,15 +233,28 @@ public sealed class GatewayGrain(
             if (!projection.Fits) return GatewayRound.BudgetRefusal(projection, State.Delta, State.Releases.Count);
         }
         // The site's cross-job ledger records the run before it happens, and refuses one that would cross its lifetime budget.
-        return await GrainFactory.GetGrain<ISiteLedgerGrain>(gateway.SiteId)
-            .SpendAsync(new SiteSpend(JobId, GatewayId, task.Sequence, task.ModelVersion, charges, time.GetUtcNow()));
+        try
+        {
+            return await GrainFactory.GetGrain<ISiteLedgerGrain>(gateway.SiteId)
+                .SpendAsync(new SiteSpend(JobId, GatewayId, task.Sequence, task.ModelVersion, charges, time.GetUtcNow()));
+        }
+        catch
+        {
+            Reconciler.Invalidate(); // the site may have recorded it before the call failed
+            throw;
+        }
     }
 
     private PrivacyLedger Ledger() =>
         new(PrivacyAccountants.Get(State.Accountant), State.Delta, State.TargetEpsilon, State.Charges().ToArray());
 
-    /// <summary>Null until the gateway released something (a gateway that only joined has spent nothing).</summary>
-    public async Task<GatewayPrivacy?> GetPrivacyAsync() => State.Releases.Count > 0 ? await PrivacyAsync() : null;
+    /// <summary>Null until the gateway released something (a gateway that only joined has spent nothing). Reconciled with its site's ledger first.</summary>
+    public async Task<GatewayPrivacy?> GetPrivacyAsync()
+    {
+        await Reconciler.EnsureAsync();
+        if (Reconciler.Disagreement is { } disagreement) throw new InvalidOperationException(disagreement);
+        return State.Releases.Count > 0 ? await PrivacyAsync() : null;
+    }
 
     public Task<string> GetSiloAsync() => Task.FromResult(silo.SiloAddress.ToString());
 
@@ -226,6 +282,6 @@ public sealed class GatewayGrain(
             claimed ? own.Epsilon() : (double?)null,
             updateCharges is null ? (double?)null : own.Accountant.Epsilon(updateCharges, delta)));
         return new GatewayPrivacy(GatewayId, epsilon, s.Delta, sampleRate, sigma, steps.Sum(c => c.Steps), s.NoiseLevel,
-            s.Accountant, s.TargetEpsilon, updateEpsilon, metrics.LastOrDefault()?.NoiseMultiplier ?? 0, metrics.Sum(c => c.Steps));
+            s.Accountant, s.TargetEpsilon, updateEpsilon, metrics.LastOrDefault()?.NoiseMultiplier ?? 0, metrics.Sum(c => c.Steps), s.Releases.Count);
     }
 }

@@ -67,13 +67,18 @@ public sealed class GatewayState
 [GenerateSerializer, Immutable, Alias("fedgrains.gateway-plan")]
 public sealed record GatewayPlanRecord([property: Id(0)] int Examples, [property: Id(1)] double NoiseMultiplier);
 
-/// <summary>One release: the request it answered, the model version it trained from, and what it cost.</summary>
+/// <summary>
+/// One release: the request it answered, the model version it trained from, and what it cost.
+/// <paramref name="Unreleased"/>: charged on both ledgers but no update left the gateway (its site recorded the spend
+/// and the gateway did not finish; see <see cref="ReleaseReconciler"/>); a retry of the same request trains under it.
+/// </summary>
 [GenerateSerializer, Immutable, Alias("fedgrains.gateway-release")]
 public sealed record GatewayRelease(
     [property: Id(0)] int Sequence,
     [property: Id(1)] long ModelVersion,
     [property: Id(2)] IReadOnlyList<PrivacyCharge> Charges,
-    [property: Id(3)] DateTimeOffset RecordedAt);
+    [property: Id(3)] DateTimeOffset RecordedAt,
+    [property: Id(4)] bool Unreleased = false);
 
 /// <summary>
 /// The first format's ledger entry, kept only so stored records of that format can be read: one round's DP-SGD

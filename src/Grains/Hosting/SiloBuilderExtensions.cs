@@ -67,6 +67,7 @@ public static class SiloBuilderExtensions
         if (options.SeededNoiseForTests) builder.Services.TryAddSingleton<INoiseSourceFactory, SeededNoiseSources>();
         else builder.Services.TryAddSingleton<INoiseSourceFactory, EntropyNoiseSources>();
         builder.Services.TryAddSingleton<JobResumer>();
+        builder.Services.TryAddSingleton(StoreLocation.Unnamed);
         SiteHostingExtensions.AddSiteDefaults(builder.Services, StorageName);
         builder.AddStartupTask((services, ct) =>
         {
@@ -90,6 +91,7 @@ public static class SiloBuilderExtensions
         builder.UseRedisReminderService(o => o.ConfigurationOptions = ConfigurationOptions.Parse(redis));
         builder.Services.TryAddSingleton<IConnectionMultiplexer>(_ => ConnectionMultiplexer.Connect(redis));
         builder.Services.TryAddSingleton<IJobIndex>(sp => new RedisJobIndex(sp.GetRequiredService<IConnectionMultiplexer>(), serviceId));
+        builder.Services.TryAddSingleton(StoreLocation.Redis(redis, serviceId));
         return builder;
     }
 
@@ -99,6 +101,7 @@ public static class SiloBuilderExtensions
         builder.Services.Configure<SqliteStorageOptions>(o => o.DatabasePath = databasePath);
         builder.Services.TryAddSingleton<SqliteDatabase>();
         builder.Services.TryAddSingleton<IJobIndex, SqliteJobIndex>();
+        builder.Services.TryAddSingleton(StoreLocation.Sqlite(databasePath));
         builder.Services.AddKeyedSingleton<IGrainStorage>(StorageName, (sp, _) =>
             ActivatorUtilities.CreateInstance<SqliteGrainStorage>(sp));
         return builder;

@@ -30,6 +30,8 @@ public static class SiteHostingExtensions
     public static ISiloBuilder AddFedGrainsSiteLedgerStorage(this ISiloBuilder builder, string databasePath)
     {
         builder.Services.RemoveAllKeyed<IGrainStorage>(SiteLedgerStorage.Name);
+        builder.Services.RemoveAllKeyed<StoreLocation>(SiteLedgerStorage.Name);
+        builder.Services.AddKeyedSingleton(SiteLedgerStorage.Name, StoreLocation.Sqlite(databasePath));
         builder.Services.AddKeyedSingleton<IGrainStorage>(SiteLedgerStorage.Name, (sp, _) =>
         {
             var database = new SqliteDatabase(Options.Create(new SqliteStorageOptions { DatabasePath = databasePath }));
@@ -47,6 +49,7 @@ public static class SiteHostingExtensions
     {
         services.TryAddKeyedSingleton<IGrainStorage>(SiteLedgerStorage.Name, (sp, _) =>
             new SiteLedgerStorage(sp.GetRequiredKeyedService<IGrainStorage>(storageName)));
+        services.TryAddKeyedSingleton<StoreLocation>(SiteLedgerStorage.Name, (sp, _) => sp.GetRequiredService<StoreLocation>());
         services.TryAddSingleton<Gateway.GatewaySitePolicy>();
         services.AddPlacementFilter<SiteLedgerPlacementFilterStrategy, SiteLedgerPlacementFilterDirector>(ServiceLifetime.Singleton);
     }

@@ -12,6 +12,8 @@ public sealed class SiteDirectoryGrain(
         if (directory.State.Sites.Add(siteId)) await directory.WriteStateAsync();
     }
 
+    public Task<bool> IsListedAsync(string siteId) => Task.FromResult(directory.State.Sites.Contains(siteId));
+
     /// <summary>Every site with a ledger; for a site admin, only its own.</summary>
     public Task<IReadOnlyList<string>> ListAsync() =>
         Task.FromResult<IReadOnlyList<string>>(directory.State.Sites

@@ -2,7 +2,9 @@ using System.Globalization;
 using FedGrains.Grains.Hosting;
 using FedGrains.Grains.Interfaces;
 using FedGrains.Grains.Placement;
+using FedGrains.Grains.Storage;
 using FedGrains.Learning.Privacy;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -20,18 +22,30 @@ public sealed class SiteLedgerGrain(
     IOptions<SitePrivacyOptions> options,
     IOptions<SiteOptions> site,
     IOptions<FedGrainsSiloOptions> silo,
+    [FromKeyedServices(SiteLedgerStorage.Name)] StoreLocation store,
+    StoreLocation jobStore,
     ILogger<SiteLedgerGrain> logger) : Grain, ISiteLedgerGrain
 {
     private string SiteId => this.GetPrimaryKeyString();
     private SitePrivacyOptions Options => options.Value;
     private LifetimeBudget Budget => field ??= LifetimeBudget.Of(SiteId, Options, site.Value, silo.Value);
 
-    /// <summary>Why this ledger refuses everything (altered or unreadable in storage), or null when its chain verifies.</summary>
+    /// <summary>Why this ledger refuses everything (altered, unreadable or missing in storage), or null when its chain verifies.</summary>
     private string? altered;
+
+    /// <summary>Whether this activation has made sure the site directory lists the site (so a report finds it).</summary>
+    private bool registered;
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
         var s = ledger.State;
+        if (!ledger.RecordExists && await GrainFactory.GetGrain<ISiteDirectoryGrain>(0).IsListedAsync(SiteId))
+        {
+            // The site registered after its first spend was stored: an empty ledger now would forget what it spent.
+            altered = SiteLedgerIntegrity.Missing(SiteId, store);
+            Log.Altered(logger, SiteId, altered);
+            return;
+        }
         if (s.Unreadable is { } why)
         {
             altered = SiteLedgerIntegrity.Unreadable(SiteId, why);
@@ -58,9 +72,23 @@ public sealed class SiteLedgerGrain(
         }
     }
 
-    public Task<string?> CheckAsync(string jobId, IReadOnlyList<PrivacyCharge> planned) =>
-        altered is not null ? Task.FromResult<string?>(altered)
-            : RefusalAsync($"job '{jobId}' plans {PrivacyLedger.Describe(planned)}", planned);
+    /// <summary>
+    /// Checked when a job is admitted, i.e. when its federation has no state. Spends of that job id already recorded
+    /// here mean its state was lost, not that it is new: admitting it would repeat rounds whose spends this ledger
+    /// then counts once (a spend of the same job, gateway, round and version is recorded once).
+    /// </summary>
+    public Task<string?> CheckAsync(string jobId, IReadOnlyList<PrivacyCharge> planned)
+    {
+        if (altered is not null) return Task.FromResult<string?>(altered);
+        int earlier = ledger.State.Entries.Count(e => e.JobId == jobId);
+        if (earlier > 0)
+            return Task.FromResult<string?>(jobStore.Missing($"the state of job '{jobId}'", $"site '{SiteId}' has recorded {earlier} release(s) of that job, which is now being started as new"));
+        return RefusalAsync($"job '{jobId}' plans {PrivacyLedger.Describe(planned)}", planned);
+    }
+
+    public Task<IReadOnlyList<SiteSpend>> GetSpendsAsync(string jobId, string gatewayId) =>
+        altered is not null ? throw new InvalidOperationException(altered)
+            : Task.FromResult<IReadOnlyList<SiteSpend>>(ledger.State.Entries.Where(e => e.JobId == jobId && e.GatewayId == gatewayId).ToArray());
 
     public async Task<string?> SpendAsync(SiteSpend spend)
     {
@@ -73,13 +101,25 @@ public sealed class SiteLedgerGrain(
             return refusal;
         }
         var s = ledger.State;
-        bool first = s.Entries.Count == 0;
         var previous = s.Hashes.Count > 0 ? s.Hashes[^1] : LedgerChain.Genesis(SiteId);
         s.Entries.Add(spend);
         s.Hashes.Add(LedgerChain.Next(previous, SiteLedgerIntegrity.ToEntry(spend)));
         s.SchemaVersion = SiteLedgerState.CurrentSchema;
-        await ledger.WriteStateAsync();
-        if (first) await GrainFactory.GetGrain<ISiteDirectoryGrain>(0).RegisterAsync(SiteId);
+        try
+        {
+            await ledger.WriteStateAsync();
+        }
+        catch
+        {
+            // Unknown whether the store took it (a Redis outage can lose the reply, not the write). Forget the copy in
+            // memory, which a retry would otherwise take for recorded, and read the store again on the next call.
+            s.Entries.RemoveAt(s.Entries.Count - 1);
+            s.Hashes.RemoveAt(s.Hashes.Count - 1);
+            DeactivateOnIdle();
+            throw;
+        }
+        if (!registered) await GrainFactory.GetGrain<ISiteDirectoryGrain>(0).RegisterAsync(SiteId);
+        registered = true;
         return null;
     }
 

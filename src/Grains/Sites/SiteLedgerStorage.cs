@@ -1,4 +1,5 @@
 using Orleans.Serialization;
+using FedGrains.Grains.Storage;
 using Orleans.Storage;
 
 namespace FedGrains.Grains.Sites;
@@ -19,7 +20,7 @@ public sealed class SiteLedgerStorage(IGrainStorage inner) : IGrainStorage
         {
             await inner.ReadStateAsync(stateName, grainId, grainState);
         }
-        catch (Exception e) when (grainState is IGrainState<SiteLedgerState> ledger && e is InvalidDataException or SerializerException)
+        catch (Exception e) when (grainState is IGrainState<SiteLedgerState> ledger && e is InvalidDataException or SerializerException or StateStoreDamagedException)
         {
             // Never written back: the grain refuses to write an unreadable ledger, so the stored bytes stay for a restore.
             ledger.State = new SiteLedgerState { Unreadable = e.Message };

@@ -10,6 +10,9 @@ public sealed class RedisJobIndex(IConnectionMultiplexer redis, string serviceId
     public async Task SetStateAsync(string jobId, string state, CancellationToken cancellationToken = default) =>
         await redis.GetDatabase().HashSetAsync(key, jobId, state);
 
+    public async Task<string?> GetStateAsync(string jobId, CancellationToken cancellationToken = default) =>
+        await redis.GetDatabase().HashGetAsync(key, jobId) is { HasValue: true } state ? state.ToString() : null;
+
     public async Task<IReadOnlyList<(string JobId, string State)>> ListAsync(CancellationToken cancellationToken = default)
     {
         var entries = await redis.GetDatabase().HashGetAllAsync(key);

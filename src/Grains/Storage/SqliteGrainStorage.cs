@@ -6,7 +6,7 @@ namespace FedGrains.Grains.Storage;
 /// <summary>
 /// Grain state in the embedded SQLite file, serialised with Orleans' version-tolerant binary serializer. ETags are row
 /// versions: a write whose ETag is not the stored one is refused with <see cref="InconsistentStateException"/>, so two
-/// activations can never silently overwrite each other.
+/// activations can never silently overwrite each other. Every row carries its <see cref="RowChecksum"/>, checked on read.
 /// </summary>
 public sealed class SqliteGrainStorage(SqliteDatabase database, Serializer serializer, TimeProvider time) : IGrainStorage
 {
@@ -14,7 +14,7 @@ public sealed class SqliteGrainStorage(SqliteDatabase database, Serializer seria
     {
         await using var connection = await database.OpenAsync();
         using var command = connection.CreateCommand();
-        command.CommandText = "SELECT etag, data FROM grain_state WHERE grain_type = $type AND grain_id = $id";
+        command.CommandText = "SELECT etag, data, checksum FROM grain_state WHERE grain_type = $type AND grain_id = $id";
         command.Parameters.AddWithValue("$type", stateName);
         command.Parameters.AddWithValue("$id", grainId.ToString());
         await using var reader = await command.ExecuteReaderAsync();
@@ -25,8 +25,11 @@ public sealed class SqliteGrainStorage(SqliteDatabase database, Serializer seria
             grainState.RecordExists = false;
             return;
         }
-        grainState.ETag = reader.GetString(0);
-        grainState.State = Deserialize<T>((byte[])reader.GetValue(1), stateName, grainId);
+        var (etag, data) = (reader.GetString(0), (byte[])reader.GetValue(1));
+        if (!RowChecksum.Matches(reader, 2, RowChecksum.Grain(stateName, grainId.ToString(), etag, data)))
+            throw new InvalidDataException($"the stored {stateName} record of {grainId} ({data.Length} bytes) does not match its checksum in {database.DatabasePath}: its bytes were damaged or changed outside FedGrains; restore the store from a backup.");
+        grainState.ETag = etag;
+        grainState.State = Deserialize<T>(data, stateName, grainId);
         grainState.RecordExists = true;
     }
 
@@ -52,14 +55,15 @@ public sealed class SqliteGrainStorage(SqliteDatabase database, Serializer seria
         await using var connection = await database.OpenAsync();
         using var command = connection.CreateCommand();
         command.CommandText = grainState.ETag is null
-            ? "INSERT OR IGNORE INTO grain_state (grain_type, grain_id, etag, data, updated_at) VALUES ($type, $id, $next, $data, $now)"
-            : "UPDATE grain_state SET etag = $next, data = $data, updated_at = $now WHERE grain_type = $type AND grain_id = $id AND etag = $etag";
+            ? "INSERT OR IGNORE INTO grain_state (grain_type, grain_id, etag, data, updated_at, checksum) VALUES ($type, $id, $next, $data, $now, $checksum)"
+            : "UPDATE grain_state SET etag = $next, data = $data, updated_at = $now, checksum = $checksum WHERE grain_type = $type AND grain_id = $id AND etag = $etag";
         command.Parameters.AddWithValue("$type", stateName);
         command.Parameters.AddWithValue("$id", grainId.ToString());
         command.Parameters.AddWithValue("$next", next.ToString());
         command.Parameters.AddWithValue("$data", data);
         command.Parameters.AddWithValue("$now", time.GetUtcNow().ToString("O"));
         command.Parameters.AddWithValue("$etag", (object?)grainState.ETag ?? DBNull.Value);
+        command.Parameters.AddWithValue("$checksum", RowChecksum.Grain(stateName, grainId.ToString(), next.ToString(), data));
         if (await command.ExecuteNonQueryAsync() != 1)
             throw new InconsistentStateException(
                 $"state of {grainId} ({stateName}) was changed by another writer; this activation's copy (etag {grainState.ETag ?? "none"}) is stale.",

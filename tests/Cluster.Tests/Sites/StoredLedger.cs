@@ -16,13 +16,28 @@ internal static class StoredLedger
         return command.ExecuteScalar() as byte[];
     }
 
+    /// <summary>
+    /// Rewrites the ledger's bytes and, as someone who knows the store's format would, the row's checksum with them
+    /// (an unkeyed SHA-256: the checksum catches damage, the ledger's hash chain has to catch the edit).
+    /// </summary>
     public static void Write(string databasePath, string site, byte[] data)
     {
         using var connection = Open(databasePath);
+        using var read = connection.CreateCommand();
+        read.CommandText = $"SELECT grain_type, grain_id, etag FROM grain_state WHERE {Where}";
+        read.Parameters.AddWithValue("$site", site);
+        string type, id, etag;
+        using (var reader = read.ExecuteReader())
+        {
+            Assert.True(reader.Read());
+            (type, id, etag) = (reader.GetString(0), reader.GetString(1), reader.GetString(2));
+        }
         using var command = connection.CreateCommand();
-        command.CommandText = $"UPDATE grain_state SET data = $data WHERE {Where}";
-        command.Parameters.AddWithValue("$site", site);
+        command.CommandText = "UPDATE grain_state SET data = $data, checksum = $checksum WHERE grain_type = $type AND grain_id = $id";
+        command.Parameters.AddWithValue("$type", type);
+        command.Parameters.AddWithValue("$id", id);
         command.Parameters.AddWithValue("$data", data);
+        command.Parameters.AddWithValue("$checksum", FedGrains.Grains.Storage.RowChecksum.Grain(type, id, etag, data));
         Assert.Equal(1, command.ExecuteNonQuery());
     }
 
