@@ -3,6 +3,7 @@ using FedGrains.Grains.Hosting;
 using FedGrains.Grains.Interfaces;
 using FedGrains.Grains.Placement;
 using FedGrains.Grains.Security;
+using FedGrains.Grains.Storage;
 using FedGrains.Learning.Codecs;
 using FedGrains.Learning.Data;
 using FedGrains.Learning.Gateways;
@@ -84,7 +85,7 @@ public sealed class GatewayGrain(
         (State.Accountant, State.Delta, State.TargetEpsilon, State.NoiseLevel) = (spec.Privacy.Accountant, spec.Privacy.Delta, spec.Privacy.TargetEpsilon, spec.Privacy.NoiseLevel);
         State.UpdateNoiseMultiplier = spec.Privacy.LocalUpdateDp.Enabled ? spec.Privacy.LocalUpdateDp.NoiseMultiplier : 0;
         State.SchemaVersion = GatewayState.CurrentSchema;
-        await ledger.WriteStateAsync();
+        await ledger.WriteDurablyAsync(this, time);
     }
 
     /// <summary>This gateway's plan in <paramref name="spec"/>: its data loaded (how many examples, of what shape and classes), its noise calibrated.</summary>
@@ -159,7 +160,8 @@ public sealed class GatewayGrain(
         var update = authenticator.Sign(new GatewayUpdate(GatewayId, task.Sequence, bytes, State.Plan!.Examples, releasedLoss, privacy, seconds, null),
             JobId, task.ModelVersion);
         (State.LastRelease, State.LastReleaseModelVersion) = (update, task.ModelVersion);
-        await ledger.WriteStateAsync(CancellationToken.None);
+        // Not stored, not released: a failed write deactivates this gateway, so a retry of the round finds the store's ledger, not this one.
+        await ledger.WriteDurablyAsync(this, time);
 
         Telemetry.GatewayTrainingDuration.Record(seconds);
         if (privacy.Epsilon is { } eps) Telemetry.EpsilonSpent.Record(eps);

@@ -2,6 +2,7 @@ using System.Globalization;
 using FedGrains.Grains.Hosting;
 using FedGrains.Grains.Interfaces;
 using FedGrains.Grains.Placement;
+using FedGrains.Grains.Storage;
 using FedGrains.Learning.Privacy;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -29,6 +30,8 @@ public sealed class SiteLedgerGrain(
     /// <summary>Why this ledger refuses everything (altered or unreadable in storage), or null when its chain verifies.</summary>
     private string? altered;
 
+    private bool registered;
+
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
         var s = ledger.State;
@@ -48,7 +51,7 @@ public sealed class SiteLedgerGrain(
             // Ledgers written before the chain have no hashes: seal what they hold now, so any later edit shows.
             s.Hashes = [.. LedgerChain.Seal(SiteId, entries)];
             s.SchemaVersion = SiteLedgerState.CurrentSchema;
-            await ledger.WriteStateAsync(cancellationToken);
+            await ledger.WriteDurablyAsync(this);
             Log.SealedLegacy(logger, SiteId, entries.Count);
         }
         else if (LedgerChain.Verify(SiteId, entries, s.Hashes) is { } at)
@@ -73,13 +76,18 @@ public sealed class SiteLedgerGrain(
             return refusal;
         }
         var s = ledger.State;
-        bool first = s.Entries.Count == 0;
         var previous = s.Hashes.Count > 0 ? s.Hashes[^1] : LedgerChain.Genesis(SiteId);
         s.Entries.Add(spend);
         s.Hashes.Add(LedgerChain.Next(previous, SiteLedgerIntegrity.ToEntry(spend)));
         s.SchemaVersion = SiteLedgerState.CurrentSchema;
-        await ledger.WriteStateAsync();
-        if (first) await GrainFactory.GetGrain<ISiteDirectoryGrain>(0).RegisterAsync(SiteId);
+        // Recorded only once stored: a failed write deactivates this ledger, so a retried spend finds what the store holds.
+        await ledger.WriteDurablyAsync(this);
+        if (!registered)
+        {
+            // Once per activation, and never at the cost of the spend, which is stored: a failed one is tried with the next.
+            try { await GrainFactory.GetGrain<ISiteDirectoryGrain>(0).RegisterAsync(SiteId); registered = true; }
+            catch (Exception e) when (DurableWrites.Unreachable(e)) { }
+        }
         return null;
     }
 
