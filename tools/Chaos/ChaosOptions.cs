@@ -13,7 +13,7 @@ public sealed record ChaosOptions
     public int GatewaySilos { get; init; } = 2;
 
     /// <summary>Jobs kept running at once while kills are dealt; a new one is submitted as each ends.</summary>
-    public int ConcurrentJobs { get; init; } = 2;
+    public int ConcurrentJobs { get; init; } = 3;
 
     public int Rounds { get; init; } = 6;
 

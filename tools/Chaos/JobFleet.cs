@@ -18,14 +18,20 @@ internal sealed class JobFleet(ChaosCluster cluster, IClusterClient client, Chao
     /// <summary>When a poll last saw a job's round count go up (or a job end).</summary>
     public DateTimeOffset LastProgress { get; private set; } = DateTimeOffset.MinValue;
 
-    /// <summary>Submits jobs to keep the fleet full until <paramref name="stop"/>; a submission under way is finished first.</summary>
+    /// <summary>
+    /// Submits jobs to keep the fleet full until <paramref name="stop"/>, several at once (a submission through the
+    /// CLI takes seconds, a job not many more); submissions under way are finished first.
+    /// </summary>
     public async Task SubmitAsync(CancellationToken stop)
     {
+        var submitting = new List<Task>();
         while (!stop.IsCancellationRequested)
         {
-            if (Jobs.Count(j => !j.Ended) < options.ConcurrentJobs) await SubmitOneAsync();
+            submitting.RemoveAll(t => t.IsCompleted);
+            if (Jobs.Count(j => !j.Ended) + submitting.Count < options.ConcurrentJobs) submitting.Add(SubmitOneAsync(++submitted));
             else await Delay(TimeSpan.FromMilliseconds(250), stop);
         }
+        await Task.WhenAll(submitting);
     }
 
     /// <summary>Polls every unfinished job's status, twice a second, until <paramref name="stop"/>.</summary>
@@ -55,12 +61,12 @@ internal sealed class JobFleet(ChaosCluster cluster, IClusterClient client, Chao
         catch (Exception e) when (e is OrleansException or TimeoutException or OperationCanceledException) { } // its silo is down: the next poll asks again
     }
 
-    private async Task SubmitOneAsync()
+    private async Task SubmitOneAsync(int number)
     {
-        var job = new ChaosJob($"chaos-{options.Seed}-{++submitted:D3}");
+        var job = new ChaosJob($"chaos-{options.Seed}-{number:D3}");
         var spec = Path.Combine(cluster.Directory, $"{job.Id}.json");
         await File.WriteAllTextAsync(spec, $$"""
-            { "seed": {{submitted}}, "rounds": {{options.Rounds}}, "gateway_count": {{options.Gateways}}, "model": { "hidden": [16] },
+            { "seed": {{number}}, "rounds": {{options.Rounds}}, "gateway_count": {{options.Gateways}}, "model": { "hidden": [16] },
               "dataset": { "kind": "synthetic" }, "defaults": { "batch_size": 40, "learning_rate": 0.5 },
               "privacy": { "target_epsilon": 3, "delta": 1e-5 }, "round_timeout_seconds": 30 }
             """);
