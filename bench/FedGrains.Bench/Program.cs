@@ -12,7 +12,9 @@ TorchRuntime.SetThreads(Environment.ProcessorCount);
 var job = Job.Default.WithToolchain(InProcessEmitToolchain.Instance).WithWarmupCount(3).WithIterationCount(15);
 var config = DefaultConfig.Instance.AddJob(job).WithOptions(ConfigOptions.DisableOptimizationsValidator);
 // `dotnet run -c Release --project bench/FedGrains.Bench` runs all; `-- dp`, `-- aggregation` or `-- tls` runs one.
+// `-- chaos [KILLS] [SEED]` (not part of all: it runs for a long time) is scripts/chaos.sh.
 var which = args.FirstOrDefault() ?? "all";
+if (which == "chaos") return await ChaosBench.RunAsync(args[1..]);
 var lines = new List<string>();
 
 if (which is "all" or "dp")
@@ -45,6 +47,7 @@ if (which is "all" or "aggregation")
 if (which is "all" or "tls") lines.AddRange(await TlsRoundTrips.RunAsync());
 Console.WriteLine();
 lines.ForEach(Console.WriteLine);
+return 0;
 
 // The benchmark whose description is exactly `description`, else the one containing it ("mean" must not match
 // "trimmed_mean").

@@ -36,7 +36,7 @@ internal static class ClusterCommands
             var spec = job.Build(r);
             JobSpecValidator.Validate(spec);
             var id = r.GetValue(jobId) ?? JobIds.New();
-            var status = await client.GetGrain<IFederationGrain>(id).StartAsync(spec);
+            var status = await Submission.SubmitAsync(client.GetGrain<IFederationGrain>(id), spec, ct);
             AnsiConsole.MarkupLineInterpolated($"submitted: {status.State}, {status.TotalRounds} rounds");
             Console.WriteLine(id);
             return 0;
@@ -206,6 +206,13 @@ internal static class ClusterCommands
         {
             AnsiConsole.MarkupLineInterpolated($"[red]error:[/] {e.Message}");
             return 2;
+        }
+        catch (Exception e) when (Submission.Transient(e))
+        {
+            // A silo stopped or the store restarted while the call was under way: nothing stored is lost, and every
+            // command may be run again (submitting the same job id and spec again is a no-op).
+            AnsiConsole.MarkupLineInterpolated($"[red]error:[/] the cluster did not complete the call ({e.GetBaseException().Message}). A silo or its store may have just stopped; run the command again.");
+            return 3;
         }
     }
 }

@@ -96,8 +96,9 @@ public sealed class FederationGrain(
         await JobAdmission.AdmitAsync(GrainFactory, JobId, spec);
         initial.Owner = CallerContext.Current is { } caller && caller != ClientIdentity.LocalOperator ? caller.KeyId : null;
         await index.SetStateAsync(JobId, nameof(JobState.Running));
+        await versions.StoreAsync(JobId, 0, initial.Weights);
+        // Only a stored job is submitted: a failed write deactivates this activation, so a retried submission starts afresh.
         job.State = initial;
-        await versions.StoreAsync(JobId, 0, job.State.Weights);
         await WriteAsync();
         Log.Started(logger, JobId, spec.Rounds, spec.ResolveGateways().Count);
         await ticker.StartAsync();
@@ -239,6 +240,7 @@ public sealed class FederationGrain(
 
     public async Task FailAsync(string error)
     {
+        if (job.State.State != JobState.Running) return; // a job that completed (or was cancelled) stays so, whatever failed after
         job.State.State = JobState.Failed;
         job.State.Error = error;
         job.State.FinishedAt = time.GetUtcNow();
@@ -261,7 +263,7 @@ public sealed class FederationGrain(
     {
         job.State.SchemaVersion = FederationState.CurrentSchema;
         await writeLock.WaitAsync();
-        try { await job.WriteStateAsync(); }
+        try { await job.WriteDurablyAsync(this, time); }
         finally { writeLock.Release(); }
     }
 

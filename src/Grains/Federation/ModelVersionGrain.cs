@@ -1,4 +1,5 @@
 using FedGrains.Grains.Interfaces;
+using FedGrains.Grains.Storage;
 
 namespace FedGrains.Grains.Federation;
 
@@ -13,7 +14,7 @@ public sealed class ModelVersionGrain(
     public async Task StoreAsync(byte[] weights)
     {
         version.State.Weights = weights;
-        await version.WriteStateAsync();
+        await version.WriteDurablyAsync(this);
     }
 
     public Task<byte[]?> GetAsync() => Task.FromResult(version.RecordExists ? version.State.Weights : null);

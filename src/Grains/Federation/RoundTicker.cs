@@ -2,6 +2,7 @@ using FedGrains.Grains.Hosting;
 using FedGrains.Grains.Interfaces;
 using Microsoft.Extensions.Logging;
 using Orleans.Storage;
+using StackExchange.Redis;
 
 namespace FedGrains.Grains.Federation;
 
@@ -73,11 +74,12 @@ internal sealed class RoundTicker(Grain grain, IRoundHost host, FedGrainsSiloOpt
             Stop();
             grain.DeactivateOnIdle();
         }
-        catch (Exception e) when (!host.JobCancellation.IsCancellationRequested && e is OrleansException or TimeoutException
+        catch (Exception e) when (!host.JobCancellation.IsCancellationRequested && e is OrleansException or TimeoutException or RedisException
                                   && (transientSince ??= time.GetUtcNow()) > time.GetUtcNow() - TransientPatience)
         {
-            // The cluster is still forming (a restart: grain types not yet known everywhere) or a silo just left:
-            // what is persisted stays, and the next tick carries on from it (a synchronous round is repeated whole).
+            // The cluster is still forming (a restart: grain types not yet known everywhere), a silo just left, or the
+            // store (redis) is restarting: what is persisted stays, and the next tick carries on from it (a
+            // synchronous round is repeated whole).
             Log.TransientFailure(logger, host.JobId, s.RoundsCompleted + 1, e.Message);
             return;
         }

@@ -93,7 +93,7 @@ public sealed class GatewayGrain(
         (State.Accountant, State.Delta, State.TargetEpsilon, State.NoiseLevel) = (spec.Privacy.Accountant, spec.Privacy.Delta, spec.Privacy.TargetEpsilon, spec.Privacy.NoiseLevel);
         State.UpdateNoiseMultiplier = spec.Privacy.LocalUpdateDp.Enabled ? spec.Privacy.LocalUpdateDp.NoiseMultiplier : 0;
         State.SchemaVersion = GatewayState.CurrentSchema;
-        await ledger.WriteStateAsync();
+        await ledger.WriteDurablyAsync(this, time);
     }
 
     /// <summary>This gateway's plan in <paramref name="spec"/>: its data loaded (how many examples, of what shape and classes), its noise calibrated.</summary>
@@ -193,14 +193,15 @@ public sealed class GatewayGrain(
         (State.LastRelease, State.LastReleaseModelVersion) = (update, task.ModelVersion);
         try
         {
-            await ledger.WriteStateAsync(CancellationToken.None);
+            // Not stored, not released: a write that fails after retries deactivates this gateway (DurableWrites), so a
+            // retry of the round finds the store's ledger, not this one.
+            await ledger.WriteDurablyAsync(this, time);
         }
         catch
         {
-            // Unknown whether the store took it: this copy in memory must not answer a retry with an update the store
-            // may not hold. The next activation reads the store and adopts the spend from the site's ledger if needed.
+            // Unknown whether the store took it: the next activation reads the store and adopts the spend from the
+            // site's ledger if needed.
             Reconciler.Invalidate();
-            DeactivateOnIdle();
             throw;
         }
 

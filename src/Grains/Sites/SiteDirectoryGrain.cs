@@ -1,5 +1,6 @@
 using FedGrains.Grains.Interfaces;
 using FedGrains.Grains.Security;
+using FedGrains.Grains.Storage;
 
 namespace FedGrains.Grains.Sites;
 
@@ -9,7 +10,7 @@ public sealed class SiteDirectoryGrain(
 {
     public async Task RegisterAsync(string siteId)
     {
-        if (directory.State.Sites.Add(siteId)) await directory.WriteStateAsync();
+        if (directory.State.Sites.Add(siteId)) await directory.WriteDurablyAsync(this);
     }
 
     public Task<bool> IsListedAsync(string siteId) => Task.FromResult(directory.State.Sites.Contains(siteId));

@@ -62,7 +62,7 @@ public sealed class SiteLedgerGrain(
             // Ledgers written before the chain have no hashes: seal what they hold now, so any later edit shows.
             s.Hashes = [.. LedgerChain.Seal(SiteId, entries)];
             s.SchemaVersion = SiteLedgerState.CurrentSchema;
-            await ledger.WriteStateAsync(cancellationToken);
+            await ledger.WriteDurablyAsync(this);
             Log.SealedLegacy(logger, SiteId, entries.Count);
         }
         else if (LedgerChain.Verify(SiteId, entries, s.Hashes) is { } at)
@@ -107,19 +107,23 @@ public sealed class SiteLedgerGrain(
         s.SchemaVersion = SiteLedgerState.CurrentSchema;
         try
         {
-            await ledger.WriteStateAsync();
+            // Recorded only once stored: a write that fails after retries deactivates this ledger (DurableWrites).
+            await ledger.WriteDurablyAsync(this);
         }
         catch
         {
             // Unknown whether the store took it (a Redis outage can lose the reply, not the write). Forget the copy in
-            // memory, which a retry would otherwise take for recorded, and read the store again on the next call.
+            // memory, which a retry would otherwise take for recorded; the next activation reads the store again.
             s.Entries.RemoveAt(s.Entries.Count - 1);
             s.Hashes.RemoveAt(s.Hashes.Count - 1);
-            DeactivateOnIdle();
             throw;
         }
-        if (!registered) await GrainFactory.GetGrain<ISiteDirectoryGrain>(0).RegisterAsync(SiteId);
-        registered = true;
+        if (!registered)
+        {
+            // Once per activation, and never at the cost of the spend, which is stored: a failed one is tried with the next.
+            try { await GrainFactory.GetGrain<ISiteDirectoryGrain>(0).RegisterAsync(SiteId); registered = true; }
+            catch (Exception e) when (DurableWrites.Unreachable(e)) { }
+        }
         return null;
     }
 

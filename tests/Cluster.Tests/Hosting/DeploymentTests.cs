@@ -196,6 +196,20 @@ public sealed class DeploymentTests
         }
     }
 
+    [Fact]
+    public void Redis_stores_every_write_on_its_volume_before_it_answers()
+    {
+        // Privacy ledgers live in Redis: a write it acknowledged and then lost with its pod (everysec loses up to a
+        // second; no appendonly file loses everything since the last snapshot) is a spend nobody has on record.
+        var redis = Documents.Value.Single(d => Scalar(d, "kind") == "StatefulSet" && Scalar(d, "metadata", "name") == "fedgrains-redis");
+        var args = ((YamlSequenceNode)At(Container(redis), "args")!).Cast<YamlScalarNode>().Select(a => a.Value).ToList();
+        string? Arg(string name) => args.IndexOf(name) is var i and >= 0 && i + 1 < args.Count ? args[i + 1] : null;
+        Assert.Equal("yes", Arg("--appendonly"));
+        Assert.Equal("always", Arg("--appendfsync"));
+        var mounts = ((YamlSequenceNode)At(Container(redis), "volumeMounts")!).Cast<YamlMappingNode>();
+        Assert.Contains(mounts, m => Scalar(m, "mountPath") == Arg("--dir") && Scalar(m, "name") == "data");
+    }
+
     private static YamlMappingNode Workload(string name) =>
         Documents.Value.Single(d => Scalar(d, "kind") == "Deployment" && Scalar(d, "metadata", "name") == name);
 

@@ -1,10 +1,13 @@
 using System.Diagnostics;
 using System.Text;
 
-namespace FedGrains.Cluster.Tests;
+namespace FedGrains.Chaos;
 
-/// <summary>Starts the project's executables (and redis-server) as real processes, capturing their output.</summary>
-internal sealed class ProcessRunner : IDisposable
+/// <summary>
+/// Starts the project's executables (and redis-server) as real processes, capturing their output. The executables are
+/// found in the calling program's folder: a project that uses this references src/Silo and src/Cli.
+/// </summary>
+public sealed class ProcessRunner : IDisposable
 {
     private readonly Process process;
     private readonly StringBuilder output = new();
