@@ -56,15 +56,7 @@ public sealed class FederatedDataset
     }
 
     /// <summary>The shared training set and test set named by <paramref name="dataset"/>.</summary>
-    public static (LabeledData Train, LabeledData Test) LoadShared(DatasetSpec dataset, long jobSeed)
-    {
-        if (dataset.Kind is "synthetic" or "synthetic-text")
-            Jobs.MemoryEstimate.Check(Jobs.MemoryEstimate.SyntheticData(dataset), $"dataset '{dataset.Kind}' ({(long)dataset.SyntheticTrainExamples + dataset.SyntheticTestExamples} examples)",
-                "make dataset.synthetic_features (or synthetic_sequence_length) or the synthetic example counts smaller.");
-        return Generate(dataset, jobSeed);
-    }
-
-    private static (LabeledData Train, LabeledData Test) Generate(DatasetSpec dataset, long jobSeed) => dataset.Kind switch
+    public static (LabeledData Train, LabeledData Test) LoadShared(DatasetSpec dataset, long jobSeed) => dataset.Kind switch
     {
         "fashion-mnist" => FashionMnist.Load(dataset.DataDir),
         "synthetic" => SyntheticTask.Generate(Seeds.Derive(jobSeed, "synthetic"), dataset.SyntheticTrainExamples,

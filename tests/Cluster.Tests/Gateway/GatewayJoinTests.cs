@@ -16,9 +16,10 @@ public sealed class GatewayJoinTests(ClusterFixture fixture)
     [Fact]
     public async Task A_gateway_that_never_joined_refuses_to_train_and_says_why()
     {
-        var e = await Assert.ThrowsAsync<InvalidOperationException>(() => Gateway("never-joined", "gw-00").TrainAsync(new RoundTask(1, 0, [])));
+        // Only the federation asks a gateway to train, and only after it joined: no state means the store lost it.
+        var e = await Assert.ThrowsAsync<InvalidDataException>(() => Gateway("never-joined", "gw-00").TrainAsync(new RoundTask(1, 0, [])));
 
-        Assert.Contains("has not joined job never-joined", e.Message);
+        Assert.Contains("is missing from the state store", e.Message);
         Assert.Null(await Gateway("never-joined", "gw-00").GetPrivacyAsync()); // nothing was recorded
     }
 
@@ -34,7 +35,8 @@ public sealed class GatewayJoinTests(ClusterFixture fixture)
         await Gateway("join-once", "gw-00").JoinAsync(spec); // the same job again changes nothing
         var e = await Assert.ThrowsAsync<InvalidOperationException>(() => Gateway("join-once", "gw-00").JoinAsync(spec with { Rounds = 50 }));
 
-        Assert.Contains("already trained for job join-once under a different spec", e.Message);
+        Assert.Contains("join-once", e.Message);
+        Assert.Contains("will not start it over", e.Message);
         Assert.Equal(spent, await Gateway("join-once", "gw-00").GetPrivacyAsync());
         Assert.Equal(spent!.NoiseMultiplier, (await Gateway("join-once", "gw-00").PlanAsync(spec))[0].NoiseMultiplier); // the noise it joined with
     }
@@ -52,8 +54,8 @@ public sealed class GatewayJoinTests(ClusterFixture fixture)
         await Assert.ThrowsAsync<ArgumentException>(() => job.StartAsync(spec));
 
         Assert.Null(await Gateway("join-refused", "a").GetPrivacyAsync());
-        var e = await Assert.ThrowsAsync<InvalidOperationException>(() => Gateway("join-refused", "a").TrainAsync(new RoundTask(1, 0, [])));
-        Assert.Contains("has not joined", e.Message);
+        var e = await Assert.ThrowsAsync<InvalidDataException>(() => Gateway("join-refused", "a").TrainAsync(new RoundTask(1, 0, [])));
+        Assert.Contains("is missing from the state store", e.Message);
     }
 
     [Fact]

@@ -97,8 +97,8 @@ public sealed class ScatteringTransformTests
 
             var wrong = WriteIdx(dir, "small", 0x803, [40, 14, 14], new byte[40 * 196]);
             var bad = spec with { Gateways = [site with { Source = new SiteSource { Images = wrong, Labels = labels } }, .. spec.Gateways.Skip(1)] };
-            var error = Assert.Throws<InvalidDataException>(() => JobData.Load(bad).ForGateway(bad.Gateways[0]));
-            Assert.Contains("196 features per example", error.Message);
+            var error = Assert.Throws<FedGrains.Learning.Data.DataFileException>(() => JobData.Load(bad).ForGateway(bad.Gateways[0]));
+            Assert.Contains("196 pixels", error.Message);
         }
         finally
         {

@@ -44,9 +44,9 @@ public sealed class MemoryEstimateTests
     [Fact]
     public void Synthetic_data_too_large_to_generate_is_refused_before_generating()
     {
-        var dataset = new DatasetSpec { Kind = "synthetic", SyntheticFeatures = 1_000_000_000 };
+        var spec = new JobSpec { Dataset = new DatasetSpec { Kind = "synthetic", SyntheticFeatures = 1_000_000_000 } };
 
-        var e = Assert.Throws<ArgumentException>(() => FederatedDataset.LoadShared(dataset, 1));
+        var e = Assert.Throws<ArgumentException>(() => JobData.Load(spec));
 
         Assert.Contains("synthetic_features", e.Message);
     }
