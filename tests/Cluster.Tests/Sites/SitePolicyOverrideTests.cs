@@ -31,8 +31,8 @@ public sealed class SitePolicyOverrideTests
             var refused = await Assert.ThrowsAsync<ArgumentException>(() => gateway.JoinAsync(LowNoise));
             Assert.Equal(Refusal, refused.Message);
             // Nothing was stored: the gateway has not joined, so it will not train.
-            var train = await Assert.ThrowsAsync<InvalidOperationException>(() => gateway.TrainAsync(new RoundTask(1, 0, [])));
-            Assert.Contains("has not joined", train.Message);
+            var train = await Assert.ThrowsAsync<InvalidDataException>(() => gateway.TrainAsync(new RoundTask(1, 0, [])));
+            Assert.Contains("the state of gateway 'a' of job 'direct' is missing", train.Message);
         }
         finally
         {
