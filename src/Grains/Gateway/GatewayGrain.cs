@@ -137,7 +137,7 @@ public sealed class GatewayGrain(
         // The federation joins every gateway before its first round, so a gateway without a job lost its state. An
         // InvalidDataException stops the job (where a refusal would only drop this gateway from the round).
         var spec = State.Spec ?? throw new InvalidDataException(store.Missing($"the state of gateway '{GatewayId}' of job '{JobId}'",
-            $"the job admitted it and asks it to train (request {task.Sequence})"));
+            $"it is asked to train (request {task.Sequence}) and the federation joins every gateway before its first round"));
         await Reconciler.EnsureAsync();
         if (Reconciler.Disagreement is { } disagreement) throw new InvalidDataException(disagreement);
         var earlier = State.Releases.FirstOrDefault(r => ReleaseReconciler.Matches(r, task.Sequence, task.ModelVersion));

@@ -86,7 +86,7 @@ public static class SiloBuilderExtensions
         {
             o.ConfigurationOptions = ConfigurationOptions.Parse(redis);
             // The same version-tolerant binary format as the SQLite store (the default JSON one cannot read our records).
-            o.GrainStorageSerializer = new OrleansGrainStorageSerializer(serializer);
+            o.GrainStorageSerializer = new RedisStateSerializer(new OrleansGrainStorageSerializer(serializer));
         }));
         builder.UseRedisReminderService(o => o.ConfigurationOptions = ConfigurationOptions.Parse(redis));
         builder.Services.TryAddSingleton<IConnectionMultiplexer>(_ => ConnectionMultiplexer.Connect(redis));

@@ -173,6 +173,53 @@ public sealed class LedgerIntegrityTests
         }
     }
 
+    public static TheoryData<string, string> LedgerFileDamages => new()
+    {
+        { "zero bytes", "the state store {0} is damaged: it is empty (0 bytes)" },
+        { "truncated", "the state store {0} is damaged: it is truncated" },
+        { "header overwritten", "the state store {0} is damaged: it does not start with SQLite's header" },
+        { "deleted", "the privacy ledger of site tamper-a is missing from the state store {0}, although the site directory lists the site" },
+    };
+
+    /// <summary>
+    /// The site's own ledger file (FedGrains:Site:LedgerPath) damaged or gone between two runs of the cluster: the
+    /// ledger refuses every check, spend and report naming the file, and a damaged file is left as it was. (SQLite
+    /// took a zero-byte file for a new database, and the site's lifetime record started over.)
+    /// </summary>
+    [Theory, MemberData(nameof(LedgerFileDamages))]
+    public async Task A_site_ledger_file_that_is_damaged_or_gone_refuses_every_call_and_is_not_started_over(string damage, string says)
+    {
+        var database = TestCluster.NewDatabasePath();
+        var siteFile = Path.Combine(Path.GetDirectoryName(database)!, "site", "ledger.db");
+        void OwnFile(ISiloBuilder silo) => silo.AddFedGrainsSite(new SiteOptions { LedgerPath = siteFile });
+        await RunJobAsync(database, OwnFile);
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        var length = new FileInfo(siteFile).Length;
+        switch (damage)
+        {
+            case "zero bytes": File.WriteAllBytes(siteFile, []); break;
+            case "truncated": using (var file = File.OpenWrite(siteFile)) file.SetLength(length / 2); break;
+            case "header overwritten": using (var file = File.OpenWrite(siteFile)) file.Write(new byte[100]); break;
+            default: File.Delete(siteFile); break;
+        }
+        var damaged = File.Exists(siteFile) ? File.ReadAllBytes(siteFile) : null;
+
+        var cluster = await TestCluster.StartAsync(database, silos: 2, OwnFile);
+        try
+        {
+            var report = await Assert.ThrowsAsync<InvalidOperationException>(cluster.Client.GetGrain<ISiteLedgerGrain>(Site).GetReportAsync);
+            Assert.Contains(string.Format(says, siteFile), report.Message);
+            Assert.Contains("from a backup", report.Message);
+            await AssertRefusesAsync(cluster, report.Message);
+        }
+        finally
+        {
+            await cluster.StopAllSilosAsync();
+            await cluster.DisposeAsync();
+        }
+        if (damaged is not null) Assert.Equal(damaged, File.ReadAllBytes(siteFile));
+    }
+
     [Fact]
     public async Task With_a_site_ledger_path_the_ledger_lives_in_its_own_file_and_the_cluster_store_holds_none()
     {

@@ -1,7 +1,9 @@
+using System.Text.Json;
 using FedGrains.Grains.Hosting;
 using FedGrains.Grains.Interfaces;
 using FedGrains.Learning.Jobs;
 using FedGrains.Learning.Privacy;
+using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Orleans.TestingHost;
@@ -120,5 +122,74 @@ public sealed class LedgerReconciliationTests
         {
             await cluster.DisposeAsync();
         }
+    }
+
+    /// <summary>
+    /// `fedgrains run` SIGKILLed while a gateway trains, after its site recorded the spend (the store shows the site's
+    /// ledger one write ahead of the gateway's), then run again: the round is asked again with the same request, the
+    /// gateway trains under the spend it adopts from its site, and each ledger ends with one release per round.
+    /// </summary>
+    [Fact]
+    public async Task A_run_killed_between_a_sites_record_and_its_gateways_resumes_with_one_release_a_round_on_both()
+    {
+        var dir = Directory.CreateTempSubdirectory("fedgrains-killed-").FullName;
+        try
+        {
+            var output = Path.Combine(dir, "out");
+            var db = Path.Combine(output, "state", "fedgrains.db");
+            string[] args = ["run", "--dataset", "synthetic", "--gateways", "2", "--rounds", "6", "--hidden", "256", "--local-epochs", "5", "--output", output, "--job-id", "k"];
+            using (var first = ProcessRunner.StartDotnet("fedgrains.dll", args))
+            {
+                var deadline = DateTime.UtcNow.AddMinutes(2);
+                while (!SiteAheadOfGateway(db))
+                {
+                    Assert.False(first.HasExited || DateTime.UtcNow > deadline, "the run ended before a kill could land between a site's record and its gateway's:\n" + first.Output);
+                    await Task.Delay(2);
+                }
+                first.Kill();
+                await first.WaitAsync(TimeSpan.FromMinutes(1));
+            }
+
+            var (code, printed) = await ProcessRunner.RunCliAsync(args);
+            Assert.True(code == 0, printed);
+            Assert.Contains("adopted 1 spend(s) its site", printed); // the kill did land in the window
+            using var report = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(output, "report.json")));
+            var history = report.RootElement.GetProperty("history").EnumerateArray().ToArray();
+            Assert.Equal(6, history.Length);
+            foreach (var gateway in new[] { "gw-00", "gw-01" })
+            {
+                JsonElement Privacy(JsonElement round) => round.GetProperty("privacy").EnumerateArray().Single(p => p.GetProperty("gateway_id").GetString() == gateway);
+                long perRound = Privacy(history[0]).GetProperty("steps").GetInt64();
+                Assert.Equal(6, Privacy(history[^1]).GetProperty("releases").GetInt32());
+                Assert.Equal(6 * perRound, Privacy(history[^1]).GetProperty("steps").GetInt64());
+            }
+            // The report checks each site's record against its gateway's own ledger: they agree.
+            var (reportCode, reported) = await ProcessRunner.RunCliAsync("privacy", "report", "--state", db);
+            Assert.True(reportCode == 0, reported);
+            Assert.DoesNotContain("error", reported);
+        }
+        finally
+        {
+            Directory.Delete(dir, true);
+        }
+    }
+
+    /// <summary>Some site's ledger holds more spends than its gateway's ledger holds releases (row versions: a site writes once per spend, a gateway once to join and once per release).</summary>
+    private static bool SiteAheadOfGateway(string db)
+    {
+        if (!File.Exists(db)) return false;
+        try
+        {
+            using var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = db, Mode = SqliteOpenMode.ReadOnly, Pooling = false }.ToString());
+            connection.Open();
+            using var command = connection.CreateCommand();
+            command.CommandText = """
+                SELECT COUNT(*) FROM grain_state s JOIN grain_state g
+                  ON s.grain_type = 'site-ledger' AND g.grain_type = 'gateway' AND g.grain_id = 'gateway/k/' || substr(s.grain_id, length('siteledger/') + 1)
+                WHERE CAST(s.etag AS INTEGER) > CAST(g.etag AS INTEGER) - 1
+                """;
+            return (long)command.ExecuteScalar()! > 0;
+        }
+        catch (SqliteException) { return false; } // being created
     }
 }

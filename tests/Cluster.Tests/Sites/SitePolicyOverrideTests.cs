@@ -30,9 +30,9 @@ public sealed class SitePolicyOverrideTests
             var gateway = cluster.Grains().GetGrain<IGatewayGrain>(IGatewayGrain.Key("direct", "a"));
             var refused = await Assert.ThrowsAsync<ArgumentException>(() => gateway.JoinAsync(LowNoise));
             Assert.Equal(Refusal, refused.Message);
-            // Nothing was stored: the gateway holds no state, so it will not train (to it, a request without state is a lost store).
+            // Nothing was stored: the gateway has not joined, so it will not train.
             var train = await Assert.ThrowsAsync<InvalidDataException>(() => gateway.TrainAsync(new RoundTask(1, 0, [])));
-            Assert.Contains("is missing from the state store", train.Message);
+            Assert.Contains("the state of gateway 'a' of job 'direct' is missing", train.Message);
         }
         finally
         {
