@@ -61,10 +61,10 @@ internal sealed class ChaosCluster : IDisposable
     }
 
     /// <summary>A member whose process ended without being killed (e.g. a silo that could not reach redis at start): its exit code.</summary>
-    public int? Exited(Member member)
+    public async Task<int?> ExitedAsync(Member member)
     {
         if (member.Process is not { HasExited: true } process) return null;
-        int code = process.WaitAsync(TimeSpan.FromSeconds(5)).GetAwaiter().GetResult();
+        int code = await process.WaitAsync(TimeSpan.FromSeconds(5));
         Retire(member);
         return code;
     }

@@ -109,7 +109,7 @@ public static class ChaosDriver
             {
                 foreach (var member in cluster.Members)
                 {
-                    if (cluster.Exited(member) is not { } code) continue;
+                    if (await cluster.ExitedAsync(member) is not { } code) continue;
                     string what = $"{member.Name} exited by itself (exit code {code}, incarnation {member.Incarnation}) at {DateTimeOffset.UtcNow:HH:mm:ss.fff}";
                     lock (unplanned) unplanned.Add(what);
                     log($"  {what}: starting it again");
