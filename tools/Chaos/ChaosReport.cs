@@ -15,7 +15,8 @@ public sealed record ChaosReport(
     IReadOnlyList<string> CliErrors,
     IReadOnlyList<string> UnplannedExits,
     TimeSpan Elapsed,
-    string LogsDirectory)
+    string LogsDirectory,
+    IReadOnlyList<int> ProcessIds)
 {
     /// <summary>Per kill, the time until the next round completed in any job (null: none did).</summary>
     public IReadOnlyList<TimeSpan?> KillToNextRound { get; } = Kills
@@ -52,6 +53,7 @@ public sealed record ChaosReport(
             Row($"  after a kill of {victim.Key}", $"median {Seconds(Median(victim.Select(v => v.Next)))}, max {Seconds(Max(victim.Select(v => v.Next)))}");
         Row("CLI errors", CliErrors.Count);
         Row("unplanned exits", $"{UnplannedExits.Count} (restarted)");
+        Row("processes started", ProcessIds.Count);
         Row("elapsed", Seconds(Elapsed));
         foreach (var (title, lines) in new[] { ("failed jobs", Audit.FailedJobs), ("round findings", Audit.RoundFindings),
                      ("ledger findings", Audit.LedgerFindings), ("CLI errors", CliErrors), ("unplanned exits", UnplannedExits) })
