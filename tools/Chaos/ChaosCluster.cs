@@ -42,6 +42,9 @@ internal sealed class ChaosCluster : IDisposable
         foreach (var m in Members) Start(m);
     }
 
+    /// <summary>The id of every process this cluster started, each incarnation of each member.</summary>
+    public List<int> ProcessIds { get; } = [];
+
     public void Start(Member member)
     {
         member.Incarnation++;
@@ -49,6 +52,7 @@ internal sealed class ChaosCluster : IDisposable
             ? ProcessRunner.StartRedis(redisPort, "--requirepass", redisPassword, "--appendonly", "yes", "--appendfsync", "always",
                 "--dir", Path.Combine(Directory, "redis"))
             : ProcessRunner.StartDotnet("FedGrains.Silo.dll", SiloArguments(member));
+        ProcessIds.Add(member.Process.Id);
     }
 
     /// <summary>SIGKILL, as when the machine dies; its output so far goes to logs/NAME.INCARNATION.log.</summary>
@@ -61,23 +65,25 @@ internal sealed class ChaosCluster : IDisposable
     }
 
     /// <summary>A member whose process ended without being killed (e.g. a silo that could not reach redis at start): its exit code.</summary>
-    public int? Exited(Member member)
+    public async Task<int?> ExitedAsync(Member member)
     {
         if (member.Process is not { HasExited: true } process) return null;
-        int code = process.WaitAsync(TimeSpan.FromSeconds(5)).GetAwaiter().GetResult();
+        int code = await process.WaitAsync(TimeSpan.FromSeconds(5));
         Retire(member);
         return code;
     }
 
+    /// <summary>Stops the member's process (a SIGKILL if it still runs) and keeps its output.</summary>
     private void Retire(Member member)
     {
         var process = member.Process!;
-        File.WriteAllText(Path.Combine(Directory, "logs", $"{member.FileName}.{member.Incarnation}.log"), process.Output);
-        process.Dispose();
         member.Process = null;
+        process.Dispose();
+        File.WriteAllText(Path.Combine(Directory, "logs", $"{member.FileName}.{member.Incarnation}.log"), process.Output);
     }
 
-    public void Dispose()
+    /// <summary>Stops every process, then deletes the folder unless <paramref name="keepLogs"/>; stopping again is a no-op.</summary>
+    public void Stop(bool keepLogs)
     {
         foreach (var m in Members)
         {
@@ -86,7 +92,11 @@ internal sealed class ChaosCluster : IDisposable
             try { Retire(m); }
             catch (Exception e) when (e is InvalidOperationException or IOException) { }
         }
+        if (!keepLogs && System.IO.Directory.Exists(Directory)) System.IO.Directory.Delete(Directory, true);
     }
+
+    /// <summary>A run that ended early keeps its logs.</summary>
+    public void Dispose() => Stop(keepLogs: true);
 
     private IEnumerable<string> SiloArguments(Member member)
     {

@@ -22,6 +22,13 @@ public static class ChaosDriver
         options.Log($"chaos: seed {options.Seed}, {options.Kills} kills, 1 federation silo + {options.GatewaySilos} gateway silos on redis, " +
                     $"{options.ConcurrentJobs} jobs at a time of {options.Gateways} gateways x {options.Rounds} rounds; logs in {directory}");
         using var cluster = new ChaosCluster(directory, options.GatewaySilos, options.Gateways);
+        var report = await RunAsync(cluster, options, started);
+        cluster.Stop(keepLogs: !report.Clean);
+        return report;
+    }
+
+    private static async Task<ChaosReport> RunAsync(ChaosCluster cluster, ChaosOptions options, DateTimeOffset started)
+    {
         using var members = new SemaphoreSlim(1);
         cluster.StartAll();
         await WaitReadyAsync(cluster);
@@ -36,7 +43,15 @@ public static class ChaosDriver
         var following = fleet.FollowAsync(stopFollowing.Token);
         var supervising = SuperviseAsync(cluster, members, unplanned, options.Log, stopFollowing.Token);
 
-        var kills = await DealKillsAsync(cluster, members, fleet, options);
+        IReadOnlyList<Kill> kills;
+        try { kills = await DealKillsAsync(cluster, members, fleet, options); }
+        catch
+        {
+            // Nothing may go on starting processes once the run is over.
+            await stopSubmitting.CancelAsync();
+            await stopFollowing.CancelAsync();
+            throw;
+        }
 
         await stopSubmitting.CancelAsync();
         await submitting;
@@ -47,9 +62,7 @@ public static class ChaosDriver
 
         options.Log("chaos: auditing every job's history and ledgers, and every site's ledger");
         var audit = await ChaosAudit.RunAsync(client, fleet.Jobs.Select(j => j.Id).ToArray(), options);
-        var report = new ChaosReport(options, kills, audit, fleet.CliErrors, unplanned, DateTimeOffset.UtcNow - started, directory);
-        if (report.Clean) Directory.Delete(directory, true);
-        return report;
+        return new ChaosReport(options, kills, audit, fleet.CliErrors, unplanned, DateTimeOffset.UtcNow - started, cluster.Directory, cluster.ProcessIds);
     }
 
     private static async Task<IReadOnlyList<Kill>> DealKillsAsync(ChaosCluster cluster, SemaphoreSlim members, JobFleet fleet, ChaosOptions options)
@@ -109,7 +122,7 @@ public static class ChaosDriver
             {
                 foreach (var member in cluster.Members)
                 {
-                    if (cluster.Exited(member) is not { } code) continue;
+                    if (await cluster.ExitedAsync(member) is not { } code) continue;
                     string what = $"{member.Name} exited by itself (exit code {code}, incarnation {member.Incarnation}) at {DateTimeOffset.UtcNow:HH:mm:ss.fff}";
                     lock (unplanned) unplanned.Add(what);
                     log($"  {what}: starting it again");

@@ -15,7 +15,8 @@ public sealed record ChaosReport(
     IReadOnlyList<string> CliErrors,
     IReadOnlyList<string> UnplannedExits,
     TimeSpan Elapsed,
-    string LogsDirectory)
+    string LogsDirectory,
+    IReadOnlyList<int> ProcessIds)
 {
     /// <summary>Per kill, the time until the next round completed in any job (null: none did).</summary>
     public IReadOnlyList<TimeSpan?> KillToNextRound { get; } = Kills
@@ -48,8 +49,11 @@ public sealed record ChaosReport(
         Row("ledger mismatches", $"{LedgerMismatches} ({Audit.GatewayLedgers} gateway ledgers, {Audit.SiteLedgers} site ledgers)");
         Row("releases spent, unused", $"{Audit.UnusedReleases} (on the gateway's ledger: its round completed without it)");
         Row("kill to next round", $"median {Seconds(Median())}, max {Seconds(Max())}, none after {KillToNextRound.Count(t => t is null)} kills");
+        foreach (var victim in Kills.Select((k, i) => (Victim: k.Victim.Split(' ')[0], Next: KillToNextRound[i])).GroupBy(k => k.Victim).OrderBy(g => g.Key))
+            Row($"  after a kill of {victim.Key}", $"median {Seconds(Median(victim.Select(v => v.Next)))}, max {Seconds(Max(victim.Select(v => v.Next)))}");
         Row("CLI errors", CliErrors.Count);
         Row("unplanned exits", $"{UnplannedExits.Count} (restarted)");
+        Row("processes started", ProcessIds.Count);
         Row("elapsed", Seconds(Elapsed));
         foreach (var (title, lines) in new[] { ("failed jobs", Audit.FailedJobs), ("round findings", Audit.RoundFindings),
                      ("ledger findings", Audit.LedgerFindings), ("CLI errors", CliErrors), ("unplanned exits", UnplannedExits) })
@@ -64,13 +68,17 @@ public sealed record ChaosReport(
         return text.ToString();
     }
 
-    private TimeSpan? Median()
+    private TimeSpan? Median() => Median(KillToNextRound);
+
+    private TimeSpan? Max() => Max(KillToNextRound);
+
+    private static TimeSpan? Median(IEnumerable<TimeSpan?> times)
     {
-        var known = KillToNextRound.OfType<TimeSpan>().Order().ToArray();
+        var known = times.OfType<TimeSpan>().Order().ToArray();
         return known.Length == 0 ? null : known.Length % 2 == 1 ? known[known.Length / 2] : (known[known.Length / 2 - 1] + known[known.Length / 2]) / 2;
     }
 
-    private TimeSpan? Max() => KillToNextRound.OfType<TimeSpan>().Select(t => (TimeSpan?)t).Max();
+    private static TimeSpan? Max(IEnumerable<TimeSpan?> times) => times.OfType<TimeSpan>().Select(t => (TimeSpan?)t).Max();
 
     private static string Seconds(TimeSpan? t) => t is { } v ? string.Create(CultureInfo.InvariantCulture, $"{v.TotalSeconds:F1} s") : "n/a";
 }

@@ -27,4 +27,15 @@ public sealed class ChaosTests(ITestOutputHelper output)
         Assert.Equal(10, report.Kills.Count);
         Assert.True(report.Audit.Jobs >= options.ConcurrentJobs, report.Summary);
     }
+
+    [Fact]
+    public async Task A_clean_run_stops_every_process_it_started_and_deletes_its_folder()
+    {
+        var report = await ChaosDriver.RunAsync(new ChaosOptions { Kills = 0, ConcurrentJobs = 1, Log = output.WriteLine });
+
+        Assert.True(report.Clean, report.ToString());
+        Assert.False(Directory.Exists(report.LogsDirectory));
+        Assert.Equal(4, report.ProcessIds.Count); // redis and three silos, each started once
+        Assert.All(report.ProcessIds, id => Assert.False(Directory.Exists($"/proc/{id}"), $"process {id} outlived the run"));
+    }
 }
