@@ -8,6 +8,7 @@ namespace FedGrains.Chaos;
 /// </summary>
 internal sealed class JobFleet(ChaosCluster cluster, IClusterClient client, ChaosOptions options)
 {
+    private static readonly TimeSpan SubmitBound = TimeSpan.FromMinutes(7);
     private readonly List<ChaosJob> jobs = [];
     private readonly List<string> cliErrors = [];
     private int submitted;
@@ -70,7 +71,7 @@ internal sealed class JobFleet(ChaosCluster cluster, IClusterClient client, Chao
               "dataset": { "kind": "synthetic" }, "defaults": { "batch_size": 40, "learning_rate": 0.5 },
               "privacy": { "target_epsilon": 3, "delta": 1e-5 }, "round_timeout_seconds": 30 }
             """);
-        var giveUp = DateTime.UtcNow.AddMinutes(5);
+        var giveUp = DateTime.UtcNow.AddMinutes(10);
         for (int attempt = 1; DateTime.UtcNow < giveUp; attempt++)
         {
             var (code, output) = await RunSubmitAsync(job.Id, spec);
@@ -88,22 +89,22 @@ internal sealed class JobFleet(ChaosCluster cluster, IClusterClient client, Chao
         options.Log($"  job {job.Id} submitted");
     }
 
+    /// <summary>`fedgrains submit`, with FEDGRAINS_TRACE=1 so that an error the CLI did not expect comes with its stack trace in the logs.</summary>
     private async Task<(int Code, string Output)> RunSubmitAsync(string jobId, string spec)
     {
-        try
-        {
-            return await ProcessRunner.RunCliAsync("submit", "--spec", spec, "--job-id", jobId, "--cluster", cluster.Cluster, "--credential", cluster.Credential);
-        }
-        catch (OperationCanceledException)
-        {
-            return (-1, "no answer within 2 minutes (killed)");
-        }
+        using var cli = ProcessRunner.StartDotnet("fedgrains.dll",
+            ["submit", "--spec", spec, "--job-id", jobId, "--cluster", cluster.Cluster, "--credential", cluster.Credential],
+            new Dictionary<string, string> { ["FEDGRAINS_TRACE"] = "1" });
+        // Its own bounds: 30 s to connect, the submission's 5-minute call timeout, a minute of retries.
+        try { return (await cli.WaitAsync(SubmitBound), cli.Output); }
+        catch (OperationCanceledException) { return (-1, $"no answer within {SubmitBound.TotalMinutes} minutes (killed)\n" + cli.Output); }
     }
 
+    /// <summary>The lines that say what went wrong, without the stack trace (which the logs keep).</summary>
     private static string Tail(string output)
     {
-        var lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        return string.Join(" | ", lines.TakeLast(4));
+        var lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Where(l => !l.StartsWith("at ", StringComparison.Ordinal));
+        return string.Join(" | ", lines.Take(3));
     }
 
     private static async Task Delay(TimeSpan delay, CancellationToken stop)

@@ -29,16 +29,17 @@ public sealed class ProcessRunner : IDisposable
         get { lock (output) return output.ToString(); }
     }
 
-    public static ProcessRunner Start(string fileName, IEnumerable<string> args)
+    public static ProcessRunner Start(string fileName, IEnumerable<string> args, IReadOnlyDictionary<string, string>? environment = null)
     {
         var info = new ProcessStartInfo(fileName) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var a in args) info.ArgumentList.Add(a);
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>()) info.Environment[name] = value;
         return new ProcessRunner(Process.Start(info) ?? throw new InvalidOperationException($"could not start {fileName}"));
     }
 
     /// <summary>Runs `dotnet DLL args` from the test's output folder (where the project's executables are copied).</summary>
-    public static ProcessRunner StartDotnet(string dll, IEnumerable<string> args) =>
-        Start("dotnet", new[] { Path.Combine(AppContext.BaseDirectory, dll) }.Concat(args));
+    public static ProcessRunner StartDotnet(string dll, IEnumerable<string> args, IReadOnlyDictionary<string, string>? environment = null) =>
+        Start("dotnet", new[] { Path.Combine(AppContext.BaseDirectory, dll) }.Concat(args), environment);
 
     /// <summary>A redis-server on <paramref name="port"/> of loopback, in memory only, with any <paramref name="extra"/> arguments (e.g. a password).</summary>
     public static ProcessRunner StartRedis(int port, params string[] extra)
@@ -98,7 +99,11 @@ public sealed class ProcessRunner : IDisposable
     {
         if (disposed) return;
         disposed = true;
-        if (!process.HasExited) process.Kill(entireProcessTree: true);
+        if (!process.HasExited)
+        {
+            process.Kill(entireProcessTree: true);
+            process.WaitForExit(10_000); // gone (and reaped) when this returns, not merely signalled
+        }
         process.Dispose();
     }
 }

@@ -54,9 +54,14 @@ internal sealed class ClusterConnection : IAsyncDisposable
                 : "With TLS: the silos must have TLS on, and both sides' certificates must come from the CA in --tls-ca (the silos log each certificate they refuse, and why)."), failure);
     }
 
+    /// <summary>
+    /// Says goodbye to the cluster for up to 5 s. A client whose gateway died meanwhile cannot, and that is no failure
+    /// of the command, which has already done its work (or failed for its own reason, which must not be hidden).
+    /// </summary>
     public async ValueTask DisposeAsync()
     {
         try { await host.StopAsync(TimeSpan.FromSeconds(5)); }
+        catch (Exception e) when (e is OperationCanceledException or OrleansException or TimeoutException) { }
         finally { host.Dispose(); }
     }
 }

@@ -8,8 +8,9 @@ namespace FedGrains.Cli.Running;
 /// Submits a job to a cluster that may be losing a silo or restarting its store meanwhile. Submitting the same id and
 /// spec again is a no-op, so a submission that failed because a silo or the store did not answer is made again, for up
 /// to <see cref="Patience"/>. A submission in flight when the silo running it dies gets no answer at all (Orleans
-/// waits out the call's five-minute timeout): while it waits, the job's status is asked every few seconds, and once
-/// another silo answers than at first, the activation that had the submission is gone and it is made again.
+/// waits out the call's five-minute timeout). So the job's status is asked first, which activates the job where the
+/// submission then goes, and again every few seconds while it waits: once another silo answers than that first time,
+/// the activation that had the submission is gone and it is made again.
 /// </summary>
 internal static class Submission
 {
@@ -38,19 +39,19 @@ internal static class Submission
     /// <summary>The federation's answer, or null when the silo running the submission died before it answered.</summary>
     private static async Task<JobStatus?> AttemptAsync(IFederationGrain job, JobSpec spec, CancellationToken cancellationToken)
     {
+        // Status queries interleave with the submission, so they are answered by the activation running it while it lives.
+        string running;
+        try { running = (await job.GetStatusAsync()).Silo!; }
+        catch (UnauthorizedAccessException) { return await job.StartAsync(spec); } // another's job id: the submission's refusal says so
         var start = job.StartAsync(spec);
-        // Status queries interleave with the submission, so the first one is answered by the activation running it.
-        string? running = await SiloAsync(job);
         while (await Task.WhenAny(start, Task.Delay(StatusEvery, cancellationToken)) != start)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            var now = await SiloAsync(job);
-            if (running is not null && now is not null && now != running)
+            if (await SiloAsync(job) is { } now && now != running)
             {
                 _ = start.ContinueWith(t => t.Exception, TaskScheduler.Default); // its answer will never come; observe the timeout
                 return null;
             }
-            running ??= now;
         }
         return await start;
     }
