@@ -110,9 +110,12 @@ internal static class PrivacyReportCommand
                 continue;
             }
             foreach (var spend in spends)
-                if (ledgers.FirstOrDefault(l => l.GatewayId == spend.GatewayId) is not { } own || own.Releases != spend.Releases || own.Steps != spend.Steps)
+            {
+                var own = ledgers.FirstOrDefault(l => l.GatewayId == spend.GatewayId);
+                if (own is null || own.Releases != spend.Releases || own.Steps != spend.Steps)
                     problems.Add($"site {report.SiteId} records {spend.Releases} release(s) ({spend.Steps} steps) of gateway '{spend.GatewayId}' in job '{spend.JobId}', but the gateway's own ledger records "
-                        + (ledgers.FirstOrDefault(l => l.GatewayId == spend.GatewayId) is { } g ? $"{g.Releases} ({g.Steps} steps)" : "none") + ": the two ledgers must agree; restore the store from a backup.");
+                        + (own is null ? "none" : $"{own.Releases} ({own.Steps} steps)") + ": the two ledgers must agree; restore the store from a backup.");
+            }
         }
         return problems;
     }
