@@ -8,6 +8,7 @@ var root = new RootCommand("FedGrains: privacy-preserving federated learning on 
     RunCommand.Create(),
     PrivacyCommand.Create(),
     ProvisionCommand.Create(),
+    SiteCommands.Create(),
 };
 foreach (var command in ClusterCommands.Create()) root.Add(command);
 var parsed = root.Parse(args);

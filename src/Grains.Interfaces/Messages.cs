@@ -84,6 +84,7 @@ public sealed record RoundRecord(
 }
 
 /// <summary>A snapshot of a job for status queries and progress displays.</summary>
+/// <param name="Waiting">What a running job waits for before its next round (a site's approval), or null.</param>
 [GenerateSerializer, Immutable, Alias("fedgrains.job-status")]
 public sealed record JobStatus(
     [property: Id(0)] string JobId,
@@ -98,7 +99,8 @@ public sealed record JobStatus(
     [property: Id(9)] string? Error,
     [property: Id(10)] DateTimeOffset? StartedAt = null,
     [property: Id(11)] DateTimeOffset? FinishedAt = null,
-    [property: Id(12)] string? Silo = null);
+    [property: Id(12)] string? Silo = null,
+    [property: Id(13)] string? Waiting = null);
 
 /// <summary>The global model at a version, as a <c>WeightBuffer</c>.</summary>
 [GenerateSerializer, Immutable, Alias("fedgrains.model-snapshot")]

@@ -52,7 +52,7 @@ internal static class ClusterCommands
         {
             var ids = r.GetValue(jobArg) is { } one ? [one]
                 : (await client.GetGrain<IJobDirectoryGrain>(0).ListAsync()).Select(j => j.JobId).ToArray();
-            var table = new Table().AddColumns("job", "state", "rounds", "accuracy", "max epsilon", "silo", "error");
+            var table = new Table().AddColumns("job", "state", "rounds", "accuracy", "max epsilon", "silo", "error, or what it waits for");
             foreach (var id in ids)
             {
                 var s = await client.GetGrain<IFederationGrain>(id).GetStatusAsync();
@@ -62,7 +62,7 @@ internal static class ClusterCommands
                     return 4;
                 }
                 table.AddRow(Markup.Escape(id), s.State.ToString(), $"{s.RoundsCompleted}/{s.TotalRounds}", s.TestAccuracy?.ToString("P2") ?? "-",
-                    s.MaxEpsilon?.ToString("F3") ?? "-", Markup.Escape(s.Silo ?? "-"), Markup.Escape(s.Error ?? ""));
+                    s.MaxEpsilon?.ToString("F3") ?? "-", Markup.Escape(s.Silo ?? "-"), Markup.Escape(s.Error ?? s.Waiting ?? ""));
             }
             AnsiConsole.Write(table);
             return 0;
@@ -91,8 +91,10 @@ internal static class ClusterCommands
             Console.WriteLine($"job {id}: {status.State}, round {status.RoundsCompleted}/{status.TotalRounds}");
             using var renew = new PeriodicTimer(TimeSpan.FromSeconds(30));
             var renewing = Task.Run(async () => { while (await renew.WaitForNextTickAsync(ct)) await TryAsync(() => job.SubscribeAsync(reference)); }, ct);
+            string? waiting = null;
             while (status.State == JobState.Running)
             {
+                if (status.Waiting != waiting && (waiting = status.Waiting) is not null) Console.WriteLine($"job {id}: {waiting}");
                 // Events drive the output; a status poll every few seconds covers a federation that moved silos.
                 using var poll = CancellationTokenSource.CreateLinkedTokenSource(ct);
                 poll.CancelAfter(TimeSpan.FromSeconds(5));

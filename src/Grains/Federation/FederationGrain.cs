@@ -272,6 +272,7 @@ public sealed class FederationGrain(
         var s = job.State;
         var last = s.History.LastOrDefault();
         return new JobStatus(JobId, s.State, s.RoundsCompleted, s.Spec?.Rounds ?? 0, s.ModelVersion, last?.TestAccuracy,
-            last?.MaxEpsilon(), gatewaysDone, cohortSize, s.Error, s.StartedAt, s.FinishedAt, silo.SiloAddress.ToString());
+            last?.MaxEpsilon(), gatewaysDone, cohortSize, s.Error, s.StartedAt, s.FinishedAt, silo.SiloAddress.ToString(),
+            s.State == JobState.Running ? ticker.Waiting : null);
     }
 }

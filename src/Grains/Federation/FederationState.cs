@@ -37,6 +37,9 @@ public sealed class FederationState
     /// <summary>The client key that submitted the job; null for a job of an earlier format or of a cluster without authentication.</summary>
     [Id(14)] public string? Owner { get; set; }
 
+    /// <summary>Every site whose policy asks to approve each job has approved this one (<see cref="ApprovalGate"/>).</summary>
+    [Id(15)] public bool SitesApproved { get; set; }
+
     /// <summary>A job that starts now from model version 0 (<paramref name="weights"/>, a WeightBuffer).</summary>
     public static FederationState Start(JobSpec spec, byte[] weights, ulong layoutHash, DateTimeOffset now) => new()
     {

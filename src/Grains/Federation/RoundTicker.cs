@@ -19,6 +19,10 @@ internal sealed class RoundTicker(Grain grain, IRoundHost host, FedGrainsSiloOpt
     private SynchronousRounds? synchronous;
     private BufferedRounds? buffered;
     private bool verified;
+    private ApprovalGate? approvals;
+
+    /// <summary>What the job waits for before its next round, or null.</summary>
+    public string? Waiting => host.State.SitesApproved ? null : approvals?.Waiting;
 
     public async Task StartAsync()
     {
@@ -57,8 +61,9 @@ internal sealed class RoundTicker(Grain grain, IRoundHost host, FedGrainsSiloOpt
             // Resumed: the gateways' ledgers are checked (and reconciled) before anyone trains again.
             if (!verified && s.RoundsCompleted > 0) await host.VerifyGatewaysAsync();
             verified = true;
+            if (!await (approvals ??= new ApprovalGate(host, time)).OpenAsync(s.Spec) || host.Stopped) return;
             if (s.Spec.Aggregation.Buffered.Enabled) await (buffered ??= new BufferedRounds(host, logger)).StepAsync(s.Spec);
-            else await (synchronous ??= new SynchronousRounds(host, time)).RunAsync(s.Spec);
+            else await (synchronous ??= new SynchronousRounds(host, time, approvals.Close)).RunAsync(s.Spec);
         }
         catch (InvalidDataException e)
         {

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using FedGrains.Grains.Gateway;
 using FedGrains.Grains.Interfaces;
 using FedGrains.Learning.Federation;
 using FedGrains.Learning.Jobs;
@@ -12,7 +13,7 @@ namespace FedGrains.Grains.Federation;
 /// is back in seconds does not fail the job; when every gateway answered and too few updates were valid (refusals,
 /// rejections), three attempts, as retrying will not change their answers.
 /// </summary>
-internal sealed class SynchronousRounds(IRoundHost host, TimeProvider time)
+internal sealed class SynchronousRounds(IRoundHost host, TimeProvider time, Action awaitApprovals)
 {
     private const int MaxRoundAttempts = 3;
     public static readonly TimeSpan UnreachablePatience = TimeSpan.FromMinutes(5);
@@ -51,6 +52,12 @@ internal sealed class SynchronousRounds(IRoundHost host, TimeProvider time)
         if (host.Stopped) return; // cancelled while aggregating
         if (outcome.Failure is { } why)
         {
+            if (why.Contains(GatewaySitePolicy.AwaitingMarker, StringComparison.Ordinal))
+            {
+                // A site wants to approve the job first (a rule switched on while it ran): wait for it, count nothing.
+                awaitApprovals();
+                return;
+            }
             var now = time.GetUtcNow();
             failingSince ??= now;
             failedAttempts++;

@@ -89,6 +89,8 @@ public sealed class GatewayGrain(
         }
         var planned = await NewPlanAsync(spec);
         await sitePolicy.EnforceAsync(JobId, spec, planned, atSubmission: false, submitter: null);
+        // A site that approves each job hears of it now, from the submission that joins it: what to judge, and who asked.
+        await sitePolicy.ApprovalRefusalAsync(JobId, spec, planned, CallerContext.Current?.KeyId);
         (State.Spec, State.Plan, cached) = (spec, new GatewayPlanRecord(planned.Examples, planned.Plan.Settings.NoiseMultiplier), (spec, planned.Plan));
         (State.Accountant, State.Delta, State.TargetEpsilon, State.NoiseLevel) = (spec.Privacy.Accountant, spec.Privacy.Delta, spec.Privacy.TargetEpsilon, spec.Privacy.NoiseLevel);
         State.UpdateNoiseMultiplier = spec.Privacy.LocalUpdateDp.Enabled ? spec.Privacy.LocalUpdateDp.NoiseMultiplier : 0;
@@ -155,9 +157,13 @@ public sealed class GatewayGrain(
         var (x, y) = await Task.Run(() => Examples(spec, gateway), cancellationToken);
         var local = await JoinedPlanAsync(spec, gateway);
         var charges = local.Charges(1);
-        // The site's policy again, as this silo reads it now: a job admitted before the site tightened it stops here.
-        var policy = await sitePolicy.RefusalsAsync(JobId, spec, gateway, local, x.shape.Skip(1).Select(d => (int)d).ToArray(), data.Dataset(spec).Classes,
-            atSubmission: false, submitter: null);
+        // The site's policy again, as this silo reads it now: a job admitted before the site tightened it stops here,
+        // and so does one its admin has not approved (or has rejected since).
+        var shape = x.shape.Skip(1).Select(d => (int)d).ToArray();
+        int classes = data.Dataset(spec).Classes;
+        var policy = await sitePolicy.RefusalsAsync(JobId, spec, gateway, local, shape, classes, atSubmission: false, submitter: null);
+        if (policy.Count == 0 && await sitePolicy.ApprovalRefusalAsync(JobId, spec, new PlannedGateway(gateway, State.Plan!.Examples, shape, classes, local), null) is { } unapproved)
+            policy = [unapproved];
         // A spend both ledgers already hold (adopted: its update never left) is not checked or charged again.
         if ((policy.Count > 0 ? string.Join(" ", policy) : earlier is null ? await RefusalAsync(spec, gateway, task, local, charges) : null) is { } reason)
         {
@@ -170,7 +176,6 @@ public sealed class GatewayGrain(
         try
         {
             var global = WeightBuffer.Decode(task.GlobalWeights);
-            int classes = data.Dataset(spec).Classes;
             (bytes, releasedLoss) = await Task.Run(() =>
                 GatewayRound.Run(spec, GatewayId, local, x, y, classes, global, task.Sequence, noise, cancellationToken), cancellationToken);
         }

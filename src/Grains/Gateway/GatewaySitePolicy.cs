@@ -1,4 +1,6 @@
+using System.Globalization;
 using FedGrains.Grains.Hosting;
+using FedGrains.Grains.Interfaces;
 using FedGrains.Learning.Gateways;
 using FedGrains.Learning.Jobs;
 using Microsoft.Extensions.Options;
@@ -9,11 +11,13 @@ namespace FedGrains.Grains.Gateway;
 /// The site's policy as a gateway applies it. It comes from the configuration of the silo the gateway runs on (the
 /// site's silo), never from the job spec or the caller, so neither the federation nor a client can relax it.
 /// </summary>
-public sealed class GatewaySitePolicy(IOptions<SiteOptions> site, IOptions<FedGrainsSiloOptions> silo)
+public sealed class GatewaySitePolicy(IOptions<SiteOptions> site, IOptions<FedGrainsSiloOptions> silo, IGrainFactory grains)
 {
     // A site's silo without a policy section still gets the defaults (noise level "sample" only): training a site's
     // data without noise must be the site's explicit choice. A silo that serves any site applies only what it is given.
     private readonly SitePolicy? policy = (site.Value.Policy ?? (string.IsNullOrWhiteSpace(silo.Value.Site) ? null : new SitePolicyOptions()))?.ToPolicy();
+
+    private bool RequiresApproval => site.Value.Policy?.RequireApproval == true;
 
     /// <summary>
     /// Every rule of this silo's policy the gateway's plan breaks (empty without a policy). With
@@ -24,10 +28,8 @@ public sealed class GatewaySitePolicy(IOptions<SiteOptions> site, IOptions<FedGr
         int[] exampleShape, int classes, bool atSubmission, string? submitter)
     {
         if (policy is not { } p) return [];
-        // The site is the silo's own name when it has one: that is whose data (and whose policy) this is.
-        var siteName = string.IsNullOrWhiteSpace(silo.Value.Site) ? gateway.SiteId : silo.Value.Site;
         var work = await AccountantWork.RunAsync(() => PlannedWork.Of(spec, plan, exampleShape, classes));
-        return atSubmission ? p.Check(siteName, jobId, work, submitter) : p.Check(siteName, jobId, work);
+        return atSubmission ? p.Check(SiteName(gateway), jobId, work, submitter) : p.Check(SiteName(gateway), jobId, work);
     }
 
     /// <summary>Refuses (ArgumentException, so a submission fails with it) a plan this silo's site policy does not allow: every broken rule, with the numbers.</summary>
@@ -36,4 +38,33 @@ public sealed class GatewaySitePolicy(IOptions<SiteOptions> site, IOptions<FedGr
         var refusals = await RefusalsAsync(jobId, spec, planned.Gateway, planned.Plan, planned.ExampleShape, planned.Classes, atSubmission, submitter);
         if (refusals.Count > 0) throw new ArgumentException(string.Join(" ", refusals));
     }
+
+    /// <summary>
+    /// When the site approves each job: records this gateway's request with its site (what it plans, for the admin
+    /// to judge) and says why it may not train yet, or null once the admin approved this very spec. Null without
+    /// the rule. Asked at join and again before every round, so a rule switched on later stops a running job too.
+    /// </summary>
+    internal async Task<string?> ApprovalRefusalAsync(string jobId, JobSpec spec, PlannedGateway planned, string? submitter)
+    {
+        if (!RequiresApproval) return null;
+        var work = await AccountantWork.RunAsync(() => PlannedWork.Of(spec, planned.Plan, planned.ExampleShape, planned.Classes));
+        var plan = string.Create(CultureInfo.InvariantCulture,
+            $"noise level {work.NoiseLevel}, noise multiplier {work.NoiseMultiplier:G4}, sample rate {work.SampleRate:G4}, planned epsilon {(double.IsFinite(work.Epsilon) ? work.Epsilon.ToString("F3", CultureInfo.InvariantCulture) : "not claimed")} at delta {work.Delta:G3} over the whole job, model {work.ModelKind} with {work.Parameters:N0} parameters, {planned.Examples:N0} examples, {spec.Rounds} rounds");
+        var siteId = SiteName(planned.Gateway);
+        string digest = JobSpecJson.Digest(spec);
+        var record = await grains.GetGrain<ISiteApprovalsGrain>(siteId).RequestAsync(new ApprovalRequest(jobId, planned.Gateway.Id, digest, submitter, plan));
+        if (record.Allows(digest)) return null;
+        return record.State switch
+        {
+            ApprovalState.Pending => $"{AwaitingMarker} of site '{siteId}' for job '{jobId}': its admin runs `fedgrains site approve {jobId} --site {siteId}`",
+            ApprovalState.Rejected => $"site '{siteId}' rejected job '{jobId}' ({record.DecidedBy}): {record.Reason}",
+            _ => $"site '{siteId}' approved job '{jobId}' with another spec ({record.SpecDigest[..12]}), not this one ({digest[..12]}); submit the approved spec, or a new job id for the site to approve",
+        };
+    }
+
+    /// <summary>The start of what a gateway answers while its site's admin has not decided on the job.</summary>
+    public const string AwaitingMarker = "awaiting the approval";
+
+    // The site is the silo's own name when it has one: that is whose data (and whose policy) this is.
+    private string SiteName(GatewaySpec gateway) => string.IsNullOrWhiteSpace(silo.Value.Site) ? gateway.SiteId : silo.Value.Site;
 }

@@ -36,6 +36,12 @@ public sealed class SitePolicyOptions
     /// <summary>Client ids (the authenticated key ids) allowed to submit jobs on this site's data. Unset: anyone the cluster admits.</summary>
     public List<string>? AllowedSubmitters { get; set; }
 
+    /// <summary>
+    /// Whether the site's admin approves each job before its gateways train on the site's data (`fedgrains site
+    /// approve`). A job inside the rest of the policy is admitted and waits; one outside it is refused as ever.
+    /// </summary>
+    public bool RequireApproval { get; set; }
+
     public SitePolicy ToPolicy() => new()
     {
         AllowedNoiseLevels = AllowedNoiseLevels is { Count: > 0 } levels ? [.. levels] : ["sample"],

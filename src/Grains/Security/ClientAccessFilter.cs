@@ -57,8 +57,8 @@ public sealed partial class ClientAccessFilter(IOptions<AuthOptions> options, Re
                 return (caller, "this credential token was used before (each token is good for one call)");
         }
         if (!ClientSurface.RoleAllows(caller, access)) return (caller, $"client '{caller.KeyId}' is a {caller.RoleText}, which may not {Describe(access)}");
-        if (access == ClientAccess.ReadSite && caller.Role == ClientRole.SiteAdmin && context.TargetId.Key.ToString() != caller.Site)
-            return (caller, $"client '{caller.KeyId}' is the admin of site '{caller.Site}' and may read only that site's ledger");
+        if (access is ClientAccess.ReadSite or ClientAccess.DecideJob && caller.Role == ClientRole.SiteAdmin && context.TargetId.Key.ToString() != caller.Site)
+            return (caller, $"client '{caller.KeyId}' is the admin of site '{caller.Site}' and may {(access == ClientAccess.DecideJob ? "approve or reject jobs only for that site" : "read only that site's ledger and approval requests")}");
         if (context.Grain is IJobAccessControl job && job.Refusal(caller, access) is { } notYours) return (caller, notYours);
         return (caller, null);
     }
@@ -68,6 +68,7 @@ public sealed partial class ClientAccessFilter(IOptions<AuthOptions> options, Re
         ClientAccess.SubmitJob => "submit jobs",
         ClientAccess.CancelJob => "cancel jobs",
         ClientAccess.ReadSite or ClientAccess.ListSites => "read site ledgers",
+        ClientAccess.DecideJob => "approve or reject jobs for a site (only the site's own admin does)",
         _ => "read jobs",
     };
 

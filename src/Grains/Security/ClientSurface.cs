@@ -3,7 +3,7 @@ using FedGrains.Grains.Interfaces;
 namespace FedGrains.Grains.Security;
 
 /// <summary>What a call on the client surface does, which decides who may make it.</summary>
-public enum ClientAccess { SubmitJob, ReadJob, CancelJob, ListJobs, ReadSite, ListSites, WakeJob }
+public enum ClientAccess { SubmitJob, ReadJob, CancelJob, ListJobs, ReadSite, ListSites, WakeJob, DecideJob }
 
 /// <summary>
 /// The only grain methods a client may call (deny by default): everything else, the gateways, site ledgers, model
@@ -28,6 +28,8 @@ public static class ClientSurface
         [("fedgrains.job-directory", nameof(IJobDirectoryGrain.ListAsync))] = ClientAccess.ListJobs,
         [("fedgrains.site-ledger", nameof(ISiteLedgerGrain.GetReportAsync))] = ClientAccess.ReadSite,
         [("fedgrains.site-directory", nameof(ISiteDirectoryGrain.ListAsync))] = ClientAccess.ListSites,
+        [("fedgrains.site-approvals", nameof(ISiteApprovalsGrain.ListAsync))] = ClientAccess.ReadSite,
+        [("fedgrains.site-approvals", nameof(ISiteApprovalsGrain.DecideAsync))] = ClientAccess.DecideJob,
     };
 
     // What an Orleans client itself reads from the silo it connects to (the cluster's type manifest, and with
@@ -61,6 +63,10 @@ public static class ClientSurface
     public static bool RoleAllows(ClientIdentity caller, ClientAccess access) => (caller.Role, access) switch
     {
         (_, ClientAccess.WakeJob) => true,
+        // A site's own admin decides on jobs over its data, not the cluster's operators; without authentication
+        // (one trusted user, the embedded default) that user is every party.
+        (ClientRole.Operator, ClientAccess.DecideJob) => caller == ClientIdentity.LocalOperator,
+        (ClientRole.SiteAdmin, ClientAccess.DecideJob) => true,
         (ClientRole.Operator, _) => true,
         (ClientRole.Submitter, ClientAccess.SubmitJob or ClientAccess.ReadJob or ClientAccess.CancelJob or ClientAccess.ListJobs) => true,
         (ClientRole.Viewer, ClientAccess.ReadJob or ClientAccess.ListJobs) => true,

@@ -33,6 +33,10 @@ public static class JobSpecJson
 
     public static string Serialize(JobSpec spec) => JsonSerializer.Serialize(spec, Options);
 
+    /// <summary>The spec's SHA-256 (hex) over its canonical JSON: what a site admin approves names exactly this spec.</summary>
+    public static string Digest(JobSpec spec) =>
+        Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(Serialize(spec))));
+
     /// <summary>
     /// Reads a spec this system stored (in grain state or on the wire): fields of a newer release are ignored, and
     /// fields an older release named differently are read under their new name. Never for user input.

@@ -1,0 +1,94 @@
+using FedGrains.Grains.Interfaces;
+using FedGrains.Grains.Placement;
+using FedGrains.Grains.Security;
+using FedGrains.Grains.Storage;
+using Microsoft.Extensions.Logging;
+
+namespace FedGrains.Grains.Sites;
+
+/// <summary>
+/// A site's approval requests and its admin's decisions, on the site's silo and in the site's store (beside its
+/// ledger). Who may decide is the access filter's call (the site's own admin); this grain keeps each decision bound to
+/// the spec digest the admin was shown, so a job whose spec differs is not covered by it.
+/// </summary>
+[SiteLedgerPlacementFilter]
+public sealed partial class SiteApprovalsGrain(
+    [PersistentState("site-approvals", SiteLedgerStorage.Name)] IPersistentState<SiteApprovalsState> approvals,
+    TimeProvider time,
+    ILogger<SiteApprovalsGrain> logger) : Grain, ISiteApprovalsGrain
+{
+    private string SiteId => this.GetPrimaryKeyString();
+    private Dictionary<string, JobApproval> Jobs => approvals.State.Jobs;
+
+    public async Task<JobApproval> RequestAsync(ApprovalRequest request)
+    {
+        var plan = $"gateway '{request.GatewayId}': {request.Plan}";
+        if (Jobs.TryGetValue(request.JobId, out var known))
+        {
+            if (known.SpecDigest != request.SpecDigest && known.State == ApprovalState.Pending)
+                known = known with { SpecDigest = request.SpecDigest, Submitter = request.Submitter, Plans = [] }; // a new spec is a new request
+            else if (known.SpecDigest != request.SpecDigest || known.Plans.Contains(plan))
+                return known; // decided for another spec (a gateway then refuses), or asked already
+        }
+        var updated = (known ?? new JobApproval(SiteId, request.JobId, request.SpecDigest, request.Submitter, [], ApprovalState.Pending, time.GetUtcNow()))
+            with { Plans = [.. (known?.Plans ?? []).Where(p => !p.StartsWith($"gateway '{request.GatewayId}':", StringComparison.Ordinal)), plan] };
+        await StoreAsync(updated);
+        if (known is null) Requested(logger, SiteId, request.JobId, request.Submitter ?? "(unknown)");
+        return updated;
+    }
+
+    public Task<JobApproval?> GetAsync(string jobId) => Task.FromResult(Jobs.GetValueOrDefault(jobId));
+
+    public Task<IReadOnlyList<JobApproval>> ListAsync() =>
+        Task.FromResult<IReadOnlyList<JobApproval>>(Jobs.Values.OrderByDescending(j => j.RequestedAt).ToArray());
+
+    public async Task<JobApproval> DecideAsync(string jobId, string specDigest, bool approve, string? reason)
+    {
+        if (!Jobs.TryGetValue(jobId, out var job))
+            throw new ArgumentException($"site '{SiteId}' has no request to approve job '{jobId}'; `fedgrains site requests --site {SiteId}` lists the ones it has.");
+        if (job.SpecDigest != specDigest)
+            throw new ArgumentException($"job '{jobId}' at site '{SiteId}' now has spec {Short(job.SpecDigest)}, not the {Short(specDigest)} that was shown; list the requests again and decide on what they show.");
+        if (!approve && string.IsNullOrWhiteSpace(reason))
+            throw new ArgumentException("a rejection needs a reason (--reason TEXT): the submitter sees it.");
+        if (job.State == ApprovalState.Rejected)
+            throw new ArgumentException($"job '{jobId}' was rejected by site '{SiteId}' ({job.DecidedBy}, {job.DecidedAt:u}: {job.Reason}); a rejection is final: the job can be submitted again under a new id.");
+        if (approve && job.State == ApprovalState.Approved) return job;
+        var decided = job with
+        {
+            State = approve ? ApprovalState.Approved : ApprovalState.Rejected,
+            DecidedBy = CallerContext.Current?.KeyId ?? "(unknown)",
+            DecidedAt = time.GetUtcNow(),
+            Reason = approve ? null : reason!.Trim(),
+        };
+        await StoreAsync(decided);
+        Decided(logger, SiteId, jobId, decided.State.ToString(), decided.DecidedBy!, decided.Reason ?? "");
+        return decided;
+    }
+
+    private async Task StoreAsync(JobApproval job)
+    {
+        var before = Jobs.GetValueOrDefault(job.JobId);
+        Jobs[job.JobId] = job;
+        try { await approvals.WriteDurablyAsync(this, time); }
+        catch
+        {
+            // Unknown whether the store took it: forget the copy in memory; the next activation reads the store.
+            if (before is null) Jobs.Remove(job.JobId); else Jobs[job.JobId] = before;
+            throw;
+        }
+    }
+
+    internal static string Short(string digest) => digest.Length > 12 ? digest[..12] : digest;
+
+    [LoggerMessage(EventId = 3101, Level = LogLevel.Information, Message = "Site {SiteId}: job {JobId} of {Submitter} awaits the site admin's approval")]
+    private static partial void Requested(ILogger logger, string siteId, string jobId, string submitter);
+
+    [LoggerMessage(EventId = 3102, Level = LogLevel.Information, Message = "Site {SiteId}: job {JobId} {Decision} by {DecidedBy} {Reason}")]
+    private static partial void Decided(ILogger logger, string siteId, string jobId, string decision, string decidedBy, string reason);
+}
+
+[GenerateSerializer, Alias("fedgrains.site-approvals-state")]
+public sealed class SiteApprovalsState
+{
+    [Id(0)] public Dictionary<string, JobApproval> Jobs { get; set; } = [];
+}
