@@ -53,9 +53,11 @@ internal static class ClusterCommands
             var ids = r.GetValue(jobArg) is { } one ? [one]
                 : (await client.GetGrain<IJobDirectoryGrain>(0).ListAsync()).Select(j => j.JobId).ToArray();
             var table = new Table().AddColumns("job", "state", "rounds", "accuracy", "max epsilon", "silo", "error, or what it waits for");
+            string? waiting = null;
             foreach (var id in ids)
             {
                 var s = await client.GetGrain<IFederationGrain>(id).GetStatusAsync();
+                waiting = s.Waiting;
                 if (s.State == JobState.NotStarted && ids.Length == 1)
                 {
                     AnsiConsole.MarkupLineInterpolated($"[red]error:[/] job '{id}' does not exist on this cluster.");
@@ -65,6 +67,8 @@ internal static class ClusterCommands
                     s.MaxEpsilon?.ToString("F3") ?? "-", Markup.Escape(s.Silo ?? "-"), Markup.Escape(s.Error ?? s.Waiting ?? ""));
             }
             AnsiConsole.Write(table);
+            // What one job waits for, whole (a table cell wraps it), e.g. which site's admin must approve it.
+            if (ids.Length == 1 && waiting is not null) Console.WriteLine($"job {ids[0]}: {waiting}");
             return 0;
         }));
         return command;

@@ -12,14 +12,15 @@ namespace FedGrains.Cluster.Tests.Hosting;
 /// <summary>
 /// Sites as parties, in the production shape: redis-server with a password, a federation silo and one silo per data
 /// site (site-a, site-b, site-c), each with its own certificate from `fedgrains provision` (the site comes from the
-/// certificate) and its own policy, mutual TLS everywhere, authentication on, and the CLI as a process. Every gateway
-/// runs on its own site's silo; when one site's silo is killed its gateway is a dropout (site offline) and the job
-/// completes with the others.
+/// certificate) and its own policy, mutual TLS everywhere, authentication on, and the CLI as a process. Site a's
+/// admin approves each job (`fedgrains site approve`) before it trains. Every gateway runs on its own site's silo;
+/// when one site's silo is killed its gateway is a dropout (site offline) and the job completes with the others.
 /// </summary>
 public sealed class SiteSilosTests : IAsyncLifetime
 {
     private static readonly string RedisPassword = Convert.ToHexString(RandomNumberGenerator.GetBytes(16));
     private static readonly string ClientKey = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
+    private static readonly string AdminKey = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
     private static readonly string GatewayKey = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
     private static readonly string ClusterKey = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
     private static readonly string[] Sites = ["site-a", "site-b", "site-c"];
@@ -33,7 +34,7 @@ public sealed class SiteSilosTests : IAsyncLifetime
 
     public Task InitializeAsync()
     {
-        Provisioning.Run(new ProvisionRequest(pki, ["federation"], Sites, ["operator"], []), TimeProvider.System);
+        Provisioning.Run(new ProvisionRequest(pki, ["federation"], Sites, ["operator", "admin-a"], []), TimeProvider.System);
         redisPort = HostBuilderExtensions.FreeTcpPort();
         processes.Add(ProcessRunner.StartRedis(redisPort, "--requirepass", RedisPassword));
         return Task.CompletedTask;
@@ -55,7 +56,9 @@ public sealed class SiteSilosTests : IAsyncLifetime
     {
         await AssertRedisRefusesWithoutPasswordAsync();
         StartSilo(Pfx(CertificateKind.Silo, "federation"), siteSilo: false);
-        var siloPorts = Sites.ToDictionary(s => s, s => StartSilo(Pfx(CertificateKind.Site, s), siteSilo: true));
+        // Site a's admin approves each job on its data; the others take any job inside their policy.
+        var siloPorts = Sites.ToDictionary(s => s, s => StartSilo(Pfx(CertificateKind.Site, s), siteSilo: true,
+            s == "site-a" ? ["--FedGrains:Site:Policy:RequireApproval=true"] : []));
         using var client = await ConnectAsync();
         var grains = client.Services.GetRequiredService<IClusterClient>();
 
@@ -68,6 +71,22 @@ public sealed class SiteSilosTests : IAsyncLifetime
         var submitted = await SubmitAsync("sites", Job(rounds: 24));
         Assert.True(submitted.ExitCode == 0, submitted.Output);
         var job = grains.GetGrain<IFederationGrain>("sites");
+        await WaitAsync(job, s => s.Waiting is not null);
+        var waiting = await CliAsync(["status", "sites"], "operator", ClientKey);
+        Assert.Contains("awaiting the approval of site(s) site-a", waiting.Output);
+        Assert.Equal(0, (await job.GetStatusAsync()).RoundsCompleted);
+        // The operator runs the cluster, but the decision is the site's: only site-a's own admin key makes it.
+        var byOperator = await CliAsync(["site", "approve", "sites", "--site", "site-a"], "operator", ClientKey);
+        Assert.True(byOperator.ExitCode == 5, byOperator.Output);
+        Assert.Contains("may not approve or reject jobs", byOperator.Output);
+        var requests = await CliAsync(["site", "requests", "--site", "site-a"], "admin-a", AdminKey);
+        Assert.True(requests.ExitCode == 0, requests.Output);
+        Assert.Contains("job sites (spec ", requests.Output);
+        Assert.Contains("submitted by operator", requests.Output);
+        Assert.Contains("gateway 'a': noise level sample", requests.Output);
+        var approved = await CliAsync(["site", "approve", "sites", "--site", "site-a"], "admin-a", AdminKey);
+        Assert.True(approved.ExitCode == 0, approved.Output);
+        Assert.Contains("job sites at site site-a: approved by admin-a", approved.Output);
         await WaitAsync(job, s => s.RoundsCompleted >= 2);
         var placements = await job.GetGatewaysAsync();
         Assert.All(placements, p => Assert.Contains($":{siloPorts[p.Site].Port}:", p.Silo));
@@ -114,7 +133,7 @@ public sealed class SiteSilosTests : IAsyncLifetime
         Assert.StartsWith("-NOAUTH", System.Text.Encoding.ASCII.GetString(reply, 0, read));
     }
 
-    private (ProcessRunner Silo, int Port) StartSilo(string certificate, bool siteSilo)
+    private (ProcessRunner Silo, int Port) StartSilo(string certificate, bool siteSilo, string[]? extra = null)
     {
         int siloPort = HostBuilderExtensions.FreeTcpPort();
         var silo = ProcessRunner.StartDotnet("FedGrains.Silo.dll",
@@ -128,8 +147,9 @@ public sealed class SiteSilosTests : IAsyncLifetime
             "--FedGrains:Tls:Enabled=true", $"--FedGrains:Tls:Certificate={certificate}", $"--FedGrains:Tls:CertificateAuthority={Ca}",
             "--FedGrains:Auth:Enabled=true", $"--FedGrains:Auth:ClusterKey={ClusterKey}",
             $"--FedGrains:Auth:ClientKeys:operator={ClientKey}", "--FedGrains:Auth:ClientRoles:operator=operator",
+            $"--FedGrains:Auth:ClientKeys:admin-a={AdminKey}", "--FedGrains:Auth:ClientRoles:admin-a=site-admin:site-a",
             "--FedGrains:Site:Policy:MaxEpsilonPerJob=10",
-            .. new[] { "a", "b", "c" }.Select(g => $"--FedGrains:Auth:GatewayKeys:{g}={GatewayKey}"),
+            .. new[] { "a", "b", "c" }.Select(g => $"--FedGrains:Auth:GatewayKeys:{g}={GatewayKey}"), .. extra ?? [],
         ]);
         processes.Add(silo);
         return (silo, siloPort);
@@ -152,6 +172,17 @@ public sealed class SiteSilosTests : IAsyncLifetime
             if ((code != 3 && !cli.Output.Contains("is offline")) || DateTime.UtcNow > deadline) return (code, cli.Output);
             await Task.Delay(1000);
         }
+    }
+
+    /// <summary>The CLI as <paramref name="keyId"/>, with that client's own certificate.</summary>
+    private async Task<(int ExitCode, string Output)> CliAsync(string[] args, string keyId, string key)
+    {
+        using var cli = ProcessRunner.StartDotnet("fedgrains.dll",
+        [
+            .. args, "--cluster", $"redis://{Redis}", "--credential", $"{keyId}:{key}",
+            "--tls-certificate", Pfx(CertificateKind.Client, keyId), "--tls-ca", Ca,
+        ]);
+        return (await cli.WaitAsync(TimeSpan.FromMinutes(2)), cli.Output);
     }
 
     private async Task<IHost> ConnectAsync()
