@@ -45,7 +45,7 @@ public sealed class DatasetCache : IDisposable
 
     /// <summary>A gateway's training examples as tensors (its own source, or its partition of the shared set).</summary>
     public (Tensor X, Tensor Y) GatewayData(JobSpec spec, GatewaySpec gateway, Device device) =>
-        Cached($"{DatasetKey(spec)}|gw:{gateway.Id}|{gateway.Source?.Csv}|{gateway.Source?.Images}|{device}",
+        Cached($"{DatasetKey(spec)}|gw:{gateway.Id}|{gateway.Source?.Csv}|{gateway.Source?.Images}|{gateway.Source?.Folder}|{device}",
             () => Dataset(spec).ForGateway(gateway).ToTensors(device));
 
     /// <summary>The job's reported test set as tensors (without the server's validation examples, if any are held out).</summary>

@@ -16,8 +16,9 @@ public sealed class SiteOptions
     public string? LedgerPath { get; set; }
 
     /// <summary>
-    /// The datasets this site offers, by name (FedGrains:Site:Datasets:NAME:Csv, or :Images and :Labels): a job names
-    /// one (gateways[].source.dataset) and the paths stay in the site's configuration.
+    /// The datasets this site offers, by name (FedGrains:Site:Datasets:NAME:Csv, :Images and :Labels, or :Folder, a
+    /// folder of images with one sub-folder per class): a job names one (gateways[].source.dataset) and the paths stay
+    /// in the site's configuration.
     /// </summary>
     public Dictionary<string, Learning.Datasets.SiteSource> Datasets { get; set; } = [];
 
@@ -29,9 +30,10 @@ public sealed class SiteOptions
         foreach (var problem in Policy?.Problems() ?? []) yield return problem;
         foreach (var (name, source) in Datasets)
         {
-            bool csv = !string.IsNullOrWhiteSpace(source.Csv), idx = !string.IsNullOrWhiteSpace(source.Images) && !string.IsNullOrWhiteSpace(source.Labels);
-            if (csv == idx || source.Dataset is not null)
-                yield return $"{Section}:Datasets:{name} must give Csv, or Images and Labels (paths on this silo).";
+            bool images = !string.IsNullOrWhiteSpace(source.Images), labels = !string.IsNullOrWhiteSpace(source.Labels);
+            int kinds = (string.IsNullOrWhiteSpace(source.Csv) ? 0 : 1) + (images || labels ? 1 : 0) + (string.IsNullOrWhiteSpace(source.Folder) ? 0 : 1);
+            if (kinds != 1 || images != labels || source.Dataset is not null)
+                yield return $"{Section}:Datasets:{name} must give exactly one of Csv, Images and Labels, or Folder (paths on this silo).";
         }
         if (LedgerPath is { } path && string.IsNullOrWhiteSpace(path))
             yield return $"{Section}:LedgerPath is blank: give a file path (e.g. /var/lib/fedgrains/site-ledger.db) or leave it out.";

@@ -50,7 +50,7 @@ public sealed record DatasetSpec
     public int SyntheticVocabulary { get; init; } = 200;
 }
 
-/// <summary>Site-local data: a CSV (features then label) or an idx images/labels pair.</summary>
+/// <summary>Site-local data: a CSV (features then label), an idx images/labels pair, or a folder of labelled images.</summary>
 public sealed record SiteSource
 {
     /// <summary>A dataset the site's silo declares by this name (FedGrains:Site:Datasets); the site maps it to its files, so no path is in the job.</summary>
@@ -59,4 +59,7 @@ public sealed record SiteSource
     public string? Csv { get; init; }
     public string? Images { get; init; }
     public string? Labels { get; init; }
+
+    /// <summary>A folder with one sub-folder of images per class, named by the class index (<see cref="Data.ImageFolder"/>).</summary>
+    public string? Folder { get; init; }
 }

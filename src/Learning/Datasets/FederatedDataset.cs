@@ -83,17 +83,17 @@ public sealed class FederatedDataset
     /// </summary>
     private static string Shown(SiteSource source, string key) => source.Dataset is { } name
         ? $"site dataset '{name}' (FedGrains:Site:Datasets:{name}:{key})"
-        : key switch { "Csv" => source.Csv!, "Images" => source.Images!, _ => source.Labels! };
+        : key switch { "Csv" => source.Csv!, "Images" => source.Images!, "Folder" => source.Folder!, _ => source.Labels! };
 
     private LabeledData GatewayPixels(string gatewayId, SiteSource? siteSource)
     {
         if (siteSource is { } source)
         {
             bool csv = source.Csv is { Length: > 0 };
-            var own = csv
-                ? CsvSource.Read(source.Csv!, Train.Classes, Shown(source, "Csv"))
+            var own = csv ? CsvSource.Read(source.Csv!, Train.Classes, Shown(source, "Csv"))
+                : source.Folder is { Length: > 0 } folder ? ReadFolder(source, folder)
                 : IdxReader.ReadPair(source.Images!, source.Labels!, Train.Classes, Shown(source, "Images"), Shown(source, "Labels"));
-            // A site's idx images get the same fixed preprocessing as the shared Fashion-MNIST images.
+            // A site's images (idx or a folder) get the same fixed preprocessing as the shared Fashion-MNIST images.
             if (fashionMnist && !csv) FashionMnist.Standardise(own);
             if (own.FeatureCount != Train.FeatureCount)
                 throw new DataFileException(csv
@@ -105,4 +105,10 @@ public sealed class FederatedDataset
             throw new ArgumentException($"gateway '{gatewayId}' is not part of this job.");
         return Train.Subset(indices);
     }
+
+    // Images need an image dataset: its example shape [1, rows, cols] fixes the size every image must have.
+    private LabeledData ReadFolder(SiteSource source, string folder) =>
+        fashionMnist && Train.ExampleShape is [1, var rows, var cols]
+            ? ImageFolder.Read(folder, Train.Classes, rows, cols, Shown(source, "Folder"))
+            : throw new DataFileException($"{Shown(source, "Folder")}: a folder of images needs a job whose dataset is images (dataset.kind \"fashion-mnist\"); this job's dataset has examples of {Train.FeatureCount} features, so give the site's data as a CSV instead.");
 }

@@ -87,7 +87,7 @@ public static class JobSpecJson
         {
             Dataset = spec.Dataset with { DataDir = Full(spec.Dataset.DataDir) },
             Gateways = spec.Gateways?.Select(g => g.Source is { } s
-                ? g with { Source = s with { Csv = Full(s.Csv), Images = Full(s.Images), Labels = Full(s.Labels) } }
+                ? g with { Source = s with { Csv = Full(s.Csv), Images = Full(s.Images), Labels = Full(s.Labels), Folder = Full(s.Folder) } }
                 : g).ToList(),
         };
     }

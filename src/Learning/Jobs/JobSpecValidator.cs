@@ -52,9 +52,9 @@ public static class JobSpecValidator
             if (g.Source is { } s)
             {
                 bool csv = !string.IsNullOrWhiteSpace(s.Csv), idx = !string.IsNullOrWhiteSpace(s.Images) || !string.IsNullOrWhiteSpace(s.Labels);
-                bool named = s.Dataset is not null;
-                if ((csv ? 1 : 0) + (idx ? 1 : 0) + (named ? 1 : 0) != 1)
-                    p.Add($"{at}.source: give one of dataset (a name the site declares), csv, or images and labels.");
+                bool named = s.Dataset is not null, folder = !string.IsNullOrWhiteSpace(s.Folder);
+                if ((csv ? 1 : 0) + (idx ? 1 : 0) + (named ? 1 : 0) + (folder ? 1 : 0) != 1)
+                    p.Add($"{at}.source: give one of dataset (a name the site declares), csv, images and labels, or folder.");
                 else if (named && IdProblem($"{at}.source.dataset", s.Dataset) is { } badName)
                     p.Add(badName);
                 else if (idx && (string.IsNullOrWhiteSpace(s.Images) || string.IsNullOrWhiteSpace(s.Labels)))

@@ -1,20 +1,24 @@
 using System.Globalization;
 using FedGrains.Grains.Hosting;
 using FedGrains.Grains.Interfaces;
+using FedGrains.Learning.Data;
 using FedGrains.Learning.Datasets;
 using FedGrains.Learning.Jobs;
+using FedGrains.Tests;
 using Orleans.TestingHost;
 
 namespace FedGrains.Cluster.Tests.Gateway;
 
 /// <summary>
 /// A site's silo declares its datasets by name; a job names one and never a path. Silo_0 hosts the federation,
-/// Silo_1 is site "ward" (its catalogue holds "ward-csv"), Silo_2 serves any site.
+/// Silo_1 is site "ward" (its catalogue holds "ward-csv" and "ward-images", a folder of images that a test fills), Silo_2
+/// serves any site.
 /// </summary>
 public sealed class SiteCatalogueTests : IAsyncLifetime
 {
     private readonly string folder = Directory.CreateTempSubdirectory("fedgrains-catalogue-").FullName;
     private string Csv => Path.Combine(folder, "ward.csv");
+    private string Images => Path.Combine(folder, "ward-images");
     private InProcessTestCluster cluster = null!;
 
     public async Task InitializeAsync()
@@ -35,7 +39,10 @@ public sealed class SiteCatalogueTests : IAsyncLifetime
                 HostsGateways = options.SiloName != TestCluster.PrimarySilo, Site = ward ? "ward" : null,
                 Device = "cpu", TorchThreads = 1, SeededNoiseForTests = true, RoundTickMilliseconds = 20,
             });
-            if (ward) silo.AddFedGrainsSite(new SiteOptions { Datasets = { ["ward-csv"] = new SiteSource { Csv = Csv } } });
+            if (ward) silo.AddFedGrainsSite(new SiteOptions
+            {
+                Datasets = { ["ward-csv"] = new SiteSource { Csv = Csv }, ["ward-images"] = new SiteSource { Folder = Images } },
+            });
         });
         cluster = builder.Build();
         await cluster.DeployAsync();
@@ -68,6 +75,60 @@ public sealed class SiteCatalogueTests : IAsyncLifetime
         Assert.DoesNotContain(Csv, (await job.GetSpecAsync())!.ToString()); // the path stays in the site's configuration
     }
 
+    // The first 600 Fashion-MNIST training images as PNG files in the ward's folder, class folder by label.
+    private async Task WriteWardImagesAsync()
+    {
+        var (pixels, _, _, _) = IdxReader.ReadImages(Path.Combine(FashionMnist.DebianPackageDirectory, "train-images-idx3-ubyte.gz"));
+        var labels = IdxReader.ReadLabels(Path.Combine(FashionMnist.DebianPackageDirectory, "train-labels-idx1-ubyte.gz"));
+        for (int i = 0; i < 600; i++)
+        {
+            var bytes = pixels.AsSpan(i * 784, 784).ToArray().Select(p => (byte)Math.Round(p * 255)).ToArray();
+            ImageFiles.Write(Path.Combine(Images, labels[i].ToString(CultureInfo.InvariantCulture), $"patient-{i:D4}.png"), ImageFiles.Gray(28, 28, bytes));
+        }
+        await File.WriteAllTextAsync(Path.Combine(Images, ".index"), "hidden: skipped");
+    }
+
+    // A linear model on Fashion-MNIST trained by the ward's gateway alone, evaluated on the shared test set.
+    private static JobSpec ImagesJob() => TestCluster.SyntheticJob(rounds: 2) with
+    {
+        GatewayCount = 0,
+        Model = new Learning.Models.ModelSpec("mlp", []),
+        Dataset = new DatasetSpec(),
+        Gateways = [new GatewaySpec { Id = "w", Site = "ward", Source = new SiteSource { Dataset = "ward-images" } }],
+    };
+
+    [Fact]
+    public async Task A_job_names_a_sites_folder_of_images_and_the_gateway_on_the_sites_silo_trains_on_them()
+    {
+        await WriteWardImagesAsync();
+        var job = cluster.Client.GetGrain<IFederationGrain>("images");
+
+        await job.StartAsync(ImagesJob());
+        var status = await TestCluster.WaitFinishedAsync(job);
+
+        Assert.Equal(JobState.Completed, status.State);
+        var history = await job.GetHistoryAsync();
+        Assert.Equal(600, history[0].Examples);
+        Assert.True(history[^1].TestAccuracy > 0.3, $"test accuracy {history[^1].TestAccuracy} (chance 0.1)");
+        var ward = cluster.Silos.Single(s => s.Name == "Silo_1").SiloAddress.ToString();
+        Assert.Equal(ward, (await job.GetGatewaysAsync()).Single(g => g.GatewayId == "w").Silo);
+    }
+
+    [Fact]
+    public async Task An_image_of_the_wrong_size_in_a_declared_folder_is_refused_at_submission_by_its_class_folder_and_position_not_its_name()
+    {
+        await WriteWardImagesAsync();
+        ImageFiles.Write(Path.Combine(Images, "3", "patient-0000-31337.png"), ImageFiles.Gray(32, 32, new byte[32 * 32]));
+        var job = cluster.Client.GetGrain<IFederationGrain>("images-wrong-size");
+
+        var e = await Assert.ThrowsAsync<ArgumentException>(() => job.StartAsync(ImagesJob()));
+
+        Assert.StartsWith("gateway 'w' of site 'ward': site dataset 'ward-images' (FedGrains:Site:Datasets:ward-images:Folder): file 1 (in name order) of class folder '3' is 32x32 pixels, but the job's dataset has images of 28x28", e.Message);
+        Assert.DoesNotContain(folder, e.Message);
+        Assert.DoesNotContain("patient", e.Message);
+        Assert.Null(await job.GetSpecAsync());
+    }
+
     [Fact]
     public async Task An_unknown_dataset_is_refused_at_submission_with_the_names_the_site_offers_and_nothing_is_stored()
     {
@@ -75,7 +136,7 @@ public sealed class SiteCatalogueTests : IAsyncLifetime
 
         var e = await Assert.ThrowsAsync<ArgumentException>(() => job.StartAsync(Job(new SiteSource { Dataset = "oncology" })));
 
-        Assert.Contains("site 'ward' offers no dataset 'oncology'; it offers ward-csv", e.Message);
+        Assert.Contains("site 'ward' offers no dataset 'oncology'; it offers ward-csv, ward-images", e.Message);
         Assert.DoesNotContain(folder, e.Message);
         Assert.Null(await job.GetSpecAsync());
     }
@@ -102,7 +163,7 @@ public sealed class SiteCatalogueTests : IAsyncLifetime
 
         var e = await Assert.ThrowsAsync<ArgumentException>(() => job.StartAsync(Job(new SiteSource { Csv = Csv })));
 
-        Assert.Contains("site 'ward' reads no paths from a job spec; name one of its datasets in gateways[].source.dataset: ward-csv", e.Message);
+        Assert.Contains("site 'ward' reads no paths from a job spec; name one of its datasets in gateways[].source.dataset: ward-csv, ward-images", e.Message);
         Assert.Null(await job.GetSpecAsync());
     }
 

@@ -58,4 +58,25 @@ public sealed class SiteOptionsTests
         foreach (var setting in new[] { "LedgerPath", "Policy:AllowedNoiseLevels", "Policy:MaxEpsilonPerJob", "Policy:LifetimeEpsilon", "Policy:MinNoiseMultiplier", "Policy:MaxSampleRate", "Policy:AllowedModelKinds", "Policy:MaxParameters" })
             Assert.Contains(problems, p => p.StartsWith($"FedGrains:Site:{setting}", StringComparison.Ordinal));
     }
+
+    [Fact]
+    public void A_dataset_gives_exactly_one_of_csv_an_idx_pair_or_a_folder()
+    {
+        var site = Bind(new()
+        {
+            ["FedGrains:Site:Datasets:ward:Folder"] = "/srv/ward/images",
+            ["FedGrains:Site:Datasets:both:Folder"] = "/srv/both/images",
+            ["FedGrains:Site:Datasets:both:Csv"] = "/srv/both/rows.csv",
+            ["FedGrains:Site:Datasets:half:Csv"] = "/srv/half/rows.csv",
+            ["FedGrains:Site:Datasets:half:Images"] = "/srv/half/images.gz",
+            ["FedGrains:Site:Datasets:idx:Images"] = "/srv/idx/images.gz",
+            ["FedGrains:Site:Datasets:idx:Labels"] = "/srv/idx/labels.gz",
+        });
+
+        Assert.Equal("/srv/ward/images", site.Datasets["ward"].Folder);
+        Assert.Equal(
+            ["FedGrains:Site:Datasets:both must give exactly one of Csv, Images and Labels, or Folder (paths on this silo).",
+             "FedGrains:Site:Datasets:half must give exactly one of Csv, Images and Labels, or Folder (paths on this silo)."],
+            site.Problems().Order(StringComparer.Ordinal));
+    }
 }

@@ -59,4 +59,16 @@ public sealed class SiteSourceTests : IDisposable
         Assert.DoesNotContain(dir, message);
         Assert.DoesNotContain("patients", message);
     }
+
+    [Fact]
+    public void A_folder_of_images_for_a_dataset_that_is_not_images_is_refused_by_the_datasets_name()
+    {
+        ImageFiles.Write(Path.Combine(dir, "ward", "1", "a.png"), ImageFiles.Gray(3, 1, [1, 2, 3]));
+
+        var message = Assert.Throws<DataFileException>(() => dataset.ForGateway("w", new SiteSource { Dataset = "ward", Folder = Path.Combine(dir, "ward") })).Message;
+
+        Assert.StartsWith("site dataset 'ward' (FedGrains:Site:Datasets:ward:Folder): a folder of images needs a job whose dataset is images", message);
+        Assert.Contains("examples of 3 features", message);
+        Assert.DoesNotContain(dir, message);
+    }
 }

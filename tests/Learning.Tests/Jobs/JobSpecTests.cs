@@ -124,4 +124,14 @@ public sealed class DocumentedSpecTests
         var data = JobData.Load(spec);
         Assert.Equal([400, 300], spec.ResolveGateways().Where(g => g.Source is not null).Select(g => data.ForGateway(g).Count));
     }
+
+    [Fact]
+    public void A_gateway_source_is_a_folder_or_one_other_form_never_both()
+    {
+        JobSpec With(SiteSource source) => new() { Gateways = [new GatewaySpec { Id = "a", Source = source }] };
+
+        Assert.Empty(JobSpecValidator.Problems(JobSpecJson.Parse("""{"gateways":[{"id":"a","source":{"folder":"ward"}}]}""")));
+        Assert.Contains("gateways[0].source: give one of dataset (a name the site declares), csv, images and labels, or folder.",
+            JobSpecValidator.Problems(With(new SiteSource { Folder = "ward", Csv = "ward.csv" })));
+    }
 }

@@ -17,7 +17,8 @@ public sealed class SpecPathTests : IDisposable
             { "dataset": { "kind": "fashion-mnist", "data_dir": "fmnist" },
               "gateways": [ { "id": "a", "source": { "csv": "sites/a.csv" } },
                             { "id": "b", "source": { "images": "/srv/b/images.gz", "labels": "../b/labels" } },
-                            { "id": "c" } ] }
+                            { "id": "c" },
+                            { "id": "d", "source": { "folder": "sites/d" } } ] }
             """);
 
         var loaded = JobSpecJson.Load(spec);
@@ -28,6 +29,7 @@ public sealed class SpecPathTests : IDisposable
         Assert.Equal(Path.Join(dir, "../b/labels"), loaded.Gateways[1].Source!.Labels);
         Assert.Null(loaded.Gateways[2].Source);
         Assert.Null(loaded.Gateways[0].Source!.Images);
+        Assert.Equal(Path.Join(dir, "sites/d"), loaded.Gateways[3].Source!.Folder);
     }
 
     [Fact]

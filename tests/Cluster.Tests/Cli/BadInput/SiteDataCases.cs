@@ -29,6 +29,21 @@ internal static class SiteDataCases
 
     private static readonly byte[] Planted = Encoding.ASCII.GetBytes(Secret);
 
+    // A folder of images (source.folder "site") for a Fashion-MNIST job whose data_dir holds tiny idx files, so no
+    // real dataset is loaded; the file names hold the secret, as a patient's id would.
+    private static BadInput Folder(string name, params string[] mustSay)
+    {
+        var input = new BadInput(name, ["run", "--spec", "{dir}/spec.json", "--output", "{dir}/out"], ["gateway 'hospital'", .. mustSay], Secret: Secret)
+            .With("spec.json", """{"rounds":1,"dataset":{"kind":"fashion-mnist","data_dir":"fmnist"},"gateways":[{"id":"hospital","source":{"folder":"site"}}]}""");
+        foreach (var set in new[] { "train", "t10k" })
+            input = input
+                .With($"fmnist/{set}-images-idx3-ubyte", IdxBytes(0x803, [2, 28, 28], new byte[2 * 784], gzip: false))
+                .With($"fmnist/{set}-labels-idx1-ubyte", IdxBytes(0x801, [2], [0, 1], gzip: false));
+        return input;
+    }
+
+    private static byte[] Png(int size = 28) => ImageFiles.Gray(size, size, [.. Enumerable.Range(0, size * size).Select(i => Planted[i % Planted.Length])]);
+
     private static byte[] IdxBytes(int magic, int[] dims, byte[] payload, bool gzip)
     {
         var path = Path.GetTempFileName();
@@ -67,6 +82,17 @@ internal static class SiteDataCases
         Idx("idx labels beyond the classes", Images(2), Labels(0, 9), "labels.idx: the label of example 2 (byte offset 9) is 4 or more"),
         Idx("idx images with a corrupt gzip stream", Corrupt(Images(64)), Labels(0), "images.idx.gz is a corrupt gzip file"),
         Idx("idx images with an absurd header", IdxBytes(0x803, [int.MaxValue, 65535, 65535], Planted, gzip: true), Labels(0), "truncated or its header is corrupt"),
+        Folder("image folder that does not exist", "site does not exist"),
+        Folder("image folder that is a file", "site is a file, not a folder").With("site", Secret),
+        Folder("image folder with no class folders", "holds no class folders", "named by its index, 0 to 9").With("site/.keep", Secret),
+        Folder("image folder with a class beyond the dataset's", "class folder '10', which is not one of the job's class indexes", "named 0 to 9")
+            .With("site/0/a.png", Png()).With($"site/10/patient-{Secret}.png", Png()),
+        Folder("image folder with a file that is not an image", "file 2 (in name order) of class folder '3' is not an image")
+            .With("site/3/0.png", Png()).With($"site/3/patient-{Secret}.txt", $"patient {Secret}\n"),
+        Folder("image folder with a zero-byte image", "file 1 (in name order) of class folder '4' is empty (0 bytes)").With($"site/4/patient-{Secret}.png", []),
+        Folder("image folder with a truncated png", "class folder '5' is truncated or damaged").With($"site/5/patient-{Secret}.png", Png()[..(Png().Length / 2)]),
+        Folder("image folder with an image of the wrong size", "class folder '6' is 32x32 pixels", "images of 28x28", "not resized").With($"site/6/patient-{Secret}.png", Png(32)),
+        Site("image folder for a dataset that is not images", """{"folder":"site"}""", ["a folder of images needs a job whose dataset is images"]).With("site/1/a.png", Png(2)),
         SharedFashionMnist(),
         ShippedExampleWithoutItsSites(),
     ];
