@@ -2,6 +2,7 @@ using FedGrains.Grains.Interfaces;
 using FedGrains.Grains.Placement;
 using FedGrains.Grains.Security;
 using FedGrains.Grains.Storage;
+using FedGrains.Learning.Jobs;
 using Microsoft.Extensions.Logging;
 
 namespace FedGrains.Grains.Sites;
@@ -44,10 +45,14 @@ public sealed partial class SiteApprovalsGrain(
 
     public async Task<JobApproval> DecideAsync(string jobId, string specDigest, bool approve, string? reason)
     {
+        // Checked before anything is echoed: a client that writes the protocol itself is not held to the CLI's checks.
+        if (JobSpecValidator.IdProblem("job", jobId) is { } badId) throw new ArgumentException(badId);
+        if (reason?.Length > MaxReasonLength)
+            throw new ArgumentException($"the reason is {reason.Length:N0} characters; give at most {MaxReasonLength} (the submitter reads it in the job's error).");
         if (!Jobs.TryGetValue(jobId, out var job))
             throw new ArgumentException($"site '{SiteId}' has no request to approve job '{jobId}'; `fedgrains site requests --site {SiteId}` lists the ones it has.");
         if (job.SpecDigest != specDigest)
-            throw new ArgumentException($"job '{jobId}' at site '{SiteId}' now has spec {Short(job.SpecDigest)}, not the {Short(specDigest)} that was shown; list the requests again and decide on what they show.");
+            throw new ArgumentException($"job '{jobId}' at site '{SiteId}' now has spec {Short(job.SpecDigest)}, not the {Short(specDigest ?? "")} that was shown; list the requests again and decide on what they show.");
         if (!approve && string.IsNullOrWhiteSpace(reason))
             throw new ArgumentException("a rejection needs a reason (--reason TEXT): the submitter sees it.");
         if (job.State == ApprovalState.Rejected)
@@ -77,6 +82,8 @@ public sealed partial class SiteApprovalsGrain(
             throw;
         }
     }
+
+    public const int MaxReasonLength = 1000;
 
     internal static string Short(string digest) => digest.Length > 12 ? digest[..12] : digest;
 

@@ -142,6 +142,12 @@ public sealed class SiteApprovalTests : IAsyncLifetime
 
         var noReason = await Assert.ThrowsAsync<ArgumentException>(() => As("admin-b", () => Approvals("appr-b").DecideAsync("reject-me", b.SpecDigest, false, " ")));
         Assert.Contains("a rejection needs a reason", noReason.Message);
+        var essay = await Assert.ThrowsAsync<ArgumentException>(() => As("admin-b", () => Approvals("appr-b").DecideAsync("reject-me", b.SpecDigest, false, new string('x', 5000))));
+        Assert.Contains("the reason is 5,000 characters; give at most 1000", essay.Message);
+        var unknown = await Assert.ThrowsAsync<ArgumentException>(() => As("admin-b", () => Approvals("appr-b").DecideAsync("nobody-asked", b.SpecDigest, false, "no")));
+        Assert.Contains("site 'appr-b' has no request to approve job 'nobody-asked'", unknown.Message);
+        var hugeId = await Assert.ThrowsAsync<ArgumentException>(() => As("admin-b", () => Approvals("appr-b").DecideAsync(new string('j', 100_000), b.SpecDigest, true, null)));
+        Assert.InRange(hugeId.Message.Length, 1, 500); // refused without being echoed back
         await As("admin-b", () => Approvals("appr-b").DecideAsync("reject-me", b.SpecDigest, false, "not on our ward's data"));
 
         var failed = await WaitAsync(job, s => s.State != JobState.Running);
@@ -152,6 +158,36 @@ public sealed class SiteApprovalTests : IAsyncLifetime
         Assert.Empty(await SpendsAsync("appr-a", "reject-me"));
         var final = await Assert.ThrowsAsync<ArgumentException>(() => As("admin-b", () => Approvals("appr-b").DecideAsync("reject-me", b.SpecDigest, true, null)));
         Assert.Contains("a rejection is final", final.Message);
+    }
+
+    [Fact]
+    public async Task A_rejection_after_an_approval_stops_the_sites_gateway_from_training_any_further_round()
+    {
+        var job = Grains.GetGrain<IFederationGrain>("revoked");
+        await As("alice", () => job.StartAsync(Job(rounds: 400)));
+        await WaitAsync(job, s => s.Waiting is not null);
+        foreach (var (site, admin) in new[] { ("appr-a", "admin-a"), ("appr-b", "admin-b") })
+        {
+            var request = Assert.Single(await As(admin, Approvals(site).ListAsync), r => r.JobId == "revoked");
+            await As(admin, () => Approvals(site).DecideAsync("revoked", request.SpecDigest, true, null));
+        }
+        await WaitAsync(job, s => s.RoundsCompleted >= 2);
+
+        var a = Assert.Single(await As("admin-a", Approvals("appr-a").ListAsync), r => r.JobId == "revoked");
+        await As("admin-a", () => Approvals("appr-a").DecideAsync("revoked", a.SpecDigest, false, "consent withdrawn"));
+        int rejectedAt = (await As("alice", job.GetStatusAsync)).RoundsCompleted;
+        await WaitAsync(job, s => s.RoundsCompleted >= rejectedAt + 4);
+        Assert.Equal(JobState.Cancelled, (await As("alice", job.CancelAsync)).State);
+
+        // The round in flight when the decision landed may still hold a's update; every later one goes on without it.
+        var later = (await As("alice", job.GetHistoryAsync)).Where(r => r.Round > rejectedAt + 1).ToArray();
+        Assert.NotEmpty(later);
+        Assert.All(later, r =>
+        {
+            Assert.Equal(["b"], r.Participants);
+            Assert.Contains("site 'appr-a' rejected job 'revoked' (admin-a): consent withdrawn", Assert.Single(r.Rejected).Reason);
+        });
+        Assert.InRange(Assert.Single(await SpendsAsync("appr-a", "revoked")).Releases, 2, rejectedAt + 1);
     }
 
     [Fact]
