@@ -54,7 +54,10 @@ public sealed class GatewayGrain(
         try { return datasets.Resolve(spec, GatewayId); }
         catch (WrongSiloException e)
         {
-            DeactivateOnIdle();
+            // Moved, not just deactivated: placement runs again with this call's site and picks the site's silo, and
+            // the directory then points there. (A deactivated one is activated here again by the next call that a
+            // silo's directory cache still routes here.)
+            MigrateOnIdle();
             throw new InvalidOperationException(e.Message); // a type every caller can deserialize
         }
     }

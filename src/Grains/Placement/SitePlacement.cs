@@ -73,13 +73,19 @@ public static class SiteCalls
     public static async Task<T> CallAsync<T>(string site, Func<Task<T>> call)
     {
         RequestContext.Set(RequestContextKey, site);
-        try { return await call(); }
-        catch (Exception e) when (e.Message.Contains(WrongSiloMarker, StringComparison.Ordinal))
+        for (int attempt = 1; ; attempt++)
         {
-            await Task.Delay(TimeSpan.FromMilliseconds(200)); // the refusing activation deactivates when idle
-            return await call();
+            try { return await call(); }
+            catch (Exception e) when (e.Message.Contains(WrongSiloMarker, StringComparison.Ordinal) && attempt < WrongSiloAttempts)
+            {
+                // The refusing activation deactivates when idle; until the caller's directory cache forgets it, a call
+                // may still land there (and activate the grain there again), so back off: 0.2, 0.4, ... 3.2 s.
+                await Task.Delay(TimeSpan.FromMilliseconds(200 << (attempt - 1)));
+            }
         }
     }
+
+    private const int WrongSiloAttempts = 6;
 
     /// <summary>The start of the message a gateway on the wrong silo refuses with.</summary>
     public const string WrongSiloMarker = "gateway refused to run here";

@@ -167,7 +167,7 @@ public sealed class SiteCatalogueTests : IAsyncLifetime
         Assert.Null(await job.GetSpecAsync());
     }
 
-    [Fact(Skip = "open (issue 12): the misplaced gateway refuses, but one retry 200 ms later still reaches the same activation; submission fails instead of re-placing")]
+    [Fact]
     public async Task A_gateway_a_client_got_activated_on_the_wrong_silo_steps_aside_and_the_job_runs_it_at_its_site()
     {
         // Naming a site with no silo sends the activation to the silo that serves any site; the call itself is refused.
