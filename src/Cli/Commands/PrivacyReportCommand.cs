@@ -61,6 +61,14 @@ internal static class PrivacyReportCommand
                 exit = 1;
                 continue;
             }
+            catch (UnauthorizedAccessException e) when (only is null)
+            {
+                // A site's silo that does not know this client's key (a site gives its silo only the keys it trusts):
+                // the other sites are still reported, and the exit code says something was refused.
+                AnsiConsole.MarkupLineInterpolated($"[red]error:[/] site {id}: {e.Message}");
+                exit = 5;
+                continue;
+            }
             var budget = report.LifetimeBudget is { } b ? b.ToString("G4", CultureInfo.InvariantCulture) : "none (recorded, not enforced)";
             AnsiConsole.MarkupLineInterpolated(
                 $"[bold]site {report.SiteId}[/]: lifetime epsilon {Format(report.Epsilon)} at delta {report.Delta.ToString("G3", CultureInfo.InvariantCulture)} ({report.Accountant} accountant), budget {budget}");

@@ -197,6 +197,50 @@ public sealed class DeploymentTests
     }
 
     [Fact]
+    public void A_sites_silo_has_its_own_certificate_keys_ledger_volume_and_policy_and_no_other_clients_keys()
+    {
+        var folder = Path.Combine(K8s, "site");
+        var kustomization = Load(Path.Combine(folder, "kustomization.yaml")).Single();
+        var files = Directory.GetFiles(folder, "*.yaml").Select(Path.GetFileName).Where(f => f != "kustomization.yaml").ToList();
+        Assert.Equal(files.Order(), ((YamlSequenceNode)kustomization["resources"]).Select(n => n.ToString()).Order());
+        var site = files.SelectMany(f => Load(Path.Combine(folder, f!))).ToList();
+        var names = site.Concat(Documents.Value).Select(d => (Scalar(d, "kind"), Scalar(d, "metadata", "name"))).ToHashSet();
+        var silo = site.Single(d => Scalar(d, "kind") == "Deployment");
+        var pod = At(silo, "spec", "template", "spec")!;
+        Assert.Contains(("ServiceAccount", Scalar(pod, "serviceAccountName")), names);
+        foreach (var source in ((YamlSequenceNode)At(Container(silo), "envFrom")!).Cast<YamlMappingNode>())
+            Assert.Contains(Scalar(source, "configMapRef", "name") is { } cm ? ("ConfigMap", cm) : ("Secret", Scalar(source, "secretRef", "name")), names);
+        var volumes = ((YamlSequenceNode)At(pod, "volumes")!).Cast<YamlMappingNode>().ToDictionary(v => Scalar(v, "name")!);
+        var mounts = ((YamlSequenceNode)At(Container(silo), "volumeMounts")!).Cast<YamlMappingNode>().ToDictionary(m => Scalar(m, "mountPath")!, m => volumes[Scalar(m, "name")!]);
+
+        // Its own certificate (the site's identity), not the federation's silo certificate.
+        Assert.Equal("/tls/site.pfx", Env(silo, "FedGrains__Tls__Certificate"));
+        Assert.Equal("fedgrains-site-hospital-a-tls", Scalar(mounts["/tls"], "secret", "secretName"));
+        Assert.Contains(("Secret", "fedgrains-site-hospital-a-tls"), names);
+        Assert.NotNull(At(site.Single(d => Scalar(d, "metadata", "name") == "fedgrains-site-hospital-a-tls"), "data", "site.pfx"));
+        // Its ledger in its own file, on its own volume, written by one pod at a time.
+        var settings = site.Single(d => Scalar(d, "kind") == "ConfigMap");
+        var ledger = Scalar(settings, "data", "FedGrains__Site__LedgerPath")!;
+        Assert.Equal("fedgrains-site-hospital-a-ledger", Scalar(mounts[Path.GetDirectoryName(ledger)!], "persistentVolumeClaim", "claimName"));
+        Assert.Contains(("PersistentVolumeClaim", "fedgrains-site-hospital-a-ledger"), names);
+        Assert.Equal(("1", "Recreate"), (Scalar(silo, "spec", "replicas"), Scalar(silo, "spec", "strategy", "type")));
+        Assert.Equal("true", Scalar(settings, "data", "FedGrains__Site__Policy__RequireApproval"));
+        // Keys: the site's own admin only; an operator's key on a site's silo would let the site sign as the operator.
+        var auth = (YamlMappingNode)At(site.Single(d => Scalar(d, "metadata", "name") == "fedgrains-site-hospital-a-auth"), "stringData")!;
+        var roles = auth.Children.Where(k => k.Key.ToString().StartsWith("FedGrains__Auth__ClientRoles__")).Select(k => k.Value.ToString()).ToList();
+        Assert.Equal(["site-admin:hospital-a"], roles);
+        Assert.Single(auth.Children, k => k.Key.ToString().StartsWith("FedGrains__Auth__ClientKeys__"));
+
+        if (!File.Exists("/usr/bin/kubectl") && !File.Exists("/usr/local/bin/kubectl")) return;
+        var info = new ProcessStartInfo("kubectl", ["kustomize", folder]) { RedirectStandardOutput = true, RedirectStandardError = true };
+        using var p = Process.Start(info)!;
+        p.StandardOutput.ReadToEnd();
+        var error = p.StandardError.ReadToEnd();
+        p.WaitForExit();
+        Assert.True(p.ExitCode == 0, error);
+    }
+
+    [Fact]
     public void Redis_stores_every_write_on_its_volume_before_it_answers()
     {
         // Privacy ledgers live in Redis: a write it acknowledged and then lost with its pod (everysec loses up to a
