@@ -54,12 +54,10 @@ public sealed class GatewaySitePolicy(IOptions<SiteOptions> site, IOptions<FedGr
         string digest = JobSpecJson.Digest(spec);
         var record = await grains.GetGrain<ISiteApprovalsGrain>(siteId).RequestAsync(new ApprovalRequest(jobId, planned.Gateway.Id, digest, submitter, plan));
         if (record.Allows(digest)) return null;
-        return record.State switch
-        {
-            ApprovalState.Pending => $"{AwaitingMarker} of site '{siteId}' for job '{jobId}': its admin runs `fedgrains site approve {jobId} --site {siteId}`",
-            ApprovalState.Rejected => $"site '{siteId}' rejected job '{jobId}' ({record.DecidedBy}): {record.Reason}",
-            _ => $"site '{siteId}' approved job '{jobId}' with another spec ({record.SpecDigest[..12]}), not this one ({digest[..12]}); submit the approved spec, or a new job id for the site to approve",
-        };
+        // Not approved for this spec: pending (another spec's approval was turned into a new request), or rejected.
+        return record.State == ApprovalState.Rejected
+            ? $"site '{siteId}' rejected job '{jobId}' ({record.DecidedBy}): {record.Reason}"
+            : $"{AwaitingMarker} of site '{siteId}' for job '{jobId}': its admin runs `fedgrains site approve {jobId} --site {siteId}`";
     }
 
     /// <summary>The start of what a gateway answers while its site's admin has not decided on the job.</summary>

@@ -26,10 +26,12 @@ public sealed partial class SiteApprovalsGrain(
         var plan = $"gateway '{request.GatewayId}': {request.Plan}";
         if (Jobs.TryGetValue(request.JobId, out var known))
         {
-            if (known.SpecDigest != request.SpecDigest && known.State == ApprovalState.Pending)
-                known = known with { SpecDigest = request.SpecDigest, Submitter = request.Submitter, Plans = [] }; // a new spec is a new request
+            // An approval covers the spec it named: another spec of the job (a release that serialises specs
+            // anew) is asked again. A rejection stays: it is final for the job.
+            if (known.SpecDigest != request.SpecDigest && known.State != ApprovalState.Rejected)
+                known = known with { SpecDigest = request.SpecDigest, Submitter = request.Submitter ?? known.Submitter, Plans = [], State = ApprovalState.Pending, DecidedBy = null, DecidedAt = null };
             else if (known.SpecDigest != request.SpecDigest || known.Plans.Contains(plan))
-                return known; // decided for another spec (a gateway then refuses), or asked already
+                return known; // rejected, or asked already
         }
         var updated = (known ?? new JobApproval(SiteId, request.JobId, request.SpecDigest, request.Submitter, [], ApprovalState.Pending, time.GetUtcNow()))
             with { Plans = [.. (known?.Plans ?? []).Where(p => !p.StartsWith($"gateway '{request.GatewayId}':", StringComparison.Ordinal)), plan] };

@@ -191,6 +191,28 @@ public sealed class SiteApprovalTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task An_approval_covers_only_the_spec_it_named_and_a_rejection_stays()
+    {
+        var inside = cluster.Grains().GetGrain<ISiteApprovalsGrain>("appr-a");
+        var (d1, d2, d3) = (new string('1', 64), new string('2', 64), new string('3', 64));
+        Assert.Equal(ApprovalState.Pending, (await inside.RequestAsync(new ApprovalRequest("digests", "a", d1, "alice", "plan one"))).State);
+        await As("admin-a", () => Approvals("appr-a").DecideAsync("digests", d1, true, null));
+
+        // The same job asked for under another spec (as after an upgrade that serialises specs anew) is a new request.
+        var again = await inside.RequestAsync(new ApprovalRequest("digests", "a", d2, null, "plan two"));
+        Assert.Equal((ApprovalState.Pending, d2, "alice", (string?)null), (again.State, again.SpecDigest, again.Submitter, again.DecidedBy));
+        Assert.Equal(["gateway 'a': plan two"], again.Plans);
+        Assert.False(again.Allows(d1) || again.Allows(d2));
+        var stale = await Assert.ThrowsAsync<ArgumentException>(() => As("admin-a", () => Approvals("appr-a").DecideAsync("digests", d1, true, null)));
+        Assert.Contains("now has spec 222222222222, not the 111111111111 that was shown", stale.Message);
+        Assert.True((await As("admin-a", () => Approvals("appr-a").DecideAsync("digests", d2, true, null))).Allows(d2));
+
+        await As("admin-a", () => Approvals("appr-a").DecideAsync("digests", d2, false, "no more"));
+        var rejected = await inside.RequestAsync(new ApprovalRequest("digests", "a", d3, "alice", "plan three"));
+        Assert.Equal((ApprovalState.Rejected, d2), (rejected.State, rejected.SpecDigest));
+    }
+
+    [Fact]
     public async Task A_gateway_trains_nothing_its_site_has_not_approved_even_when_the_cluster_itself_asks()
     {
         var job = Grains.GetGrain<IFederationGrain>("inside");
