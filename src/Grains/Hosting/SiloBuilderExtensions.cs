@@ -54,7 +54,7 @@ public static class SiloBuilderExtensions
         builder.Services.AddSingleton(Options.Create(auth));
         builder.Services.AddSingleton(Options.Create(sites));
         builder.Services.TryAddSingleton(TimeProvider.System);
-        builder.Services.TryAddSingleton<ReplayCache>();
+        builder.Services.TryAddSingleton<IReplayCache, ReplayCache>();
         builder.AddIncomingGrainCallFilter<ClientAccessFilter>(); // deny by default, authentication on or off
         builder.AddOutgoingGrainCallFilter<InternalCallSigner>();
         builder.Services.AddPlacementFilter<SitePlacementFilterStrategy, SitePlacementFilterDirector>(ServiceLifetime.Singleton);
@@ -91,6 +91,8 @@ public static class SiloBuilderExtensions
         builder.UseRedisReminderService(o => o.ConfigurationOptions = ConfigurationOptions.Parse(redis));
         builder.Services.TryAddSingleton<IConnectionMultiplexer>(_ => ConnectionMultiplexer.Connect(redis));
         builder.Services.TryAddSingleton<IJobIndex>(sp => new RedisJobIndex(sp.GetRequiredService<IConnectionMultiplexer>(), serviceId));
+        // One replay cache for every silo (whichever of AddFedGrains and this comes first).
+        builder.Services.Replace(ServiceDescriptor.Singleton<IReplayCache>(sp => new RedisReplayCache(sp.GetRequiredService<IConnectionMultiplexer>(), serviceId)));
         builder.Services.TryAddSingleton(StoreLocation.Redis(redis, serviceId));
         return builder;
     }

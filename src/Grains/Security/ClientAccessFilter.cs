@@ -10,7 +10,7 @@ namespace FedGrains.Grains.Security;
 /// and signed with a client key, and the key's role (and for a job, its owner and sites) must allow the call. The
 /// caller's identity is then set for the grain (<see cref="CallerContext"/>), replacing anything the client sent.
 /// </summary>
-public sealed partial class ClientAccessFilter(IOptions<AuthOptions> options, ReplayCache replays, TimeProvider time, ILogger<ClientAccessFilter> logger)
+public sealed partial class ClientAccessFilter(IOptions<AuthOptions> options, IReplayCache replays, TimeProvider time, ILogger<ClientAccessFilter> logger)
     : IIncomingGrainCallFilter
 {
     private readonly Dictionary<string, byte[]> keys = options.Value.ClientKeys.ToDictionary(k => k.Key, k => Convert.FromBase64String(k.Value));
@@ -22,7 +22,12 @@ public sealed partial class ClientAccessFilter(IOptions<AuthOptions> options, Re
         if (FromInsideTheCluster(context) || ClientSurface.IsOrleansRuntimeDelivery(context.InterfaceType.ToString())) return context.Invoke();
         var call = ClientCall.Of(context);
         if (ClientSurface.IsOrleansClientRead(call.Interface, call.Method)) return context.Invoke();
-        var (caller, refusal) = Authorize(context, call);
+        return InvokeAsClientAsync(context, call);
+    }
+
+    private async Task InvokeAsClientAsync(IIncomingGrainCallContext context, ClientCall call)
+    {
+        var (caller, refusal) = await AuthorizeAsync(context, call);
         if (refusal is not null)
         {
             Refused(logger, caller?.KeyId ?? "(none)", call.Interface, call.Method, call.Grain, refusal);
@@ -31,7 +36,7 @@ public sealed partial class ClientAccessFilter(IOptions<AuthOptions> options, Re
         }
         RequestContext.Remove(Signatures.RequestContextKey); // used once; grains further down have no use for it
         CallerContext.Set(caller!);
-        return context.Invoke();
+        await context.Invoke();
     }
 
     // Only a silo's signature counts: a client chooses the sender its messages claim.
@@ -39,7 +44,7 @@ public sealed partial class ClientAccessFilter(IOptions<AuthOptions> options, Re
         InternalCalls.IsValid(RequestContext.Get(InternalCalls.RequestContextKey) as string, clusterKey, context.InterfaceType.ToString(),
             context.InterfaceMethod?.Name ?? context.MethodName, context.TargetId.ToString(), time.GetUtcNow());
 
-    private (ClientIdentity? Caller, string? Refusal) Authorize(IIncomingGrainCallContext context, ClientCall call)
+    private async ValueTask<(ClientIdentity? Caller, string? Refusal)> AuthorizeAsync(IIncomingGrainCallContext context, ClientCall call)
     {
         if (ClientSurface.Of(call.Interface, call.Method) is not { } access)
             return (null, $"{call.Interface}.{call.Method} is internal to the cluster; clients may call only jobs (submit, status, watch, cancel, export) and privacy reports");
@@ -53,7 +58,7 @@ public sealed partial class ClientAccessFilter(IOptions<AuthOptions> options, Re
             caller = identities[keyId!];
             // The role first: a key may fill the replay cache only with calls it may make.
             if (!ClientSurface.RoleAllows(caller, access)) return (caller, $"client '{caller.KeyId}' is a {caller.RoleText}, which may not {Describe(access)}");
-            if (!replays.TryUse(keyId!, nonce!, options.Value.MaxClockSkewSeconds))
+            if (!await replays.TryUseAsync(keyId!, nonce!, options.Value.MaxClockSkewSeconds))
                 return (caller, "this credential token was used before (each token is good for one call)");
         }
         if (!ClientSurface.RoleAllows(caller, access)) return (caller, $"client '{caller.KeyId}' is a {caller.RoleText}, which may not {Describe(access)}");

@@ -2,18 +2,24 @@ using System.Collections.Concurrent;
 
 namespace FedGrains.Grains.Security;
 
+/// <summary>Remembers the nonces of accepted client tokens while they are fresh, so each token is used once.</summary>
+public interface IReplayCache
+{
+    /// <summary>True the first time (key, nonce) is seen within <paramref name="freshSeconds"/>; false for a replay.</summary>
+    ValueTask<bool> TryUseAsync(string keyId, string nonce, int freshSeconds);
+}
+
 /// <summary>
-/// The nonces of client tokens this silo accepted while they are fresh, so each token is used once. A token names
-/// one grain, and a grain's calls are checked on the silo that hosts it, so a cache per silo catches a replay unless
-/// the grain moved silo in between (mutual TLS keeps tokens off the wire in the first place).
+/// The replay cache of a single silo, for the embedded default (one process) and clusters on SQLite: a grain's calls
+/// are checked on the silo that hosts it, so it catches a replay unless the grain moved silo in between. Clusters on
+/// Redis share one (<see cref="RedisReplayCache"/>).
 /// </summary>
-public sealed class ReplayCache(TimeProvider time)
+public sealed class ReplayCache(TimeProvider time) : IReplayCache
 {
     private readonly ConcurrentDictionary<string, long> seen = new();
     private long nextSweep;
 
-    /// <summary>True the first time (key, nonce) is seen within <paramref name="freshSeconds"/>; false for a replay.</summary>
-    public bool TryUse(string keyId, string nonce, int freshSeconds)
+    public ValueTask<bool> TryUseAsync(string keyId, string nonce, int freshSeconds)
     {
         long now = time.GetUtcNow().ToUnixTimeSeconds();
         if (now >= Interlocked.Read(ref nextSweep))
@@ -23,6 +29,6 @@ public sealed class ReplayCache(TimeProvider time)
                 if (expires < now) seen.TryRemove(key, out _);
         }
         // A token is accepted while its timestamp is within the skew either side, so remember it twice as long.
-        return seen.TryAdd($"{keyId}:{nonce}", now + 2L * freshSeconds);
+        return ValueTask.FromResult(seen.TryAdd($"{keyId}:{nonce}", now + 2L * freshSeconds));
     }
 }

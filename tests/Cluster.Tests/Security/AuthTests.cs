@@ -33,16 +33,16 @@ public sealed class SignatureTests
     }
 
     [Fact]
-    public void Each_token_carries_its_own_nonce_and_is_accepted_once()
+    public async Task Each_token_carries_its_own_nonce_and_is_accepted_once()
     {
         var replays = new ReplayCache(TimeProvider.System);
         var first = Signatures.VerifyClientToken(Signatures.ClientToken("operator", Key, Start, Now), Keys, Start, Now, 300);
         var second = Signatures.VerifyClientToken(Signatures.ClientToken("operator", Key, Start, Now), Keys, Start, Now, 300);
 
         Assert.NotEqual(first.Nonce, second.Nonce);
-        Assert.True(replays.TryUse("operator", first.Nonce!, 300));
-        Assert.False(replays.TryUse("operator", first.Nonce!, 300));
-        Assert.True(replays.TryUse("operator", second.Nonce!, 300));
+        Assert.True(await replays.TryUseAsync("operator", first.Nonce!, 300));
+        Assert.False(await replays.TryUseAsync("operator", first.Nonce!, 300));
+        Assert.True(await replays.TryUseAsync("operator", second.Nonce!, 300));
     }
 
     [Fact]
