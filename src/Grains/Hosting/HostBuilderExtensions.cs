@@ -44,6 +44,8 @@ public static class HostBuilderExtensions
             silo.Site = certifiedSite;
         }
 
+        // Redis' certificate (ssl=true in its connection string) is the deployment CA's too, when TLS is on.
+        var redisAuthority = tls.Enabled ? tls.CertificateAuthority : null;
         builder.UseOrleans(orleans =>
         {
             orleans.Configure<ClusterOptions>(o => (o.ClusterId, o.ServiceId) = (cluster.ClusterId, cluster.ServiceId));
@@ -53,16 +55,16 @@ public static class HostBuilderExtensions
                     orleans.UseLocalhostClustering(cluster.SiloPort, cluster.ClientPort, serviceId: cluster.ServiceId, clusterId: cluster.ClusterId);
                     break;
                 case "redis":
-                    orleans.UseRedisClustering(cluster.Redis!);
+                    orleans.UseRedisClustering(o => o.ConfigurationOptions = RedisConnections.Options(cluster.Redis!, redisAuthority));
                     orleans.ConfigureEndpoints(AdvertisedAddress(cluster), cluster.SiloPort, cluster.ClientPort, listenOnAnyHostAddress: true);
                     break;
                 case "kubernetes":
                     // Pod IP, cluster and service ids from the pod (downward API); membership still lives in Redis.
                     orleans.UseKubernetesHosting();
-                    orleans.UseRedisClustering(cluster.Redis!);
+                    orleans.UseRedisClustering(o => o.ConfigurationOptions = RedisConnections.Options(cluster.Redis!, redisAuthority));
                     break;
             }
-            if (storage.Provider == "redis") orleans.AddFedGrainsRedisStorage(storage.Redis ?? cluster.Redis!, cluster.ServiceId);
+            if (storage.Provider == "redis") orleans.AddFedGrainsRedisStorage(storage.Redis ?? cluster.Redis!, cluster.ServiceId, redisAuthority);
             else orleans.AddFedGrainsSqliteStorage(storage.DatabasePath);
             silo.UseReminders = storage.Provider == "redis";
             orleans.AddFedGrains(silo, auth, sites);
@@ -90,7 +92,7 @@ public static class HostBuilderExtensions
             client.Configure<ClusterOptions>(o => (o.ClusterId, o.ServiceId) = (clusterId, serviceId));
             if (credentials is not null) client.UseFedGrainsTls(credentials);
             if (cluster.StartsWith("redis://", StringComparison.OrdinalIgnoreCase))
-                client.UseRedisClustering(cluster["redis://".Length..]);
+                client.UseRedisClustering(o => o.ConfigurationOptions = RedisConnections.Options(cluster["redis://".Length..], tls is { Enabled: true } ? tls.CertificateAuthority : null));
             else if (IPEndPoint.TryParse(cluster, out var endpoint) || TryResolve(cluster, out endpoint))
                 client.UseStaticClustering(endpoint!);
             else

@@ -80,16 +80,16 @@ public static class SiloBuilderExtensions
     }
 
     /// <summary>Grain state, the job index and reminders in Redis (the Orleans Redis providers), for multi-silo clusters.</summary>
-    public static ISiloBuilder AddFedGrainsRedisStorage(this ISiloBuilder builder, string redis, string serviceId)
+    public static ISiloBuilder AddFedGrainsRedisStorage(this ISiloBuilder builder, string redis, string serviceId, string? certificateAuthority = null)
     {
         builder.AddRedisGrainStorage(StorageName, options => options.Configure<Serializer>((o, serializer) =>
         {
-            o.ConfigurationOptions = ConfigurationOptions.Parse(redis);
+            o.ConfigurationOptions = RedisConnections.Options(redis, certificateAuthority);
             // The same version-tolerant binary format as the SQLite store (the default JSON one cannot read our records).
             o.GrainStorageSerializer = new RedisStateSerializer(new OrleansGrainStorageSerializer(serializer));
         }));
-        builder.UseRedisReminderService(o => o.ConfigurationOptions = ConfigurationOptions.Parse(redis));
-        builder.Services.TryAddSingleton<IConnectionMultiplexer>(_ => ConnectionMultiplexer.Connect(redis));
+        builder.UseRedisReminderService(o => o.ConfigurationOptions = RedisConnections.Options(redis, certificateAuthority));
+        builder.Services.TryAddSingleton<IConnectionMultiplexer>(_ => ConnectionMultiplexer.Connect(RedisConnections.Options(redis, certificateAuthority)));
         builder.Services.TryAddSingleton<IJobIndex>(sp => new RedisJobIndex(sp.GetRequiredService<IConnectionMultiplexer>(), serviceId));
         // One replay cache for every silo (whichever of AddFedGrains and this comes first).
         builder.Services.Replace(ServiceDescriptor.Singleton<IReplayCache>(sp => new RedisReplayCache(sp.GetRequiredService<IConnectionMultiplexer>(), serviceId)));

@@ -44,6 +44,7 @@ public sealed record CertificateIdentity(CertificateKind Kind, string Name)
             "silo" => new(CertificateKind.Silo, parts[2]),
             "site" => new(CertificateKind.Site, parts[2]),
             "client" => new(CertificateKind.Client, parts[2]),
+            "redis" => new(CertificateKind.Redis, parts[2]),
             _ => null,
         };
     }

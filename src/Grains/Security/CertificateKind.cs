@@ -11,4 +11,7 @@ public enum CertificateKind
 
     /// <summary>A client (the CLI, a job submitter): fedgrains:client:ID.</summary>
     Client,
+
+    /// <summary>The Redis server the cluster keeps membership and state in: fedgrains:redis:NAME (PEM files, for redis-server's TLS).</summary>
+    Redis,
 }

@@ -42,6 +42,7 @@ public sealed class PeerCertificateValidator(X509Certificate2 authority, TimePro
         return CertificateIdentity.Of(certificate) switch
         {
             null => "names no FedGrains identity (a SAN URI fedgrains:silo|site|client:NAME); issue it with `fedgrains provision`",
+            { Kind: CertificateKind.Redis } id => $"is {id}, Redis' server certificate, which no silo or client may present",
             { IsSilo: false } id when role != PeerRole.Client => $"is {id}, a client certificate, where a silo's is required",
             { IsSilo: true } id when role == PeerRole.Client => $"is {id}, a silo certificate, where a client's is required on the client port",
             _ => null,

@@ -7,7 +7,7 @@ namespace FedGrains.Grains.Security;
 /// <summary>
 /// A deployment's certificates, as `fedgrains provision` makes them: a CA (ca.pem, ca.key.pem) and one PKCS#12 file
 /// per silo, site silo and client, each signed by the CA with its identity in a SAN URI (<see cref="CertificateIdentity"/>).
-/// Keys are ECDSA P-256. A folder that already has a CA is added to with that CA, and no existing file is replaced,
+/// Keys are ECDSA P-256. Redis' server certificate is written as PEM files for redis-server's TLS. A folder that already has a CA is added to with that CA, and no existing file is replaced,
 /// so a site can join later without re-issuing anyone's certificate.
 /// </summary>
 public static class Provisioning
@@ -17,9 +17,17 @@ public static class Provisioning
 
     private static readonly OidCollection SiloUsages = [new("1.3.6.1.5.5.7.3.1"), new("1.3.6.1.5.5.7.3.2")];
     private static readonly OidCollection ClientUsages = [new("1.3.6.1.5.5.7.3.2")];
+    private static readonly OidCollection ServerUsages = [new("1.3.6.1.5.5.7.3.1")];
 
-    /// <summary>The file a certificate for <paramref name="identity"/> is written to, e.g. site-hospital-a.pfx.</summary>
-    public static string FileName(CertificateIdentity identity) => $"{identity.Kind.ToString().ToLowerInvariant()}-{identity.Name}.pfx";
+    /// <summary>
+    /// The file a certificate for <paramref name="identity"/> is written to, e.g. site-hospital-a.pfx; for Redis,
+    /// redis-NAME.crt (its key in redis-NAME.key), the PEM files redis-server's --tls-cert-file/--tls-key-file read.
+    /// </summary>
+    public static string FileName(CertificateIdentity identity) =>
+        $"{identity.Kind.ToString().ToLowerInvariant()}-{identity.Name}{(identity.Kind == CertificateKind.Redis ? ".crt" : ".pfx")}";
+
+    /// <summary>The PEM private key beside a Redis certificate.</summary>
+    public static string RedisKeyFile(string certificatePath) => Path.ChangeExtension(certificatePath, ".key");
 
     /// <summary>
     /// Issues a certificate for every identity in <paramref name="request"/> that has no file yet in its folder,
@@ -30,7 +38,8 @@ public static class Provisioning
     {
         var identities = request.Silos.Select(n => new CertificateIdentity(CertificateKind.Silo, n))
             .Concat(request.Sites.Select(n => new CertificateIdentity(CertificateKind.Site, n)))
-            .Concat(request.Clients.Select(n => new CertificateIdentity(CertificateKind.Client, n))).ToList();
+            .Concat(request.Clients.Select(n => new CertificateIdentity(CertificateKind.Client, n)))
+            .Concat((request.Redis ?? []).Select(n => new CertificateIdentity(CertificateKind.Redis, n))).ToList();
         foreach (var bad in identities.Where(i => !CertificateIdentity.IsValidName(i.Name)))
             throw new ArgumentException($"--{bad.Kind.ToString().ToLowerInvariant()} '{bad.Name}' must be 1-64 letters, digits, '.', '_' or '-'.");
         foreach (var dns in request.DnsNames.Where(d => Uri.CheckHostName(d) != UriHostNameType.Dns))
@@ -51,7 +60,9 @@ public static class Provisioning
                     issued.Add(new(path, identity, Created: false));
                     continue;
                 }
-                WritePrivate(path, Issue(authority, identity, request.DnsNames, now, request.ValidDays));
+                if (identity.Kind == CertificateKind.Redis && File.Exists(RedisKeyFile(path)))
+                    throw new ArgumentException($"{RedisKeyFile(path)} exists without {path}: remove the key, or restore the certificate.");
+                WriteIssued(path, identity, Issue(authority, identity, request.DnsNames, now, request.ValidDays));
                 issued.Add(new(path, identity, Created: true));
             }
             return new ProvisionResult(Path.Combine(request.Output, AuthorityFile), Path.Combine(request.Output, AuthorityKeyFile), created, issued);
@@ -88,16 +99,33 @@ public static class Provisioning
         return (ca, true);
     }
 
-    private static byte[] Issue(X509Certificate2 authority, CertificateIdentity identity, IReadOnlyList<string> dnsNames, DateTimeOffset now, int days)
+    // Silos and clients read a PKCS#12 file; redis-server reads a PEM certificate and a PEM key.
+    private static void WriteIssued(string path, CertificateIdentity identity, X509Certificate2 issued)
+    {
+        using (issued)
+        {
+            if (identity.Kind != CertificateKind.Redis)
+            {
+                WritePrivate(path, issued.Export(X509ContentType.Pkcs12));
+                return;
+            }
+            using var key = issued.GetECDsaPrivateKey()!;
+            WritePrivate(RedisKeyFile(path), System.Text.Encoding.ASCII.GetBytes(key.ExportPkcs8PrivateKeyPem() + "\n"));
+            File.WriteAllText(path, issued.ExportCertificatePem() + "\n");
+        }
+    }
+
+    private static X509Certificate2 Issue(X509Certificate2 authority, CertificateIdentity identity, IReadOnlyList<string> dnsNames, DateTimeOffset now, int days)
     {
         using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         var request = new CertificateRequest($"CN={identity.Name}, OU={identity.Kind}, O=FedGrains", key, HashAlgorithmName.SHA256);
         request.CertificateExtensions.Add(new X509BasicConstraintsExtension(false, false, 0, critical: true));
         request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.DigitalSignature, critical: true));
-        request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension(identity.IsSilo ? SiloUsages : ClientUsages, critical: false));
+        request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension(
+            identity.IsSilo ? SiloUsages : identity.Kind == CertificateKind.Redis ? ServerUsages : ClientUsages, critical: false));
         var names = new SubjectAlternativeNameBuilder();
         names.AddUri(new Uri(identity.Uri));
-        if (identity.IsSilo)
+        if (identity.IsSilo || identity.Kind == CertificateKind.Redis)
         {
             // Loopback names so a silo on this machine validates for tools that check host names (FedGrains checks the identity).
             names.AddDnsName("localhost");
@@ -111,8 +139,7 @@ public static class Provisioning
         serial[0] &= 0x7f;
         var notAfter = now.AddDays(days) < authority.NotAfter ? now.AddDays(days) : new DateTimeOffset(authority.NotAfter.ToUniversalTime());
         using var certificate = request.Create(authority, now.AddMinutes(-5), notAfter, serial);
-        using var withKey = certificate.CopyWithPrivateKey(key);
-        return withKey.Export(X509ContentType.Pkcs12);
+        return certificate.CopyWithPrivateKey(key);
     }
 
     /// <summary>Creates the file readable by its owner only (0600), and never over an existing one.</summary>
@@ -127,7 +154,7 @@ public static class Provisioning
 
 /// <summary>What to provision: the folder, the names per kind, extra DNS names for silo certificates, and the leaf lifetime.</summary>
 public sealed record ProvisionRequest(string Output, IReadOnlyList<string> Silos, IReadOnlyList<string> Sites, IReadOnlyList<string> Clients,
-    IReadOnlyList<string> DnsNames, int ValidDays = 365);
+    IReadOnlyList<string> DnsNames, int ValidDays = 365, IReadOnlyList<string>? Redis = null);
 
 /// <summary>One certificate file: issued now, or found and kept.</summary>
 public sealed record ProvisionedFile(string Path, CertificateIdentity Identity, bool Created);

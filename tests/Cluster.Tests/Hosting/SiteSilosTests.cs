@@ -10,7 +10,7 @@ using Microsoft.Extensions.Logging;
 namespace FedGrains.Cluster.Tests.Hosting;
 
 /// <summary>
-/// Sites as parties, in the production shape: redis-server with a password, a federation silo and one silo per data
+/// Sites as parties, in the production shape: redis-server over TLS only with a password, a federation silo and one silo per data
 /// site (site-a, site-b, site-c), each with its own certificate from `fedgrains provision` (the site comes from the
 /// certificate) and its own policy, mutual TLS everywhere, authentication on, and the CLI as a process. Site a's
 /// admin approves each job (`fedgrains site approve`) before it trains. Every gateway runs on its own site's silo;
@@ -28,15 +28,18 @@ public sealed class SiteSilosTests : IAsyncLifetime
     private readonly List<ProcessRunner> processes = [];
     private int redisPort;
 
-    private string Redis => $"127.0.0.1:{redisPort},password={RedisPassword}";
+    private string Redis => $"127.0.0.1:{redisPort},password={RedisPassword},ssl=true";
     private string Ca => Path.Combine(pki, Provisioning.AuthorityFile);
     private string Pfx(CertificateKind kind, string name) => Path.Combine(pki, Provisioning.FileName(new CertificateIdentity(kind, name)));
 
     public Task InitializeAsync()
     {
-        Provisioning.Run(new ProvisionRequest(pki, ["federation"], Sites, ["operator", "admin-a"], []), TimeProvider.System);
+        Provisioning.Run(new ProvisionRequest(pki, ["federation"], Sites, ["operator", "admin-a"], [], Redis: ["redis"]), TimeProvider.System);
         redisPort = HostBuilderExtensions.FreeTcpPort();
-        processes.Add(ProcessRunner.StartRedis(redisPort, "--requirepass", RedisPassword));
+        // Redis over TLS only (no plaintext port), with the certificate the deployment's CA issued it, and a password.
+        var redisCertificate = Path.Combine(pki, Provisioning.FileName(new CertificateIdentity(CertificateKind.Redis, "redis")));
+        processes.Add(ProcessRunner.StartRedis(0, "--tls-port", redisPort.ToString(), "--tls-cert-file", redisCertificate,
+            "--tls-key-file", Provisioning.RedisKeyFile(redisCertificate), "--tls-ca-cert-file", Ca, "--tls-auth-clients", "no", "--requirepass", RedisPassword));
         return Task.CompletedTask;
     }
 
@@ -113,24 +116,53 @@ public sealed class SiteSilosTests : IAsyncLifetime
         RoundTimeoutSeconds = 30,
     };
 
-    // What any process that reaches Redis gets without the password: a refusal, not the membership table or the keys.
+    // What any process that reaches Redis gets: in plaintext, no answer at all; over TLS without the password, a
+    // refusal, not the membership table or the keys.
     private async Task AssertRedisRefusesWithoutPasswordAsync()
     {
-        using var tcp = new System.Net.Sockets.TcpClient();
+        using (var plain = await ConnectRedisAsync())
+        {
+            var stream = plain.GetStream();
+            await stream.WriteAsync("KEYS *\r\n"u8.ToArray());
+            var reply = new byte[256];
+            int read;
+            try { read = await stream.ReadAsync(reply).AsTask().WaitAsync(TimeSpan.FromSeconds(10)); }
+            catch (IOException) { read = 0; } // reset by the server
+            Assert.DoesNotContain("NOAUTH", System.Text.Encoding.ASCII.GetString(reply, 0, read));
+            Assert.DoesNotContain("fedgrains", System.Text.Encoding.ASCII.GetString(reply, 0, read));
+        }
+        using var tcp = await ConnectRedisAsync();
+        var authority = System.Security.Cryptography.X509Certificates.X509CertificateLoader.LoadCertificateFromFile(Ca);
+        using var tls = new System.Net.Security.SslStream(tcp.GetStream(), false, (_, certificate, chain, _) =>
+        {
+            chain!.ChainPolicy.TrustMode = System.Security.Cryptography.X509Certificates.X509ChainTrustMode.CustomRootTrust;
+            chain.ChainPolicy.CustomTrustStore.Add(authority);
+            chain.ChainPolicy.RevocationMode = System.Security.Cryptography.X509Certificates.X509RevocationMode.NoCheck;
+            return chain.Build(new System.Security.Cryptography.X509Certificates.X509Certificate2(certificate!));
+        });
+        await tls.AuthenticateAsClientAsync("localhost");
+        await tls.WriteAsync("KEYS *\r\n"u8.ToArray());
+        var answer = new byte[256];
+        int got = await tls.ReadAsync(answer);
+        Assert.StartsWith("-NOAUTH", System.Text.Encoding.ASCII.GetString(answer, 0, got));
+    }
+
+    private async Task<System.Net.Sockets.TcpClient> ConnectRedisAsync()
+    {
         for (int attempt = 0; ; attempt++)
         {
+            var tcp = new System.Net.Sockets.TcpClient();
             try
             {
                 await tcp.ConnectAsync("127.0.0.1", redisPort);
-                break;
+                return tcp;
             }
-            catch (System.Net.Sockets.SocketException) when (attempt < 50) { await Task.Delay(100); } // redis-server still starting
+            catch (System.Net.Sockets.SocketException) when (attempt < 50)
+            {
+                tcp.Dispose();
+                await Task.Delay(100); // redis-server still starting
+            }
         }
-        var stream = tcp.GetStream();
-        await stream.WriteAsync("KEYS *\r\n"u8.ToArray());
-        var reply = new byte[256];
-        int read = await stream.ReadAsync(reply);
-        Assert.StartsWith("-NOAUTH", System.Text.Encoding.ASCII.GetString(reply, 0, read));
     }
 
     private (ProcessRunner Silo, int Port) StartSilo(string certificate, bool siteSilo, string[]? extra = null)
