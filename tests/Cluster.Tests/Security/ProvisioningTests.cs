@@ -45,6 +45,32 @@ public sealed class ProvisioningTests : IDisposable
     }
 
     [Fact]
+    public void Redis_gets_pem_files_for_a_server_certificate_that_no_silo_or_client_may_present()
+    {
+        var result = Provisioning.Run(new ProvisionRequest(folders.Ours, [], [], [], ["redis.example.org"], Redis: ["cache"]), TimeProvider.System);
+        var crt = Assert.Single(result.Files).Path;
+        Assert.Equal(folders.Ours_("redis-cache.crt"), crt);
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, Mode(Provisioning.RedisKeyFile(crt)));
+        Assert.DoesNotContain("PRIVATE KEY", File.ReadAllText(crt));
+        // The pair redis-server loads (--tls-cert-file, --tls-key-file).
+        var certificate = X509Certificate2.CreateFromPemFile(crt, Provisioning.RedisKeyFile(crt));
+        Assert.True(certificate.HasPrivateKey);
+        Assert.Equal(new CertificateIdentity(CertificateKind.Redis, "cache"), CertificateIdentity.Of(certificate));
+        Assert.Equal(["1.3.6.1.5.5.7.3.1"], certificate.Extensions.OfType<X509EnhancedKeyUsageExtension>().Single().EnhancedKeyUsages.Cast<Oid>().Select(o => o.Value));
+        var names = certificate.Extensions.OfType<X509SubjectAlternativeNameExtension>().Single();
+        Assert.Equal(["localhost", "redis.example.org"], names.EnumerateDnsNames());
+        Assert.Contains(System.Net.IPAddress.Loopback, names.EnumerateIPAddresses());
+
+        var validator = new PeerCertificateValidator(X509CertificateLoader.LoadCertificateFromFile(folders.Ca), TimeProvider.System);
+        foreach (var role in new[] { PeerRole.SiloServing, PeerRole.SiloConnectingIn, PeerRole.Client })
+            Assert.NotNull(validator.Check(certificate, role));
+        Assert.Contains("Redis' server certificate", validator.Check(certificate, PeerRole.SiloServing));
+        // Run again: kept, not re-issued.
+        var again = Provisioning.Run(new ProvisionRequest(folders.Ours, [], [], [], [], Redis: ["cache"]), TimeProvider.System);
+        Assert.False(Assert.Single(again.Files).Created);
+    }
+
+    [Fact]
     public void Re_running_adds_certificates_with_the_same_ca_and_overwrites_nothing()
     {
         var before = Directory.GetFiles(folders.Ours).ToDictionary(f => f, File.ReadAllBytes);
