@@ -254,6 +254,31 @@ public sealed class DeploymentTests
         Assert.Contains(mounts, m => Scalar(m, "mountPath") == Arg("--dir") && Scalar(m, "name") == "data");
     }
 
+    [Fact]
+    public void Redis_speaks_only_tls_with_the_deployments_certificate_and_everyone_connects_with_ssl()
+    {
+        var redis = Documents.Value.Single(d => Scalar(d, "kind") == "StatefulSet" && Scalar(d, "metadata", "name") == "fedgrains-redis");
+        var args = ((YamlSequenceNode)At(Container(redis), "args")!).Cast<YamlScalarNode>().Select(a => a.Value).ToList();
+        string? Arg(string name) => args.IndexOf(name) is var i and >= 0 && i + 1 < args.Count ? args[i + 1] : null;
+        Assert.Equal("0", Arg("--port")); // no plaintext port
+        Assert.Equal("6379", Arg("--tls-port"));
+        Assert.NotNull(Arg("--requirepass"));
+        var volumes = ((YamlSequenceNode)At(redis, "spec", "template", "spec", "volumes")!).Cast<YamlMappingNode>();
+        var tls = volumes.Single(v => Scalar(v, "secret", "secretName") == "fedgrains-redis-tls");
+        var mount = ((YamlSequenceNode)At(Container(redis), "volumeMounts")!).Cast<YamlMappingNode>().Single(m => Scalar(m, "name") == Scalar(tls, "name"));
+        foreach (var file in new[] { "--tls-cert-file", "--tls-key-file", "--tls-ca-cert-file" })
+            Assert.StartsWith(Scalar(mount, "mountPath") + "/", Arg(file));
+        var secret = Documents.Value.Single(d => Scalar(d, "kind") == "Secret" && Scalar(d, "metadata", "name") == "fedgrains-redis-tls");
+        foreach (var file in new[] { "ca.pem", "redis.crt", "redis.key" }) Assert.NotNull(At(secret, "stringData", file));
+
+        // Every connection string to Redis, the cluster's and the site's, asks for TLS.
+        var site = Load(Path.Combine(K8s, "site", "site-secrets.yaml")).ToList();
+        var strings = Documents.Value.Concat(site).Where(d => Scalar(d, "kind") == "Secret").SelectMany(d => At(d, "stringData") is YamlMappingNode data ? data.Children : Enumerable.Empty<KeyValuePair<YamlNode, YamlNode>>())
+            .Where(k => k.Key.ToString() is "FedGrains__Cluster__Redis" or "FEDGRAINS_CLUSTER").Select(k => k.Value.ToString()).ToList();
+        Assert.Equal(3, strings.Count);
+        Assert.All(strings, c => Assert.Contains(",ssl=true", c));
+    }
+
     private static YamlMappingNode Workload(string name) =>
         Documents.Value.Single(d => Scalar(d, "kind") == "Deployment" && Scalar(d, "metadata", "name") == name);
 
