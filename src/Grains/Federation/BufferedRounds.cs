@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using FedGrains.Grains.Gateway;
 using FedGrains.Grains.Interfaces;
 using FedGrains.Learning.Codecs;
 using FedGrains.Learning.Jobs;
@@ -13,7 +14,7 @@ namespace FedGrains.Grains.Federation;
 /// is sent the newest model. Each call of <see cref="StepAsync"/> handles one arrival, so queries and cancellation
 /// stay responsive.
 /// </summary>
-internal sealed class BufferedRounds(IRoundHost host, ILogger logger)
+internal sealed class BufferedRounds(IRoundHost host, ILogger logger, Action awaitApprovals)
 {
     private const int MaxConsecutiveFailures = 3;
 
@@ -41,6 +42,13 @@ internal sealed class BufferedRounds(IRoundHost host, ILogger logger)
         calls.Remove(arrived.Id);
         if (host.Stopped) return;
         buffer.InFlight.Remove(arrived.Id);
+        if (GatewaySitePolicy.AwaitsApproval(arrived.Update?.RefusedReason))
+        {
+            // Its site wants to approve the job first (a rule switched on while the job ran): not a failure to retire
+            // the gateway for; the job waits for the admin, and the gateway is sent the newest model once approved.
+            awaitApprovals();
+            return;
+        }
 
         // The model's size never changes during a job: decode it once per activation, not on every arrival.
         parameterCount ??= WeightBuffer.Decode(s.Weights).Values.Length;

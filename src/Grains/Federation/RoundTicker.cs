@@ -62,7 +62,7 @@ internal sealed class RoundTicker(Grain grain, IRoundHost host, FedGrainsSiloOpt
             if (!verified && s.RoundsCompleted > 0) await host.VerifyGatewaysAsync();
             verified = true;
             if (!await (approvals ??= new ApprovalGate(host, time)).OpenAsync(s.Spec) || host.Stopped) return;
-            if (s.Spec.Aggregation.Buffered.Enabled) await (buffered ??= new BufferedRounds(host, logger)).StepAsync(s.Spec);
+            if (s.Spec.Aggregation.Buffered.Enabled) await (buffered ??= new BufferedRounds(host, logger, approvals.Close)).StepAsync(s.Spec);
             else await (synchronous ??= new SynchronousRounds(host, time, approvals.Close)).RunAsync(s.Spec);
         }
         catch (InvalidDataException e)

@@ -46,6 +46,15 @@ internal sealed class SynchronousRounds(IRoundHost host, TimeProvider time, Acti
         // Cancelled, or the silo is shutting down, while the gateways trained: nothing of this round is recorded. A
         // resumed job repeats the round and the gateways hand back the updates they already released.
         if (host.Stopped) return;
+        // A gateway whose site wants to approve the job first (its rule switched on while the job ran, or it joined
+        // before the rule existed): the round is not committed without it, so the job waits for the admin as a new
+        // one does instead of going on while the other sites spend. Repeated, the round gets the others' updates back
+        // (the same request and model version), without their training or spending again.
+        if (results.Any(r => GatewaySitePolicy.AwaitsApproval(r.Update?.RefusedReason)))
+        {
+            awaitApprovals();
+            return;
+        }
 
         long bytesDown = (long)task.GlobalWeights.Length * cohort.Count;
         var outcome = await host.Aggregator.AggregateAsync(host.JobId, spec, s, round, results, bytesDown, stopwatch);

@@ -86,7 +86,14 @@ public sealed class GatewayGrain(
     {
         if (State.Spec is { } joined && State.Plan is not null)
         {
-            if (JobSpecJson.Serialize(joined) == JobSpecJson.Serialize(spec)) return; // joined already
+            if (JobSpecJson.Serialize(joined) == JobSpecJson.Serialize(spec))
+            {
+                // Joined already. A submission (not the federation's own rejoin) still tells a site that approves each
+                // job who asks now: a job id submitted again by another client is not covered by the first's approval.
+                if (CallerContext.Current?.KeyId is { } submitter)
+                    await sitePolicy.ApprovalRefusalAsync(JobId, spec, await NewPlanAsync(spec), submitter);
+                return;
+            }
             if (State.Releases.Count > 0)
                 throw new InvalidOperationException($"gateway '{GatewayId}' already trained for job {JobId} under a different spec; pick a new job id.");
         }

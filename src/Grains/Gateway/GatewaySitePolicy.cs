@@ -63,6 +63,9 @@ public sealed class GatewaySitePolicy(IOptions<SiteOptions> site, IOptions<FedGr
     /// <summary>The start of what a gateway answers while its site's admin has not decided on the job.</summary>
     public const string AwaitingMarker = "awaiting the approval";
 
+    /// <summary>Whether a gateway's refusal is this one (not, say, a rejection whose reason quotes it).</summary>
+    public static bool AwaitsApproval(string? refusal) => refusal?.StartsWith(AwaitingMarker, StringComparison.Ordinal) == true;
+
     // The site is the silo's own name when it has one: that is whose data (and whose policy) this is.
     private string SiteName(GatewaySpec gateway) => string.IsNullOrWhiteSpace(silo.Value.Site) ? gateway.SiteId : silo.Value.Site;
 }

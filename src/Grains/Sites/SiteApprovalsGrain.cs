@@ -26,9 +26,11 @@ public sealed partial class SiteApprovalsGrain(
         var plan = $"gateway '{request.GatewayId}': {request.Plan}";
         if (Jobs.TryGetValue(request.JobId, out var known))
         {
-            // An approval covers the spec it named: another spec of the job (a release that serialises specs
-            // anew) is asked again. A rejection stays: it is final for the job.
-            if (known.SpecDigest != request.SpecDigest && known.State != ApprovalState.Rejected)
+            // An approval covers the spec it named, for the submitter it named: another spec of the job (a release
+            // that serialises specs anew), or another client submitting the job id again (its first submission was
+            // never stored, or the store lost it), is asked again. A rejection stays: it is final for the job.
+            bool otherSubmitter = request.Submitter is not null && known.Submitter is not null && request.Submitter != known.Submitter;
+            if ((known.SpecDigest != request.SpecDigest || otherSubmitter) && known.State != ApprovalState.Rejected)
                 known = known with { SpecDigest = request.SpecDigest, Submitter = request.Submitter ?? known.Submitter, Plans = [], State = ApprovalState.Pending, DecidedBy = null, DecidedAt = null };
             else if (known.SpecDigest != request.SpecDigest || known.Plans.Contains(plan))
                 return known; // rejected, or asked already

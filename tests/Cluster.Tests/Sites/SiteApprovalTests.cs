@@ -213,6 +213,34 @@ public sealed class SiteApprovalTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task An_approval_does_not_carry_over_to_another_submitter_who_submits_the_same_job_id_and_spec()
+    {
+        // A submission whose gateways joined but whose job was never stored (its write failed, or the store lost the
+        // job's state before any round): the job id is free again, and anyone who may submit can take it.
+        var spec = Job();
+        var gateway = cluster.Grains().GetGrain<IGatewayGrain>(IGatewayGrain.Key("reused", "a"));
+        async Task JoinAs(string client)
+        {
+            // What the access filter puts in the context of a verified client's submission, which joins the gateways.
+            Orleans.Runtime.RequestContext.Set("fedgrains.caller", $"{client}\nsubmitter");
+            try { await gateway.JoinAsync(spec); }
+            finally { Orleans.Runtime.RequestContext.Remove("fedgrains.caller"); }
+        }
+        await JoinAs("alice");
+        var request = Assert.Single(await As("admin-a", Approvals("appr-a").ListAsync), r => r.JobId == "reused");
+        Assert.Equal(("alice", ApprovalState.Pending), (request.Submitter, request.State));
+        await As("admin-a", () => Approvals("appr-a").DecideAsync("reused", request.SpecDigest, true, null));
+
+        await JoinAs("mallory");
+        var now = Assert.Single(await As("admin-a", Approvals("appr-a").ListAsync), r => r.JobId == "reused");
+        // The admin approved alice's job: mallory's is a new request, shown as hers, until the admin decides on it.
+        Assert.Equal(("mallory", ApprovalState.Pending), (now.Submitter, now.State));
+        var update = await gateway.TrainAsync(new RoundTask(1, 0, []));
+        Assert.Null(update.Delta);
+        Assert.Contains("awaiting the approval of site 'appr-a' for job 'reused'", update.RefusedReason);
+    }
+
+    [Fact]
     public async Task A_gateway_trains_nothing_its_site_has_not_approved_even_when_the_cluster_itself_asks()
     {
         var job = Grains.GetGrain<IFederationGrain>("inside");
