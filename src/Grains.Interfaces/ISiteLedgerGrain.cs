@@ -49,6 +49,14 @@ public interface ISiteDirectoryGrain : IGrainWithIntegerKey
 
     [Alias("list"), AlwaysInterleave]
     Task<IReadOnlyList<string>> ListAsync();
+
+    /// <summary>A silo of the site's own (FedGrains:Silo:Site) started: from now on its ledger and approvals live only there.</summary>
+    [Alias("own-silo")]
+    Task RegisterOwnSiloAsync(string siteId);
+
+    /// <summary>Whether the site has ever had a silo of its own: then a silo that serves any site must not answer for it.</summary>
+    [Alias("has-own-silo"), AlwaysInterleave]
+    Task<bool> HasOwnSiloAsync(string siteId);
 }
 
 /// <summary>One round's releases of one gateway on the site's data: its DP-SGD run first, then any noised metric.</summary>

@@ -61,6 +61,13 @@ internal static class PrivacyReportCommand
                 exit = 1;
                 continue;
             }
+            catch (Grains.Placement.SiteOfflineException e)
+            {
+                // The site's ledger is kept on its own silo, which is down: the others are still reported.
+                AnsiConsole.MarkupLineInterpolated($"[red]error:[/] {e.Message}; its ledger is reported when its silo is back.");
+                exit = 3;
+                continue;
+            }
             catch (UnauthorizedAccessException e) when (only is null)
             {
                 // A site's silo that does not know this client's key (a site gives its silo only the keys it trusts):

@@ -57,9 +57,18 @@ internal static class SiteCommands
         var site = Site();
         var jobArg = JobIds.Argument();
         var reason = new Option<string?>("--reason") { Description = "Why (required to reject; the submitter sees it).", Required = !approve };
+        var digest = new Option<string?>("--spec")
+        {
+            Description = "The spec digest (or its first 12 or more characters) that `site requests` showed: the decision is made only if the job still has that spec.",
+        };
+        digest.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<string?>() is { } d && (d.Length is < 12 or > 64 || !d.All(char.IsAsciiHexDigitLower)))
+                r.AddError("--spec must be 12 to 64 lower-case hex characters of the digest `fedgrains site requests` shows.");
+        });
         var command = new Command(approve ? "approve" : "reject",
             approve ? "Approve a job: its gateways on this site may train on the site's data, under the plan shown."
-                    : "Reject a job: its gateways on this site never train for it, and the job fails with the reason.") { jobArg, site };
+                    : "Reject a job: its gateways on this site never train for it, and the job fails with the reason.") { jobArg, site, digest };
         if (!approve) command.Add(reason);
         command.SetAction((r, ct) => ClusterCommands.WithClusterAsync(r, ct, async client =>
         {
@@ -72,6 +81,11 @@ internal static class SiteCommands
                 return 4;
             }
             Show(job);
+            if (r.GetValue(digest) is { } seen && !job.SpecDigest.StartsWith(seen, StringComparison.Ordinal))
+            {
+                AnsiConsole.MarkupLineInterpolated($"[red]error:[/] job '{id}' at site '{siteId}' now has spec {job.SpecDigest[..12]}, not the {seen[..12]} you gave: nothing was decided; list the requests again and decide on what they show.");
+                return 2;
+            }
             var decided = await approvals.DecideAsync(id, job.SpecDigest, approve, r.GetValue(reason));
             Console.WriteLine($"job {id} at site {siteId}: {decided.State.ToString().ToLowerInvariant()} by {decided.DecidedBy}");
             return 0;

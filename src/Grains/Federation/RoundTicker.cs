@@ -61,7 +61,11 @@ internal sealed class RoundTicker(Grain grain, IRoundHost host, FedGrainsSiloOpt
             // Resumed: the gateways' ledgers are checked (and reconciled) before anyone trains again.
             if (!verified && s.RoundsCompleted > 0) await host.VerifyGatewaysAsync();
             verified = true;
-            if (!await (approvals ??= new ApprovalGate(host, time)).OpenAsync(s.Spec) || host.Stopped) return;
+            if (!await (approvals ??= new ApprovalGate(host, time)).OpenAsync(s.Spec) || host.Stopped)
+            {
+                transientSince = null; // the cluster answered; a wait of days must not count against the next fault's patience
+                return;
+            }
             if (s.Spec.Aggregation.Buffered.Enabled) await (buffered ??= new BufferedRounds(host, logger, approvals.Close)).StepAsync(s.Spec);
             else await (synchronous ??= new SynchronousRounds(host, time, approvals.Close)).RunAsync(s.Spec);
         }

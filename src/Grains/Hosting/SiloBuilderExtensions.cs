@@ -76,6 +76,7 @@ public static class SiloBuilderExtensions
             return Task.CompletedTask;
         });
         builder.AddStartupTask((services, ct) => services.GetRequiredService<JobResumer>().ResumeAsync(ct));
+        builder.AddStartupTask(Sites.SiteAway.RegisterOwnSiloAsync);
         return builder;
     }
 

@@ -1,9 +1,11 @@
+using FedGrains.Grains.Hosting;
 using FedGrains.Grains.Interfaces;
 using FedGrains.Grains.Placement;
 using FedGrains.Grains.Security;
 using FedGrains.Grains.Storage;
 using FedGrains.Learning.Jobs;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 
 namespace FedGrains.Grains.Sites;
 
@@ -15,11 +17,20 @@ namespace FedGrains.Grains.Sites;
 [SiteLedgerPlacementFilter]
 public sealed partial class SiteApprovalsGrain(
     [PersistentState("site-approvals", SiteLedgerStorage.Name)] IPersistentState<SiteApprovalsState> approvals,
+    IOptions<FedGrainsSiloOptions> silo,
     TimeProvider time,
-    ILogger<SiteApprovalsGrain> logger) : Grain, ISiteApprovalsGrain
+    ILogger<SiteApprovalsGrain> logger) : Grain, ISiteApprovalsGrain, IIncomingGrainCallFilter
 {
     private string SiteId => this.GetPrimaryKeyString();
     private Dictionary<string, JobApproval> Jobs => approvals.State.Jobs;
+
+    /// <summary>Activated away from the site's own silo while it is down (<see cref="SiteAway"/>): answers nothing.</summary>
+    private bool away;
+
+    public override async Task OnActivateAsync(CancellationToken cancellationToken) =>
+        away = await SiteAway.IsAwayAsync(GrainFactory, SiteId, silo.Value);
+
+    public Task Invoke(IIncomingGrainCallContext context) => away ? throw SiteAway.Refuse(this, SiteId) : context.Invoke();
 
     public async Task<JobApproval> RequestAsync(ApprovalRequest request)
     {
@@ -53,6 +64,8 @@ public sealed partial class SiteApprovalsGrain(
         if (JobSpecValidator.IdProblem("job", jobId) is { } badId) throw new ArgumentException(badId);
         if (reason?.Length > MaxReasonLength)
             throw new ArgumentException($"the reason is {reason.Length:N0} characters; give at most {MaxReasonLength} (the submitter reads it in the job's error).");
+        if (reason?.Any(char.IsControl) == true)
+            throw new ArgumentException("the reason holds control characters (a line break, an escape sequence); give it as one line of plain text.");
         if (!Jobs.TryGetValue(jobId, out var job))
             throw new ArgumentException($"site '{SiteId}' has no request to approve job '{jobId}'; `fedgrains site requests --site {SiteId}` lists the ones it has.");
         if (job.SpecDigest != specDigest)

@@ -4,7 +4,7 @@ using FedGrains.Grains.Storage;
 
 namespace FedGrains.Grains.Sites;
 
-/// <summary>The ids of every site with a ledger, so a report can find them all.</summary>
+/// <summary>The ids of every site with a ledger, so a report can find them all, and of the sites with a silo of their own.</summary>
 public sealed class SiteDirectoryGrain(
     [PersistentState("site-directory", "fedgrains")] IPersistentState<SiteDirectoryState> directory) : Grain, ISiteDirectoryGrain
 {
@@ -14,6 +14,13 @@ public sealed class SiteDirectoryGrain(
     }
 
     public Task<bool> IsListedAsync(string siteId) => Task.FromResult(directory.State.Sites.Contains(siteId));
+
+    public async Task RegisterOwnSiloAsync(string siteId)
+    {
+        if (directory.State.SitesWithOwnSilo.Add(siteId)) await directory.WriteDurablyAsync(this);
+    }
+
+    public Task<bool> HasOwnSiloAsync(string siteId) => Task.FromResult(directory.State.SitesWithOwnSilo.Contains(siteId));
 
     /// <summary>Every site with a ledger; for a site admin, only its own.</summary>
     public Task<IReadOnlyList<string>> ListAsync() =>
@@ -26,4 +33,7 @@ public sealed class SiteDirectoryGrain(
 public sealed class SiteDirectoryState
 {
     [Id(0)] public HashSet<string> Sites { get; set; } = [];
+
+    /// <summary>Sites that have run a silo of their own: their ledgers and approvals are kept there, never elsewhere.</summary>
+    [Id(1)] public HashSet<string> SitesWithOwnSilo { get; set; } = [];
 }

@@ -24,7 +24,7 @@ public sealed class SiteLedgerGrain(
     IOptions<FedGrainsSiloOptions> silo,
     [FromKeyedServices(SiteLedgerStorage.Name)] StoreLocation store,
     StoreLocation jobStore,
-    ILogger<SiteLedgerGrain> logger) : Grain, ISiteLedgerGrain
+    ILogger<SiteLedgerGrain> logger) : Grain, ISiteLedgerGrain, IIncomingGrainCallFilter
 {
     private string SiteId => this.GetPrimaryKeyString();
     private SitePrivacyOptions Options => options.Value;
@@ -36,8 +36,15 @@ public sealed class SiteLedgerGrain(
     /// <summary>Whether this activation has made sure the site directory lists the site (so a report finds it).</summary>
     private bool registered;
 
+    /// <summary>Activated away from the site's own silo while it is down (<see cref="SiteAway"/>): answers nothing.</summary>
+    private bool away;
+
+    public Task Invoke(IIncomingGrainCallContext context) => away ? throw SiteAway.Refuse(this, SiteId) : context.Invoke();
+
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
+        // First: this silo's store is not the site's, so nothing read from it is judged (or sealed and written back).
+        if (away = await SiteAway.IsAwayAsync(GrainFactory, SiteId, silo.Value)) return;
         var s = ledger.State;
         if (!ledger.RecordExists && await GrainFactory.GetGrain<ISiteDirectoryGrain>(0).IsListedAsync(SiteId))
         {

@@ -87,7 +87,11 @@ public sealed class SiteSilosTests : IAsyncLifetime
         Assert.Contains("job sites (spec ", requests.Output);
         Assert.Contains("submitted by operator", requests.Output);
         Assert.Contains("gateway 'a': noise level sample", requests.Output);
-        var approved = await CliAsync(["site", "approve", "sites", "--site", "site-a"], "admin-a", AdminKey);
+        var shown = System.Text.RegularExpressions.Regex.Match(requests.Output, @"job sites \(spec ([0-9a-f]{12})\)").Groups[1].Value;
+        var otherSpec = await CliAsync(["site", "approve", "sites", "--site", "site-a", "--spec", new string('0', 12)], "admin-a", AdminKey);
+        Assert.True(otherSpec.ExitCode == 2, otherSpec.Output);
+        Assert.Contains("nothing was decided", otherSpec.Output);
+        var approved = await CliAsync(["site", "approve", "sites", "--site", "site-a", "--spec", shown], "admin-a", AdminKey);
         Assert.True(approved.ExitCode == 0, approved.Output);
         Assert.Contains("job sites at site site-a: approved by admin-a", approved.Output);
         await WaitAsync(job, s => s.RoundsCompleted >= 2);

@@ -144,6 +144,8 @@ public sealed class SiteApprovalTests : IAsyncLifetime
         Assert.Contains("a rejection needs a reason", noReason.Message);
         var essay = await Assert.ThrowsAsync<ArgumentException>(() => As("admin-b", () => Approvals("appr-b").DecideAsync("reject-me", b.SpecDigest, false, new string('x', 5000))));
         Assert.Contains("the reason is 5,000 characters; give at most 1000", essay.Message);
+        var escape = await Assert.ThrowsAsync<ArgumentException>(() => As("admin-b", () => Approvals("appr-b").DecideAsync("reject-me", b.SpecDigest, false, "no\u001b[2J\nsite 'appr-a' approved")));
+        Assert.Contains("control characters", escape.Message);
         var unknown = await Assert.ThrowsAsync<ArgumentException>(() => As("admin-b", () => Approvals("appr-b").DecideAsync("nobody-asked", b.SpecDigest, false, "no")));
         Assert.Contains("site 'appr-b' has no request to approve job 'nobody-asked'", unknown.Message);
         var hugeId = await Assert.ThrowsAsync<ArgumentException>(() => As("admin-b", () => Approvals("appr-b").DecideAsync(new string('j', 100_000), b.SpecDigest, true, null)));

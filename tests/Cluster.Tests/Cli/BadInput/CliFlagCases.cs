@@ -13,6 +13,7 @@ internal static class CliFlagCases
         new("cancel a job named ..", ["cancel", ".."], ["job"]),
         new("site approve without the site", ["site", "approve", "job-1"], ["--site"]),
         new("site reject without a reason", ["site", "reject", "job-1", "--site", "ward-a"], ["--reason"]),
+        new("site approve with a spec digest that is not hex", ["site", "approve", "job-1", "--site", "ward-a", "--spec", "not-a-digest"], ["--spec", "hex"]),
         new("site requests for a site named with a slash", ["site", "requests", "--site", "../ward"], ["--site"]),
         new("privacy epsilon with a sample rate above 1", ["privacy", "epsilon", "--sample-rate", "2", "--noise-multiplier", "1", "--steps", "10", "--delta", "1e-5"], ["--sample-rate"]),
     ];
