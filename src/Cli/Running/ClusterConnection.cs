@@ -1,3 +1,4 @@
+using System.Text.RegularExpressions;
 using FedGrains.Grains.Hosting;
 using FedGrains.Grains.Security;
 using Microsoft.Extensions.DependencyInjection;
@@ -47,12 +48,19 @@ internal sealed class ClusterConnection : IAsyncDisposable
             }
         }
         throw new ClusterUnreachableException(
-            $"cannot reach the FedGrains cluster at {cluster}: {failure?.GetBaseException().Message ?? "no time left to connect."} " +
+            $"cannot reach the FedGrains cluster at {Shown(cluster)}: {failure?.GetBaseException().Message ?? "no time left to connect."} " +
             "Check --cluster (redis://HOST:PORT, or a silo's client endpoint HOST:PORT; env FEDGRAINS_CLUSTER) and that a silo is running. " +
             (tls is null
                 ? "If the cluster uses TLS (FedGrains:Tls:Enabled), give --tls-certificate (this client's .pfx) and --tls-ca (the deployment's ca.pem)."
                 : "With TLS: the silos must have TLS on, and both sides' certificates must come from the CA in --tls-ca (the silos log each certificate they refuse, and why)."), failure);
     }
+
+    /// <summary>
+    /// The --cluster value as a message may show it: a Redis password (`,password=...`, as StackExchange.Redis takes it)
+    /// becomes `***`, so an error message on a terminal or in a CI log does not hand out the key to the cluster's state.
+    /// </summary>
+    internal static string Shown(string cluster) =>
+        Regex.Replace(cluster, @"(?<=(^|,)\s*password\s*=)[^,]*", "***", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant);
 
     /// <summary>
     /// Says goodbye to the cluster for up to 5 s. A client whose gateway died meanwhile cannot, and that is no failure

@@ -19,6 +19,7 @@ namespace FedGrains.Grains.Federation;
 /// state the job needs (its own, or a gateway's), it stops and every call says so (<see cref="damaged"/>); nothing is
 /// written, so the job goes on from the restored store.
 /// </summary>
+[FederationPlacementFilter]
 public sealed class FederationGrain(
     [PersistentState("federation", "fedgrains")] IPersistentState<FederationState> job,
     IJobIndex index,

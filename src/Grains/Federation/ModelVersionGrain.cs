@@ -1,9 +1,11 @@
 using FedGrains.Grains.Interfaces;
+using FedGrains.Grains.Placement;
 using FedGrains.Grains.Storage;
 
 namespace FedGrains.Grains.Federation;
 
-/// <summary>A write-once model version in grain storage.</summary>
+/// <summary>A write-once model version in grain storage, kept where the federation is.</summary>
+[FederationPlacementFilter]
 public sealed class ModelVersionGrain(
     [PersistentState("model-version", "fedgrains")] IPersistentState<ModelVersionState> version) : Grain, IModelVersionGrain
 {

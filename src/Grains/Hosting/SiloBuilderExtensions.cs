@@ -58,6 +58,7 @@ public static class SiloBuilderExtensions
         builder.AddIncomingGrainCallFilter<ClientAccessFilter>(); // deny by default, authentication on or off
         builder.AddOutgoingGrainCallFilter<InternalCallSigner>();
         builder.Services.AddPlacementFilter<SitePlacementFilterStrategy, SitePlacementFilterDirector>(ServiceLifetime.Singleton);
+        builder.Services.AddPlacementFilter<FederationPlacementFilterStrategy, FederationPlacementFilterDirector>(ServiceLifetime.Singleton);
         builder.Services.TryAddSingleton<TrainingSlots>();
         builder.Services.TryAddSingleton<UpdateAuthenticator>();
         builder.Services.TryAddSingleton<Federation.RoundAggregator>();

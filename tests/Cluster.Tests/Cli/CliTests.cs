@@ -28,6 +28,20 @@ public sealed class CliTests : IDisposable
     }
 
     [Fact]
+    public async Task An_unreachable_cluster_is_named_without_its_redis_password()
+    {
+        // Found running the README's TLS walkthrough: the message printed the --cluster value whole, password included.
+        const string password = "walkthrough-secret-7f3a";
+        var result = await RunAsync("status", "--cluster", $"redis://127.0.0.1:{Grains.Hosting.HostBuilderExtensions.FreeTcpPort()},password={password}");
+
+        var output = result.Output.Replace("\r", "").Replace("\n", ""); // the message is wrapped to the terminal's width
+        Assert.Equal(3, result.ExitCode);
+        Assert.Contains("cannot reach the FedGrains cluster at redis://127.0.0.1:", output);
+        Assert.Contains(",password=***", output);
+        Assert.DoesNotContain(password, output);
+    }
+
+    [Fact]
     public async Task Flags_the_parser_refuses_exit_2_with_the_flag_named_and_no_stack_trace_or_type_names()
     {
         var notANumber = await RunAsync("privacy", "epsilon", "--sample-rate", "0.01", "--noise-multiplier", "1.1", "--steps", "50", "--delta", "abc");
