@@ -61,12 +61,6 @@ internal sealed class SynchronousRounds(IRoundHost host, TimeProvider time, Acti
         if (host.Stopped) return; // cancelled while aggregating
         if (outcome.Failure is { } why)
         {
-            if (why.Contains(GatewaySitePolicy.AwaitingMarker, StringComparison.Ordinal))
-            {
-                // A site wants to approve the job first (a rule switched on while it ran): wait for it, count nothing.
-                awaitApprovals();
-                return;
-            }
             var now = time.GetUtcNow();
             failingSince ??= now;
             failedAttempts++;

@@ -91,16 +91,19 @@ public sealed class GatewayGrain(
                 // Joined already. A submission (not the federation's own rejoin) still tells a site that approves each
                 // job who asks now: a job id submitted again by another client is not covered by the first's approval.
                 if (CallerContext.Current?.KeyId is { } submitter)
-                    await sitePolicy.ApprovalRefusalAsync(JobId, spec, await NewPlanAsync(spec), submitter);
+                {
+                    var again = await NewPlanAsync(spec);
+                    await sitePolicy.ApprovalRefusalAsync(JobId, spec, again, await sitePolicy.WorkAsync(spec, again), submitter);
+                }
                 return;
             }
             if (State.Releases.Count > 0)
                 throw new InvalidOperationException($"gateway '{GatewayId}' already trained for job {JobId} under a different spec; pick a new job id.");
         }
         var planned = await NewPlanAsync(spec);
-        await sitePolicy.EnforceAsync(JobId, spec, planned, atSubmission: false, submitter: null);
+        var work = await sitePolicy.EnforceAsync(JobId, spec, planned, atSubmission: false, submitter: null);
         // A site that approves each job hears of it now, from the submission that joins it: what to judge, and who asked.
-        await sitePolicy.ApprovalRefusalAsync(JobId, spec, planned, CallerContext.Current?.KeyId);
+        await sitePolicy.ApprovalRefusalAsync(JobId, spec, planned, work, CallerContext.Current?.KeyId);
         (State.Spec, State.Plan, cached) = (spec, new GatewayPlanRecord(planned.Examples, planned.Plan.Settings.NoiseMultiplier), (spec, planned.Plan));
         (State.Accountant, State.Delta, State.TargetEpsilon, State.NoiseLevel) = (spec.Privacy.Accountant, spec.Privacy.Delta, spec.Privacy.TargetEpsilon, spec.Privacy.NoiseLevel);
         State.UpdateNoiseMultiplier = spec.Privacy.LocalUpdateDp.Enabled ? spec.Privacy.LocalUpdateDp.NoiseMultiplier : 0;
@@ -169,10 +172,11 @@ public sealed class GatewayGrain(
         var charges = local.Charges(1);
         // The site's policy again, as this silo reads it now: a job admitted before the site tightened it stops here,
         // and so does one its admin has not approved (or has rejected since).
-        var shape = x.shape.Skip(1).Select(d => (int)d).ToArray();
         int classes = data.Dataset(spec).Classes;
-        var policy = await sitePolicy.RefusalsAsync(JobId, spec, gateway, local, shape, classes, atSubmission: false, submitter: null);
-        if (policy.Count == 0 && await sitePolicy.ApprovalRefusalAsync(JobId, spec, new PlannedGateway(gateway, State.Plan!.Examples, shape, classes, local), null) is { } unapproved)
+        var planned = new PlannedGateway(gateway, State.Plan!.Examples, x.shape.Skip(1).Select(d => (int)d).ToArray(), classes, local);
+        var work = await sitePolicy.WorkAsync(spec, planned);
+        var policy = sitePolicy.Refusals(JobId, gateway, work, atSubmission: false, submitter: null);
+        if (policy.Count == 0 && await sitePolicy.ApprovalRefusalAsync(JobId, spec, planned, work, null) is { } unapproved)
             policy = [unapproved];
         // A spend both ledgers already hold (adopted: its update never left) is not checked or charged again.
         if ((policy.Count > 0 ? string.Join(" ", policy) : earlier is null ? await RefusalAsync(spec, gateway, task, local, charges) : null) is { } reason)

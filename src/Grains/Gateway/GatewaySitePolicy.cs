@@ -20,23 +20,33 @@ public sealed class GatewaySitePolicy(IOptions<SiteOptions> site, IOptions<FedGr
     private bool RequiresApproval => site.Value.Policy?.RequireApproval == true;
 
     /// <summary>
-    /// Every rule of this silo's policy the gateway's plan breaks (empty without a policy). With
-    /// <paramref name="atSubmission"/> the submitter is checked too: only a submission knows who submitted.
-    /// Runs the accountant off the grain's turn.
+    /// What the gateway's plan amounts to over the whole job, for the policy and the approval request to judge; null
+    /// when this silo has neither. Runs the accountant off the grain's turn, once per check.
     /// </summary>
-    public async Task<IReadOnlyList<string>> RefusalsAsync(string jobId, JobSpec spec, GatewaySpec gateway, LocalPlan plan,
-        int[] exampleShape, int classes, bool atSubmission, string? submitter)
+    internal async Task<PlannedWork?> WorkAsync(JobSpec spec, PlannedGateway planned) =>
+        policy is null && !RequiresApproval ? null
+            : await AccountantWork.RunAsync(() => PlannedWork.Of(spec, planned.Plan, planned.ExampleShape, planned.Classes));
+
+    /// <summary>
+    /// Every rule of this silo's policy the gateway's <paramref name="work"/> breaks (empty without a policy). With
+    /// <paramref name="atSubmission"/> the submitter is checked too: only a submission knows who submitted.
+    /// </summary>
+    internal IReadOnlyList<string> Refusals(string jobId, GatewaySpec gateway, PlannedWork? work, bool atSubmission, string? submitter)
     {
-        if (policy is not { } p) return [];
-        var work = await AccountantWork.RunAsync(() => PlannedWork.Of(spec, plan, exampleShape, classes));
+        if (policy is not { } p || work is null) return [];
         return atSubmission ? p.Check(SiteName(gateway), jobId, work, submitter) : p.Check(SiteName(gateway), jobId, work);
     }
 
-    /// <summary>Refuses (ArgumentException, so a submission fails with it) a plan this silo's site policy does not allow: every broken rule, with the numbers.</summary>
-    internal async Task EnforceAsync(string jobId, JobSpec spec, PlannedGateway planned, bool atSubmission, string? submitter)
+    /// <summary>
+    /// Refuses (ArgumentException, so a submission fails with it) a plan this silo's site policy does not allow: every
+    /// broken rule, with the numbers. Returns the work it judged, for the approval request.
+    /// </summary>
+    internal async Task<PlannedWork?> EnforceAsync(string jobId, JobSpec spec, PlannedGateway planned, bool atSubmission, string? submitter)
     {
-        var refusals = await RefusalsAsync(jobId, spec, planned.Gateway, planned.Plan, planned.ExampleShape, planned.Classes, atSubmission, submitter);
+        var work = await WorkAsync(spec, planned);
+        var refusals = Refusals(jobId, planned.Gateway, work, atSubmission, submitter);
         if (refusals.Count > 0) throw new ArgumentException(string.Join(" ", refusals));
+        return work;
     }
 
     /// <summary>
@@ -44,10 +54,9 @@ public sealed class GatewaySitePolicy(IOptions<SiteOptions> site, IOptions<FedGr
     /// to judge) and says why it may not train yet, or null once the admin approved this very spec. Null without
     /// the rule. Asked at join and again before every round, so a rule switched on later stops a running job too.
     /// </summary>
-    internal async Task<string?> ApprovalRefusalAsync(string jobId, JobSpec spec, PlannedGateway planned, string? submitter)
+    internal async Task<string?> ApprovalRefusalAsync(string jobId, JobSpec spec, PlannedGateway planned, PlannedWork? work, string? submitter)
     {
-        if (!RequiresApproval) return null;
-        var work = await AccountantWork.RunAsync(() => PlannedWork.Of(spec, planned.Plan, planned.ExampleShape, planned.Classes));
+        if (!RequiresApproval || work is null) return null;
         var plan = string.Create(CultureInfo.InvariantCulture,
             $"noise level {work.NoiseLevel}, noise multiplier {work.NoiseMultiplier:G4}, sample rate {work.SampleRate:G4}, planned epsilon {(double.IsFinite(work.Epsilon) ? work.Epsilon.ToString("F3", CultureInfo.InvariantCulture) : "not claimed")} at delta {work.Delta:G3} over the whole job, model {work.ModelKind} with {work.Parameters:N0} parameters, {planned.Examples:N0} examples, {spec.Rounds} rounds");
         var siteId = SiteName(planned.Gateway);
