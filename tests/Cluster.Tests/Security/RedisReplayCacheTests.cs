@@ -54,5 +54,11 @@ public sealed class RedisReplayCacheTests : IAsyncLifetime
         Assert.InRange(ttl!.Value.TotalSeconds, 0.5, 2);
         await Task.Delay(2500);
         Assert.True(await b.TryUseAsync("alice", "nonce-1", 1));
+
+        // Redis gone: the call is refused (never let through unchecked) as a fault Orleans can send back and a
+        // client retries, not as a Redis exception, which has no codec (its caller got a serialization error).
+        redis.Dispose();
+        var down = await Assert.ThrowsAsync<OrleansException>(async () => await a.TryUseAsync("alice", "nonce-3", 1));
+        Assert.Contains("cannot be reached to check that this call's credential token is unused", down.Message);
     }
 }
