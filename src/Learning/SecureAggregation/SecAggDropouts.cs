@@ -1,0 +1,10 @@
+namespace FedGrains.Learning.SecureAggregation;
+
+/// <summary>Which gateways dropped out of a SecAgg+ round, at which stage.</summary>
+public sealed class SecAggDropouts
+{
+    public List<int> BeforeKeys { get; } = [];
+    public List<int> BeforeShares { get; } = [];
+    public List<int> BeforeInput { get; } = [];
+    public List<int> BeforeUnmask { get; } = [];
+}

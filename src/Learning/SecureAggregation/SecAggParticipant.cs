@@ -1,0 +1,170 @@
+using System.Buffers.Binary;
+using System.Security.Cryptography;
+
+namespace FedGrains.Learning.SecureAggregation;
+
+/// <summary>
+/// A gateway's side of one SecAgg+ round (Bell et al. 2020, "Secure Single-Server Aggregation with (Poly)Logarithmic
+/// Overhead", Algorithm 2; Bonawitz et al. 2017 for k = n - 1). Stages run once each, in order: advertise keys, share
+/// keys, mask the input, answer the unmask request. A fresh participant, with fresh keys and seeds, is made for every
+/// round and every retry, so no mask is ever reused.
+/// </summary>
+/// <remarks>
+/// The gateway's masked input is y = x + PRG(b) + sum over neighbours v of +-PRG(s_uv) (mod 2^bits), + when u &lt; v.
+/// The federation learns the sum only: pairwise masks cancel between survivors, and it removes the self masks with
+/// the survivors' b recovered from t shares. The one rule that keeps every single input hidden is enforced here, not
+/// trusted to the federation: for any gateway, this participant reveals either its self-mask share (it survived) or
+/// its mask-key share (it dropped), never both, and it answers one unmask request only.
+/// </remarks>
+public sealed class SecAggParticipant : IDisposable
+{
+    private readonly int _index;
+    private readonly SecAggParameters _parameters;
+    private readonly ECDiffieHellman _cipherKey = SecAggKeyAgreement.NewKeyPair();
+    private readonly ECDiffieHellman _maskKey = SecAggKeyAgreement.NewKeyPair();
+    private readonly byte[] _selfMaskSeed = RandomNumberGenerator.GetBytes(32);
+    private Dictionary<int, SecAggKeys>? _neighbours;
+    private Dictionary<int, (ShamirShare SelfMask, ShamirShare MaskKey)>? _held;
+    private Stage _stage = Stage.New;
+
+    private enum Stage { New, Advertised, Shared, Masked, Unmasked }
+
+    public SecAggParticipant(int index, SecAggParameters parameters)
+    {
+        if (index < 1) throw new ArgumentOutOfRangeException(nameof(index), index, "cohort indices start at 1");
+        ModularArithmetic.Mask(parameters.Bits);
+        _index = index;
+        _parameters = parameters;
+    }
+
+    /// <summary>Stage 1: this round's public keys.</summary>
+    public SecAggKeys AdvertiseKeys()
+    {
+        Advance(Stage.New, Stage.Advertised);
+        return new SecAggKeys(_index, SecAggKeyAgreement.PublicKey(_cipherKey), SecAggKeyAgreement.PublicKey(_maskKey));
+    }
+
+    /// <summary>Stage 2: t-of-k shares of the self-mask seed and of the mask key, one encrypted bundle per neighbour.</summary>
+    /// <param name="neighbours">The keys of the neighbours that advertised, as the federation relays them.</param>
+    public IReadOnlyList<EncryptedShare> ShareKeys(IReadOnlyList<SecAggKeys> neighbours)
+    {
+        Advance(Stage.Advertised, Stage.Shared);
+        if (neighbours.Any(k => k.Index == _index) || neighbours.Select(k => k.Index).Distinct().Count() != neighbours.Count)
+            throw new InvalidDataException("the relayed neighbour keys repeat a gateway or include this one");
+        if (neighbours.Count < _parameters.Threshold)
+            throw new InvalidOperationException($"only {neighbours.Count} neighbours advertised keys, fewer than the threshold {_parameters.Threshold}: the round cannot hide this input");
+        _neighbours = neighbours.ToDictionary(k => k.Index);
+        var points = neighbours.Select(k => k.Index).ToArray();
+        var scalar = SecAggKeyAgreement.PrivateScalar(_maskKey);
+        var selfShares = ShamirSharing.Split(_selfMaskSeed, _parameters.Threshold, points);
+        var keyShares = ShamirSharing.Split(scalar, _parameters.Threshold, points);
+        CryptographicOperations.ZeroMemory(scalar);
+        var sent = new EncryptedShare[points.Length];
+        for (int i = 0; i < points.Length; i++)
+        {
+            var plaintext = new byte[8 + selfShares[i].Y.Length + keyShares[i].Y.Length];
+            BinaryPrimitives.WriteInt32BigEndian(plaintext, _index);
+            BinaryPrimitives.WriteInt32BigEndian(plaintext.AsSpan(4), points[i]);
+            selfShares[i].Y.CopyTo(plaintext, 8);
+            keyShares[i].Y.CopyTo(plaintext, 8 + selfShares[i].Y.Length);
+            sent[i] = Encrypt(points[i], plaintext);
+        }
+        return sent;
+    }
+
+    /// <summary>Stage 3: the masked input. It masks with exactly the neighbours whose shares it received.</summary>
+    public uint[] MaskInput(ReadOnlySpan<uint> encoded, IReadOnlyList<EncryptedShare> received)
+    {
+        Advance(Stage.Shared, Stage.Masked);
+        if (encoded.Length != _parameters.Length) throw new ArgumentException($"an encoded input of {encoded.Length} values where the round expects {_parameters.Length}");
+        _held = new Dictionary<int, (ShamirShare, ShamirShare)>();
+        foreach (var share in received)
+        {
+            if (share.To != _index || !_neighbours!.ContainsKey(share.From) || _held.ContainsKey(share.From))
+                throw new InvalidDataException($"a relayed share from gateway {share.From} to {share.To} is not for this gateway from one of its neighbours, once");
+            _held[share.From] = Decrypt(share);
+        }
+        if (_held.Count < _parameters.Threshold)
+            throw new InvalidOperationException($"only {_held.Count} neighbours shared keys, fewer than the threshold {_parameters.Threshold}");
+        var masked = encoded.ToArray();
+        uint keep = ModularArithmetic.Mask(_parameters.Bits);
+        for (int i = 0; i < masked.Length; i++) masked[i] &= keep;
+        ModularArithmetic.AddInPlace(masked, MaskStream.Expand(_selfMaskSeed, masked.Length, _parameters.Bits), _parameters.Bits);
+        foreach (var v in _held.Keys)
+        {
+            var seed = SecAggKeyAgreement.Derive(_maskKey, _neighbours![v].MaskPublicKey, "mask", _parameters.Context, _index, v);
+            ModularArithmetic.AddInPlace(masked, MaskStream.Expand(seed, masked.Length, _parameters.Bits), _parameters.Bits, subtract: _index > v);
+            CryptographicOperations.ZeroMemory(seed);
+        }
+        return masked;
+    }
+
+    /// <summary>Stage 4: the shares the federation needs, and never both kinds for one gateway.</summary>
+    public UnmaskShares Unmask(UnmaskRequest request)
+    {
+        Advance(Stage.Masked, Stage.Unmasked);
+        if (request.Survivors.Intersect(request.Dropped).Any() || request.Survivors.Distinct().Count() != request.Survivors.Count || request.Dropped.Distinct().Count() != request.Dropped.Count)
+            throw new InvalidDataException("the unmask request names a gateway twice, or as both survivor and dropped: answering would reveal its input");
+        if (!request.Survivors.Contains(_index))
+            throw new InvalidDataException("the unmask request does not count this gateway among the survivors");
+        if (request.Survivors.Count < _parameters.Threshold)
+            throw new InvalidOperationException($"only {request.Survivors.Count} gateways survived, fewer than the threshold {_parameters.Threshold}: the round is aborted");
+        var selfMask = request.Survivors.Where(_held!.ContainsKey).ToDictionary(v => v, v => _held[v].SelfMask);
+        var maskKey = request.Dropped.Where(_held.ContainsKey).ToDictionary(v => v, v => _held[v].MaskKey);
+        return new UnmaskShares(_index, selfMask, maskKey);
+    }
+
+    public void Dispose()
+    {
+        _cipherKey.Dispose();
+        _maskKey.Dispose();
+        CryptographicOperations.ZeroMemory(_selfMaskSeed);
+    }
+
+    private void Advance(Stage from, Stage to)
+    {
+        if (_stage != from) throw new InvalidOperationException($"SecAgg+ stage {to} asked of a participant at stage {_stage}: each stage runs once, in order");
+        _stage = to;
+    }
+
+    private EncryptedShare Encrypt(int to, byte[] plaintext)
+    {
+        var key = SecAggKeyAgreement.Derive(_cipherKey, _neighbours![to].CipherPublicKey, "share", _parameters.Context, _index, to);
+        var nonce = RandomNumberGenerator.GetBytes(AesGcm.NonceByteSizes.MaxSize);
+        var ciphertext = new byte[plaintext.Length];
+        var tag = new byte[AesGcm.TagByteSizes.MaxSize];
+        using (var aes = new AesGcm(key, tag.Length)) aes.Encrypt(nonce, plaintext, ciphertext, tag, Envelope(_index, to));
+        CryptographicOperations.ZeroMemory(key);
+        CryptographicOperations.ZeroMemory(plaintext);
+        return new EncryptedShare(_index, to, nonce, ciphertext, tag);
+    }
+
+    private (ShamirShare, ShamirShare) Decrypt(EncryptedShare share)
+    {
+        var key = SecAggKeyAgreement.Derive(_cipherKey, _neighbours![share.From].CipherPublicKey, "share", _parameters.Context, _index, share.From);
+        var plaintext = new byte[share.Ciphertext.Length];
+        try
+        {
+            using var aes = new AesGcm(key, AesGcm.TagByteSizes.MaxSize);
+            aes.Decrypt(share.Nonce, share.Ciphertext, share.Tag, plaintext, Envelope(share.From, _index));
+        }
+        catch (Exception e) when (e is CryptographicException or ArgumentException)
+        {
+            throw new InvalidDataException($"the share from gateway {share.From} does not decrypt: it was altered, or made for another round");
+        }
+        finally { CryptographicOperations.ZeroMemory(key); }
+        int half = (plaintext.Length - 8) / 2;
+        if (BinaryPrimitives.ReadInt32BigEndian(plaintext) != share.From || BinaryPrimitives.ReadInt32BigEndian(plaintext.AsSpan(4)) != _index)
+            throw new InvalidDataException($"the share from gateway {share.From} names other parties inside");
+        return (new ShamirShare(_index, plaintext[8..(8 + half)]), new ShamirShare(_index, plaintext[(8 + half)..]));
+    }
+
+    private byte[] Envelope(int from, int to)
+    {
+        var aad = new byte[8 + _parameters.Context.Length];
+        BinaryPrimitives.WriteInt32BigEndian(aad, from);
+        BinaryPrimitives.WriteInt32BigEndian(aad.AsSpan(4), to);
+        _parameters.Context.CopyTo(aad, 8);
+        return aad;
+    }
+}

@@ -1,0 +1,96 @@
+using System.Numerics;
+using System.Security.Cryptography;
+
+namespace FedGrains.Learning.SecureAggregation;
+
+/// <summary>One Shamir share: the evaluation point (a gateway's 1-based cohort index) and the polynomial's value there.</summary>
+public sealed record ShamirShare(int X, byte[] Y);
+
+/// <summary>
+/// t-of-n Shamir secret sharing (Shamir 1979) of a secret of up to 64 bytes over the prime field GF(2^521 - 1).
+/// </summary>
+/// <remarks>
+/// Written by hand because .NET has no secret sharing and the field arithmetic is a few lines over BigInteger. The
+/// secret is the constant term of a random polynomial of degree t - 1; any t shares recover it by Lagrange
+/// interpolation at 0, and t - 1 shares are uniformly distributed whatever the secret (perfect secrecy). The Mersenne
+/// prime 2^521 - 1 is larger than every 64-byte secret, so a secret is one field element.
+/// </remarks>
+public static class ShamirSharing
+{
+    /// <summary>The largest secret, in bytes.</summary>
+    public const int MaxSecretBytes = 64;
+
+    private const int FieldBytes = 66;
+    private static readonly BigInteger Prime = BigInteger.Pow(2, 521) - 1;
+
+    /// <summary>Shares <paramref name="secret"/> so that any <paramref name="threshold"/> of the shares at <paramref name="points"/> recover it.</summary>
+    public static ShamirShare[] Split(ReadOnlySpan<byte> secret, int threshold, IReadOnlyList<int> points)
+    {
+        if (secret.Length > MaxSecretBytes) throw new ArgumentException($"a Shamir secret holds at most {MaxSecretBytes} bytes, got {secret.Length}");
+        if (threshold < 1 || threshold > points.Count)
+            throw new ArgumentException($"threshold {threshold} must be between 1 and the number of shares ({points.Count})");
+        if (points.Any(x => x < 1) || points.Distinct().Count() != points.Count)
+            throw new ArgumentException("share points must be distinct and positive");
+        var coefficients = new BigInteger[threshold];
+        coefficients[0] = new BigInteger(secret, isUnsigned: true, isBigEndian: true);
+        for (int i = 1; i < threshold; i++) coefficients[i] = RandomElement();
+        var shares = new ShamirShare[points.Count];
+        for (int s = 0; s < points.Count; s++)
+        {
+            BigInteger x = points[s], y = BigInteger.Zero;
+            for (int i = threshold - 1; i >= 0; i--) y = (y * x + coefficients[i]) % Prime; // Horner
+            shares[s] = new ShamirShare(points[s], ToBytes(y));
+        }
+        return shares;
+    }
+
+    /// <summary>Recovers a secret of <paramref name="secretBytes"/> bytes from at least threshold distinct shares.</summary>
+    /// <exception cref="ArgumentException">Shares repeat a point, or are malformed.</exception>
+    public static byte[] Combine(IReadOnlyList<ShamirShare> shares, int secretBytes)
+    {
+        if (shares.Count == 0) throw new ArgumentException("no shares to combine");
+        if (shares.Select(s => s.X).Distinct().Count() != shares.Count) throw new ArgumentException("shares repeat a point");
+        if (shares.Any(s => s.X < 1 || s.Y.Length != FieldBytes)) throw new ArgumentException("a share is malformed");
+        BigInteger secret = BigInteger.Zero;
+        for (int i = 0; i < shares.Count; i++)
+        {
+            BigInteger xi = shares[i].X, numerator = BigInteger.One, denominator = BigInteger.One;
+            for (int j = 0; j < shares.Count; j++)
+            {
+                if (i == j) continue;
+                BigInteger xj = shares[j].X;
+                numerator = numerator * xj % Prime;                          // (0 - xj) up to the sign below
+                denominator = denominator * Mod(xj - xi) % Prime;            // (xi - xj) with the same sign flipped
+            }
+            var yi = new BigInteger(shares[i].Y, isUnsigned: true, isBigEndian: true);
+            secret = (secret + yi * numerator % Prime * BigInteger.ModPow(denominator, Prime - 2, Prime)) % Prime;
+        }
+        var bytes = secret.ToByteArray(isUnsigned: true, isBigEndian: true);
+        if (bytes.Length > secretBytes) throw new ArgumentException("the shares do not combine to a secret of this size (too few or altered shares)");
+        var result = new byte[secretBytes];
+        bytes.CopyTo(result, secretBytes - bytes.Length);
+        return result;
+    }
+
+    private static BigInteger Mod(BigInteger v) => ((v % Prime) + Prime) % Prime;
+
+    private static BigInteger RandomElement()
+    {
+        Span<byte> bytes = stackalloc byte[FieldBytes];
+        while (true)
+        {
+            RandomNumberGenerator.Fill(bytes);
+            bytes[0] &= 0x01; // 521 bits = 1 + 65 * 8
+            var v = new BigInteger(bytes, isUnsigned: true, isBigEndian: true);
+            if (v < Prime) return v;
+        }
+    }
+
+    private static byte[] ToBytes(BigInteger v)
+    {
+        var bytes = v.ToByteArray(isUnsigned: true, isBigEndian: true);
+        var result = new byte[FieldBytes];
+        bytes.CopyTo(result, FieldBytes - bytes.Length);
+        return result;
+    }
+}

@@ -1,0 +1,161 @@
+using FedGrains.Learning.SecureAggregation;
+
+namespace FedGrains.Learning.Tests.SecureAggregation;
+
+public sealed class SecAggProtocolTests
+{
+    private static Dictionary<int, uint[]> Inputs(int count, int length, int bits, Random random) =>
+        Enumerable.Range(1, count).ToDictionary(i => i, _ => Enumerable.Range(0, length).Select(_ => (uint)random.NextInt64(1L << bits)).ToArray());
+
+    private static uint[] NaiveSum(IReadOnlyDictionary<int, uint[]> inputs, IEnumerable<int> who, int bits)
+    {
+        var sum = new uint[inputs.Values.First().Length];
+        foreach (var i in who) ModularArithmetic.AddInPlace(sum, inputs[i], bits);
+        return sum;
+    }
+
+    [Theory]
+    [InlineData(10, 4, 3, 16, 1)]
+    [InlineData(12, 11, 6, 32, 2)]  // classic SecAgg: complete graph
+    [InlineData(20, 6, 4, 20, 3)]
+    [InlineData(3, 2, 2, 8, 4)]
+    public void The_sum_of_the_survivors_inputs_is_recovered_exactly_whatever_drops_within_tolerance(int count, int neighbours, int threshold, int bits, int seed)
+    {
+        // Property over random dropout patterns at every stage: at most (neighbours - threshold) of any gateway's
+        // neighbourhood may go, so drop a random few overall and keep each neighbourhood above the threshold.
+        var random = new Random(seed);
+        for (int trial = 0; trial < 8; trial++)
+        {
+            using var round = new SecAggRound(count, neighbours, threshold, bits, length: 37, seed: random.Next());
+            var inputs = Inputs(count, 37, bits, random);
+            var stages = new[] { new HashSet<int>(), new HashSet<int>(), new HashSet<int>(), new HashSet<int>() };
+            var gone = new HashSet<int>();
+            foreach (var candidate in Enumerable.Range(1, count).OrderBy(_ => random.Next()))
+            {
+                gone.Add(candidate);
+                bool tolerable = round.Graph.All(p => p.Value.Count(v => !gone.Contains(v)) >= threshold) && count - gone.Count >= threshold;
+                if (!tolerable || random.NextDouble() < 0.5) { gone.Remove(candidate); continue; }
+                stages[random.Next(4)].Add(candidate);
+            }
+            var (sum, survivors) = round.Run(inputs, stages[0], stages[1], stages[2], stages[3]);
+
+            var sent = Enumerable.Range(1, count).Where(i => !stages[0].Contains(i) && !stages[1].Contains(i) && !stages[2].Contains(i)).ToArray();
+            Assert.Equal(sent, survivors);
+            Assert.Equal(NaiveSum(inputs, sent, bits), sum);
+            Assert.Equal(stages[0].Order(), round.Aggregator.Dropouts.BeforeKeys);
+            Assert.Equal(stages[3].Order(), round.Aggregator.Dropouts.BeforeUnmask);
+        }
+    }
+
+    [Fact]
+    public void Too_many_dropouts_abort_the_round_without_unmasking_anything()
+    {
+        using var round = new SecAggRound(6, 4, 3, 16, 10, seed: 5);
+        var inputs = Inputs(6, 10, 16, new Random(1));
+        // 4 of 6 send no masked input: only 2 survive, fewer than the threshold 3.
+        var e = Assert.Throws<SecAggAbortedException>(() => round.Run(inputs, dropBeforeInput: new HashSet<int> { 1, 2, 3, 4 }));
+        Assert.Contains("threshold 3", e.Message);
+    }
+
+    [Fact]
+    public void Too_few_unmask_answers_abort_the_round()
+    {
+        using var round = new SecAggRound(6, 4, 3, 16, 10, seed: 6);
+        var inputs = Inputs(6, 10, 16, new Random(2));
+        // Everyone masks, but only 2 answer: no survivor's self mask has 3 shares.
+        Assert.Throws<SecAggAbortedException>(() => round.Run(inputs, dropBeforeUnmask: new HashSet<int> { 1, 2, 3, 4 }));
+    }
+
+    [Fact]
+    public void A_participant_never_reveals_both_shares_of_one_gateway()
+    {
+        using var round = new SecAggRound(5, 4, 3, 16, 4, seed: 7);
+        var inputs = Inputs(5, 4, 16, new Random(3));
+        var keys = round.Aggregator.RouteKeys(round.Participants.Values.Select(p => p.AdvertiseKeys()).ToList());
+        var routed = round.Aggregator.RouteShares(keys.ToDictionary(p => p.Key, p => round.Participants[p.Key].ShareKeys(p.Value)));
+        foreach (var (i, shares) in routed) round.Participants[i].MaskInput(inputs[i], shares);
+
+        // A curious federation names gateway 2 both as survivor and as dropped, to get b_2 and s_2 and unmask y_2.
+        var greedy = new UnmaskRequest([1, 2, 3, 4, 5], [2]);
+        Assert.Contains("both", Assert.Throws<InvalidDataException>(() => round.Participants[1].Unmask(greedy)).Message);
+
+        // Each participant answers one request only: a second, different request after the first is refused.
+        var honest = new UnmaskRequest([1, 2, 3, 4, 5], []);
+        var answer = round.Participants[3].Unmask(honest);
+        Assert.Empty(answer.MaskKeyShares);
+        Assert.Throws<InvalidOperationException>(() => round.Participants[3].Unmask(new UnmaskRequest([1, 3, 4, 5], [2])));
+    }
+
+    [Fact]
+    public void The_aggregator_refuses_to_hold_a_share_it_did_not_ask_for()
+    {
+        using var round = new SecAggRound(5, 4, 3, 16, 4, seed: 8);
+        var inputs = Inputs(5, 4, 16, new Random(4));
+        var keys = round.Aggregator.RouteKeys(round.Participants.Values.Select(p => p.AdvertiseKeys()).ToList());
+        var routed = round.Aggregator.RouteShares(keys.ToDictionary(p => p.Key, p => round.Participants[p.Key].ShareKeys(p.Value)));
+        var masked = routed.ToDictionary(p => p.Key, p => round.Participants[p.Key].MaskInput(inputs[p.Key], p.Value));
+        var request = round.Aggregator.RequestUnmask(masked);
+        var answers = request.Survivors.Select(i => round.Participants[i].Unmask(request)).ToList();
+        // A gateway volunteers a mask-key share of a survivor: the aggregator refuses the whole batch.
+        var forged = answers[0] with { MaskKeyShares = answers[0].SelfMaskShares };
+        Assert.Throws<InvalidDataException>(() => round.Aggregator.Unmask([forged, .. answers.Skip(1)]));
+    }
+
+    [Fact]
+    public void An_altered_or_replayed_share_does_not_decrypt()
+    {
+        using var round = new SecAggRound(4, 3, 2, 16, 4, seed: 9);
+        var keys = round.Aggregator.RouteKeys(round.Participants.Values.Select(p => p.AdvertiseKeys()).ToList());
+        var routed = round.Aggregator.RouteShares(keys.ToDictionary(p => p.Key, p => round.Participants[p.Key].ShareKeys(p.Value)));
+        var shares = routed[1].ToList();
+        var flipped = shares[0].Ciphertext.ToArray();
+        flipped[3] ^= 1;
+        shares[0] = shares[0] with { Ciphertext = flipped };
+        Assert.Contains("does not decrypt", Assert.Throws<InvalidDataException>(() => round.Participants[1].MaskInput(new uint[4], shares)).Message);
+
+        // The same round's shares replayed into a participant of another attempt (another context) do not decrypt either.
+        using var retry = new SecAggRound(4, 3, 2, 16, 4, seed: 9);
+        var retryParameters = retry.Parameters with { Context = "job/1/1"u8.ToArray() };
+        using var other = new SecAggParticipant(1, retryParameters);
+        other.AdvertiseKeys();
+        other.ShareKeys(keys[1]);
+        Assert.Throws<InvalidDataException>(() => other.MaskInput(new uint[4], routed[1]));
+    }
+
+    [Fact]
+    public void Stages_run_once_and_in_order()
+    {
+        using var p = new SecAggParticipant(1, new SecAggParameters(16, 2, 4, [1]));
+        Assert.Throws<InvalidOperationException>(() => p.MaskInput(new uint[4], []));
+        p.AdvertiseKeys();
+        Assert.Throws<InvalidOperationException>(() => p.AdvertiseKeys());
+    }
+
+    [Fact]
+    public void One_masked_input_is_indistinguishable_from_uniform()
+    {
+        // Chi-square over 16 buckets of the top 4 bits: an all-zero input, masked, must look uniform mod 2^16.
+        const int bits = 16, length = 4096, buckets = 16;
+        var counts = new long[buckets];
+        for (int round = 0; round < 4; round++)
+        {
+            using var secAgg = new SecAggRound(5, 4, 3, bits, length, seed: 100 + round);
+            var zero = Enumerable.Range(1, 5).ToDictionary(i => i, _ => new uint[length]);
+            var keys = secAgg.Aggregator.RouteKeys(secAgg.Participants.Values.Select(p => p.AdvertiseKeys()).ToList());
+            var routed = secAgg.Aggregator.RouteShares(keys.ToDictionary(p => p.Key, p => secAgg.Participants[p.Key].ShareKeys(p.Value)));
+            foreach (var v in secAgg.Participants[1].MaskInput(zero[1], routed[1])) counts[v >> (bits - 4)]++;
+        }
+        double expected = counts.Sum() / (double)buckets;
+        double chiSquare = counts.Sum(c => (c - expected) * (c - expected) / expected);
+        Assert.True(chiSquare < 37.7, $"chi-square {chiSquare:F1} over 15 degrees of freedom (p = 0.001 bound 37.7)");
+    }
+
+    [Fact]
+    public void The_neighbour_graph_is_regular_symmetric_and_logarithmic()
+    {
+        var graph = NeighbourGraph.Build(1000, NeighbourGraph.LogarithmicDegree(1000), new Random(1));
+        Assert.All(graph, p => Assert.Equal(20, p.Value.Length));
+        Assert.All(graph, p => Assert.All(p.Value, v => Assert.Contains(p.Key, graph[v])));
+        Assert.Contains("even", Assert.Throws<ArgumentException>(() => NeighbourGraph.Build(10, 3, new Random(1))).Message);
+    }
+}

@@ -1,0 +1,44 @@
+using System.Security.Cryptography;
+using FedGrains.Learning.SecureAggregation;
+
+namespace FedGrains.Learning.Tests.SecureAggregation;
+
+public sealed class ShamirSharingTests
+{
+    [Theory]
+    [InlineData(1, 1)]
+    [InlineData(3, 5)]
+    [InlineData(7, 12)]
+    public void Any_threshold_of_the_shares_recover_the_secret(int threshold, int count)
+    {
+        var secret = RandomNumberGenerator.GetBytes(32);
+        var shares = ShamirSharing.Split(secret, threshold, Enumerable.Range(1, count).ToArray());
+        var random = new Random(threshold * 31 + count);
+        for (int trial = 0; trial < 20; trial++)
+        {
+            var subset = shares.OrderBy(_ => random.Next()).Take(threshold).ToList();
+            Assert.Equal(secret, ShamirSharing.Combine(subset, 32));
+        }
+    }
+
+    [Fact]
+    public void Fewer_shares_than_the_threshold_do_not_give_the_secret()
+    {
+        var secret = RandomNumberGenerator.GetBytes(32);
+        var shares = ShamirSharing.Split(secret, 4, [1, 2, 3, 4, 5, 6]);
+        // Three shares interpolate another polynomial: with overwhelming probability its constant is not 32 bytes, and never the secret.
+        byte[]? recovered = null;
+        try { recovered = ShamirSharing.Combine(shares.Take(3).ToList(), 32); } catch (ArgumentException) { }
+        Assert.NotEqual(secret, recovered);
+    }
+
+    [Fact]
+    public void Bad_arguments_are_refused_with_the_reason()
+    {
+        Assert.Contains("threshold", Assert.Throws<ArgumentException>(() => ShamirSharing.Split(new byte[32], 4, [1, 2, 3])).Message);
+        Assert.Contains("distinct", Assert.Throws<ArgumentException>(() => ShamirSharing.Split(new byte[32], 2, [1, 1, 2])).Message);
+        Assert.Contains("64 bytes", Assert.Throws<ArgumentException>(() => ShamirSharing.Split(new byte[65], 1, [1])).Message);
+        var shares = ShamirSharing.Split(new byte[32], 2, [1, 2]);
+        Assert.Contains("repeat", Assert.Throws<ArgumentException>(() => ShamirSharing.Combine([shares[0], shares[0]], 32)).Message);
+    }
+}
