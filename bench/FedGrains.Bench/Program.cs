@@ -13,10 +13,12 @@ var job = Job.Default.WithToolchain(InProcessEmitToolchain.Instance).WithWarmupC
 var config = DefaultConfig.Instance.AddJob(job).WithOptions(ConfigOptions.DisableOptimizationsValidator);
 // `dotnet run -c Release --project bench/FedGrains.Bench` runs all; `-- dp`, `-- aggregation` or `-- tls` runs one.
 // `-- chaos [KILLS] [SEED]` (not part of all: it runs for a long time) is scripts/chaos.sh; `-- tls-rounds [ROUNDS] [PAIRS]`
-// (not part of all either) times the default job's rounds on a real two-silo cluster with mTLS off and on.
+// (not part of all either) times the default job's rounds on a real two-silo cluster with mTLS off and on; `-- secagg
+// [MAX-CLASSIC]` (not part of all) times one in-memory SecAgg+ round against classic SecAgg and a plain sum.
 var which = args.FirstOrDefault() ?? "all";
 if (which == "chaos") return await ChaosBench.RunAsync(args[1..]);
 if (which == "tls-rounds") return await TlsRoundsBench.RunAsync(args[1..]);
+if (which == "secagg") return SecAggBench.Run(args[1..]);
 var lines = new List<string>();
 
 if (which is "all" or "dp")

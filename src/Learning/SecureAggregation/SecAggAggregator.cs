@@ -54,7 +54,8 @@ public sealed class SecAggAggregator
         }
         _shared = sent.Keys.ToHashSet();
         Dropouts.BeforeShares.AddRange(_keys.Keys.Where(i => !_shared.Contains(i)).Order());
-        return _shared.ToDictionary(i => i, i => (IReadOnlyList<EncryptedShare>)sent.Where(p => _shared.Contains(p.Key)).SelectMany(p => p.Value).Where(s => s.To == i).ToList());
+        var byRecipient = sent.Values.SelectMany(s => s).Where(s => _shared.Contains(s.To)).ToLookup(s => s.To);
+        return _shared.ToDictionary(i => i, i => (IReadOnlyList<EncryptedShare>)byRecipient[i].ToList());
     }
 
     /// <summary>Stage 3: the masked inputs received; returns the unmask request for the survivors.</summary>
@@ -91,7 +92,8 @@ public sealed class SecAggAggregator
             foreach (var (v, share) in answer.SelfMaskShares) Collect(selfShares, v, answer.From, share);
             foreach (var (v, share) in answer.MaskKeyShares) Collect(keyShares, v, answer.From, share);
         }
-        Dropouts.BeforeUnmask.AddRange(survivors.Where(i => !answers.Any(a => a.From == i)).Order());
+        var answered = answers.Select(a => a.From).ToHashSet();
+        Dropouts.BeforeUnmask.AddRange(survivors.Where(i => !answered.Contains(i)).Order());
 
         var sum = new uint[_parameters.Length];
         foreach (var y in _masked.Values) ModularArithmetic.AddInPlace(sum, y, _parameters.Bits);

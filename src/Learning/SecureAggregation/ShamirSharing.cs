@@ -51,7 +51,8 @@ public static class ShamirSharing
         if (shares.Count == 0) throw new ArgumentException("no shares to combine");
         if (shares.Select(s => s.X).Distinct().Count() != shares.Count) throw new ArgumentException("shares repeat a point");
         if (shares.Any(s => s.X < 1 || s.Y.Length != FieldBytes)) throw new ArgumentException("a share is malformed");
-        BigInteger secret = BigInteger.Zero;
+        // Lagrange at 0 as one fraction N / D, so that a single modular inversion serves all shares.
+        BigInteger sumNumerator = BigInteger.Zero, sumDenominator = BigInteger.One;
         for (int i = 0; i < shares.Count; i++)
         {
             BigInteger xi = shares[i].X, numerator = BigInteger.One, denominator = BigInteger.One;
@@ -59,12 +60,14 @@ public static class ShamirSharing
             {
                 if (i == j) continue;
                 BigInteger xj = shares[j].X;
-                numerator = numerator * xj % Prime;                          // (0 - xj) up to the sign below
-                denominator = denominator * Mod(xj - xi) % Prime;            // (xi - xj) with the same sign flipped
+                numerator = numerator * xj % Prime;               // prod (0 - xj), sign folded into the denominator
+                denominator = denominator * Mod(xj - xi) % Prime; // prod (xi - xj) with the same sign flipped
             }
-            var yi = new BigInteger(shares[i].Y, isUnsigned: true, isBigEndian: true);
-            secret = (secret + yi * numerator % Prime * BigInteger.ModPow(denominator, Prime - 2, Prime)) % Prime;
+            var term = new BigInteger(shares[i].Y, isUnsigned: true, isBigEndian: true) * numerator % Prime;
+            sumNumerator = (sumNumerator * denominator + term * sumDenominator) % Prime;
+            sumDenominator = sumDenominator * denominator % Prime;
         }
+        BigInteger secret = sumNumerator * BigInteger.ModPow(sumDenominator, Prime - 2, Prime) % Prime;
         var bytes = secret.ToByteArray(isUnsigned: true, isBigEndian: true);
         if (bytes.Length > secretBytes) throw new ArgumentException("the shares do not combine to a secret of this size (too few or altered shares)");
         var result = new byte[secretBytes];
