@@ -7,7 +7,7 @@ public sealed partial class LayeringTests
 {
     /// <summary>Top to bottom, as in docs/architecture.md.</summary>
     private static readonly string[] Order =
-        ["Gateways", "Federation", "Jobs", "Audit", "Training", "Datasets", "Features", "Data", "Models", "Aggregation", "Codecs", "Privacy"];
+        ["Gateways", "Federation", "Jobs", "Audit", "Training", "Datasets", "Features", "Data", "Models", "Aggregation", "SecureAggregation", "Codecs", "Privacy"];
 
     private static string Root([System.Runtime.CompilerServices.CallerFilePath] string here = "") =>
         Path.GetFullPath(Path.Combine(Path.GetDirectoryName(here)!, "..", "..", "src", "Learning"));

@@ -158,4 +158,27 @@ public sealed class SecAggProtocolTests
         Assert.All(graph, p => Assert.All(p.Value, v => Assert.Contains(p.Key, graph[v])));
         Assert.Contains("even", Assert.Throws<ArgumentException>(() => NeighbourGraph.Build(10, 3, new Random(1))).Message);
     }
+
+    [Fact]
+    public void Encoded_updates_summed_securely_decode_to_the_sum_of_the_clipped_updates_of_the_survivors()
+    {
+        var random = new Random(11);
+        var encoding = new SecureEncodingParameters(ClippingNorm: 1.0, Scale: 1000, Bits: 20);
+        var rotationSeed = new byte[32];
+        random.NextBytes(rotationSeed);
+        const int length = 100, count = 8;
+        var updates = Enumerable.Range(1, count).ToDictionary(i => i, _ => Enumerable.Range(0, length).Select(_ => (float)(random.NextDouble() - 0.5) * 0.2f).ToArray());
+        var encoded = updates.ToDictionary(p => p.Key, p => SecureEncoding.Encode(p.Value, encoding, rotationSeed, random));
+        using var round = new SecAggRound(count, 4, 3, encoding.Bits, SecureEncoding.PaddedLength(length), seed: 12);
+
+        var (sum, survivors) = round.Run(encoded, dropBeforeInput: new HashSet<int> { 5 });
+
+        var decoded = SecureEncoding.Decode(sum, length, encoding, rotationSeed);
+        for (int i = 0; i < length; i++)
+        {
+            double expected = survivors.Sum(g => (double)updates[g][i]); // each norm is ~0.58 < C: no clipping
+            Assert.True(Math.Abs(expected - decoded[i]) < 0.01, $"value {i}: {decoded[i]} against {expected}");
+        }
+        Assert.DoesNotContain(5, survivors);
+    }
 }
