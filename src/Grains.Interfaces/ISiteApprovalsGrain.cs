@@ -11,9 +11,9 @@ namespace FedGrains.Grains.Interfaces;
 [Alias("fedgrains.site-approvals")]
 public interface ISiteApprovalsGrain : IGrainWithStringKey
 {
-    /// <summary>Records a gateway's request (once per job and gateway) and returns the job's record. Internal to the cluster.</summary>
+    /// <summary>Records a gateway's request (once per job and gateway) and returns the job's record, sealed over the caller's challenge. Internal to the cluster.</summary>
     [Alias("request")]
-    Task<JobApproval> RequestAsync(ApprovalRequest request);
+    Task<Sealed<JobApproval>> RequestAsync(ApprovalRequest request, string challenge);
 
     /// <summary>The job's record, or null when no gateway of this site asked (the site requires no approval). Internal to the cluster.</summary>
     [Alias("get"), ReadOnly]

@@ -19,10 +19,11 @@ public interface ISiteLedgerGrain : IGrainWithStringKey
 
     /// <summary>
     /// Records one run before it happens, or refuses it (the reason says why) when it would cross the lifetime
-    /// budget. Recording the same (job, gateway, round, model version) twice counts once.
+    /// budget. Recording the same (job, gateway, round, model version) twice counts once. Sealed over the caller's
+    /// <paramref name="challenge"/> (a fresh random string per call), so a gateway trains only on the ledger's own answer.
     /// </summary>
     [Alias("spend")]
-    Task<string?> SpendAsync(SiteSpend spend);
+    Task<Sealed<string?>> SpendAsync(SiteSpend spend, string challenge);
 
     /// <summary>
     /// What the site recorded for one gateway of one job, in order, for that gateway to reconcile its own ledger with
@@ -30,7 +31,7 @@ public interface ISiteLedgerGrain : IGrainWithStringKey
     /// <see cref="InvalidOperationException"/> when the ledger is altered, unreadable or missing.
     /// </summary>
     [Alias("spends"), ReadOnly]
-    Task<IReadOnlyList<SiteSpend>> GetSpendsAsync(string jobId, string gatewayId);
+    Task<Sealed<IReadOnlyList<SiteSpend>>> GetSpendsAsync(string jobId, string gatewayId, string challenge);
 
     [Alias("report"), AlwaysInterleave]
     Task<SiteReport> GetReportAsync();
@@ -45,7 +46,7 @@ public interface ISiteDirectoryGrain : IGrainWithIntegerKey
 
     /// <summary>Whether the site has a ledger (it registers on its first spend): a listed site whose ledger is gone lost it.</summary>
     [Alias("listed"), AlwaysInterleave]
-    Task<bool> IsListedAsync(string siteId);
+    Task<Sealed<bool>> IsListedAsync(string siteId, string challenge);
 
     [Alias("list"), AlwaysInterleave]
     Task<IReadOnlyList<string>> ListAsync();
@@ -56,7 +57,7 @@ public interface ISiteDirectoryGrain : IGrainWithIntegerKey
 
     /// <summary>Whether the site has ever had a silo of its own: then a silo that serves any site must not answer for it.</summary>
     [Alias("has-own-silo"), AlwaysInterleave]
-    Task<bool> HasOwnSiloAsync(string siteId);
+    Task<Sealed<bool>> HasOwnSiloAsync(string siteId, string challenge);
 }
 
 /// <summary>One round's releases of one gateway on the site's data: its DP-SGD run first, then any noised metric.</summary>

@@ -34,6 +34,7 @@ public sealed class GatewayGrain(
     GatewaySitePolicy sitePolicy,
     StoreLocation store,
     TimeProvider time,
+    AnswerSeals seals,
     ILogger<GatewayGrain> logger) : Grain, IGatewayGrain
 {
     private ReleaseReconciler? reconciler;
@@ -46,7 +47,7 @@ public sealed class GatewayGrain(
     private string JobId => field ??= this.GetPrimaryKeyString().Split('/', 2)[0];
     private string GatewayId => field ??= this.GetPrimaryKeyString().Split('/', 2)[1];
     private GatewayState State => ledger.State;
-    private ReleaseReconciler Reconciler => reconciler ??= new ReleaseReconciler(ledger, GrainFactory, () => JobId, () => GatewayId, DeactivateOnIdle, logger);
+    private ReleaseReconciler Reconciler => reconciler ??= new ReleaseReconciler(ledger, GrainFactory, seals, () => JobId, () => GatewayId, DeactivateOnIdle, logger);
 
     /// <summary>This gateway of <paramref name="spec"/> with its site's data; on a silo that must not run it, deactivates and refuses.</summary>
     private GatewaySpec Resolve(JobSpec spec)
@@ -252,11 +253,14 @@ public sealed class GatewayGrain(
             var projection = await AccountantWork.RunAsync(() => own.Project(charges));
             if (!projection.Fits) return GatewayRound.BudgetRefusal(projection, State.Delta, State.Releases.Count);
         }
-        // The site's cross-job ledger records the run before it happens, and refuses one that would cross its lifetime budget.
+        // The site's cross-job ledger records the run before it happens, and refuses one that would cross its lifetime
+        // budget. Only its sealed answer counts: a forged "recorded" would let this gateway train past the site's budget.
+        var spend = new SiteSpend(JobId, GatewayId, task.Sequence, task.ModelVersion, charges, time.GetUtcNow());
+        var challenge = AnswerSeals.NewChallenge();
         try
         {
-            return await GrainFactory.GetGrain<ISiteLedgerGrain>(gateway.SiteId)
-                .SpendAsync(new SiteSpend(JobId, GatewayId, task.Sequence, task.ModelVersion, charges, time.GetUtcNow()));
+            return seals.Open(SealedPurpose.Spend(gateway.SiteId, spend), challenge,
+                await GrainFactory.GetGrain<ISiteLedgerGrain>(gateway.SiteId).SpendAsync(spend, challenge));
         }
         catch
         {

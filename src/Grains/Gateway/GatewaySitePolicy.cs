@@ -1,6 +1,7 @@
 using System.Globalization;
 using FedGrains.Grains.Hosting;
 using FedGrains.Grains.Interfaces;
+using FedGrains.Grains.Security;
 using FedGrains.Learning.Gateways;
 using FedGrains.Learning.Jobs;
 using Microsoft.Extensions.Options;
@@ -11,7 +12,7 @@ namespace FedGrains.Grains.Gateway;
 /// The site's policy as a gateway applies it. It comes from the configuration of the silo the gateway runs on (the
 /// site's silo), never from the job spec or the caller, so neither the federation nor a client can relax it.
 /// </summary>
-public sealed class GatewaySitePolicy(IOptions<SiteOptions> site, IOptions<FedGrainsSiloOptions> silo, IGrainFactory grains)
+public sealed class GatewaySitePolicy(IOptions<SiteOptions> site, IOptions<FedGrainsSiloOptions> silo, IGrainFactory grains, AnswerSeals seals)
 {
     // A site's silo without a policy section still gets the defaults (noise level "sample" only): training a site's
     // data without noise must be the site's explicit choice. A silo that serves any site applies only what it is given.
@@ -61,7 +62,11 @@ public sealed class GatewaySitePolicy(IOptions<SiteOptions> site, IOptions<FedGr
             $"noise level {work.NoiseLevel}, noise multiplier {work.NoiseMultiplier:G4}, sample rate {work.SampleRate:G4}, planned epsilon {(double.IsFinite(work.Epsilon) ? work.Epsilon.ToString("F3", CultureInfo.InvariantCulture) : "not claimed")} at delta {work.Delta:G3} over the whole job, model {work.ModelKind} with {work.Parameters:N0} parameters, {planned.Examples:N0} examples, {spec.Rounds} rounds");
         var siteId = SiteName(planned.Gateway);
         string digest = JobSpecJson.Digest(spec);
-        var record = await grains.GetGrain<ISiteApprovalsGrain>(siteId).RequestAsync(new ApprovalRequest(jobId, planned.Gateway.Id, digest, submitter, plan));
+        var request = new ApprovalRequest(jobId, planned.Gateway.Id, digest, submitter, plan);
+        var challenge = AnswerSeals.NewChallenge();
+        // Only the approvals' sealed answer counts: a forged "approved" would let this gateway train what nobody approved.
+        var record = seals.Open(SealedPurpose.Approval(siteId, request), challenge,
+            await grains.GetGrain<ISiteApprovalsGrain>(siteId).RequestAsync(request, challenge));
         if (record.Allows(digest)) return null;
         // Not approved for this spec: pending (another spec's approval was turned into a new request), or rejected.
         return record.State == ApprovalState.Rejected

@@ -1,4 +1,5 @@
 using FedGrains.Grains.Interfaces;
+using FedGrains.Grains.Security;
 using Microsoft.Extensions.Logging;
 
 namespace FedGrains.Grains.Gateway;
@@ -26,7 +27,7 @@ namespace FedGrains.Grains.Gateway;
 /// retry of the same request gets the same update back. Since 2 comes before 4, a release the site lacks means the
 /// site's record lost entries; the gateway then refuses to train or report until the site's ledger is restored.
 /// </summary>
-internal sealed partial class ReleaseReconciler(IPersistentState<GatewayState> ledger, IGrainFactory grains, Func<string> jobId,
+internal sealed partial class ReleaseReconciler(IPersistentState<GatewayState> ledger, IGrainFactory grains, AnswerSeals seals, Func<string> jobId,
     Func<string> gatewayId, Action deactivate, ILogger logger)
 {
     private Task? reconciled;
@@ -68,7 +69,9 @@ internal sealed partial class ReleaseReconciler(IPersistentState<GatewayState> l
         IReadOnlyList<SiteSpend> spends;
         try
         {
-            spends = await grains.GetGrain<ISiteLedgerGrain>(site).GetSpendsAsync(jobId(), gatewayId());
+            var challenge = AnswerSeals.NewChallenge();
+            spends = seals.Open(SealedPurpose.Spends(site, jobId(), gatewayId()), challenge,
+                await grains.GetGrain<ISiteLedgerGrain>(site).GetSpendsAsync(jobId(), gatewayId(), challenge));
         }
         catch (InvalidOperationException e) when (e is not ObjectDisposedException)
         {

@@ -55,6 +55,7 @@ public static class SiloBuilderExtensions
         builder.Services.AddSingleton(Options.Create(sites));
         builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Services.TryAddSingleton<IReplayCache, ReplayCache>();
+        builder.Services.TryAddSingleton<AnswerSeals>();
         builder.AddIncomingGrainCallFilter<ClientAccessFilter>(); // deny by default, authentication on or off
         builder.AddOutgoingGrainCallFilter<InternalCallSigner>();
         builder.Services.AddPlacementFilter<SitePlacementFilterStrategy, SitePlacementFilterDirector>(ServiceLifetime.Singleton);

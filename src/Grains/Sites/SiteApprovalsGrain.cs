@@ -19,6 +19,7 @@ public sealed partial class SiteApprovalsGrain(
     [PersistentState("site-approvals", SiteLedgerStorage.Name)] IPersistentState<SiteApprovalsState> approvals,
     IOptions<FedGrainsSiloOptions> silo,
     TimeProvider time,
+    AnswerSeals seals,
     ILogger<SiteApprovalsGrain> logger) : Grain, ISiteApprovalsGrain, IIncomingGrainCallFilter
 {
     private string SiteId => this.GetPrimaryKeyString();
@@ -28,11 +29,14 @@ public sealed partial class SiteApprovalsGrain(
     private bool away;
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken) =>
-        away = await SiteAway.IsAwayAsync(GrainFactory, SiteId, silo.Value);
+        away = await SiteAway.IsAwayAsync(GrainFactory, seals, SiteId, silo.Value);
 
     public Task Invoke(IIncomingGrainCallContext context) => away ? throw SiteAway.Refuse(this, SiteId) : context.Invoke();
 
-    public async Task<JobApproval> RequestAsync(ApprovalRequest request)
+    public async Task<Sealed<JobApproval>> RequestAsync(ApprovalRequest request, string challenge) =>
+        seals.Seal(SealedPurpose.Approval(SiteId, request), challenge, await RecordAsync(request));
+
+    private async Task<JobApproval> RecordAsync(ApprovalRequest request)
     {
         var plan = $"gateway '{request.GatewayId}': {request.Plan}";
         if (Jobs.TryGetValue(request.JobId, out var known))

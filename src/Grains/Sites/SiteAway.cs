@@ -1,6 +1,7 @@
 using FedGrains.Grains.Hosting;
 using FedGrains.Grains.Interfaces;
 using FedGrains.Grains.Placement;
+using FedGrains.Grains.Security;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -15,8 +16,12 @@ namespace FedGrains.Grains.Sites;
 /// </summary>
 internal static class SiteAway
 {
-    public static async Task<bool> IsAwayAsync(IGrainFactory grains, string siteId, FedGrainsSiloOptions silo) =>
-        silo.Site != siteId && await grains.GetGrain<ISiteDirectoryGrain>(0).HasOwnSiloAsync(siteId);
+    public static async Task<bool> IsAwayAsync(IGrainFactory grains, AnswerSeals seals, string siteId, FedGrainsSiloOptions silo)
+    {
+        if (silo.Site == siteId) return false;
+        var challenge = AnswerSeals.NewChallenge();
+        return seals.Open(SealedPurpose.OwnSilo(siteId), challenge, await grains.GetGrain<ISiteDirectoryGrain>(0).HasOwnSiloAsync(siteId, challenge));
+    }
 
     /// <summary>Refuses the call and asks to be placed anew (placement picks the site's silo when it is back).</summary>
     public static SiteOfflineException Refuse(Grain grain, string siteId)

@@ -6,21 +6,24 @@ namespace FedGrains.Grains.Sites;
 
 /// <summary>The ids of every site with a ledger, so a report can find them all, and of the sites with a silo of their own.</summary>
 public sealed class SiteDirectoryGrain(
-    [PersistentState("site-directory", "fedgrains")] IPersistentState<SiteDirectoryState> directory) : Grain, ISiteDirectoryGrain
+    [PersistentState("site-directory", "fedgrains")] IPersistentState<SiteDirectoryState> directory,
+    AnswerSeals seals) : Grain, ISiteDirectoryGrain
 {
     public async Task RegisterAsync(string siteId)
     {
         if (directory.State.Sites.Add(siteId)) await directory.WriteDurablyAsync(this);
     }
 
-    public Task<bool> IsListedAsync(string siteId) => Task.FromResult(directory.State.Sites.Contains(siteId));
+    public Task<Sealed<bool>> IsListedAsync(string siteId, string challenge) =>
+        Task.FromResult(seals.Seal(SealedPurpose.Listed(siteId), challenge, directory.State.Sites.Contains(siteId)));
 
     public async Task RegisterOwnSiloAsync(string siteId)
     {
         if (directory.State.SitesWithOwnSilo.Add(siteId)) await directory.WriteDurablyAsync(this);
     }
 
-    public Task<bool> HasOwnSiloAsync(string siteId) => Task.FromResult(directory.State.SitesWithOwnSilo.Contains(siteId));
+    public Task<Sealed<bool>> HasOwnSiloAsync(string siteId, string challenge) =>
+        Task.FromResult(seals.Seal(SealedPurpose.OwnSilo(siteId), challenge, directory.State.SitesWithOwnSilo.Contains(siteId)));
 
     /// <summary>Every site with a ledger; for a site admin, only its own.</summary>
     public Task<IReadOnlyList<string>> ListAsync() =>

@@ -2,6 +2,7 @@ using System.Globalization;
 using FedGrains.Grains.Hosting;
 using FedGrains.Grains.Interfaces;
 using FedGrains.Grains.Placement;
+using FedGrains.Grains.Security;
 using FedGrains.Grains.Storage;
 using FedGrains.Learning.Privacy;
 using Microsoft.Extensions.DependencyInjection;
@@ -24,6 +25,7 @@ public sealed class SiteLedgerGrain(
     IOptions<FedGrainsSiloOptions> silo,
     [FromKeyedServices(SiteLedgerStorage.Name)] StoreLocation store,
     StoreLocation jobStore,
+    AnswerSeals seals,
     ILogger<SiteLedgerGrain> logger) : Grain, ISiteLedgerGrain, IIncomingGrainCallFilter
 {
     private string SiteId => this.GetPrimaryKeyString();
@@ -44,9 +46,9 @@ public sealed class SiteLedgerGrain(
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
         // First: this silo's store is not the site's, so nothing read from it is judged (or sealed and written back).
-        if (away = await SiteAway.IsAwayAsync(GrainFactory, SiteId, silo.Value)) return;
+        if (away = await SiteAway.IsAwayAsync(GrainFactory, seals, SiteId, silo.Value)) return;
         var s = ledger.State;
-        if (!ledger.RecordExists && await GrainFactory.GetGrain<ISiteDirectoryGrain>(0).IsListedAsync(SiteId))
+        if (!ledger.RecordExists && await IsListedAsync())
         {
             // The site registered after its first spend was stored: an empty ledger now would forget what it spent.
             altered = SiteLedgerIntegrity.Missing(SiteId, store);
@@ -79,6 +81,12 @@ public sealed class SiteLedgerGrain(
         }
     }
 
+    private async Task<bool> IsListedAsync()
+    {
+        var challenge = AnswerSeals.NewChallenge();
+        return seals.Open(SealedPurpose.Listed(SiteId), challenge, await GrainFactory.GetGrain<ISiteDirectoryGrain>(0).IsListedAsync(SiteId, challenge));
+    }
+
     /// <summary>
     /// Checked when a job is admitted, i.e. when its federation has no state. Spends of that job id already recorded
     /// here mean its state was lost, not that it is new: admitting it would repeat rounds whose spends this ledger
@@ -93,11 +101,15 @@ public sealed class SiteLedgerGrain(
         return RefusalAsync($"job '{jobId}' plans {PrivacyLedger.Describe(planned)}", planned);
     }
 
-    public Task<IReadOnlyList<SiteSpend>> GetSpendsAsync(string jobId, string gatewayId) =>
+    public Task<Sealed<IReadOnlyList<SiteSpend>>> GetSpendsAsync(string jobId, string gatewayId, string challenge) =>
         altered is not null ? throw new InvalidOperationException(altered)
-            : Task.FromResult<IReadOnlyList<SiteSpend>>(ledger.State.Entries.Where(e => e.JobId == jobId && e.GatewayId == gatewayId).ToArray());
+            : Task.FromResult(seals.Seal<IReadOnlyList<SiteSpend>>(SealedPurpose.Spends(SiteId, jobId, gatewayId), challenge,
+                ledger.State.Entries.Where(e => e.JobId == jobId && e.GatewayId == gatewayId).ToArray()));
 
-    public async Task<string?> SpendAsync(SiteSpend spend)
+    public async Task<Sealed<string?>> SpendAsync(SiteSpend spend, string challenge) =>
+        seals.Seal(SealedPurpose.Spend(SiteId, spend), challenge, await RecordAsync(spend));
+
+    private async Task<string?> RecordAsync(SiteSpend spend)
     {
         if (altered is not null) return altered;
         if (ledger.State.Entries.Any(e => e.JobId == spend.JobId && e.GatewayId == spend.GatewayId && e.Round == spend.Round && e.ModelVersion == spend.ModelVersion))

@@ -113,7 +113,7 @@ public sealed class AccessTests : IAsyncLifetime
         Assert.Contains("internal to the cluster", await RefusedAs("operator", () => gateway.TrainAsync(new RoundTask(2, 1, version0.Weights))));
         Assert.Contains("internal to the cluster", await RefusedAs("operator", gateway.GetPrivacyAsync));
         var forged = new SiteSpend("internal", "gw-00", 99, 9, [new PrivacyCharge(1, 0.01, 10_000, Mechanism.DpSgd)], DateTimeOffset.UtcNow);
-        Assert.Contains("internal to the cluster", await RefusedAs("operator", () => Grains.GetGrain<ISiteLedgerGrain>("gw-00").SpendAsync(forged)));
+        Assert.Contains("internal to the cluster", await RefusedAs("operator", () => Grains.GetGrain<ISiteLedgerGrain>("gw-00").SpendAsync(forged, "challenge")));
         Assert.Contains("internal to the cluster", await RefusedAs("operator", () => Grains.GetGrain<ISiteDirectoryGrain>(0).RegisterAsync("fake")));
         var stored = Grains.GetGrain<IModelVersionGrain>(IModelVersionGrain.Key("internal", 0));
         Assert.Contains("internal to the cluster", await RefusedAs("operator", () => stored.StoreAsync([1, 2, 3])));

@@ -48,7 +48,7 @@ public sealed class LedgerIntegrityTests
         Assert.Equal(message, report.Message);
         var ledger = cluster.Grains().GetGrain<ISiteLedgerGrain>(Site); // checks and spends come only from inside the cluster
         Assert.Equal(message, await ledger.CheckAsync("next", [new PrivacyCharge(0.1, 1, 10)]));
-        Assert.Equal(message, await ledger.SpendAsync(new SiteSpend("next", "a", 1, 0, [new PrivacyCharge(0.1, 1, 10)], DateTimeOffset.UtcNow)));
+        Assert.Equal(message, (await ledger.SpendAsync(new SiteSpend("next", "a", 1, 0, [new PrivacyCharge(0.1, 1, 10)], DateTimeOffset.UtcNow), "challenge")).Value);
 
         // A job on the site is refused up front and nothing is stored.
         var job = cluster.Client.GetGrain<IFederationGrain>("after-tamper");

@@ -106,7 +106,7 @@ public sealed class SiteApprovalTests : IAsyncLifetime
         Assert.Contains("only for that site", await RefusedAs("admin-b", () => Approvals("appr-a").DecideAsync("approve-me", request.SpecDigest, true, null)));
         Assert.Contains("only that site's ledger and approval requests", await RefusedAs("admin-b", Approvals("appr-a").ListAsync));
         // Nor can a client record a request or read one through the cluster's own calls.
-        Assert.Contains("internal to the cluster", await RefusedAs("admin-a", () => Approvals("appr-a").RequestAsync(new ApprovalRequest("approve-me", "a", "forged", "alice", "nothing"))));
+        Assert.Contains("internal to the cluster", await RefusedAs("admin-a", () => Approvals("appr-a").RequestAsync(new ApprovalRequest("approve-me", "a", "forged", "alice", "nothing"), "challenge")));
         Assert.Contains("internal to the cluster", await RefusedAs("admin-a", () => Approvals("appr-a").GetAsync("approve-me")));
         // A decision names the spec its admin was shown.
         var stale = await Assert.ThrowsAsync<ArgumentException>(() => As("admin-a", () => Approvals("appr-a").DecideAsync("approve-me", new string('0', 64), true, null)));
@@ -197,11 +197,11 @@ public sealed class SiteApprovalTests : IAsyncLifetime
     {
         var inside = cluster.Grains().GetGrain<ISiteApprovalsGrain>("appr-a");
         var (d1, d2, d3) = (new string('1', 64), new string('2', 64), new string('3', 64));
-        Assert.Equal(ApprovalState.Pending, (await inside.RequestAsync(new ApprovalRequest("digests", "a", d1, "alice", "plan one"))).State);
+        Assert.Equal(ApprovalState.Pending, (await inside.RequestAsync(new ApprovalRequest("digests", "a", d1, "alice", "plan one"), "challenge")).Value.State);
         await As("admin-a", () => Approvals("appr-a").DecideAsync("digests", d1, true, null));
 
         // The same job asked for under another spec (as after an upgrade that serialises specs anew) is a new request.
-        var again = await inside.RequestAsync(new ApprovalRequest("digests", "a", d2, null, "plan two"));
+        var again = (await inside.RequestAsync(new ApprovalRequest("digests", "a", d2, null, "plan two"), "challenge")).Value;
         Assert.Equal((ApprovalState.Pending, d2, "alice", (string?)null), (again.State, again.SpecDigest, again.Submitter, again.DecidedBy));
         Assert.Equal(["gateway 'a': plan two"], again.Plans);
         Assert.False(again.Allows(d1) || again.Allows(d2));
@@ -210,7 +210,7 @@ public sealed class SiteApprovalTests : IAsyncLifetime
         Assert.True((await As("admin-a", () => Approvals("appr-a").DecideAsync("digests", d2, true, null))).Allows(d2));
 
         await As("admin-a", () => Approvals("appr-a").DecideAsync("digests", d2, false, "no more"));
-        var rejected = await inside.RequestAsync(new ApprovalRequest("digests", "a", d3, "alice", "plan three"));
+        var rejected = (await inside.RequestAsync(new ApprovalRequest("digests", "a", d3, "alice", "plan three"), "challenge")).Value;
         Assert.Equal((ApprovalState.Rejected, d2), (rejected.State, rejected.SpecDigest));
     }
 

@@ -26,8 +26,8 @@ public sealed class SiteLedgerPlacementTests
         try
         {
             foreach (var site in new[] { "hospital-a", "elsewhere" })
-                Assert.Null(await cluster.Grains().GetGrain<ISiteLedgerGrain>(site)
-                    .SpendAsync(new SiteSpend("placed", "g", 1, 0, [new PrivacyCharge(0.1, 1.0, 10)], DateTimeOffset.UtcNow)));
+                Assert.Null((await cluster.Grains().GetGrain<ISiteLedgerGrain>(site)
+                    .SpendAsync(new SiteSpend("placed", "g", 1, 0, [new PrivacyCharge(0.1, 1.0, 10)], DateTimeOffset.UtcNow), "challenge")).Value);
         }
         finally
         {
