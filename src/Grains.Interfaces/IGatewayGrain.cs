@@ -1,5 +1,6 @@
 using FedGrains.Learning.Jobs;
 using FedGrains.Learning.Privacy;
+using FedGrains.Learning.SecureAggregation;
 using Orleans.Concurrency;
 
 namespace FedGrains.Grains.Interfaces;
@@ -33,6 +34,26 @@ public interface IGatewayGrain : IGrainWithStringKey
     /// </summary>
     [Alias("train"), ResponseTimeout("02:00:00")]
     Task<GatewayUpdate> TrainAsync(RoundTask task, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// A secure round (aggregation.secure): trains as <see cref="TrainAsync"/> does, but keeps the delta, encoded for
+    /// the sum, at the gateway (in memory only), and answers with its public keys for this attempt. A repeated request
+    /// (a new attempt of the same round) trains nothing again: the held delta is masked afresh under the new context.
+    /// </summary>
+    [Alias("secure-train"), ResponseTimeout("02:00:00")]
+    Task<SecureTrainAnswer> TrainSecureAsync(RoundTask task, SecureRoundSetup setup, CancellationToken cancellationToken = default);
+
+    /// <summary>Secure round, stage 2: shares of this attempt's secrets, encrypted to each neighbour whose keys the federation relays.</summary>
+    [Alias("secure-share")]
+    Task<IReadOnlyList<EncryptedShare>> ShareKeysAsync(byte[] context, IReadOnlyList<SecAggKeys> neighbours);
+
+    /// <summary>Secure round, stage 3: the held delta, masked with the neighbours whose shares arrived.</summary>
+    [Alias("secure-mask")]
+    Task<uint[]> MaskInputAsync(byte[] context, IReadOnlyList<EncryptedShare> received);
+
+    /// <summary>Secure round, stage 4: the shares the federation needs to unmask the sum (never both kinds for one gateway).</summary>
+    [Alias("secure-unmask")]
+    Task<UnmaskShares> UnmaskAsync(byte[] context, UnmaskRequest request);
 
     /// <summary>Everything this gateway has spent, from its own ledger.</summary>
     [Alias("privacy"), AlwaysInterleave]

@@ -105,3 +105,19 @@ public sealed record JobStatus(
 /// <summary>The global model at a version, as a <c>WeightBuffer</c>.</summary>
 [GenerateSerializer, Immutable, Alias("fedgrains.model-snapshot")]
 public sealed record ModelSnapshot([property: Id(0)] long Version, [property: Id(1)] byte[] Weights);
+
+/// <summary>
+/// What the federation tells a gateway of a secure round: its 1-based index in the cohort, the cohort's size (with
+/// the spec, both sides derive the same <c>SecureRoundPlan</c>) and the attempt's context (fresh for every attempt).
+/// </summary>
+[GenerateSerializer, Immutable, Alias("fedgrains.secure-round-setup")]
+public sealed record SecureRoundSetup(
+    [property: Id(0)] int Index,
+    [property: Id(1)] int CohortSize,
+    [property: Id(2)] byte[] Context);
+
+/// <summary>A gateway's answer to a secure round's training: its update without the delta (kept at the gateway), and its keys for this attempt.</summary>
+[GenerateSerializer, Immutable, Alias("fedgrains.secure-train-answer")]
+public sealed record SecureTrainAnswer(
+    [property: Id(0)] GatewayUpdate Update,
+    [property: Id(1)] FedGrains.Learning.SecureAggregation.SecAggKeys? Keys);

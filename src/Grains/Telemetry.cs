@@ -25,6 +25,10 @@ public static class Telemetry
         Meter.CreateHistogram<double>("fedgrains.privacy.epsilon_spent", "{epsilon}", "A gateway's epsilon after a round (all its rounds so far).");
     public static readonly Counter<long> UpdatesRejected =
         Meter.CreateCounter<long>("fedgrains.updates.rejected", "{update}", "Gateway updates refused or rejected by validation.");
+    public static readonly Counter<long> SecureRoundDropouts =
+        Meter.CreateCounter<long>("fedgrains.secagg.dropouts", "{gateway}", "Gateways of a secure round's cohort whose delta is not in its unmasked sum.");
+    public static readonly Counter<long> SecureRoundsAborted =
+        Meter.CreateCounter<long>("fedgrains.secagg.aborted", "{attempt}", "Secure round attempts aborted with nothing unmasked (too many dropouts, or altered messages).");
     public static readonly Counter<long> CallsRefused =
         Meter.CreateCounter<long>("fedgrains.calls.refused", "{call}", "Client calls refused: internal grains, bad or replayed credentials, roles or jobs not the caller's.");
     public static readonly Counter<long> RoundsCompleted =

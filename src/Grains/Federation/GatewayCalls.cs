@@ -1,22 +1,35 @@
 using FedGrains.Grains.Interfaces;
 using FedGrains.Grains.Placement;
+using FedGrains.Learning.SecureAggregation;
 
 namespace FedGrains.Grains.Federation;
 
-/// <summary>Asks one gateway to train and turns every way that can end into a <see cref="ReceivedUpdate"/>.</summary>
+/// <summary>Asks one gateway to train (in the clear, or in a secure round) and turns every way that can end into a <see cref="ReceivedUpdate"/>.</summary>
 internal static class GatewayCalls
 {
-    public static async Task<ReceivedUpdate> AskAsync(IRoundHost host, string gatewayId, RoundTask task, double timeoutSeconds, CancellationToken cancellationToken)
+    public static async Task<ReceivedUpdate> AskAsync(IRoundHost host, string gatewayId, RoundTask task, double timeoutSeconds, CancellationToken cancellationToken) =>
+        (await CallAsync(host, gatewayId, task, timeoutSeconds, () => SiteCalls.Gateway(host.GrainFactory, host.JobId, gatewayId).TrainAsync(task, cancellationToken),
+            update => (update, (SecAggKeys?)null))).Received;
+
+    /// <summary>A secure round's training: the update (without its delta) and the gateway's keys for the attempt, or why there are none.</summary>
+    public static Task<(ReceivedUpdate Received, SecAggKeys? Keys)> AskSecureAsync(IRoundHost host, string gatewayId, RoundTask task, SecureRoundSetup setup,
+        double timeoutSeconds, CancellationToken cancellationToken) =>
+        CallAsync(host, gatewayId, task, timeoutSeconds, () => SiteCalls.Gateway(host.GrainFactory, host.JobId, gatewayId).TrainSecureAsync(task, setup, cancellationToken),
+            answer => (answer.Update, answer.Keys));
+
+    private static async Task<(ReceivedUpdate Received, SecAggKeys? Keys)> CallAsync<T>(IRoundHost host, string gatewayId, RoundTask task, double timeoutSeconds,
+        Func<Task<T>> call, Func<T, (GatewayUpdate Update, SecAggKeys? Keys)> answer)
     {
+        ReceivedUpdate Missing(string why, bool refused = false) => new(gatewayId, null, why, task.ModelVersion, refused);
         try
         {
-            var update = await SiteCalls.CallAsync(host.SiteOf(gatewayId), () => SiteCalls.Gateway(host.GrainFactory, host.JobId, gatewayId).TrainAsync(task, cancellationToken));
-            host.Notify(o => o.UpdateReceived(gatewayId, task.Sequence, update.Delta?.Length ?? 0, update.Delta is not null));
-            return new ReceivedUpdate(gatewayId, update, null, task.ModelVersion);
+            var (update, keys) = answer(await SiteCalls.CallAsync(host.SiteOf(gatewayId), call));
+            host.Notify(o => o.UpdateReceived(gatewayId, task.Sequence, update.Delta?.Length ?? 0, update.Delta is not null || keys is not null));
+            return (new ReceivedUpdate(gatewayId, update, null, task.ModelVersion), keys);
         }
         catch (Exception e) when (e is OperationCanceledException or TimeoutException)
         {
-            return new ReceivedUpdate(gatewayId, null, host.JobCancellation.IsCancellationRequested ? "job cancelled" : $"no answer within round_timeout_seconds={timeoutSeconds}", task.ModelVersion);
+            return (Missing(host.JobCancellation.IsCancellationRequested ? "job cancelled" : $"no answer within round_timeout_seconds={timeoutSeconds}"), null);
         }
         catch (InvalidDataException)
         {
@@ -24,16 +37,16 @@ internal static class GatewayCalls
         }
         catch (SiteOfflineException e)
         {
-            return new ReceivedUpdate(gatewayId, null, e.Message, task.ModelVersion); // a dropout of this round; the site rejoins when its silo is back
+            return (Missing(e.Message), null); // a dropout of this round; the site rejoins when its silo is back
         }
         catch (Exception e) when (e is ArgumentException or InvalidOperationException and not ObjectDisposedException)
         {
             // The gateway was reached and refused (its own checks, e.g. training diverged): retrying soon will not help.
-            return new ReceivedUpdate(gatewayId, null, e.Message, task.ModelVersion, Refused: true);
+            return (Missing(e.Message, refused: true), null);
         }
         catch (Exception e)
         {
-            return new ReceivedUpdate(gatewayId, null, $"{e.GetType().Name}: {e.Message}", task.ModelVersion);
+            return (Missing($"{e.GetType().Name}: {e.Message}"), null);
         }
     }
 

@@ -33,7 +33,8 @@ public sealed class RoundAggregator(DatasetCache data, UpdateAuthenticator authe
     private readonly TorchSharp.torch.Device device = TorchRuntime.SelectDevice(options.Value.Device);
 
     public async Task<RoundOutcome> AggregateAsync(string jobId, JobSpec spec, FederationState state, int round,
-        IReadOnlyList<ReceivedUpdate> results, long bytesDown, Stopwatch roundClock, IReadOnlyList<RejectedUpdate>? earlierRejections = null)
+        IReadOnlyList<ReceivedUpdate> results, long bytesDown, Stopwatch roundClock, IReadOnlyList<RejectedUpdate>? earlierRejections = null,
+        SecureSum? secure = null)
     {
         var clock = Stopwatch.StartNew();
         using var activity = Telemetry.Source.StartActivity("aggregate");
@@ -48,10 +49,14 @@ public sealed class RoundAggregator(DatasetCache data, UpdateAuthenticator authe
         }
         foreach (var received in results)
         {
-            var (delta, reason) = Check(jobId, spec, state, received, current.Length);
+            var (delta, reason) = secure is null ? Check(jobId, spec, state, received, current.Length) : CheckSurvivor(jobId, secure, received);
             if (delta is not null) accepted.Add((received.Update!, delta, state.ModelVersion - received.BaseVersion));
             else Reject(received.Id, reason ?? "unknown");
         }
+        // The secure sum holds every survivor's delta: one that is not theirs (unsigned) spoils the whole sum.
+        if (secure is not null && accepted.Count != secure.Survivors.Count)
+            return new RoundOutcome(null, null, null, $"round {round}: the secure sum includes deltas the federation cannot accept, so none is applied: "
+                + string.Join("; ", rejected.Where(r => secure.Survivors.Contains(r.GatewayId)).Select(r => $"{r.GatewayId}: {r.Reason}")));
         if (accepted.Count < spec.MinUpdatesPerRound)
             return new RoundOutcome(null, null, null,
                 $"round {round} got {accepted.Count} valid updates, fewer than min_updates_per_round={spec.MinUpdatesPerRound}: "
@@ -72,8 +77,9 @@ public sealed class RoundAggregator(DatasetCache data, UpdateAuthenticator authe
                 validationLoss = w => GlobalModel.Evaluate(spec.Model, w, validation.X, validation.Y, classes).Loss;
             }
             double exponent = spec.Aggregation.Buffered.StalenessExponent;
-            var deltas = accepted.Select(a => new GatewayDelta(a.Update.GatewayId, a.Delta,
-                a.Update.Examples * Staleness.Weight(a.Staleness, exponent))).ToArray();
+            var deltas = secure is not null ? [new GatewayDelta("secure sum", secure.MeanDelta, accepted.Count)]
+                : accepted.Select(a => new GatewayDelta(a.Update.GatewayId, a.Delta,
+                    a.Update.Examples * Staleness.Weight(a.Staleness, exponent))).ToArray();
             var aggregated = AggregationPipeline.Run(spec.Aggregation, current, deltas, checkpoint,
                 results.Count, centralNoise, validationLoss);
             var (l, acc) = GlobalModel.Evaluate(spec.Model, aggregated.Weights, test.X, test.Y, classes);
@@ -87,13 +93,22 @@ public sealed class RoundAggregator(DatasetCache data, UpdateAuthenticator authe
         var record = new RoundRecord(round, accepted.Select(a => a.Update.GatewayId).ToArray(), rejected, examples,
             accepted.Sum(a => a.Update.TrainLoss * a.Update.Examples) / Math.Max(1, examples), accuracy, loss,
             results.Where(r => r.Update is not null).Select(r => r.Update!.Privacy).ToArray(),
-            bytesDown, results.Sum(r => (long)(r.Update?.Delta?.Length ?? 0)), roundClock.Elapsed.TotalSeconds, clock.Elapsed.TotalSeconds,
+            bytesDown, secure?.BytesUp ?? results.Sum(r => (long)(r.Update?.Delta?.Length ?? 0)), roundClock.Elapsed.TotalSeconds, clock.Elapsed.TotalSeconds,
             time.GetUtcNow(),
-            BytesUpDense: (long)current.Length * 4 * results.Count(r => r.Update?.Delta is not null),
+            BytesUpDense: (long)current.Length * 4 * (secure?.Survivors.Count ?? results.Count(r => r.Update?.Delta is not null)),
             CentralEpsilon: centralEpsilon,
             Staleness: accepted.Select(a => a.Staleness).ToArray());
         activity?.SetTag("fedgrains.test_accuracy", accuracy);
         return new RoundOutcome(record, result.Weights, result.Checkpoint, null);
+    }
+
+    /// <summary>A secure round's answer: a survivor's update (signed, its delta in the sum), or why it is not in the sum.</summary>
+    private (float[]? Delta, string? Reason) CheckSurvivor(string jobId, SecureSum secure, ReceivedUpdate received)
+    {
+        if (received.Update is not { } update) return (null, received.Error);
+        if (!secure.Survivors.Contains(received.Id)) return (null, update.RefusedReason ?? "not in the secure sum");
+        if (authenticator.Check(update, jobId, received.BaseVersion) is { } refused) return (null, refused);
+        return update.Examples > 0 ? ([], null) : (null, $"example count {update.Examples} must be > 0");
     }
 
     /// <summary>

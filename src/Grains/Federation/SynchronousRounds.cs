@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using FedGrains.Grains.Gateway;
 using FedGrains.Grains.Interfaces;
+using FedGrains.Learning.Codecs;
 using FedGrains.Learning.Federation;
 using FedGrains.Learning.Jobs;
 
@@ -11,7 +12,8 @@ namespace FedGrains.Grains.Federation;
 /// deadline), aggregates, and commits the next version. A round that fails is retried whole: when gateways could
 /// not be reached (a silo died, a site is offline) with backoff over <see cref="UnreachablePatience"/>, so a silo that
 /// is back in seconds does not fail the job; when every gateway answered and too few updates were valid (refusals,
-/// rejections), three attempts, as retrying will not change their answers.
+/// rejections), three attempts, as retrying will not change their answers. Under aggregation.secure a round is one
+/// <see cref="SecureRound"/> per attempt; an aborted attempt is retried the same way, from scratch.
 /// </summary>
 internal sealed class SynchronousRounds(IRoundHost host, TimeProvider time, Action awaitApprovals)
 {
@@ -37,12 +39,21 @@ internal sealed class SynchronousRounds(IRoundHost host, TimeProvider time, Acti
         int done = 0;
         host.SetProgress(0, cohort.Count);
 
-        var results = await Task.WhenAll(cohort.Select(async id =>
+        IReadOnlyList<ReceivedUpdate> results;
+        SecureRound.Outcome? secure = null;
+        if (spec.Aggregation.Secure.Enabled)
         {
-            var received = await GatewayCalls.AskAsync(host, id, task, spec.RoundTimeoutSeconds, roundCancellation.Token);
-            host.SetProgress(++done, cohort.Count);
-            return received;
-        }));
+            secure = await SecureRound.RunAsync(host, spec, cohort, task, WeightBuffer.Decode(s.Weights).Values.Length,
+                trained => host.SetProgress(trained, cohort.Count), roundCancellation.Token);
+            results = secure.Results;
+        }
+        else
+            results = await Task.WhenAll(cohort.Select(async id =>
+            {
+                var received = await GatewayCalls.AskAsync(host, id, task, spec.RoundTimeoutSeconds, roundCancellation.Token);
+                host.SetProgress(++done, cohort.Count);
+                return received;
+            }));
         // Cancelled, or the silo is shutting down, while the gateways trained: nothing of this round is recorded. A
         // resumed job repeats the round and the gateways hand back the updates they already released.
         if (host.Stopped) return;
@@ -57,7 +68,9 @@ internal sealed class SynchronousRounds(IRoundHost host, TimeProvider time, Acti
         }
 
         long bytesDown = (long)task.GlobalWeights.Length * cohort.Count;
-        var outcome = await host.Aggregator.AggregateAsync(host.JobId, spec, s, round, results, bytesDown, stopwatch);
+        var outcome = secure is { Failure: { } aborted }
+            ? new RoundOutcome(null, null, null, aborted)
+            : await host.Aggregator.AggregateAsync(host.JobId, spec, s, round, results, bytesDown, stopwatch, secure: secure?.Sum);
         if (host.Stopped) return; // cancelled while aggregating
         if (outcome.Failure is { } why)
         {

@@ -22,7 +22,7 @@ namespace FedGrains.Grains.Gateway;
 /// Its ledger and its site's record the same releases (<see cref="ReleaseReconciler"/>).
 /// </summary>
 [SitePlacementFilter]
-public sealed class GatewayGrain(
+public sealed partial class GatewayGrain(
     [PersistentState("gateway", "fedgrains")] IPersistentState<GatewayState> ledger,
     DatasetCache data,
     SiteDatasets datasets,
@@ -148,18 +148,34 @@ public sealed class GatewayGrain(
 
     public async Task<GatewayUpdate> TrainAsync(RoundTask task, CancellationToken cancellationToken = default)
     {
+        // A job under secure aggregation releases its deltas only masked: asked in the clear (by a federation that
+        // should not), the gateway refuses rather than trust the caller.
+        if (JoinedSpec(task).Aggregation.Secure.Enabled)
+            throw new InvalidOperationException($"job '{JobId}' uses aggregation.secure: gateway '{GatewayId}' releases its delta only masked, in a secure round");
         if (State.LastRelease is { } last && last.Round == task.Sequence && State.LastReleaseModelVersion == task.ModelVersion)
             return last;
-        // The federation joins every gateway before its first round, so a gateway without a job lost its state. An
-        // InvalidDataException stops the job (where a refusal would only drop this gateway from the round).
-        var spec = State.Spec ?? throw new InvalidDataException(store.Missing($"the state of gateway '{GatewayId}' of job '{JobId}'",
-            $"it is asked to train (request {task.Sequence}) and the federation joins every gateway before its first round"));
+        return (await ReleaseAsync(task, cancellationToken)).Update;
+    }
+
+    // The federation joins every gateway before its first round, so a gateway without a job lost its state. An
+    // InvalidDataException stops the job (where a refusal would only drop this gateway from the round).
+    private JobSpec JoinedSpec(RoundTask task) => State.Spec ?? throw new InvalidDataException(store.Missing($"the state of gateway '{GatewayId}' of job '{JobId}'",
+        $"it is asked to train (request {task.Sequence}) and the federation joins every gateway before its first round"));
+
+    /// <summary>
+    /// Trains one request and records it in both ledgers; the update (with its delta, or why there is none) and the
+    /// delta itself. Under secure aggregation the stored update holds no delta: only the caller keeps it, in memory.
+    /// </summary>
+    private async Task<(GatewayUpdate Update, byte[]? Delta)> ReleaseAsync(RoundTask task, CancellationToken cancellationToken)
+    {
+        var spec = JoinedSpec(task);
+        bool secure = spec.Aggregation.Secure.Enabled;
         await Reconciler.EnsureAsync();
         if (Reconciler.Disagreement is { } disagreement) throw new InvalidDataException(disagreement);
         var earlier = State.Releases.FirstOrDefault(r => ReleaseReconciler.Matches(r, task.Sequence, task.ModelVersion));
         if (earlier is { Unreleased: false })
-            return new GatewayUpdate(GatewayId, task.Sequence, null, State.Plan!.Examples, double.NaN, await PrivacyAsync(), 0,
-                $"gateway '{GatewayId}' already answered request {task.Sequence} on model version {task.ModelVersion} and no longer holds that update; training again would spend privacy a second time");
+            return (new GatewayUpdate(GatewayId, task.Sequence, null, State.Plan!.Examples, double.NaN, await PrivacyAsync(), 0,
+                $"gateway '{GatewayId}' already answered request {task.Sequence} on model version {task.ModelVersion} and no longer holds that update; training again would spend privacy a second time"), null);
         var gateway = Resolve(spec);
         using var activity = Telemetry.Source.StartActivity("gateway.train");
         activity?.SetTag("fedgrains.job", JobId);
@@ -183,7 +199,7 @@ public sealed class GatewayGrain(
         if ((policy.Count > 0 ? string.Join(" ", policy) : earlier is null ? await RefusalAsync(spec, gateway, task, local, charges) : null) is { } reason)
         {
             Log.Refused(logger, JobId, GatewayId, task.Sequence, reason);
-            return new GatewayUpdate(GatewayId, task.Sequence, null, State.Plan!.Examples, double.NaN, await PrivacyAsync(), 0, reason);
+            return (new GatewayUpdate(GatewayId, task.Sequence, null, State.Plan!.Examples, double.NaN, await PrivacyAsync(), 0, reason), null);
         }
 
         byte[] bytes;
@@ -208,7 +224,7 @@ public sealed class GatewayGrain(
         else State.Releases.Add(new GatewayRelease(task.Sequence, task.ModelVersion, charges, time.GetUtcNow()));
         var privacy = await PrivacyAsync();
         var seconds = stopwatch.Elapsed.TotalSeconds;
-        var update = authenticator.Sign(new GatewayUpdate(GatewayId, task.Sequence, bytes, State.Plan!.Examples, releasedLoss, privacy, seconds, null),
+        var update = authenticator.Sign(new GatewayUpdate(GatewayId, task.Sequence, secure ? null : bytes, State.Plan!.Examples, releasedLoss, privacy, seconds, null),
             JobId, task.ModelVersion);
         (State.LastRelease, State.LastReleaseModelVersion) = (update, task.ModelVersion);
         try
@@ -229,7 +245,7 @@ public sealed class GatewayGrain(
         if (privacy.Epsilon is { } eps) Telemetry.EpsilonSpent.Record(eps);
         Log.Trained(logger, JobId, GatewayId, task.Sequence, State.Plan.Examples, local.Settings.Steps, local.Settings.SampleRate,
             local.Settings.NoiseMultiplier, privacy.Epsilon?.ToString("F3") ?? "not claimed", seconds);
-        return update;
+        return (update, bytes);
     }
 
     /// <summary>The plan fixed at join, rebuilt after a reactivation from the stored noise multiplier (no recalibration).</summary>

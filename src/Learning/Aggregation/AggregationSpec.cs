@@ -1,4 +1,5 @@
 using FedGrains.Learning.Codecs;
+using FedGrains.Learning.SecureAggregation;
 namespace FedGrains.Learning.Aggregation;
 
 /// <summary>
@@ -36,6 +37,9 @@ public sealed record AggregationSpec
 
     /// <summary>Asynchronous buffered rounds instead of synchronous ones.</summary>
     public BufferedSpec Buffered { get; init; } = new();
+
+    /// <summary>Secure aggregation: the federation learns only the sum of each round's deltas.</summary>
+    public SecureAggregationSpec Secure { get; init; } = new();
 }
 
 /// <summary>A zeroing or clipping stage: off, a fixed bound, or adaptive (geometric quantile matching, Andrew et al. 2019).</summary>

@@ -1,4 +1,5 @@
 using FedGrains.Learning.Aggregation;
+using FedGrains.Learning.SecureAggregation;
 using FedGrains.Learning.Training;
 
 namespace FedGrains.Learning.Jobs;
@@ -75,6 +76,7 @@ public static class JobSpecValidator
         if (buffered.Enabled) CheckBuffered(p, spec, buffered, resolved.Count);
         if (buffered.Enabled) CheckAggregation(p, spec.Aggregation, buffered.BufferSize, "aggregation.buffered.buffer_size", "version");
         else CheckAggregation(p, spec.Aggregation, spec.MinUpdatesPerRound, "min_updates_per_round", "round");
+        if (spec.Aggregation.Secure.Enabled) CheckSecure(p, spec, cohort);
 
         var privacy = spec.Privacy;
         if (!TryParseNoiseLevel(privacy.NoiseLevel, out _)) p.Add($"privacy.noise_level: '{Shown(privacy.NoiseLevel)}' is not known; use \"sample\", \"batch\" or \"none\" (lower case).");
@@ -169,6 +171,26 @@ public static class JobSpecValidator
         if (!(o.LearningRate > 0) || double.IsInfinity(o.LearningRate)) p.Add($"aggregation.server_optimizer.learning_rate: {o.LearningRate} must be > 0.");
         if (o.Beta1 is < 0 or >= 1 || o.Beta2 is < 0 or >= 1) p.Add("aggregation.server_optimizer.beta1/beta2 must be in [0, 1).");
         if (!(o.Tau > 0)) p.Add($"aggregation.server_optimizer.tau: {o.Tau} must be > 0 (e.g. 1e-3).");
+    }
+
+    /// <summary>
+    /// Under secure aggregation the federation sees only the sum, so whatever needs one gateway's update is refused,
+    /// saying why: it could not run, or it would need what the protocol hides.
+    /// </summary>
+    private static void CheckSecure(List<string> p, JobSpec spec, int cohort)
+    {
+        var a = spec.Aggregation;
+        const string why = "the federation sees only the sum of the deltas under aggregation.secure";
+        if (a.Buffered.Enabled) p.Add("aggregation.buffered: buffered rounds release each update as it arrives; secure aggregation sums a whole round's cohort. Turn one of them off.");
+        if (a.Rule != "mean") p.Add($"aggregation.rule: '{a.Rule}' needs individual updates, and {why}; use \"mean\".");
+        if (a.Zeroing.Mode != "off") p.Add($"aggregation.zeroing: zeroing judges each update's norm, and {why}; set its mode to off (aggregation.secure.clipping_norm bounds every delta at its gateway).");
+        if (a.Clipping.Mode != "off") p.Add($"aggregation.clipping: the federation clips each update, and {why}; set its mode to off and use aggregation.secure.clipping_norm, applied at each gateway.");
+        if (a.DiscardHarmful.Enabled) p.Add($"aggregation.discard_harmful: it evaluates each update on validation data, and {why}; turn it off.");
+        if (a.CentralDp.Enabled) p.Add($"aggregation.central_dp: central DP clips each update at the federation, and {why}; turn it off (each site's DP-SGD noise still protects its examples).");
+        if (a.Compression.Kind != "none") p.Add($"aggregation.compression: '{a.Compression.Kind}' would be applied before the integer encoding, which replaces it (aggregation.secure.bits sets the width of each value); set its kind to none.");
+        if (spec.Privacy.LocalUpdateDp.Enabled) p.Add("privacy.local_update_dp: it adds continuous Gaussian noise before the integer encoding, which the secure sum's accounting does not cover; turn it off.");
+        try { SecureRoundPlan.For(a.Secure, cohort, 1); }
+        catch (ArgumentException e) { p.Add(e.Message + "."); }
     }
 
     private static void CheckBuffered(List<string> p, JobSpec spec, BufferedSpec b, int gateways)

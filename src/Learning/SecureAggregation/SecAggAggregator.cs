@@ -68,8 +68,8 @@ public sealed class SecAggAggregator
         _masked = masked.ToDictionary(p => p.Key, p => p.Value);
         var dropped = _shared.Where(i => !_masked.ContainsKey(i)).Order().ToArray();
         Dropouts.BeforeInput.AddRange(dropped);
-        if (_masked.Count < _parameters.Threshold)
-            throw new SecAggAbortedException($"only {_masked.Count} gateways sent masked inputs, fewer than the threshold {_parameters.Threshold}: nothing is unmasked");
+        if (_masked.Count < Math.Max(2, _parameters.Threshold))
+            throw new SecAggAbortedException($"only {_masked.Count} gateways sent masked inputs, fewer than {Math.Max(2, _parameters.Threshold)} (the threshold {_parameters.Threshold}, and never fewer than 2: a sum of one is that input): nothing is unmasked");
         _request = new UnmaskRequest(_masked.Keys.Order().ToArray(), dropped);
         return _request;
     }

@@ -107,8 +107,9 @@ public sealed class SecAggParticipant : IDisposable
             throw new InvalidDataException("the unmask request names a gateway twice, or as both survivor and dropped: answering would reveal its input");
         if (!request.Survivors.Contains(_index))
             throw new InvalidDataException("the unmask request does not count this gateway among the survivors");
-        if (request.Survivors.Count < _parameters.Threshold)
-            throw new InvalidOperationException($"only {request.Survivors.Count} gateways survived, fewer than the threshold {_parameters.Threshold}: the round is aborted");
+        // A sum of one input is that input: never unmasked, whatever the threshold.
+        if (request.Survivors.Count < Math.Max(2, _parameters.Threshold))
+            throw new InvalidOperationException($"only {request.Survivors.Count} gateways survived, fewer than {Math.Max(2, _parameters.Threshold)} (the threshold {_parameters.Threshold}, and never fewer than 2): the round is aborted");
         var selfMask = request.Survivors.Where(_held!.ContainsKey).ToDictionary(v => v, v => _held[v].SelfMask);
         var maskKey = request.Dropped.Where(_held.ContainsKey).ToDictionary(v => v, v => _held[v].MaskKey);
         return new UnmaskShares(_index, selfMask, maskKey);

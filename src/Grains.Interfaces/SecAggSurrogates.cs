@@ -1,0 +1,84 @@
+using FedGrains.Learning.SecureAggregation;
+
+namespace FedGrains.Grains.Interfaces;
+
+// Carry the SecAgg+ messages across the wire, so the protocol's types stay in the Orleans-free Learning library.
+
+[GenerateSerializer, Immutable, Alias("fedgrains.secagg-keys")]
+public readonly struct SecAggKeysSurrogate(int index, byte[] cipherPublicKey, byte[] maskPublicKey)
+{
+    [Id(0)] public readonly int Index = index;
+    [Id(1)] public readonly byte[] CipherPublicKey = cipherPublicKey;
+    [Id(2)] public readonly byte[] MaskPublicKey = maskPublicKey;
+}
+
+[RegisterConverter]
+public sealed class SecAggKeysConverter : IConverter<SecAggKeys, SecAggKeysSurrogate>
+{
+    public SecAggKeys ConvertFromSurrogate(in SecAggKeysSurrogate s) => new(s.Index, s.CipherPublicKey, s.MaskPublicKey);
+
+    public SecAggKeysSurrogate ConvertToSurrogate(in SecAggKeys k) => new(k.Index, k.CipherPublicKey, k.MaskPublicKey);
+}
+
+[GenerateSerializer, Immutable, Alias("fedgrains.secagg-share")]
+public readonly struct EncryptedShareSurrogate(int from, int to, byte[] nonce, byte[] ciphertext, byte[] tag)
+{
+    [Id(0)] public readonly int From = from;
+    [Id(1)] public readonly int To = to;
+    [Id(2)] public readonly byte[] Nonce = nonce;
+    [Id(3)] public readonly byte[] Ciphertext = ciphertext;
+    [Id(4)] public readonly byte[] Tag = tag;
+}
+
+[RegisterConverter]
+public sealed class EncryptedShareConverter : IConverter<EncryptedShare, EncryptedShareSurrogate>
+{
+    public EncryptedShare ConvertFromSurrogate(in EncryptedShareSurrogate s) => new(s.From, s.To, s.Nonce, s.Ciphertext, s.Tag);
+
+    public EncryptedShareSurrogate ConvertToSurrogate(in EncryptedShare e) => new(e.From, e.To, e.Nonce, e.Ciphertext, e.Tag);
+}
+
+[GenerateSerializer, Immutable, Alias("fedgrains.secagg-unmask-request")]
+public readonly struct UnmaskRequestSurrogate(int[] survivors, int[] dropped)
+{
+    [Id(0)] public readonly int[] Survivors = survivors;
+    [Id(1)] public readonly int[] Dropped = dropped;
+}
+
+[RegisterConverter]
+public sealed class UnmaskRequestConverter : IConverter<UnmaskRequest, UnmaskRequestSurrogate>
+{
+    public UnmaskRequest ConvertFromSurrogate(in UnmaskRequestSurrogate s) => new(s.Survivors ?? [], s.Dropped ?? []);
+
+    public UnmaskRequestSurrogate ConvertToSurrogate(in UnmaskRequest r) => new([.. r.Survivors], [.. r.Dropped]);
+}
+
+/// <summary>Shares as (owner, x, y) triples: the owner is the gateway the secret belongs to.</summary>
+[GenerateSerializer, Immutable, Alias("fedgrains.secagg-unmask-shares")]
+public readonly struct UnmaskSharesSurrogate(int from, int[] selfOwners, int[] selfX, byte[][] selfY, int[] keyOwners, int[] keyX, byte[][] keyY)
+{
+    [Id(0)] public readonly int From = from;
+    [Id(1)] public readonly int[] SelfOwners = selfOwners;
+    [Id(2)] public readonly int[] SelfX = selfX;
+    [Id(3)] public readonly byte[][] SelfY = selfY;
+    [Id(4)] public readonly int[] KeyOwners = keyOwners;
+    [Id(5)] public readonly int[] KeyX = keyX;
+    [Id(6)] public readonly byte[][] KeyY = keyY;
+}
+
+[RegisterConverter]
+public sealed class UnmaskSharesConverter : IConverter<UnmaskShares, UnmaskSharesSurrogate>
+{
+    public UnmaskShares ConvertFromSurrogate(in UnmaskSharesSurrogate s) => new(s.From, Shares(s.SelfOwners, s.SelfX, s.SelfY), Shares(s.KeyOwners, s.KeyX, s.KeyY));
+
+    public UnmaskSharesSurrogate ConvertToSurrogate(in UnmaskShares u) => new(u.From,
+        [.. u.SelfMaskShares.Keys], [.. u.SelfMaskShares.Values.Select(v => v.X)], [.. u.SelfMaskShares.Values.Select(v => v.Y)],
+        [.. u.MaskKeyShares.Keys], [.. u.MaskKeyShares.Values.Select(v => v.X)], [.. u.MaskKeyShares.Values.Select(v => v.Y)]);
+
+    private static Dictionary<int, ShamirShare> Shares(int[]? owners, int[]? x, byte[][]? y)
+    {
+        if (owners is null || x is null || y is null || owners.Length != x.Length || owners.Length != y.Length || owners.Distinct().Count() != owners.Length)
+            throw new InvalidDataException("an unmask answer's shares are malformed (lengths differ, or a gateway's share is repeated)");
+        return owners.Select((o, i) => (o, i)).ToDictionary(p => p.o, p => new ShamirShare(x[p.i], y[p.i]));
+    }
+}

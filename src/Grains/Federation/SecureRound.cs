@@ -1,0 +1,111 @@
+using System.Diagnostics;
+using System.Security.Cryptography;
+using FedGrains.Grains.Interfaces;
+using FedGrains.Grains.Placement;
+using FedGrains.Learning.Jobs;
+using FedGrains.Learning.SecureAggregation;
+
+namespace FedGrains.Grains.Federation;
+
+/// <summary>The unmasked result of a secure round: the survivors' mean delta, and what the protocol cost.</summary>
+public sealed record SecureSum(float[] MeanDelta, IReadOnlyList<string> Survivors, long BytesUp, double WrapProbability);
+
+/// <summary>
+/// One attempt of a secure round (SecAgg+, Bell et al. 2020): the federation only relays. It asks the cohort to
+/// train (each gateway keeps its delta and answers with this attempt's public keys), relays the keys along a fresh
+/// random neighbour graph, relays the encrypted shares, collects the masked deltas, asks the survivors for the
+/// shares that remove the masks, and unmasks the sum. A gateway that fails or is late at any stage has dropped; the
+/// protocol tolerates that down to the threshold, below which nothing is unmasked and the round is attempted again
+/// from scratch (a new context: new keys, masks and graph; the gateways train nothing again). Nothing of an attempt is
+/// persisted: a federation that restarts starts the round anew.
+/// </summary>
+internal static class SecureRound
+{
+    /// <summary>How long a gateway has for each of the three short stages (keys, shares, unmasking are milliseconds of work).</summary>
+    private static readonly TimeSpan StageTimeout = TimeSpan.FromSeconds(60);
+
+    public sealed record Outcome(IReadOnlyList<ReceivedUpdate> Results, SecureSum? Sum, string? Failure);
+
+    public static async Task<Outcome> RunAsync(IRoundHost host, JobSpec spec, IReadOnlyList<string> cohort, RoundTask task, int parameters,
+        Action<int> trained, CancellationToken cancellationToken)
+    {
+        using var activity = Telemetry.Source.StartActivity("secure-aggregation");
+        var plan = SecureRoundPlan.For(spec.Aggregation.Secure, cohort.Count, parameters);
+        var context = SecureRoundPlan.NewContext(host.JobId, task.Sequence, task.ModelVersion);
+        var index = cohort.Select((id, i) => (id, i: i + 1)).ToDictionary(p => p.id, p => p.i);
+        var idOf = index.ToDictionary(p => p.Value, p => p.Key);
+        IGatewayGrain Gateway(string id) => SiteCalls.Gateway(host.GrainFactory, host.JobId, id);
+        var dropped = new Dictionary<string, string>();
+        long bytesUp = 0;
+
+        // Training, then stage 1 (keys): one call.
+        int done = 0;
+        var answers = await Task.WhenAll(cohort.Select(async id =>
+        {
+            var setup = new SecureRoundSetup(index[id], cohort.Count, context);
+            var answer = await GatewayCalls.AskSecureAsync(host, id, task, setup, spec.RoundTimeoutSeconds, cancellationToken);
+            trained(++done);
+            return answer;
+        }));
+        var results = answers.Select(a => a.Received).ToArray();
+        if (host.Stopped) return new Outcome(results, null, null);
+        var advertised = answers.Where(a => a.Keys is not null).Select(a => a.Keys!).ToList();
+        foreach (var a in answers.Where(a => a.Keys is null)) dropped[a.Received.Id] = a.Received.Error ?? a.Received.Update?.RefusedReason ?? "no keys";
+        bytesUp += advertised.Sum(k => (long)k.CipherPublicKey.Length + k.MaskPublicKey.Length);
+
+        try
+        {
+            var graph = NeighbourGraph.Build(cohort.Count, plan.Neighbours, new Random(RandomNumberGenerator.GetInt32(int.MaxValue)));
+            var aggregator = new SecAggAggregator(plan.Protocol(context), graph);
+            var keys = aggregator.RouteKeys(advertised);
+            var sent = await StageAsync(keys, (i, k) => Gateway(idOf[i]).ShareKeysAsync(context, k), "sharing keys", idOf, dropped, cancellationToken);
+            bytesUp += sent.Values.Sum(s => s.Sum(e => (long)e.Ciphertext.Length + e.Nonce.Length + e.Tag.Length));
+            var routed = aggregator.RouteShares(sent);
+            var masked = await StageAsync(routed, (i, s) => Gateway(idOf[i]).MaskInputAsync(context, s), "sending its masked delta", idOf, dropped, cancellationToken);
+            bytesUp += masked.Values.Sum(m => 4L * m.Length);
+            var request = aggregator.RequestUnmask(masked);
+            var survivors = request.Survivors.ToDictionary(i => i, _ => request);
+            var shares = await StageAsync(survivors, (i, r) => Gateway(idOf[i]).UnmaskAsync(context, r), "unmasking", idOf, dropped, cancellationToken);
+            bytesUp += shares.Values.Sum(s => 36L * (s.SelfMaskShares.Count + s.MaskKeyShares.Count) * 2);
+            var sum = aggregator.Unmask(shares.Values.ToList());
+            var mean = plan.DecodeMean(sum, request.Survivors.Count, SecureRoundPlan.RotationSeed(host.JobId, task.Sequence, task.ModelVersion));
+            activity?.SetTag("fedgrains.secagg.survivors", request.Survivors.Count);
+            Telemetry.SecureRoundDropouts.Add(cohort.Count - request.Survivors.Count);
+            return new Outcome(Dropouts(results, dropped), new SecureSum(mean, request.Survivors.Select(i => idOf[i]).ToArray(), bytesUp, plan.WrapProbability), null);
+        }
+        catch (OperationCanceledException) when (host.Stopped)
+        {
+            return new Outcome(results, null, null); // cancelled or shutting down: nothing of this round is recorded
+        }
+        catch (Exception e) when (e is SecAggAbortedException or ArgumentException or InvalidDataException or OperationCanceledException)
+        {
+            Telemetry.SecureRoundsAborted.Add(1);
+            var reason = e is OperationCanceledException ? $"round_timeout_seconds={spec.RoundTimeoutSeconds} passed" : e.Message;
+            var why = $"secure aggregation of round {task.Sequence} aborted, nothing was unmasked: {reason}";
+            return new Outcome(Dropouts(results, dropped), null,
+                dropped.Count == 0 ? why : $"{why} (dropped: {string.Join("; ", dropped.Select(d => $"{d.Key}: {d.Value}"))})");
+        }
+    }
+
+    /// <summary>Calls every gateway of a stage at once; those that fail or are late have dropped, with the reason.</summary>
+    private static async Task<Dictionary<int, TOut>> StageAsync<TIn, TOut>(IReadOnlyDictionary<int, TIn> inputs, Func<int, TIn, Task<TOut>> call,
+        string stage, Dictionary<int, string> idOf, Dictionary<string, string> dropped, CancellationToken cancellationToken)
+    {
+        var answers = await Task.WhenAll(inputs.Select(async p =>
+        {
+            try { return (p.Key, Value: await call(p.Key, p.Value).WaitAsync(StageTimeout, cancellationToken), Error: (string?)null); }
+            catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            {
+                return (p.Key, Value: default(TOut), Error: e is TimeoutException ? $"no answer within {StageTimeout.TotalSeconds:F0} s" : e.Message);
+            }
+        }));
+        cancellationToken.ThrowIfCancellationRequested();
+        foreach (var a in answers.Where(a => a.Error is not null)) dropped[idOf[a.Key]] = $"dropped out of secure aggregation while {stage}: {a.Error}";
+        return answers.Where(a => a.Error is null).ToDictionary(a => a.Key, a => a.Value!);
+    }
+
+    /// <summary>The answers, with the reason each dropped gateway dropped, so the round's record says it.</summary>
+    private static ReceivedUpdate[] Dropouts(IReadOnlyList<ReceivedUpdate> results, Dictionary<string, string> dropped) =>
+        results.Select(r => dropped.TryGetValue(r.Id, out var why) && r.Update is not null && r.Update.RefusedReason is null
+            ? r with { Update = r.Update with { RefusedReason = why } } : r).ToArray();
+}

@@ -1,0 +1,73 @@
+using FedGrains.Grains.Interfaces;
+using FedGrains.Learning.Codecs;
+using FedGrains.Learning.SecureAggregation;
+
+namespace FedGrains.Grains.Gateway;
+
+/// <summary>
+/// The gateway's side of a secure round (SecAgg+). Its delta, encoded for the sum, and the attempt's participant (its
+/// keys and secrets) live in this activation's memory only and never reach a store: a gateway that restarts
+/// mid-round drops out of that round, which the protocol tolerates, and cannot train it again without spending twice.
+/// </summary>
+public sealed partial class GatewayGrain
+{
+    /// <summary>The delta of the last secure request, held for its attempts: the request, and the float delta as trained.</summary>
+    private (int Sequence, long ModelVersion, float[] Delta)? held;
+
+    /// <summary>The current attempt: its context, its participant, and the delta encoded for its cohort.</summary>
+    private (byte[] Context, SecAggParticipant Participant, uint[] Encoded)? attempt;
+
+    public async Task<SecureTrainAnswer> TrainSecureAsync(RoundTask task, SecureRoundSetup setup, CancellationToken cancellationToken = default)
+    {
+        var spec = JoinedSpec(task);
+        if (!spec.Aggregation.Secure.Enabled)
+            throw new InvalidOperationException($"job '{JobId}' does not use aggregation.secure; gateway '{GatewayId}' takes part in no secure round");
+        if (setup.Index < 1 || setup.Index > setup.CohortSize || setup.Context is not { Length: > 0 and <= 1024 })
+            throw new ArgumentException($"a secure round setup with index {setup.Index} of a cohort of {setup.CohortSize} and a context of {setup.Context?.Length ?? 0} bytes: the index must be in 1..cohort and the context 1-1024 bytes");
+        GatewayUpdate update;
+        if (held is { } h && h.Sequence == task.Sequence && h.ModelVersion == task.ModelVersion && State.LastRelease is { } last && last.Round == task.Sequence)
+            update = last; // a new attempt of the same round: the held delta, masked afresh below
+        else
+        {
+            var (released, bytes) = await ReleaseAsync(task, cancellationToken);
+            if (released.RefusedReason is not null || bytes is null) return new SecureTrainAnswer(released, null);
+            var delta = DeltaCodec.Decode(bytes).Values;
+            if (Array.FindIndex(delta, v => !float.IsFinite(v)) is var bad and >= 0)
+                throw new InvalidOperationException($"gateway '{GatewayId}': delta value {bad} is not finite; nothing is sent");
+            (held, update) = ((task.Sequence, task.ModelVersion, delta), released);
+        }
+        var plan = SecureRoundPlan.For(spec.Aggregation.Secure, setup.CohortSize, held.Value.Delta.Length);
+        var encoded = plan.Encode(held.Value.Delta, SecureRoundPlan.RotationSeed(JobId, task.Sequence, task.ModelVersion));
+        EndAttempt();
+        var participant = new SecAggParticipant(setup.Index, plan.Protocol(setup.Context));
+        attempt = (setup.Context, participant, encoded);
+        return new SecureTrainAnswer(update, participant.AdvertiseKeys());
+    }
+
+    public Task<IReadOnlyList<EncryptedShare>> ShareKeysAsync(byte[] context, IReadOnlyList<SecAggKeys> neighbours) =>
+        Task.FromResult(Attempt(context).Participant.ShareKeys(neighbours));
+
+    public Task<uint[]> MaskInputAsync(byte[] context, IReadOnlyList<EncryptedShare> received)
+    {
+        var (_, participant, encoded) = Attempt(context);
+        return Task.FromResult(participant.MaskInput(encoded, received));
+    }
+
+    /// <summary>Answers once; the attempt ends with it (its secrets are dropped), so no second request is ever answered.</summary>
+    public Task<UnmaskShares> UnmaskAsync(byte[] context, UnmaskRequest request)
+    {
+        var participant = Attempt(context).Participant;
+        try { return Task.FromResult(participant.Unmask(request)); }
+        finally { EndAttempt(); }
+    }
+
+    private (byte[] Context, SecAggParticipant Participant, uint[] Encoded) Attempt(byte[] context) =>
+        attempt is { } a && a.Context.AsSpan().SequenceEqual(context) ? a
+            : throw new InvalidOperationException($"gateway '{GatewayId}' has no secure round attempt under this context (it restarted, or the attempt ended or was replaced); the round starts a new attempt");
+
+    private void EndAttempt()
+    {
+        attempt?.Participant.Dispose();
+        attempt = null;
+    }
+}

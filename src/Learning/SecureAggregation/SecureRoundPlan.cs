@@ -1,0 +1,73 @@
+using System.Security.Cryptography;
+
+namespace FedGrains.Learning.SecureAggregation;
+
+/// <summary>
+/// What the federation and every gateway of one secure round agree on, computed alike on both sides from the job's
+/// spec, the cohort size and the model's parameter count: the neighbour degree k, the threshold t, the encoding.
+/// </summary>
+/// <param name="Length">The encoded length (the parameter count padded to a power of two).</param>
+/// <param name="WrapProbability">The bound on the chance that the round's sum wraps (<see cref="SecureEncoding.WrapProbabilityBound"/>).</param>
+public sealed record SecureRoundPlan(int Gateways, int Neighbours, int Threshold, int Parameters, int Length, SecureEncodingParameters Encoding, double WrapProbability)
+{
+    /// <summary>The plan, or <see cref="ArgumentException"/> saying which setting cannot work for this cohort.</summary>
+    public static SecureRoundPlan For(SecureAggregationSpec spec, int gateways, int parameters)
+    {
+        if (gateways < 2) throw new ArgumentException($"aggregation.secure needs a cohort of at least 2 gateways (a sum of one is that gateway's delta), got {gateways}");
+        int k = spec.Neighbours == 0 ? NeighbourGraph.LogarithmicDegree(gateways) : Math.Min(spec.Neighbours, gateways - 1);
+        if (k < gateways - 1 && (k < 2 || k % 2 != 0))
+            throw new ArgumentException($"aggregation.secure.neighbours: {spec.Neighbours} must be 0 (auto), an even number of at least 2, or at least the cohort size - 1 ({gateways - 1}) for classic SecAgg");
+        int t = spec.Threshold == 0 ? k / 2 + 1 : spec.Threshold;
+        if (t < 1 || t > k)
+            throw new ArgumentException($"aggregation.secure.threshold: {spec.Threshold} must be between 1 and the neighbours per gateway ({k}) for a cohort of {gateways}");
+        if (spec.Bits is < 8 or > 32) throw new ArgumentException($"aggregation.secure.bits: {spec.Bits} must be in 8..32");
+        if (!(spec.ClippingNorm > 0) || double.IsInfinity(spec.ClippingNorm)) throw new ArgumentException($"aggregation.secure.clipping_norm: {spec.ClippingNorm} must be > 0");
+        if (!(spec.MaxWrapProbability is > 0 and < 1)) throw new ArgumentException($"aggregation.secure.max_wrap_probability: {spec.MaxWrapProbability} must be in (0, 1)");
+        int length = SecureEncoding.PaddedLength(parameters);
+        var encoding = new SecureEncodingParameters(spec.ClippingNorm, Scale(spec, gateways, length), spec.Bits);
+        if (!(encoding.Scale * spec.ClippingNorm / Math.Sqrt(length) >= 1))
+            throw new ArgumentException($"aggregation.secure.bits: {spec.Bits} bits cannot hold the sum of {gateways} deltas of {parameters:N0} parameters at wrap probability {spec.MaxWrapProbability:G3} with any useful precision; give more bits (e.g. {Math.Min(32, spec.Bits + 8)})");
+        return new SecureRoundPlan(gateways, k, t, parameters, length, encoding, SecureEncoding.WrapProbabilityBound(encoding, length, gateways));
+    }
+
+    /// <summary>
+    /// The largest scale gamma whose wrap bound meets the target: with L = ln(2d / p), the sum's per-coordinate
+    /// variance n (gamma^2 C^2 / d + 1/4) must stay under 2^(2 bits - 2) / (2 L) (the Chernoff bound in
+    /// <see cref="SecureEncoding.WrapProbabilityBound"/>, solved for gamma).
+    /// </summary>
+    private static double Scale(SecureAggregationSpec spec, int gateways, int length)
+    {
+        double half = Math.Pow(2, spec.Bits - 1), log = Math.Log(2.0 * length / spec.MaxWrapProbability);
+        double perGateway = half * half / (2 * log * gateways) - 0.25;
+        return perGateway <= 0 ? 0 : Math.Sqrt(length * perGateway) / spec.ClippingNorm;
+    }
+
+    /// <summary>The protocol's parameters for one attempt, named by <paramref name="context"/>.</summary>
+    public SecAggParameters Protocol(byte[] context) => new(Encoding.Bits, Threshold, Length, context);
+
+    /// <summary>
+    /// A fresh context for one attempt of one round: the job, the round, the model version and 16 random bytes, so
+    /// no key, share or mask of one attempt is valid in another.
+    /// </summary>
+    public static byte[] NewContext(string jobId, int round, long modelVersion) =>
+        System.Text.Encoding.UTF8.GetBytes($"fedgrains.secagg|{jobId}|{round}|{modelVersion}|{Convert.ToHexString(RandomNumberGenerator.GetBytes(16))}");
+
+    /// <summary>The round's rotation seed: the same for the cohort and every attempt, so a gateway encodes its delta once.</summary>
+    public static byte[] RotationSeed(string jobId, int round, long modelVersion) =>
+        SHA256.HashData(System.Text.Encoding.UTF8.GetBytes($"fedgrains.secagg.rotation|{jobId}|{round}|{modelVersion}"));
+
+    /// <summary>A gateway's delta, encoded for the sum (stochastic rounding from the OS's generator).</summary>
+    public uint[] Encode(ReadOnlySpan<float> delta, byte[] rotationSeed)
+    {
+        if (delta.Length != Parameters) throw new ArgumentException($"a delta of {delta.Length} values where the model has {Parameters}");
+        return SecureEncoding.Encode(delta, Encoding, rotationSeed, new Random(RandomNumberGenerator.GetInt32(int.MaxValue)));
+    }
+
+    /// <summary>The survivors' mean delta from their sum (each survivor counts once, as in DP-FedAvg).</summary>
+    public float[] DecodeMean(ReadOnlySpan<uint> sum, int survivors, byte[] rotationSeed)
+    {
+        var mean = SecureEncoding.Decode(sum, Parameters, Encoding, rotationSeed);
+        for (int i = 0; i < mean.Length; i++) mean[i] /= survivors;
+        return mean;
+    }
+}

@@ -1,0 +1,101 @@
+using FedGrains.Grains.Interfaces;
+using FedGrains.Learning.Aggregation;
+using FedGrains.Learning.Jobs;
+using FedGrains.Learning.SecureAggregation;
+using Orleans.TestingHost;
+
+namespace FedGrains.Cluster.Tests.Federation;
+
+/// <summary>
+/// Jobs under aggregation.secure on a real cluster: the federation gets masked deltas and their sum only, gateways
+/// that drop mid-protocol are tolerated down to the threshold, and below it nothing is unmasked.
+/// </summary>
+public sealed class SecureAggregationClusterTests
+{
+    private static JobSpec Secure(int rounds = 3, int gateways = 4, int minUpdates = 2) => TestCluster.SyntheticJob(rounds, gateways) with
+    {
+        MinUpdatesPerRound = minUpdates,
+        Aggregation = new AggregationSpec { Secure = new SecureAggregationSpec { Enabled = true, Bits = 24, ClippingNorm = 10 } },
+    };
+
+    /// <summary>A cluster whose federation makes the named gateways fail at one secure stage (as if they dropped out then).</summary>
+    private static Task<InProcessTestCluster> StartAsync(string? failingMethod = null, params string[] failing) =>
+        TestCluster.StartAsync(TestCluster.NewDatabasePath(), silos: 2, silo => silo.AddOutgoingGrainCallFilter(context =>
+            context.InterfaceMethod?.Name == failingMethod && failing.Any(g => context.TargetId.ToString().EndsWith("/" + g, StringComparison.Ordinal))
+                ? throw new TimeoutException($"{failingMethod} of a gateway that dropped")
+                : context.Invoke()));
+
+    private static async Task StopAsync(InProcessTestCluster cluster)
+    {
+        await cluster.StopAllSilosAsync();
+        await cluster.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task A_secure_job_learns_as_well_as_the_same_job_in_the_clear_and_no_delta_leaves_a_gateway_unmasked()
+    {
+        var cluster = await StartAsync();
+        try
+        {
+            var plain = cluster.Client.GetGrain<IFederationGrain>("clear-sum");
+            await plain.StartAsync(Secure() with { Aggregation = new AggregationSpec() });
+            var secure = cluster.Client.GetGrain<IFederationGrain>("secure-sum");
+            await secure.StartAsync(Secure());
+            var (clear, masked) = (await TestCluster.WaitFinishedAsync(plain), await TestCluster.WaitFinishedAsync(secure));
+
+            Assert.True(masked.State == JobState.Completed, masked.Error);
+            var history = await secure.GetHistoryAsync();
+            Assert.All(history, r => Assert.Equal(4, r.Participants.Count));
+            // A mean of the same clipped deltas: the same accuracy up to training noise.
+            Assert.InRange(masked.TestAccuracy!.Value, clear.TestAccuracy!.Value - 0.05, 1.0);
+            // What went up is masked vectors (4 bytes per padded value) plus keys and shares, never a delta.
+            int parameters = history[0].BytesUpDense > 0 ? (int)(history[0].BytesUpDense / 4 / 4) : 0;
+            Assert.True(history[0].BytesUp >= 4L * 4 * SecureEncoding.PaddedLength(parameters), $"{history[0].BytesUp} bytes up");
+
+            // The gateway itself refuses to release the delta in the clear, whoever asks.
+            var gateway = cluster.Grains().GetGrain<IGatewayGrain>(IGatewayGrain.Key("secure-sum", "gw-00"));
+            var refused = await Assert.ThrowsAsync<InvalidOperationException>(() => gateway.TrainAsync(new RoundTask(1, 0, [])));
+            Assert.Contains("releases its delta only masked", refused.Message);
+        }
+        finally { await StopAsync(cluster); }
+    }
+
+    [Fact]
+    public async Task A_gateway_that_drops_after_sharing_its_keys_is_left_out_of_the_sum_and_the_round_completes()
+    {
+        var cluster = await StartAsync(nameof(IGatewayGrain.MaskInputAsync), "gw-01");
+        try
+        {
+            var job = cluster.Client.GetGrain<IFederationGrain>("secure-dropout");
+            await job.StartAsync(Secure(rounds: 2, gateways: 5));
+            var status = await TestCluster.WaitFinishedAsync(job);
+
+            Assert.True(status.State == JobState.Completed, status.Error);
+            foreach (var round in await job.GetHistoryAsync())
+            {
+                Assert.Equal(["gw-00", "gw-02", "gw-03", "gw-04"], round.Participants.Order());
+                var dropped = Assert.Single(round.Rejected);
+                Assert.Equal("gw-01", dropped.GatewayId);
+                Assert.Contains("dropped out of secure aggregation while sending its masked delta", dropped.Reason);
+            }
+        }
+        finally { await StopAsync(cluster); }
+    }
+
+    [Fact]
+    public async Task Too_many_dropouts_unmask_nothing_and_the_job_fails_saying_why()
+    {
+        var cluster = await StartAsync(nameof(IGatewayGrain.MaskInputAsync), "gw-01", "gw-02", "gw-03");
+        try
+        {
+            var job = cluster.Client.GetGrain<IFederationGrain>("secure-aborted");
+            await job.StartAsync(Secure(rounds: 2, gateways: 4));
+            var status = await TestCluster.WaitFinishedAsync(job);
+
+            Assert.Equal(JobState.Failed, status.State);
+            Assert.Contains("nothing was unmasked", status.Error);
+            Assert.Empty(await job.GetHistoryAsync());
+        }
+        finally { await StopAsync(cluster); }
+    }
+}
