@@ -39,7 +39,8 @@ public sealed record SecureRoundPlan(int Gateways, int Neighbours, int Threshold
     {
         double half = Math.Pow(2, spec.Bits - 1), log = Math.Log(2.0 * length / spec.MaxWrapProbability);
         double perGateway = half * half / (2 * log * gateways) - 0.25;
-        return perGateway <= 0 ? 0 : Math.Sqrt(length * perGateway) / spec.ClippingNorm;
+        // 0.1% below the solution, so rounding in the bound's own arithmetic cannot put it over the target.
+        return perGateway <= 0 ? 0 : 0.999 * Math.Sqrt(length * perGateway) / spec.ClippingNorm;
     }
 
     /// <summary>The protocol's parameters for one attempt, named by <paramref name="context"/>.</summary>

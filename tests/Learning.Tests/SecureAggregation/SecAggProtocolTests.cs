@@ -58,6 +58,25 @@ public sealed class SecAggProtocolTests
     }
 
     [Fact]
+    public void One_survivor_is_never_unmasked_even_at_threshold_one()
+    {
+        using var round = new SecAggRound(4, 3, 1, 16, 10, seed: 7);
+        var inputs = Inputs(4, 10, 16, new Random(3));
+        // A sum of one input is that input, whatever the threshold allows.
+        var e = Assert.Throws<SecAggAbortedException>(() => round.Run(inputs, dropBeforeInput: new HashSet<int> { 1, 2, 3 }));
+        Assert.Contains("never fewer than 2", e.Message);
+        // Nor does a participant answer a request that names it the only survivor.
+        using var other = new SecAggRound(3, 2, 1, 16, 10, seed: 8);
+        var p = other.Participants[1];
+        var keys = other.Participants.Values.Select(q => q.AdvertiseKeys()).ToList();
+        var routed = other.Aggregator.RouteKeys(keys);
+        var sent = routed.ToDictionary(r => r.Key, r => other.Participants[r.Key].ShareKeys(r.Value));
+        var shares = other.Aggregator.RouteShares(sent);
+        p.MaskInput(inputs[1].AsSpan(0, 10), shares[1]);
+        Assert.Throws<InvalidOperationException>(() => p.Unmask(new UnmaskRequest([1], [2, 3])));
+    }
+
+    [Fact]
     public void Too_few_unmask_answers_abort_the_round()
     {
         using var round = new SecAggRound(6, 4, 3, 16, 10, seed: 6);
