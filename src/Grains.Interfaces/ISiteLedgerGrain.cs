@@ -83,7 +83,10 @@ public sealed record SiteChargeV1([property: Id(0)] double SampleRate, [property
         charges.Select((c, i) => new PrivacyCharge(c.SampleRate, c.NoiseMultiplier, c.Steps, i == 0 ? Mechanism.DpSgd : Mechanism.NoisedMetric)).ToArray();
 }
 
-/// <summary>What a site has spent: the lifetime composition, and per job what each gateway ran.</summary>
+/// <summary>
+/// What a site has spent: the lifetime composition, and per job what each gateway ran. <c>Epsilon</c> is example-level;
+/// <c>SecureSumEpsilon</c> is the site-level epsilon of secure sums with distributed noise (RDP), null without any.
+/// </summary>
 /// <param name="LifetimeBudget">The configured lifetime epsilon, or null when the site has none (recorded, not enforced).</param>
 [GenerateSerializer, Immutable, Alias("fedgrains.site-report")]
 public sealed record SiteReport(
@@ -92,7 +95,8 @@ public sealed record SiteReport(
     [property: Id(2)] double Delta,
     [property: Id(3)] string Accountant,
     [property: Id(4)] double? LifetimeBudget,
-    [property: Id(5)] IReadOnlyList<SiteJobSpend> Jobs);
+    [property: Id(5)] IReadOnlyList<SiteJobSpend> Jobs,
+    [property: Id(6)] double? SecureSumEpsilon = null);
 
 /// <summary>One gateway's runs in one job on the site's data, and their epsilon alone (at the site's delta).</summary>
 [GenerateSerializer, Immutable, Alias("fedgrains.site-job-spend")]
@@ -104,4 +108,5 @@ public sealed record SiteJobSpend(
     [property: Id(4)] double SampleRate,
     [property: Id(5)] double NoiseMultiplier,
     [property: Id(6)] double Epsilon,
-    [property: Id(7)] DateTimeOffset LastRecordedAt);
+    [property: Id(7)] DateTimeOffset LastRecordedAt,
+    [property: Id(8)] double? SecureSumEpsilon = null);

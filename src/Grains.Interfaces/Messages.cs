@@ -37,6 +37,7 @@ public sealed record GatewayUpdate(
 /// <param name="Epsilon">Example-level epsilon at <paramref name="Delta"/> of all releases so far (DP-SGD steps and noised metrics); null when no epsilon is claimed (noise level batch/none).</param>
 /// <param name="UpdateEpsilon">Site-level epsilon of the locally privatised updates (local update DP), null when that is off.</param>
 /// <param name="MetricNoiseMultiplier">Effective noise multiplier of each noised training-loss release (0: no metric released).</param>
+/// <param name="SecureSumEpsilon">Site-level epsilon of the secure sums this gateway's deltas were in (distributed DP, RDP), null when there are none.</param>
 /// <param name="Releases">Requests charged on the gateway's ledger, each recorded by its site's ledger under the same key (a site report's releases for this gateway and job).</param>
 [GenerateSerializer, Immutable, Alias("fedgrains.gateway-privacy")]
 public sealed record GatewayPrivacy(
@@ -52,7 +53,8 @@ public sealed record GatewayPrivacy(
     [property: Id(9)] double? UpdateEpsilon = null,
     [property: Id(10)] double MetricNoiseMultiplier = 0,
     [property: Id(11)] long MetricReleases = 0,
-    [property: Id(12)] int Releases = 0);
+    [property: Id(12)] int Releases = 0,
+    [property: Id(13)] double? SecureSumEpsilon = null);
 
 /// <summary>A gateway that was asked but contributed nothing to a round, and why.</summary>
 [GenerateSerializer, Immutable, Alias("fedgrains.rejected-update")]

@@ -1,5 +1,6 @@
 using FedGrains.Grains.Interfaces;
 using FedGrains.Learning.Codecs;
+
 using FedGrains.Learning.SecureAggregation;
 
 namespace FedGrains.Grains.Gateway;
@@ -11,10 +12,13 @@ namespace FedGrains.Grains.Gateway;
 /// </summary>
 public sealed partial class GatewayGrain
 {
-    /// <summary>The delta of the last secure request, held for its attempts: the request, and the float delta as trained.</summary>
-    private (int Sequence, long ModelVersion, float[] Delta)? held;
+    /// <summary>
+    /// The delta of the last secure request, held for its attempts: the request, and the delta encoded with its noise
+    /// for that cohort size. Encoded once: every encoding is a new noised release, so an attempt never re-encodes.
+    /// </summary>
+    private (int Sequence, long ModelVersion, int CohortSize, uint[] Encoded)? held;
 
-    /// <summary>The current attempt: its context, its participant, and the delta encoded for its cohort.</summary>
+    /// <summary>The current attempt: its context, its participant, and the encoded delta it masks.</summary>
     private (byte[] Context, SecAggParticipant Participant, uint[] Encoded)? attempt;
 
     public async Task<SecureTrainAnswer> TrainSecureAsync(RoundTask task, SecureRoundSetup setup, CancellationToken cancellationToken = default)
@@ -24,23 +28,28 @@ public sealed partial class GatewayGrain
             throw new InvalidOperationException($"job '{JobId}' does not use aggregation.secure; gateway '{GatewayId}' takes part in no secure round");
         if (setup.Index < 1 || setup.Index > setup.CohortSize || setup.Context is not { Length: > 0 and <= 1024 })
             throw new ArgumentException($"a secure round setup with index {setup.Index} of a cohort of {setup.CohortSize} and a context of {setup.Context?.Length ?? 0} bytes: the index must be in 1..cohort and the context 1-1024 bytes");
+        // Planned from this gateway's own spec: the federation chooses only the cohort size and the context.
+        var plan = SecureRoundPlan.For(spec.Aggregation.Secure, setup.CohortSize, WeightBuffer.Decode(task.GlobalWeights).Values.Length);
         GatewayUpdate update;
         if (held is { } h && h.Sequence == task.Sequence && h.ModelVersion == task.ModelVersion && State.LastRelease is { } last && last.Round == task.Sequence)
+        {
+            if (h.CohortSize != setup.CohortSize)
+                throw new InvalidOperationException($"gateway '{GatewayId}' encoded its delta of request {task.Sequence} for a cohort of {h.CohortSize}, and this attempt names {setup.CohortSize}; encoding it again would release it twice");
             update = last; // a new attempt of the same round: the held delta, masked afresh below
+        }
         else
         {
-            var (released, bytes) = await ReleaseAsync(task, cancellationToken);
+            var (released, bytes) = await ReleaseAsync(task, cancellationToken, plan.Charge());
             if (released.RefusedReason is not null || bytes is null) return new SecureTrainAnswer(released, null);
             var delta = DeltaCodec.Decode(bytes).Values;
             if (Array.FindIndex(delta, v => !float.IsFinite(v)) is var bad and >= 0)
                 throw new InvalidOperationException($"gateway '{GatewayId}': delta value {bad} is not finite; nothing is sent");
-            (held, update) = ((task.Sequence, task.ModelVersion, delta), released);
+            var encoded = plan.Encode(delta, SecureRoundPlan.RotationSeed(JobId, task.Sequence, task.ModelVersion));
+            (held, update) = ((task.Sequence, task.ModelVersion, setup.CohortSize, encoded), released);
         }
-        var plan = SecureRoundPlan.For(spec.Aggregation.Secure, setup.CohortSize, held.Value.Delta.Length);
-        var encoded = plan.Encode(held.Value.Delta, SecureRoundPlan.RotationSeed(JobId, task.Sequence, task.ModelVersion));
         EndAttempt();
         var participant = new SecAggParticipant(setup.Index, plan.Protocol(setup.Context));
-        attempt = (setup.Context, participant, encoded);
+        attempt = (setup.Context, participant, held.Value.Encoded);
         return new SecureTrainAnswer(update, participant.AdvertiseKeys());
     }
 

@@ -166,7 +166,8 @@ public sealed partial class GatewayGrain(
     /// Trains one request and records it in both ledgers; the update (with its delta, or why there is none) and the
     /// delta itself. Under secure aggregation the stored update holds no delta: only the caller keeps it, in memory.
     /// </summary>
-    private async Task<(GatewayUpdate Update, byte[]? Delta)> ReleaseAsync(RoundTask task, CancellationToken cancellationToken)
+    /// <param name="siteLevel">A secure round's distributed-noise charge, recorded with the round's others before training.</param>
+    private async Task<(GatewayUpdate Update, byte[]? Delta)> ReleaseAsync(RoundTask task, CancellationToken cancellationToken, PrivacyCharge? siteLevel = null)
     {
         var spec = JoinedSpec(task);
         bool secure = spec.Aggregation.Secure.Enabled;
@@ -186,7 +187,7 @@ public sealed partial class GatewayGrain(
         var stopwatch = Stopwatch.StartNew();
         var (x, y) = await Task.Run(() => Examples(spec, gateway), cancellationToken);
         var local = await JoinedPlanAsync(spec, gateway);
-        var charges = local.Charges(1);
+        IReadOnlyList<PrivacyCharge> charges = siteLevel is null ? local.Charges(1) : [.. local.Charges(1), siteLevel];
         // The site's policy again, as this silo reads it now: a job admitted before the site tightened it stops here,
         // and so does one its admin has not approved (or has rejected since).
         int classes = data.Dataset(spec).Classes;
@@ -300,7 +301,8 @@ public sealed partial class GatewayGrain(
 
     /// <summary>
     /// The ledger as a report, computed off the grain's turn from a snapshot: the example-level epsilon of everything
-    /// released (when claimed), the site-level epsilon of locally privatised updates, and the plan that reproduces them.
+    /// released (when claimed), the site-level epsilon of locally privatised updates and of secure sums with
+    /// distributed noise, and the plan that reproduces them.
     /// </summary>
     private async Task<GatewayPrivacy> PrivacyAsync()
     {
@@ -318,10 +320,12 @@ public sealed partial class GatewayGrain(
         }
         // A snapshot: the computation runs off the grain's turn, while an interleaved call may add a release.
         var (updateCharges, delta) = (s.UpdateNoiseMultiplier > 0 && s.Releases.Count > 0 ? new[] { UpdateDp.Charge(s.UpdateNoiseMultiplier, s.Releases.Count) } : null, s.Delta);
-        var (epsilon, updateEpsilon) = await AccountantWork.RunAsync(() => (
+        var (epsilon, updateEpsilon, secureSumEpsilon) = await AccountantWork.RunAsync(() => (
             claimed ? own.Epsilon() : (double?)null,
-            updateCharges is null ? (double?)null : own.Accountant.Epsilon(updateCharges, delta)));
+            updateCharges is null ? (double?)null : own.Accountant.Epsilon(updateCharges, delta),
+            own.SecureSumEpsilon()));
         return new GatewayPrivacy(GatewayId, epsilon, s.Delta, sampleRate, sigma, steps.Sum(c => c.Steps), s.NoiseLevel,
-            s.Accountant, s.TargetEpsilon, updateEpsilon, metrics.LastOrDefault()?.NoiseMultiplier ?? 0, metrics.Sum(c => c.Steps), s.Releases.Count);
+            s.Accountant, s.TargetEpsilon, updateEpsilon, metrics.LastOrDefault()?.NoiseMultiplier ?? 0, metrics.Sum(c => c.Steps), s.Releases.Count,
+            secureSumEpsilon);
     }
 }

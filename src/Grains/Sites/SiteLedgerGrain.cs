@@ -160,13 +160,14 @@ public sealed class SiteLedgerGrain(
             .Select(g =>
             {
                 var steps = g.SelectMany(e => e.Charges).Where(c => c.Mechanism == Mechanism.DpSgd).ToArray();
+                var spent = Ledger(g.SelectMany(e => e.Charges));
                 return new SiteJobSpend(g.Key.JobId, g.Key.GatewayId, g.Count(), steps.Sum(c => c.Steps), steps[^1].SampleRate,
-                    steps[^1].NoiseMultiplier, Ledger(g.SelectMany(e => e.Charges)).Epsilon(), g.Last().RecordedAt);
+                    steps[^1].NoiseMultiplier, spent.Epsilon(), g.Last().RecordedAt, spent.SecureSumEpsilon());
             })
             .OrderBy(j => j.LastRecordedAt)
             .ToArray();
-        return new SiteReport(SiteId, Ledger(entries.SelectMany(e => e.Charges)).Epsilon(), Options.LifetimeDelta,
-            Options.Accountant, Budget.Epsilon, jobs);
+        var lifetime = Ledger(entries.SelectMany(e => e.Charges));
+        return new SiteReport(SiteId, lifetime.Epsilon(), Options.LifetimeDelta, Options.Accountant, Budget.Epsilon, jobs, lifetime.SecureSumEpsilon());
     }
 
     /// <summary>Why adding <paramref name="more"/> would cross the site's budget, or null when it fits or there is no budget.</summary>

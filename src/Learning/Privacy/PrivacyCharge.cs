@@ -14,6 +14,12 @@ public enum Mechanism
 
     /// <summary>The federation's noised sum of clipped updates (central DP).</summary>
     CentralDp,
+
+    /// <summary>
+    /// A secure sum of whole deltas with distributed discrete Gaussian noise: site-level (a site's whole data), charged
+    /// as the Gaussian whose RDP bounds it and composed in RDP only, apart from the example-level charges.
+    /// </summary>
+    SecureSum,
 }
 
 /// <summary>
@@ -23,6 +29,9 @@ public enum Mechanism
 /// </summary>
 public sealed record PrivacyCharge(double SampleRate, double NoiseMultiplier, long Steps, Mechanism Mechanism = Mechanism.DpSgd)
 {
+    /// <summary>Whether this charge bounds what is learnt about one example (every mechanism but the site-level <see cref="Mechanism.SecureSum"/>).</summary>
+    public bool IsExampleLevel => Mechanism != Mechanism.SecureSum;
+
     /// <summary>True when this release adds noise, so an accountant can bound it.</summary>
     public bool IsNoised => NoiseMultiplier > 0;
 }

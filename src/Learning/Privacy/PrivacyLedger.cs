@@ -33,9 +33,20 @@ public sealed class PrivacyLedger(IPrivacyAccountant accountant, double delta, d
     /// <summary>What recording <paramref name="more"/> would bring the ledger to.</summary>
     public BudgetProjection Project(IEnumerable<PrivacyCharge> more) => new(EpsilonOf(charges.Concat(more)), Epsilon(), budget);
 
+    /// <summary>
+    /// The site-level epsilon of the secure sums recorded (distributed DP), composed in RDP whatever the ledger's
+    /// accountant (see <see cref="Mechanism.SecureSum"/>); null when there are none.
+    /// </summary>
+    public double? SecureSumEpsilon()
+    {
+        var sums = charges.Where(c => !c.IsExampleLevel && c.Steps > 0).ToArray();
+        return sums.Length == 0 ? null : RdpAccountant.Epsilon(sums, delta);
+    }
+
+    // Example-level: the ledger's budget and epsilon are about one example, which site-level charges do not add to.
     private double EpsilonOf(IEnumerable<PrivacyCharge> all)
     {
-        var active = all.Where(c => c.Steps > 0).ToArray();
+        var active = all.Where(c => c.Steps > 0 && c.IsExampleLevel).ToArray();
         return active.Length == 0 ? 0 : accountant.Epsilon(active, delta);
     }
 

@@ -20,6 +20,12 @@ public sealed record SecureAggregationSpec
     /// <summary>L2 bound each delta is clipped to before the encoding (it bounds the integers, so the sum cannot wrap).</summary>
     public double ClippingNorm { get; init; } = 100;
 
+    /// <summary>
+    /// z, distributed DP: each gateway adds discrete Gaussian noise so that the sum of the whole cohort carries noise
+    /// of standard deviation z x clipping_norm (each adds z C / sqrt(cohort)); 0 = no distributed noise.
+    /// </summary>
+    public double NoiseMultiplier { get; init; }
+
     /// <summary>Largest probability, per round, that a coordinate of the sum wraps mod 2^bits; the encoding's scale is chosen to meet it.</summary>
     public double MaxWrapProbability { get; init; } = 1e-9;
 }

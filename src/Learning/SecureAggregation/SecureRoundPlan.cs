@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using FedGrains.Learning.Privacy;
 
 namespace FedGrains.Learning.SecureAggregation;
 
@@ -8,8 +9,13 @@ namespace FedGrains.Learning.SecureAggregation;
 /// </summary>
 /// <param name="Length">The encoded length (the parameter count padded to a power of two).</param>
 /// <param name="WrapProbability">The bound on the chance that the round's sum wraps (<see cref="SecureEncoding.WrapProbabilityBound"/>).</param>
-public sealed record SecureRoundPlan(int Gateways, int Neighbours, int Threshold, int Parameters, int Length, SecureEncodingParameters Encoding, double WrapProbability)
+/// <param name="LocalNoise">The standard deviation of each gateway's discrete Gaussian noise, in encoded units (0: none).</param>
+public sealed record SecureRoundPlan(int Gateways, int Neighbours, int Threshold, int Parameters, int Length, SecureEncodingParameters Encoding,
+    double WrapProbability, double LocalNoise)
 {
+    /// <summary>The fewest deltas a sum is ever unmasked with: the threshold, and never fewer than 2.</summary>
+    public int MinSurvivors => Math.Max(2, Threshold);
+
     /// <summary>The plan, or <see cref="ArgumentException"/> saying which setting cannot work for this cohort.</summary>
     public static SecureRoundPlan For(SecureAggregationSpec spec, int gateways, int parameters)
     {
@@ -23,25 +29,37 @@ public sealed record SecureRoundPlan(int Gateways, int Neighbours, int Threshold
         if (spec.Bits is < 8 or > 32) throw new ArgumentException($"aggregation.secure.bits: {spec.Bits} must be in 8..32");
         if (!(spec.ClippingNorm > 0) || double.IsInfinity(spec.ClippingNorm)) throw new ArgumentException($"aggregation.secure.clipping_norm: {spec.ClippingNorm} must be > 0");
         if (!(spec.MaxWrapProbability is > 0 and < 1)) throw new ArgumentException($"aggregation.secure.max_wrap_probability: {spec.MaxWrapProbability} must be in (0, 1)");
+        if (!(spec.NoiseMultiplier >= 0) || spec.NoiseMultiplier > 1000) throw new ArgumentException($"aggregation.secure.noise_multiplier: {spec.NoiseMultiplier} must be in [0, 1000] (0 = no distributed noise)");
         int length = SecureEncoding.PaddedLength(parameters);
         var encoding = new SecureEncodingParameters(spec.ClippingNorm, Scale(spec, gateways, length), spec.Bits);
+        double localNoise = encoding.Scale * spec.NoiseMultiplier * spec.ClippingNorm / Math.Sqrt(gateways);
         if (!(encoding.Scale * spec.ClippingNorm / Math.Sqrt(length) >= 1))
             throw new ArgumentException($"aggregation.secure.bits: {spec.Bits} bits cannot hold the sum of {gateways} deltas of {parameters:N0} parameters at wrap probability {spec.MaxWrapProbability:G3} with any useful precision; give more bits (e.g. {Math.Min(32, spec.Bits + 8)})");
-        return new SecureRoundPlan(gateways, k, t, parameters, length, encoding, SecureEncoding.WrapProbabilityBound(encoding, length, gateways));
+        return new SecureRoundPlan(gateways, k, t, parameters, length, encoding, SecureEncoding.WrapProbabilityBound(encoding, length, gateways, localNoise), localNoise);
     }
 
     /// <summary>
     /// The largest scale gamma whose wrap bound meets the target: with L = ln(2d / p), the sum's per-coordinate
-    /// variance n (gamma^2 C^2 / d + 1/4) must stay under 2^(2 bits - 2) / (2 L) (the Chernoff bound in
-    /// <see cref="SecureEncoding.WrapProbabilityBound"/>, solved for gamma).
+    /// variance n (gamma^2 C^2 / d + 1/4) + gamma^2 z^2 C^2 (the deltas, their rounding, the noise of all n) must stay
+    /// under 2^(2 bits - 2) / (2 L) (the Chernoff bound in <see cref="SecureEncoding.WrapProbabilityBound"/>, solved for gamma).
     /// </summary>
     private static double Scale(SecureAggregationSpec spec, int gateways, int length)
     {
         double half = Math.Pow(2, spec.Bits - 1), log = Math.Log(2.0 * length / spec.MaxWrapProbability);
-        double perGateway = half * half / (2 * log * gateways) - 0.25;
+        double room = half * half / (2 * log) - gateways / 4.0;
+        double perUnit = (gateways / (double)length + spec.NoiseMultiplier * spec.NoiseMultiplier) * spec.ClippingNorm * spec.ClippingNorm;
         // 0.1% below the solution, so rounding in the bound's own arithmetic cannot put it over the target.
-        return perGateway <= 0 ? 0 : 0.999 * Math.Sqrt(length * perGateway) / spec.ClippingNorm;
+        return room <= 0 ? 0 : 0.999 * Math.Sqrt(room / perUnit);
     }
+
+    /// <summary>
+    /// The site-level charge of one secure sum with distributed noise, at the fewest survivors it can be unmasked with
+    /// (fewer noises in the sum, more epsilon): replacing a site's whole data moves its encoded delta by at most twice
+    /// the rounded norm bound (as for <c>UpdateDp</c>). Null without distributed noise.
+    /// </summary>
+    public PrivacyCharge? Charge() => LocalNoise > 0
+        ? DistributedDiscreteGaussian.Charge(2 * SecureEncoding.RoundedNormBound(Encoding, Length), LocalNoise, MinSurvivors, Length)
+        : null;
 
     /// <summary>The protocol's parameters for one attempt, named by <paramref name="context"/>.</summary>
     public SecAggParameters Protocol(byte[] context) => new(Encoding.Bits, Threshold, Length, context);
@@ -57,11 +75,18 @@ public sealed record SecureRoundPlan(int Gateways, int Neighbours, int Threshold
     public static byte[] RotationSeed(string jobId, int round, long modelVersion) =>
         SHA256.HashData(System.Text.Encoding.UTF8.GetBytes($"fedgrains.secagg.rotation|{jobId}|{round}|{modelVersion}"));
 
-    /// <summary>A gateway's delta, encoded for the sum (stochastic rounding from the OS's generator).</summary>
+    /// <summary>
+    /// A gateway's delta, encoded for the sum with its share of the distributed noise. Rounding and noise draw from a
+    /// generator seeded by the OS (<see cref="Random()"/>, xoshiro256**): encode once per round and keep it, since
+    /// every encoding is a new noised release.
+    /// </summary>
     public uint[] Encode(ReadOnlySpan<float> delta, byte[] rotationSeed)
     {
         if (delta.Length != Parameters) throw new ArgumentException($"a delta of {delta.Length} values where the model has {Parameters}");
-        return SecureEncoding.Encode(delta, Encoding, rotationSeed, new Random(RandomNumberGenerator.GetInt32(int.MaxValue)));
+        var random = new Random();
+        var encoded = SecureEncoding.Encode(delta, Encoding, rotationSeed, random);
+        if (LocalNoise > 0) DistributedDiscreteGaussian.AddNoise(encoded, LocalNoise, Encoding.Bits, random);
+        return encoded;
     }
 
     /// <summary>The survivors' mean delta from their sum (each survivor counts once, as in DP-FedAvg).</summary>

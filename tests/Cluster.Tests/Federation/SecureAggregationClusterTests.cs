@@ -61,6 +61,39 @@ public sealed class SecureAggregationClusterTests
     }
 
     [Fact]
+    public async Task Distributed_noise_is_accounted_per_round_as_site_level_epsilon_in_each_sites_ledger()
+    {
+        var cluster = await StartAsync();
+        try
+        {
+            var spec = Secure(rounds: 3, gateways: 4) with
+            {
+                Aggregation = new AggregationSpec { Secure = new SecureAggregationSpec { Enabled = true, ClippingNorm = 1, NoiseMultiplier = 0.5 } },
+            };
+            var job = cluster.Client.GetGrain<IFederationGrain>("secure-noised");
+            await job.StartAsync(spec);
+            var status = await TestCluster.WaitFinishedAsync(job);
+            Assert.True(status.State == JobState.Completed, status.Error);
+
+            // Each round's charge, as both sides plan it, at the fewest survivors a sum is unmasked with.
+            int parameters = (int)((await job.GetHistoryAsync())[0].BytesUpDense / 4 / 4);
+            var charge = SecureRoundPlan.For(spec.Aggregation.Secure, 4, parameters).Charge()!;
+            double expected = FedGrains.Learning.Privacy.RdpAccountant.Epsilon([charge with { Steps = 3 }], 1e-5);
+            foreach (var gateway in await job.GetGatewayPrivacyAsync())
+            {
+                Assert.Equal(expected, gateway.SecureSumEpsilon!.Value, 6);
+                var site = await cluster.Client.GetGrain<ISiteLedgerGrain>(gateway.GatewayId).GetReportAsync();
+                Assert.Equal(expected, site.SecureSumEpsilon!.Value, 6);
+                Assert.Equal(expected, site.Jobs.Single().SecureSumEpsilon!.Value, 6);
+                // The example-level epsilon is DP-SGD's alone, within its target.
+                Assert.InRange(gateway.Epsilon!.Value, 2.5, 3.0);
+                Assert.Equal(gateway.Epsilon!.Value, site.Epsilon, 6);
+            }
+        }
+        finally { await StopAsync(cluster); }
+    }
+
+    [Fact]
     public async Task A_gateway_that_drops_after_sharing_its_keys_is_left_out_of_the_sum_and_the_round_completes()
     {
         var cluster = await StartAsync(nameof(IGatewayGrain.MaskInputAsync), "gw-01");
