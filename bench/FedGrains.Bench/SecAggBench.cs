@@ -51,8 +51,8 @@ internal static class SecAggBench
         T AtGateway<T>(Func<T> work) { gatewayClock.Start(); try { return work(); } finally { gatewayClock.Stop(); } }
         T AtFederation<T>(Func<T> work) { federationClock.Start(); try { return work(); } finally { federationClock.Stop(); } }
 
-        var advertised = participants.Values.Select(p => AtGateway(p.AdvertiseKeys)).ToList();
-        upload += advertised.Sum(a => a.CipherPublicKey.Length + a.MaskPublicKey.Length + 4L);
+        var advertised = participants.ToDictionary(p => p.Key, p => AtGateway(p.Value.AdvertiseKeys));
+        upload += advertised.Values.Sum(a => a.CipherPublicKey.Length + a.MaskPublicKey.Length + 4L);
         var keys = AtFederation(() => aggregator.RouteKeys(advertised));
         var sent = keys.ToDictionary(p => p.Key, p => AtGateway(() => participants[p.Key].ShareKeys(p.Value)));
         upload += sent.Values.SelectMany(s => s).Sum(s => s.Nonce.Length + s.Ciphertext.Length + s.Tag.Length + 8L);
@@ -61,8 +61,8 @@ internal static class SecAggBench
         upload += (long)(masked.Count * Length * Bits / 8.0);
         foreach (var i in dropped) masked.Remove(i);
         var request = AtFederation(() => aggregator.RequestUnmask(masked));
-        var answers = request.Survivors.Select(i => AtGateway(() => participants[i].Unmask(request))).ToList();
-        upload += answers.Sum(a => (a.SelfMaskShares.Count + a.MaskKeyShares.Count) * 70L);
+        var answers = request.Survivors.ToDictionary(i => i, i => AtGateway(() => participants[i].Unmask(request)));
+        upload += answers.Values.Sum(a => (a.SelfMaskShares.Count + a.MaskKeyShares.Count) * 70L);
         var sum = AtFederation(() => aggregator.Unmask(answers));
 
         var plainClock = Stopwatch.StartNew();

@@ -79,6 +79,9 @@ internal static class PrivacyReportCommand
             var budget = report.LifetimeBudget is { } b ? b.ToString("G4", CultureInfo.InvariantCulture) : "none (recorded, not enforced)";
             AnsiConsole.MarkupLineInterpolated(
                 $"[bold]site {report.SiteId}[/]: lifetime epsilon {Format(report.Epsilon)} at delta {report.Delta.ToString("G3", CultureInfo.InvariantCulture)} ({report.Accountant} accountant), budget {budget}");
+            if (report.SecureSumEpsilon is { } siteLevel)
+                AnsiConsole.MarkupLineInterpolated(
+                    $"  site-level epsilon of its secure sums with distributed noise: {Format(siteLevel)} (RDP; what the released sums reveal about the site's whole data; apart from the example-level epsilon above)");
             if (report.Jobs.Count == 0)
             {
                 Console.WriteLine("  no runs recorded.");

@@ -78,6 +78,7 @@ internal sealed record RunReport(string JobId, JobSpec Spec, JobStatus Status, I
                 ? $"each gateway's training loss is released with DP (loss clipped to [0, {Spec.Privacy.TrainMetrics.LossBound}], noise multiplier {Spec.Privacy.TrainMetrics.NoiseMultiplier}) and counted in its epsilon"
                 : "gateways release no training metric (train_loss is empty); test metrics come from the federation's own data",
             UpdateLevel = UpdateLevelGuarantee(),
+            SecureAggregation = SecureAggregationGuarantee(),
         },
         Gateways = Gateways.OrderBy(g => g.GatewayId, StringComparer.Ordinal).Select(g => new
         {
@@ -90,6 +91,7 @@ internal sealed record RunReport(string JobId, JobSpec Spec, JobStatus Status, I
             g.NoiseLevel,
             g.Accountant,
             g.UpdateEpsilon,
+            g.SecureSumEpsilon,
             g.MetricReleases,
             g.MetricNoiseMultiplier,
             Reproduce = g.MetricReleases > 0
@@ -112,6 +114,31 @@ internal sealed record RunReport(string JobId, JobSpec Spec, JobStatus Status, I
             parts.Add($"central: the federation noises the sum of clipped updates, so central_epsilon in the history bounds what the model reveals about any one site's whole data, but the federation sees individual updates; with {gateways} gateways"
                 + (Spec.CohortSize is > 0 and var c && c < gateways ? $" and cohorts of {c}, cohort sampling amplifies only by q = {(double)c / gateways:G3}" : " all taking part, there is no sampling amplification"));
         return parts.Count == 0 ? null : string.Join("; ", parts);
+    }
+
+    /// <summary>What the federation sees under secure aggregation, what it tolerates, and what the distributed noise protects.</summary>
+    private object? SecureAggregationGuarantee()
+    {
+        var secure = Spec.Aggregation.Secure;
+        if (!secure.Enabled) return null;
+        int cohort = Spec.CohortSize > 0 ? Spec.CohortSize : Spec.ResolveGateways().Count;
+        int parameters = History.Count > 0 && History[0].Participants.Count > 0 ? (int)(History[0].BytesUpDense / 4 / History[0].Participants.Count) : 1;
+        var plan = Learning.SecureAggregation.SecureRoundPlan.For(secure, cohort, Math.Max(1, parameters));
+        return new
+        {
+            Protocol = plan.Neighbours >= cohort - 1 ? "SecAgg (every gateway masks with every other)" : $"SecAgg+ (each gateway masks with {plan.Neighbours} neighbours)",
+            Sees = "each round's sum of the surviving gateways' clipped deltas (integers mod 2^bits), who took part and who dropped out; never one gateway's delta",
+            CannotSee = "any single gateway's delta: it arrives masked, and no gateway gives the shares that would remove the masks of one input",
+            Trusts = "the federation to follow the protocol (honest but curious): one that told different gateways different survivor lists could collect both kinds of shares of one gateway from different neighbours and unmask its delta; the signed consistency check of Bell et al. against that is not built yet",
+            DropoutTolerance = $"a round is unmasked while at least {plan.MinSurvivors} of {cohort} gateways survive every stage and each survivor keeps {plan.Threshold} of its {plan.Neighbours} neighbours; otherwise it is retried from scratch",
+            secure.Bits,
+            secure.ClippingNorm,
+            plan.WrapProbability,
+            BytesUpPerRound = History.Count > 0 ? History[^1].BytesUp : (long?)null,
+            DistributedNoise = secure.NoiseMultiplier > 0
+                ? $"each gateway adds discrete Gaussian noise so that the sum of all {cohort} carries z = {secure.NoiseMultiplier} times the clipping norm; secure_sum_epsilon (per gateway, and in each site's ledger) bounds what the released sums reveal about a site's whole data, accounted in RDP at the fewest survivors a sum is unmasked with ({plan.MinSurvivors})"
+                : "none: each site's DP-SGD noise protects its examples, nothing protects a site's whole data",
+        };
     }
 
     public string HistoryCsv()

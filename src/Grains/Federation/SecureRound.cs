@@ -49,25 +49,33 @@ internal static class SecureRound
         }));
         var results = answers.Select(a => a.Received).ToArray();
         if (host.Stopped) return new Outcome(results, null, null);
-        var advertised = answers.Where(a => a.Keys is not null).Select(a => a.Keys!).ToList();
+        var advertised = answers.Where(a => a.Keys is not null).ToDictionary(a => index[a.Received.Id], a => a.Keys!);
         foreach (var a in answers.Where(a => a.Keys is null)) dropped[a.Received.Id] = a.Received.Error ?? a.Received.Update?.RefusedReason ?? "no keys";
-        bytesUp += advertised.Sum(k => (long)k.CipherPublicKey.Length + k.MaskPublicKey.Length);
+        bytesUp += advertised.Values.Sum(k => (long)k.CipherPublicKey.Length + k.MaskPublicKey.Length);
 
         try
         {
             var graph = NeighbourGraph.Build(cohort.Count, plan.Neighbours, new Random(RandomNumberGenerator.GetInt32(int.MaxValue)));
             var aggregator = new SecAggAggregator(plan.Protocol(context), graph);
+            // What the aggregator itself set aside at a stage (malformed, or not the sender's own) is a dropout too.
+            void SetAside(IEnumerable<int> indices, string why)
+            {
+                foreach (var i in indices) dropped.TryAdd(idOf[i], $"dropped out of secure aggregation: {why}");
+            }
             var keys = aggregator.RouteKeys(advertised);
+            SetAside(aggregator.Dropouts.BeforeKeys.Where(advertised.ContainsKey), "its public keys were refused (not P-256 keys, or not its own)");
             var sent = await StageAsync(keys, (i, k) => Gateway(idOf[i]).ShareKeysAsync(context, k), "sharing keys", idOf, dropped, cancellationToken);
             bytesUp += sent.Values.Sum(s => s.Sum(e => (long)e.Ciphertext.Length + e.Nonce.Length + e.Tag.Length));
             var routed = aggregator.RouteShares(sent);
+            SetAside(aggregator.Dropouts.BeforeShares.Where(sent.ContainsKey), "it did not send exactly one share to every neighbour");
             var masked = await StageAsync(routed, (i, s) => Gateway(idOf[i]).MaskInputAsync(context, s), "sending its masked delta", idOf, dropped, cancellationToken);
             bytesUp += masked.Values.Sum(m => 4L * m.Length);
             var request = aggregator.RequestUnmask(masked);
+            SetAside(aggregator.Dropouts.BeforeInput.Where(masked.ContainsKey), "its masked delta has the wrong length");
             var survivors = request.Survivors.ToDictionary(i => i, _ => request);
             var shares = await StageAsync(survivors, (i, r) => Gateway(idOf[i]).UnmaskAsync(context, r), "unmasking", idOf, dropped, cancellationToken);
             bytesUp += shares.Values.Sum(s => 36L * (s.SelfMaskShares.Count + s.MaskKeyShares.Count) * 2);
-            var sum = aggregator.Unmask(shares.Values.ToList());
+            var sum = aggregator.Unmask(shares);
             var mean = plan.DecodeMean(sum, request.Survivors.Count, SecureRoundPlan.RotationSeed(host.JobId, task.Sequence, task.ModelVersion));
             activity?.SetTag("fedgrains.secagg.survivors", request.Survivors.Count);
             Telemetry.SecureRoundDropouts.Add(cohort.Count - request.Survivors.Count);

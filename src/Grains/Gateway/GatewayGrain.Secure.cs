@@ -18,6 +18,13 @@ public sealed partial class GatewayGrain
     /// </summary>
     private (int Sequence, long ModelVersion, int CohortSize, uint[] Encoded)? held;
 
+    /// <summary>
+    /// The survivors this gateway gave unmask shares for in the held request, if it did. Two sums of the same held
+    /// deltas over different survivors would differ by the deltas left out, so every later attempt of that request
+    /// may unmask only the very same survivors (the same sum again).
+    /// </summary>
+    private int[]? unmaskedFor;
+
     /// <summary>The current attempt: its context, its participant, and the encoded delta it masks.</summary>
     private (byte[] Context, SecAggParticipant Participant, uint[] Encoded)? attempt;
 
@@ -28,6 +35,10 @@ public sealed partial class GatewayGrain
             throw new InvalidOperationException($"job '{JobId}' does not use aggregation.secure; gateway '{GatewayId}' takes part in no secure round");
         if (setup.Index < 1 || setup.Index > setup.CohortSize || setup.Context is not { Length: > 0 and <= 1024 })
             throw new ArgumentException($"a secure round setup with index {setup.Index} of a cohort of {setup.CohortSize} and a context of {setup.Context?.Length ?? 0} bytes: the index must be in 1..cohort and the context 1-1024 bytes");
+        // The cohort size sets the threshold and the noise each gateway adds: it must be the one the spec gives.
+        int cohort = spec.CohortSize > 0 ? spec.CohortSize : spec.ResolveGateways().Count;
+        if (setup.CohortSize != cohort)
+            throw new ArgumentException($"a secure round of job '{JobId}' names a cohort of {setup.CohortSize}; its spec gives {cohort}");
         // Planned from this gateway's own spec: the federation chooses only the cohort size and the context.
         var plan = SecureRoundPlan.For(spec.Aggregation.Secure, setup.CohortSize, WeightBuffer.Decode(task.GlobalWeights).Values.Length);
         GatewayUpdate update;
@@ -45,7 +56,7 @@ public sealed partial class GatewayGrain
             if (Array.FindIndex(delta, v => !float.IsFinite(v)) is var bad and >= 0)
                 throw new InvalidOperationException($"gateway '{GatewayId}': delta value {bad} is not finite; nothing is sent");
             var encoded = plan.Encode(delta, SecureRoundPlan.RotationSeed(JobId, task.Sequence, task.ModelVersion));
-            (held, update) = ((task.Sequence, task.ModelVersion, setup.CohortSize, encoded), released);
+            (held, update, unmaskedFor) = ((task.Sequence, task.ModelVersion, setup.CohortSize, encoded), released, null);
         }
         EndAttempt();
         var participant = new SecAggParticipant(setup.Index, plan.Protocol(setup.Context));
@@ -62,11 +73,22 @@ public sealed partial class GatewayGrain
         return Task.FromResult(participant.MaskInput(encoded, received));
     }
 
-    /// <summary>Answers once; the attempt ends with it (its secrets are dropped), so no second request is ever answered.</summary>
+    /// <summary>
+    /// Answers once; the attempt ends with it (its secrets are dropped), so no second request is ever answered. A
+    /// later attempt of the same request is answered only for the same survivors (see <see cref="unmaskedFor"/>).
+    /// </summary>
     public Task<UnmaskShares> UnmaskAsync(byte[] context, UnmaskRequest request)
     {
         var participant = Attempt(context).Participant;
-        try { return Task.FromResult(participant.Unmask(request)); }
+        try
+        {
+            var survivors = request.Survivors.Order().ToArray();
+            if (unmaskedFor is { } earlier && !earlier.SequenceEqual(survivors))
+                throw new InvalidOperationException($"gateway '{GatewayId}' already gave unmask shares for this round's sum of {earlier.Length} gateways; a sum of {survivors.Length} other ones of the same deltas would reveal the difference, so it takes no part");
+            var answer = participant.Unmask(request);
+            unmaskedFor = survivors;
+            return Task.FromResult(answer);
+        }
         finally { EndAttempt(); }
     }
 

@@ -32,40 +32,47 @@ public sealed class SecAggAggregator
     /// <summary>Gateways the federation learned had dropped, by the stage they dropped at (for the round's record).</summary>
     public SecAggDropouts Dropouts { get; } = new();
 
-    /// <summary>Stage 1: each advertising gateway gets the keys of its neighbours that advertised.</summary>
-    public IReadOnlyDictionary<int, IReadOnlyList<SecAggKeys>> RouteKeys(IReadOnlyList<SecAggKeys> advertised)
+    /// <summary>
+    /// Stage 1: each advertising gateway (keyed by who sent it) gets the keys of its neighbours that advertised. A
+    /// gateway whose keys name another index or are not P-256 keys has dropped: one gateway cannot abort the round.
+    /// </summary>
+    public IReadOnlyDictionary<int, IReadOnlyList<SecAggKeys>> RouteKeys(IReadOnlyDictionary<int, SecAggKeys> advertised)
     {
-        if (advertised.Any(k => !_graph.ContainsKey(k.Index)) || advertised.Select(k => k.Index).Distinct().Count() != advertised.Count)
-            throw new InvalidDataException("keys were advertised twice, or by a gateway outside the cohort");
-        _keys = advertised.ToDictionary(k => k.Index);
+        _keys = advertised.Where(p => _graph.ContainsKey(p.Key) && p.Value.Index == p.Key && ValidKeys(p.Value)).ToDictionary(p => p.Key, p => p.Value);
         Dropouts.BeforeKeys.AddRange(_graph.Keys.Where(i => !_keys.ContainsKey(i)).Order());
         return _keys.Keys.ToDictionary(i => i, i => (IReadOnlyList<SecAggKeys>)_graph[i].Where(_keys.ContainsKey).Select(v => _keys[v]).ToList());
     }
 
-    /// <summary>Stage 2: each sharing gateway gets the shares addressed to it by neighbours that shared.</summary>
+    /// <summary>
+    /// Stage 2: each sharing gateway gets the shares addressed to it by neighbours that shared. A gateway counts as
+    /// having shared only when it sent exactly one share, from itself, to every neighbour that advertised: one that left
+    /// a neighbour out would mask with it without being masked back, and the sum would come out wrong.
+    /// </summary>
     public IReadOnlyDictionary<int, IReadOnlyList<EncryptedShare>> RouteShares(IReadOnlyDictionary<int, IReadOnlyList<EncryptedShare>> sent)
     {
         if (_keys is null) throw new InvalidOperationException("shares routed before keys");
-        foreach (var (from, shares) in sent)
-        {
-            if (!_keys.ContainsKey(from)) throw new InvalidDataException($"gateway {from} shared without advertising keys");
-            if (shares.Any(s => s.From != from || !_graph[from].Contains(s.To) || !_keys.ContainsKey(s.To)))
-                throw new InvalidDataException($"gateway {from} sent a share that is not from it to one of its neighbours");
-        }
-        _shared = sent.Keys.ToHashSet();
+        var complete = sent.Where(p => _keys.ContainsKey(p.Key) && SharedWithEveryNeighbour(p.Key, p.Value)).ToDictionary(p => p.Key, p => p.Value);
+        _shared = complete.Keys.ToHashSet();
         Dropouts.BeforeShares.AddRange(_keys.Keys.Where(i => !_shared.Contains(i)).Order());
-        var byRecipient = sent.Values.SelectMany(s => s).Where(s => _shared.Contains(s.To)).ToLookup(s => s.To);
+        var byRecipient = complete.Values.SelectMany(s => s).Where(s => _shared.Contains(s.To)).ToLookup(s => s.To);
         return _shared.ToDictionary(i => i, i => (IReadOnlyList<EncryptedShare>)byRecipient[i].ToList());
     }
 
-    /// <summary>Stage 3: the masked inputs received; returns the unmask request for the survivors.</summary>
-    /// <exception cref="SecAggAbortedException">Fewer than the threshold sent masked inputs.</exception>
+    private bool SharedWithEveryNeighbour(int from, IReadOnlyList<EncryptedShare> shares)
+    {
+        var expected = _graph[from].Where(_keys!.ContainsKey).ToHashSet();
+        return shares.All(s => s.From == from) && shares.Count == expected.Count && shares.Select(s => s.To).ToHashSet().SetEquals(expected);
+    }
+
+    /// <summary>
+    /// Stage 3: the masked inputs received (keyed by who sent them); returns the unmask request for the survivors.
+    /// An input from a gateway that did not share, or of the wrong length, is ignored (that gateway dropped).
+    /// </summary>
+    /// <exception cref="SecAggAbortedException">Fewer than the threshold (and never fewer than 2) sent masked inputs.</exception>
     public UnmaskRequest RequestUnmask(IReadOnlyDictionary<int, uint[]> masked)
     {
         if (_shared is null) throw new InvalidOperationException("masked inputs collected before shares were routed");
-        if (masked.Keys.Any(i => !_shared.Contains(i))) throw new InvalidDataException("a masked input came from a gateway that did not share keys");
-        if (masked.Values.Any(y => y.Length != _parameters.Length)) throw new InvalidDataException($"a masked input is not {_parameters.Length} values long");
-        _masked = masked.ToDictionary(p => p.Key, p => p.Value);
+        _masked = masked.Where(p => _shared.Contains(p.Key) && p.Value?.Length == _parameters.Length).ToDictionary(p => p.Key, p => p.Value);
         var dropped = _shared.Where(i => !_masked.ContainsKey(i)).Order().ToArray();
         Dropouts.BeforeInput.AddRange(dropped);
         if (_masked.Count < Math.Max(2, _parameters.Threshold))
@@ -74,25 +81,30 @@ public sealed class SecAggAggregator
         return _request;
     }
 
-    /// <summary>Stage 4: recovers the self masks of the survivors and the mask keys of the dropped, and returns the sum mod 2^bits.</summary>
+    /// <summary>
+    /// Stage 4: recovers the self masks of the survivors and the mask keys of the dropped from the answers (keyed by
+    /// who sent them), and returns the sum mod 2^bits. An answer that names another sender, or holds a share the
+    /// request did not ask for, is set aside unread: the aggregator never holds both kinds of share of one gateway.
+    /// </summary>
     /// <exception cref="SecAggAbortedException">Too few shares arrived for some gateway's secret.</exception>
-    public uint[] Unmask(IReadOnlyList<UnmaskShares> answers)
+    public uint[] Unmask(IReadOnlyDictionary<int, UnmaskShares> answers)
     {
         if (_request is null || _masked is null) throw new InvalidOperationException("unmasking before the unmask request");
         var survivors = _request.Survivors.ToHashSet();
         var dropped = _request.Dropped.ToHashSet();
         var selfShares = new Dictionary<int, List<ShamirShare>>();
         var keyShares = new Dictionary<int, List<ShamirShare>>();
-        foreach (var answer in answers.DistinctBy(a => a.From))
+        var answered = new HashSet<int>();
+        foreach (var (from, answer) in answers)
         {
-            if (!survivors.Contains(answer.From)) throw new InvalidDataException($"gateway {answer.From} answered the unmask request without surviving");
+            if (answer.From != from || !survivors.Contains(from)) continue;
             // The invariant that keeps every input hidden: a survivor's mask key and a dropped gateway's self mask are never taken.
-            if (answer.SelfMaskShares.Keys.Any(v => !survivors.Contains(v)) || answer.MaskKeyShares.Keys.Any(v => !dropped.Contains(v)))
-                throw new InvalidDataException($"gateway {answer.From} sent a share the request did not ask for: refused, so no input is unmasked");
-            foreach (var (v, share) in answer.SelfMaskShares) Collect(selfShares, v, answer.From, share);
-            foreach (var (v, share) in answer.MaskKeyShares) Collect(keyShares, v, answer.From, share);
+            if (answer.SelfMaskShares.Keys.Any(v => !survivors.Contains(v)) || answer.MaskKeyShares.Keys.Any(v => !dropped.Contains(v))) continue;
+            if (answer.SelfMaskShares.Concat(answer.MaskKeyShares).Any(p => !_graph[p.Key].Contains(from) || p.Value.X != from)) continue;
+            answered.Add(from);
+            foreach (var (v, share) in answer.SelfMaskShares) Collect(selfShares, v, share);
+            foreach (var (v, share) in answer.MaskKeyShares) Collect(keyShares, v, share);
         }
-        var answered = answers.Select(a => a.From).ToHashSet();
         Dropouts.BeforeUnmask.AddRange(survivors.Where(i => !answered.Contains(i)).Order());
 
         var sum = new uint[_parameters.Length];
@@ -101,20 +113,35 @@ public sealed class SecAggAggregator
         {
             var seed = Recover(selfShares, u, "self-mask seed");
             ModularArithmetic.AddInPlace(sum, MaskStream.Expand(seed, sum.Length, _parameters.Bits), _parameters.Bits, subtract: true);
+            System.Security.Cryptography.CryptographicOperations.ZeroMemory(seed);
         }
         foreach (var v in _request.Dropped)
         {
             var maskedNeighbours = _graph[v].Where(survivors.Contains).ToArray();
             if (maskedNeighbours.Length == 0) continue;
-            using var key = RecoverMaskKey(Recover(keyShares, v, "mask key"), v);
+            var scalar = Recover(keyShares, v, "mask key");
+            using var key = RecoverMaskKey(scalar, v);
+            System.Security.Cryptography.CryptographicOperations.ZeroMemory(scalar);
             foreach (var u in maskedNeighbours)
             {
                 // u added +PRG(s_uv) when u < v and subtracted it otherwise; take back exactly that.
                 var seed = SecAggKeyAgreement.Derive(key, _keys![u].MaskPublicKey, "mask", _parameters.Context, v, u);
                 ModularArithmetic.AddInPlace(sum, MaskStream.Expand(seed, sum.Length, _parameters.Bits), _parameters.Bits, subtract: u < v);
+                System.Security.Cryptography.CryptographicOperations.ZeroMemory(seed);
             }
         }
         return sum;
+    }
+
+    private static bool ValidKeys(SecAggKeys keys)
+    {
+        try
+        {
+            using var cipher = SecAggKeyAgreement.ImportPublicKey(keys.CipherPublicKey, keys.Index);
+            using var mask = SecAggKeyAgreement.ImportPublicKey(keys.MaskPublicKey, keys.Index);
+            return true;
+        }
+        catch (InvalidDataException) { return false; }
     }
 
     private System.Security.Cryptography.ECDiffieHellman RecoverMaskKey(byte[] scalar, int owner)
@@ -126,10 +153,8 @@ public sealed class SecAggAggregator
         }
     }
 
-    private void Collect(Dictionary<int, List<ShamirShare>> shares, int owner, int holder, ShamirShare share)
+    private static void Collect(Dictionary<int, List<ShamirShare>> shares, int owner, ShamirShare share)
     {
-        if (!_graph[owner].Contains(holder) || share.X != holder)
-            throw new InvalidDataException($"gateway {holder} sent a share of gateway {owner} it cannot hold");
         if (!shares.TryGetValue(owner, out var list)) shares[owner] = list = [];
         list.Add(share);
     }
@@ -139,7 +164,7 @@ public sealed class SecAggAggregator
         var held = shares.GetValueOrDefault(owner) ?? [];
         if (held.Count < _parameters.Threshold)
             throw new SecAggAbortedException($"only {held.Count} shares of gateway {owner}'s {what} arrived, fewer than the threshold {_parameters.Threshold}: the round is aborted");
-        try { return ShamirSharing.Combine(held.Take(_parameters.Threshold).ToList(), 32); }
+        try { return ShamirSharing.Combine(held.Take(_parameters.Threshold).ToList(), 32, _parameters.Threshold); }
         catch (ArgumentException e) { throw new SecAggAbortedException($"gateway {owner}'s {what} does not recover: {e.Message}"); }
     }
 }

@@ -29,6 +29,9 @@ public sealed class SecAggParticipant : IDisposable
 
     private enum Stage { New, Advertised, Shared, Masked, Unmasked }
 
+    /// <summary>Bounds the work one relayed list can cause (Shamir sharing is O(neighbours x threshold)).</summary>
+    public const int MaxNeighbours = 4096;
+
     public SecAggParticipant(int index, SecAggParameters parameters)
     {
         if (index < 1) throw new ArgumentOutOfRangeException(nameof(index), index, "cohort indices start at 1");
@@ -49,8 +52,15 @@ public sealed class SecAggParticipant : IDisposable
     public IReadOnlyList<EncryptedShare> ShareKeys(IReadOnlyList<SecAggKeys> neighbours)
     {
         Advance(Stage.Advertised, Stage.Shared);
-        if (neighbours.Any(k => k.Index == _index) || neighbours.Select(k => k.Index).Distinct().Count() != neighbours.Count)
+        if (neighbours.Count > MaxNeighbours)
+            throw new InvalidDataException($"{neighbours.Count} neighbours relayed, more than the {MaxNeighbours} a round may have");
+        if (neighbours.Any(k => k is null || k.Index < 1 || k.Index == _index) || neighbours.Select(k => k.Index).Distinct().Count() != neighbours.Count)
             throw new InvalidDataException("the relayed neighbour keys repeat a gateway or include this one");
+        foreach (var k in neighbours)
+        {
+            using var cipher = SecAggKeyAgreement.ImportPublicKey(k.CipherPublicKey, k.Index);
+            using var mask = SecAggKeyAgreement.ImportPublicKey(k.MaskPublicKey, k.Index);
+        }
         if (neighbours.Count < _parameters.Threshold)
             throw new InvalidOperationException($"only {neighbours.Count} neighbours advertised keys, fewer than the threshold {_parameters.Threshold}: the round cannot hide this input");
         _neighbours = neighbours.ToDictionary(k => k.Index);
@@ -99,7 +109,11 @@ public sealed class SecAggParticipant : IDisposable
         return masked;
     }
 
-    /// <summary>Stage 4: the shares the federation needs, and never both kinds for one gateway.</summary>
+    /// <summary>
+    /// Stage 4: the shares the federation needs, and never both kinds for one gateway. Which neighbours dropped is
+    /// worked out here (those whose shares it holds that are not survivors), not taken from the request; and at least
+    /// the threshold of its own neighbours must be among the survivors, so a request cannot single it out.
+    /// </summary>
     public UnmaskShares Unmask(UnmaskRequest request)
     {
         Advance(Stage.Masked, Stage.Unmasked);
@@ -110,8 +124,12 @@ public sealed class SecAggParticipant : IDisposable
         // A sum of one input is that input: never unmasked, whatever the threshold.
         if (request.Survivors.Count < Math.Max(2, _parameters.Threshold))
             throw new InvalidOperationException($"only {request.Survivors.Count} gateways survived, fewer than {Math.Max(2, _parameters.Threshold)} (the threshold {_parameters.Threshold}, and never fewer than 2): the round is aborted");
-        var selfMask = request.Survivors.Where(_held!.ContainsKey).ToDictionary(v => v, v => _held[v].SelfMask);
-        var maskKey = request.Dropped.Where(_held.ContainsKey).ToDictionary(v => v, v => _held[v].MaskKey);
+        var survivors = request.Survivors.ToHashSet();
+        int neighboursSurviving = _held!.Keys.Count(survivors.Contains);
+        if (neighboursSurviving < _parameters.Threshold)
+            throw new InvalidOperationException($"only {neighboursSurviving} of this gateway's neighbours are among the survivors, fewer than the threshold {_parameters.Threshold}: the round is aborted");
+        var selfMask = _held.Keys.Where(survivors.Contains).ToDictionary(v => v, v => _held[v].SelfMask);
+        var maskKey = _held.Keys.Where(v => !survivors.Contains(v)).ToDictionary(v => v, v => _held[v].MaskKey);
         return new UnmaskShares(_index, selfMask, maskKey);
     }
 
@@ -143,6 +161,8 @@ public sealed class SecAggParticipant : IDisposable
     private (ShamirShare, ShamirShare) Decrypt(EncryptedShare share)
     {
         var key = SecAggKeyAgreement.Derive(_cipherKey, _neighbours![share.From].CipherPublicKey, "share", _parameters.Context, _index, share.From);
+        if (share.Nonce is null || share.Tag is null || share.Ciphertext is not { Length: 8 + 2 * ShamirSharing.FieldBytes })
+            throw new InvalidDataException($"the share from gateway {share.From} is malformed (a share holds {8 + 2 * ShamirSharing.FieldBytes} bytes)");
         var plaintext = new byte[share.Ciphertext.Length];
         try
         {

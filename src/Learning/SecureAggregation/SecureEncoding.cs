@@ -19,6 +19,10 @@ public static class SecureEncoding
     /// <exception cref="InvalidOperationException">Conditional rounding failed 1000 times (a parameter error: gamma or C is absurd).</exception>
     public static uint[] Encode(ReadOnlySpan<float> update, SecureEncodingParameters parameters, ReadOnlySpan<byte> rotationSeed, Random rounding)
     {
+        if (!(parameters.Scale > 0) || double.IsInfinity(parameters.Scale) || !(parameters.ClippingNorm > 0))
+            throw new ArgumentException($"the encoding needs a finite scale > 0 and a clipping norm > 0, got {parameters.Scale} and {parameters.ClippingNorm}");
+        for (int i = 0; i < update.Length; i++)
+            if (!float.IsFinite(update[i])) throw new ArgumentException($"update value {i} is {update[i]}: only finite updates can be encoded");
         int padded = PaddedLength(update.Length);
         var x = new double[padded];
         double norm = 0;
@@ -65,7 +69,12 @@ public static class SecureEncoding
     }
 
     /// <summary>The encoded length: the next power of two, as the Walsh-Hadamard transform needs.</summary>
-    public static int PaddedLength(int length) => length <= 1 ? 1 : (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)length);
+    public static int PaddedLength(int length) => length switch
+    {
+        <= 1 => 1,
+        > 1 << 28 => throw new ArgumentException($"{length:N0} values are more than a secure sum takes ({1 << 28:N0})"),
+        _ => (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)length),
+    };
 
     /// <summary>
     /// The bound conditional rounding keeps the rounded vector's norm under (Kairouz et al. 2021, Lemma 28 with beta =
@@ -80,14 +89,16 @@ public static class SecureEncoding
     /// <summary>
     /// An upper bound on the probability that any coordinate of the sum of <paramref name="gateways"/> encoded updates
     /// (plus per-gateway integer noise of standard deviation <paramref name="noiseStd"/>, in encoded units) leaves
-    /// [-2^(bits-1), 2^(bits-1)) and wraps. After the rotation each coordinate of one update is sub-Gaussian with
-    /// variance proxy (gamma C)^2 / d (Kairouz et al. 2021, Lemma 29); rounding adds at most 1/4 and noise its variance,
-    /// per gateway; a Chernoff bound per coordinate and a union bound over the d coordinates.
+    /// [-2^(bits-1), 2^(bits-1)) and wraps. Every gateway rotates with the same matrix, so the rotated sum is the
+    /// rotation of the sum of the clipped updates, whose norm is up to n gamma C when the updates point the same way
+    /// (real deltas are correlated): each of its coordinates is sub-Gaussian with variance proxy (n gamma C)^2 / d
+    /// (Kairouz et al. 2021, Lemma 29). Rounding adds at most 1/4 and the noise its variance per gateway; a Chernoff
+    /// bound per coordinate and a union bound over the d coordinates.
     /// </summary>
     public static double WrapProbabilityBound(SecureEncodingParameters parameters, int paddedLength, int gateways, double noiseStd = 0)
     {
-        double c = parameters.Scale * parameters.ClippingNorm;
-        double variance = gateways * (c * c / paddedLength + 0.25 + noiseStd * noiseStd);
+        double c = gateways * parameters.Scale * parameters.ClippingNorm;
+        double variance = c * c / paddedLength + gateways * (0.25 + noiseStd * noiseStd);
         double half = Math.Pow(2, parameters.Bits - 1);
         return Math.Min(1, 2.0 * paddedLength * Math.Exp(-half * half / (2 * variance)));
     }

@@ -24,8 +24,9 @@ public sealed record SecureRoundPlan(int Gateways, int Neighbours, int Threshold
         if (k < gateways - 1 && (k < 2 || k % 2 != 0))
             throw new ArgumentException($"aggregation.secure.neighbours: {spec.Neighbours} must be 0 (auto), an even number of at least 2, or at least the cohort size - 1 ({gateways - 1}) for classic SecAgg");
         int t = spec.Threshold == 0 ? k / 2 + 1 : spec.Threshold;
-        if (t < 1 || t > k)
-            throw new ArgumentException($"aggregation.secure.threshold: {spec.Threshold} must be between 1 and the neighbours per gateway ({k}) for a cohort of {gateways}");
+        // t > k/2: otherwise t self-mask shares and t mask-key shares of one gateway could come from disjoint halves of its neighbours.
+        if (2 * t <= k || t > k)
+            throw new ArgumentException($"aggregation.secure.threshold: {spec.Threshold} must be more than half the neighbours per gateway and at most all of them ({k / 2 + 1}..{k} for a cohort of {gateways}), so no gateway's two secrets can be rebuilt from disjoint halves of its neighbours");
         if (spec.Bits is < 8 or > 32) throw new ArgumentException($"aggregation.secure.bits: {spec.Bits} must be in 8..32");
         if (!(spec.ClippingNorm > 0) || double.IsInfinity(spec.ClippingNorm)) throw new ArgumentException($"aggregation.secure.clipping_norm: {spec.ClippingNorm} must be > 0");
         if (!(spec.MaxWrapProbability is > 0 and < 1)) throw new ArgumentException($"aggregation.secure.max_wrap_probability: {spec.MaxWrapProbability} must be in (0, 1)");
@@ -40,14 +41,15 @@ public sealed record SecureRoundPlan(int Gateways, int Neighbours, int Threshold
 
     /// <summary>
     /// The largest scale gamma whose wrap bound meets the target: with L = ln(2d / p), the sum's per-coordinate
-    /// variance n (gamma^2 C^2 / d + 1/4) + gamma^2 z^2 C^2 (the deltas, their rounding, the noise of all n) must stay
-    /// under 2^(2 bits - 2) / (2 L) (the Chernoff bound in <see cref="SecureEncoding.WrapProbabilityBound"/>, solved for gamma).
+    /// variance proxy (n gamma C)^2 / d + n / 4 + gamma^2 z^2 C^2 (the deltas, aligned at worst; their rounding; the
+    /// noise of all n) must stay under 2^(2 bits - 2) / (2 L) (the Chernoff bound in
+    /// <see cref="SecureEncoding.WrapProbabilityBound"/>, solved for gamma).
     /// </summary>
     private static double Scale(SecureAggregationSpec spec, int gateways, int length)
     {
         double half = Math.Pow(2, spec.Bits - 1), log = Math.Log(2.0 * length / spec.MaxWrapProbability);
         double room = half * half / (2 * log) - gateways / 4.0;
-        double perUnit = (gateways / (double)length + spec.NoiseMultiplier * spec.NoiseMultiplier) * spec.ClippingNorm * spec.ClippingNorm;
+        double perUnit = ((double)gateways * gateways / length + spec.NoiseMultiplier * spec.NoiseMultiplier) * spec.ClippingNorm * spec.ClippingNorm;
         // 0.1% below the solution, so rounding in the bound's own arithmetic cannot put it over the target.
         return room <= 0 ? 0 : 0.999 * Math.Sqrt(room / perUnit);
     }

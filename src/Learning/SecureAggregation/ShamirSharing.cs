@@ -20,7 +20,7 @@ public static class ShamirSharing
     /// <summary>The largest secret, in bytes.</summary>
     public const int MaxSecretBytes = 64;
 
-    private const int FieldBytes = 66;
+    internal const int FieldBytes = 66;
     private static readonly BigInteger Prime = BigInteger.Pow(2, 521) - 1;
 
     /// <summary>Shares <paramref name="secret"/> so that any <paramref name="threshold"/> of the shares at <paramref name="points"/> recover it.</summary>
@@ -44,13 +44,14 @@ public static class ShamirSharing
         return shares;
     }
 
-    /// <summary>Recovers a secret of <paramref name="secretBytes"/> bytes from at least threshold distinct shares.</summary>
-    /// <exception cref="ArgumentException">Shares repeat a point, or are malformed.</exception>
-    public static byte[] Combine(IReadOnlyList<ShamirShare> shares, int secretBytes)
+    /// <summary>Recovers a secret of <paramref name="secretBytes"/> bytes from at least <paramref name="threshold"/> distinct shares.</summary>
+    /// <exception cref="ArgumentException">Too few shares, shares that repeat a point, or malformed ones.</exception>
+    public static byte[] Combine(IReadOnlyList<ShamirShare> shares, int secretBytes, int threshold = 1)
     {
-        if (shares.Count == 0) throw new ArgumentException("no shares to combine");
+        if (shares.Count == 0 || shares.Count < threshold) throw new ArgumentException($"{shares.Count} shares to combine, fewer than the threshold {threshold}");
         if (shares.Select(s => s.X).Distinct().Count() != shares.Count) throw new ArgumentException("shares repeat a point");
-        if (shares.Any(s => s.X < 1 || s.Y.Length != FieldBytes)) throw new ArgumentException("a share is malformed");
+        if (shares.Any(s => s.X < 1 || s.Y is not { Length: FieldBytes } || new BigInteger(s.Y, isUnsigned: true, isBigEndian: true) >= Prime))
+            throw new ArgumentException("a share is malformed (not a point of the field)");
         // Lagrange at 0 as one fraction N / D, so that a single modular inversion serves all shares.
         BigInteger sumNumerator = BigInteger.Zero, sumDenominator = BigInteger.One;
         for (int i = 0; i < shares.Count; i++)

@@ -18,7 +18,7 @@ public sealed class SecAggProtocolTests
     [InlineData(10, 4, 3, 16, 1)]
     [InlineData(12, 11, 6, 32, 2)]  // classic SecAgg: complete graph
     [InlineData(20, 6, 4, 20, 3)]
-    [InlineData(3, 2, 2, 8, 4)]
+    [InlineData(5, 4, 2, 8, 4)]   // complete graph with room to drop
     public void The_sum_of_the_survivors_inputs_is_recovered_exactly_whatever_drops_within_tolerance(int count, int neighbours, int threshold, int bits, int seed)
     {
         // Property over random dropout patterns at every stage: at most (neighbours - threshold) of any gateway's
@@ -68,7 +68,7 @@ public sealed class SecAggProtocolTests
         // Nor does a participant answer a request that names it the only survivor.
         using var other = new SecAggRound(3, 2, 1, 16, 10, seed: 8);
         var p = other.Participants[1];
-        var keys = other.Participants.Values.Select(q => q.AdvertiseKeys()).ToList();
+        var keys = other.Participants.ToDictionary(q => q.Key, q => q.Value.AdvertiseKeys());
         var routed = other.Aggregator.RouteKeys(keys);
         var sent = routed.ToDictionary(r => r.Key, r => other.Participants[r.Key].ShareKeys(r.Value));
         var shares = other.Aggregator.RouteShares(sent);
@@ -90,7 +90,7 @@ public sealed class SecAggProtocolTests
     {
         using var round = new SecAggRound(5, 4, 3, 16, 4, seed: 7);
         var inputs = Inputs(5, 4, 16, new Random(3));
-        var keys = round.Aggregator.RouteKeys(round.Participants.Values.Select(p => p.AdvertiseKeys()).ToList());
+        var keys = round.Aggregator.RouteKeys(round.Participants.ToDictionary(p => p.Key, p => p.Value.AdvertiseKeys()));
         var routed = round.Aggregator.RouteShares(keys.ToDictionary(p => p.Key, p => round.Participants[p.Key].ShareKeys(p.Value)));
         foreach (var (i, shares) in routed) round.Participants[i].MaskInput(inputs[i], shares);
 
@@ -106,25 +106,29 @@ public sealed class SecAggProtocolTests
     }
 
     [Fact]
-    public void The_aggregator_refuses_to_hold_a_share_it_did_not_ask_for()
+    public void The_aggregator_sets_aside_an_answer_with_a_share_it_did_not_ask_for_or_from_another_sender()
     {
-        using var round = new SecAggRound(5, 4, 3, 16, 4, seed: 8);
-        var inputs = Inputs(5, 4, 16, new Random(4));
-        var keys = round.Aggregator.RouteKeys(round.Participants.Values.Select(p => p.AdvertiseKeys()).ToList());
+        using var round = new SecAggRound(6, 5, 3, 16, 4, seed: 8);
+        var inputs = Inputs(6, 4, 16, new Random(4));
+        var keys = round.Aggregator.RouteKeys(round.Participants.ToDictionary(p => p.Key, p => p.Value.AdvertiseKeys()));
         var routed = round.Aggregator.RouteShares(keys.ToDictionary(p => p.Key, p => round.Participants[p.Key].ShareKeys(p.Value)));
         var masked = routed.ToDictionary(p => p.Key, p => round.Participants[p.Key].MaskInput(inputs[p.Key], p.Value));
         var request = round.Aggregator.RequestUnmask(masked);
-        var answers = request.Survivors.Select(i => round.Participants[i].Unmask(request)).ToList();
-        // A gateway volunteers a mask-key share of a survivor: the aggregator refuses the whole batch.
-        var forged = answers[0] with { MaskKeyShares = answers[0].SelfMaskShares };
-        Assert.Throws<InvalidDataException>(() => round.Aggregator.Unmask([forged, .. answers.Skip(1)]));
+        var answers = request.Survivors.ToDictionary(i => i, i => round.Participants[i].Unmask(request));
+        // Gateway 1 volunteers mask-key shares of survivors, and gateway 2 answers in 3's name: both set aside unread,
+        // and the other neighbours' shares (at least three of each gateway's five) still recover every self mask.
+        answers[1] = answers[1] with { MaskKeyShares = answers[1].SelfMaskShares };
+        answers[2] = answers[3];
+        var sum = round.Aggregator.Unmask(answers);
+        Assert.Equal(NaiveSum(inputs, [1, 2, 3, 4, 5, 6], 16), sum);
+        Assert.Equal([1, 2], round.Aggregator.Dropouts.BeforeUnmask);
     }
 
     [Fact]
     public void An_altered_or_replayed_share_does_not_decrypt()
     {
         using var round = new SecAggRound(4, 3, 2, 16, 4, seed: 9);
-        var keys = round.Aggregator.RouteKeys(round.Participants.Values.Select(p => p.AdvertiseKeys()).ToList());
+        var keys = round.Aggregator.RouteKeys(round.Participants.ToDictionary(p => p.Key, p => p.Value.AdvertiseKeys()));
         var routed = round.Aggregator.RouteShares(keys.ToDictionary(p => p.Key, p => round.Participants[p.Key].ShareKeys(p.Value)));
         var shares = routed[1].ToList();
         var flipped = shares[0].Ciphertext.ToArray();
@@ -132,13 +136,70 @@ public sealed class SecAggProtocolTests
         shares[0] = shares[0] with { Ciphertext = flipped };
         Assert.Contains("does not decrypt", Assert.Throws<InvalidDataException>(() => round.Participants[1].MaskInput(new uint[4], shares)).Message);
 
-        // The same round's shares replayed into a participant of another attempt (another context) do not decrypt either.
-        using var retry = new SecAggRound(4, 3, 2, 16, 4, seed: 9);
-        var retryParameters = retry.Parameters with { Context = "job/1/1"u8.ToArray() };
-        using var other = new SecAggParticipant(1, retryParameters);
-        other.AdvertiseKeys();
-        other.ShareKeys(keys[1]);
-        Assert.Throws<InvalidDataException>(() => other.MaskInput(new uint[4], routed[1]));
+    }
+
+    [Fact]
+    public void Pairwise_keys_are_bound_to_the_context_purpose_and_both_public_keys()
+    {
+        using var a = SecAggKeyAgreement.NewKeyPair();
+        using var b = SecAggKeyAgreement.NewKeyPair();
+        using var c = SecAggKeyAgreement.NewKeyPair();
+        byte[] first = "job/1/0"u8.ToArray(), retry = "job/1/1"u8.ToArray();
+        var key = SecAggKeyAgreement.Derive(a, SecAggKeyAgreement.PublicKey(b), "share", first, 1, 2);
+
+        Assert.Equal(key, SecAggKeyAgreement.Derive(b, SecAggKeyAgreement.PublicKey(a), "share", first, 2, 1)); // both ends agree
+        Assert.NotEqual(key, SecAggKeyAgreement.Derive(a, SecAggKeyAgreement.PublicKey(b), "share", retry, 1, 2)); // another attempt
+        Assert.NotEqual(key, SecAggKeyAgreement.Derive(a, SecAggKeyAgreement.PublicKey(b), "mask", first, 1, 2)); // another purpose
+        Assert.NotEqual(key, SecAggKeyAgreement.Derive(a, SecAggKeyAgreement.PublicKey(b), "share", first, 1, 3)); // other indices
+        Assert.NotEqual(key, SecAggKeyAgreement.Derive(a, SecAggKeyAgreement.PublicKey(c), "share", first, 1, 2));
+    }
+
+    [Fact]
+    public void Public_keys_that_are_not_exactly_one_p256_key_are_refused()
+    {
+        using var p384 = System.Security.Cryptography.ECDiffieHellman.Create(System.Security.Cryptography.ECCurve.NamedCurves.nistP384);
+        using var own = SecAggKeyAgreement.NewKeyPair();
+        var trailing = SecAggKeyAgreement.PublicKey(own).Append((byte)0).ToArray();
+        foreach (var bad in new[] { p384.ExportSubjectPublicKeyInfo(), trailing, [1, 2, 3] })
+            Assert.Throws<InvalidDataException>(() => SecAggKeyAgreement.Derive(own, bad, "mask", [1], 1, 2));
+        // A gateway advertising such a key drops out at stage 1 instead of failing the round for its neighbours.
+        using var round = new SecAggRound(4, 3, 2, 16, 4, seed: 21);
+        var advertised = round.Participants.ToDictionary(p => p.Key, p => p.Value.AdvertiseKeys());
+        advertised[2] = advertised[2] with { MaskPublicKey = p384.ExportSubjectPublicKeyInfo() };
+        advertised[3] = advertised[4]; // 3 relays 4's keys as its own
+        var routed = round.Aggregator.RouteKeys(advertised);
+        Assert.Equal([2, 3], round.Aggregator.Dropouts.BeforeKeys);
+        Assert.Equal([1, 4], routed.Keys.Order());
+    }
+
+    [Fact]
+    public void A_gateway_that_leaves_a_neighbour_out_of_its_shares_counts_as_dropped()
+    {
+        using var round = new SecAggRound(5, 4, 2, 16, 4, seed: 22);
+        var inputs = Inputs(5, 4, 16, new Random(5));
+        var keys = round.Aggregator.RouteKeys(round.Participants.ToDictionary(p => p.Key, p => p.Value.AdvertiseKeys()));
+        var sent = keys.ToDictionary(p => p.Key, p => round.Participants[p.Key].ShareKeys(p.Value));
+        sent[2] = sent[2].Skip(1).ToList();
+        var routed = round.Aggregator.RouteShares(sent);
+        Assert.Equal([2], round.Aggregator.Dropouts.BeforeShares);
+        var masked = routed.ToDictionary(p => p.Key, p => round.Participants[p.Key].MaskInput(inputs[p.Key], p.Value));
+        var request = round.Aggregator.RequestUnmask(masked);
+        var sum = round.Aggregator.Unmask(request.Survivors.ToDictionary(i => i, i => round.Participants[i].Unmask(request)));
+        Assert.Equal(NaiveSum(inputs, [1, 3, 4, 5], 16), sum);
+    }
+
+    [Fact]
+    public void A_request_that_singles_a_gateway_out_among_strangers_is_refused()
+    {
+        using var round = new SecAggRound(6, 4, 3, 16, 4, seed: 23);
+        var inputs = Inputs(6, 4, 16, new Random(6));
+        var keys = round.Aggregator.RouteKeys(round.Participants.ToDictionary(p => p.Key, p => p.Value.AdvertiseKeys()));
+        var routed = round.Aggregator.RouteShares(keys.ToDictionary(p => p.Key, p => round.Participants[p.Key].ShareKeys(p.Value)));
+        foreach (var (i, shares) in routed) round.Participants[i].MaskInput(inputs[i], shares);
+        // Gateway 1 with indices that are none of its neighbours: its neighbours' mask keys would all be asked for.
+        var strangers = Enumerable.Range(1, 6).Where(v => v != 1 && !round.Graph[1].Contains(v)).Append(99).Append(98).Take(2).ToList();
+        var e = Assert.Throws<InvalidOperationException>(() => round.Participants[1].Unmask(new UnmaskRequest([1, .. strangers], [])));
+        Assert.Contains("of this gateway's neighbours are among the survivors", e.Message);
     }
 
     [Fact]
@@ -160,7 +221,7 @@ public sealed class SecAggProtocolTests
         {
             using var secAgg = new SecAggRound(5, 4, 3, bits, length, seed: 100 + round);
             var zero = Enumerable.Range(1, 5).ToDictionary(i => i, _ => new uint[length]);
-            var keys = secAgg.Aggregator.RouteKeys(secAgg.Participants.Values.Select(p => p.AdvertiseKeys()).ToList());
+            var keys = secAgg.Aggregator.RouteKeys(secAgg.Participants.ToDictionary(p => p.Key, p => p.Value.AdvertiseKeys()));
             var routed = secAgg.Aggregator.RouteShares(keys.ToDictionary(p => p.Key, p => secAgg.Participants[p.Key].ShareKeys(p.Value)));
             foreach (var v in secAgg.Participants[1].MaskInput(zero[1], routed[1])) counts[v >> (bits - 4)]++;
         }

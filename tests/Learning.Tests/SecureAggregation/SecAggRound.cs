@@ -23,7 +23,7 @@ internal sealed class SecAggRound : IDisposable
         ISet<int>? dropBeforeShares = null, ISet<int>? dropBeforeInput = null, ISet<int>? dropBeforeUnmask = null)
     {
         bool Live(int i, ISet<int>? dropped) => dropped is null || !dropped.Contains(i);
-        var advertised = Participants.Where(p => Live(p.Key, dropBeforeKeys)).Select(p => p.Value.AdvertiseKeys()).ToList();
+        var advertised = Participants.Where(p => Live(p.Key, dropBeforeKeys)).ToDictionary(p => p.Key, p => p.Value.AdvertiseKeys());
         var keys = Aggregator.RouteKeys(advertised);
         var sent = keys.Where(p => Live(p.Key, dropBeforeShares))
             .ToDictionary(p => p.Key, p => Participants[p.Key].ShareKeys(p.Value));
@@ -31,7 +31,7 @@ internal sealed class SecAggRound : IDisposable
         var masked = routed.Where(p => Live(p.Key, dropBeforeInput))
             .ToDictionary(p => p.Key, p => Participants[p.Key].MaskInput(inputs[p.Key], p.Value));
         var request = Aggregator.RequestUnmask(masked);
-        var answers = request.Survivors.Where(i => Live(i, dropBeforeUnmask)).Select(i => Participants[i].Unmask(request)).ToList();
+        var answers = request.Survivors.Where(i => Live(i, dropBeforeUnmask)).ToDictionary(i => i, i => Participants[i].Unmask(request));
         return (Aggregator.Unmask(answers), request.Survivors);
     }
 

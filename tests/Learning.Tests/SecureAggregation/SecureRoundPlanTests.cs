@@ -36,7 +36,8 @@ public sealed class SecureRoundPlanTests
     [Theory]
     [InlineData(1, 0, 0, 24, "at least 2 gateways")]
     [InlineData(10, 3, 0, 24, "neighbours: 3 must be 0 (auto), an even number")]
-    [InlineData(10, 4, 5, 24, "threshold: 5 must be between 1 and the neighbours per gateway (4)")]
+    [InlineData(10, 4, 5, 24, "threshold: 5 must be more than half the neighbours per gateway and at most all of them (3..4 for a cohort of 10)")]
+    [InlineData(10, 4, 2, 24, "threshold: 2 must be more than half")] // two disjoint pairs of neighbours would rebuild both secrets
     [InlineData(10, 0, 0, 40, "bits: 40 must be in 8..32")]
     public void Settings_that_cannot_work_are_refused_naming_the_field(int gateways, int neighbours, int threshold, int bits, string expected)
     {
@@ -63,6 +64,26 @@ public sealed class SecureRoundPlanTests
 
         var mean = plan.DecodeMean(sum, deltas.Length, seed);
         for (int i = 0; i < 300; i++) Assert.Equal(deltas.Average(d => d[i]), mean[i], 1e-5);
+    }
+
+    [Theory]
+    [InlineData(10, 16)]
+    [InlineData(100, 20)]
+    public void Identical_deltas_at_the_clipping_norm_do_not_wrap(int gateways, int bits)
+    {
+        // The worst case for wrapping: every delta points the same way, so their sum has norm n C.
+        var random = new Random(9);
+        var delta = Enumerable.Range(0, 1000).Select(_ => (float)random.NextDouble() - 0.5f).ToArray();
+        float norm = (float)Math.Sqrt(delta.Sum(v => (double)v * v));
+        for (int i = 0; i < delta.Length; i++) delta[i] *= 3 / norm;
+        var plan = SecureRoundPlan.For(On with { Bits = bits, ClippingNorm = 3 }, gateways, delta.Length);
+        var seed = SecureRoundPlan.RotationSeed("job", 1, 0);
+        var sum = new uint[plan.Length];
+        for (int g = 0; g < gateways; g++) ModularArithmetic.AddInPlace(sum, plan.Encode(delta, seed), bits);
+
+        var mean = plan.DecodeMean(sum, gateways, seed);
+        double error = Math.Sqrt(delta.Select((v, i) => Math.Pow(v - mean[i], 2)).Sum());
+        Assert.True(error < 0.01 * 3, $"error {error:G3} of a mean of norm 3");
     }
 
     [Fact]
