@@ -116,6 +116,47 @@ public sealed class SecureAggregationClusterTests
     }
 
     [Fact]
+    public async Task A_round_attempted_again_unmasks_only_the_same_survivors_so_no_difference_of_sums_reveals_a_delta()
+    {
+        var cluster = await StartAsync();
+        try
+        {
+            var job = cluster.Client.GetGrain<IFederationGrain>("secure-again");
+            var spec = Secure(rounds: 1, gateways: 4);
+            await job.StartAsync(spec);
+            Assert.Equal(JobState.Completed, (await TestCluster.WaitFinishedAsync(job)).State);
+
+            // As a federation that restarted after unmasking round 1 would: a new attempt of the same request, in which
+            // gw-03 is left out of the survivors. Each gateway masks its held delta afresh (no training, no spend) ...
+            var task = new RoundTask(1, 0, (await job.GetModelVersionAsync(0)).Weights);
+            var ids = new[] { "gw-00", "gw-01", "gw-02", "gw-03" };
+            var gateways = ids.Select(id => cluster.Grains().GetGrain<IGatewayGrain>(IGatewayGrain.Key("secure-again", id))).ToArray();
+            int parameters = FedGrains.Learning.Codecs.WeightBuffer.Decode(task.GlobalWeights).Values.Length;
+            var plan = SecureRoundPlan.For(spec.Aggregation.Secure, 4, parameters);
+            var context = SecureRoundPlan.NewContext("secure-again", 1, 0);
+            var answers = await Task.WhenAll(gateways.Select((g, i) => g.TrainSecureAsync(task, new SecureRoundSetup(i + 1, 4, context))));
+            Assert.All(answers, a => Assert.Null(a.Update.RefusedReason));
+            var aggregator = new SecAggAggregator(plan.Protocol(context), NeighbourGraph.Build(4, plan.Neighbours, new Random(1)));
+            var keys = aggregator.RouteKeys(answers.Select((a, i) => (i + 1, a.Keys!)).ToDictionary(p => p.Item1, p => p.Item2));
+            var sent = new Dictionary<int, IReadOnlyList<EncryptedShare>>();
+            foreach (var (i, k) in keys) sent[i] = await gateways[i - 1].ShareKeysAsync(context, k);
+            var routed = aggregator.RouteShares(sent);
+            var masked = new Dictionary<int, uint[]>();
+            foreach (var (i, shares) in routed.Where(r => r.Key != 4)) masked[i] = await gateways[i - 1].MaskInputAsync(context, shares);
+            var request = aggregator.RequestUnmask(masked);
+
+            // ... but none gives the shares for a sum without gw-03: with the first sum it would reveal gw-03's delta.
+            foreach (var i in request.Survivors)
+            {
+                var refused = await Assert.ThrowsAsync<InvalidOperationException>(() => gateways[i - 1].UnmaskAsync(context, request));
+                Assert.Contains("already gave unmask shares for this round's sum of 4 gateways", refused.Message);
+            }
+            Assert.All(await job.GetGatewayPrivacyAsync(), g => Assert.Equal(1, g.Releases)); // nothing was trained or spent again
+        }
+        finally { await StopAsync(cluster); }
+    }
+
+    [Fact]
     public async Task Too_many_dropouts_unmask_nothing_and_the_job_fails_saying_why()
     {
         var cluster = await StartAsync(nameof(IGatewayGrain.MaskInputAsync), "gw-01", "gw-02", "gw-03");
