@@ -42,13 +42,14 @@ public sealed class MultiProcessRedisTests : IAsyncLifetime
         Directory.Delete(dir, true);
     }
 
-    [Fact]
-    public async Task A_job_survives_killing_the_silo_that_hosts_its_federation()
+    /// <summary>A federation silo (0) and a gateway silo (1) on Redis with authentication on; <c>Start(k)</c> starts (or restarts) silo k.</summary>
+    private sealed record TwoSilos(ProcessRunner[] Silos, int[] SiloPorts, Func<int, ProcessRunner> Start);
+
+    private async Task<TwoSilos> StartTwoSilosAsync()
     {
         var siloPorts = new[] { HostBuilderExtensions.FreeTcpPort(), HostBuilderExtensions.FreeTcpPort() };
         var gatewayPorts = new[] { HostBuilderExtensions.FreeTcpPort(), HostBuilderExtensions.FreeTcpPort() };
         var healthPorts = new[] { HostBuilderExtensions.FreeTcpPort(), HostBuilderExtensions.FreeTcpPort() };
-        var silos = new ProcessRunner[2];
         ProcessRunner StartSilo(int k) => Track(ProcessRunner.StartDotnet("FedGrains.Silo.dll",
         [
             "--FedGrains:Cluster:Provider=redis", $"--FedGrains:Cluster:Redis=127.0.0.1:{redisPort}",
@@ -60,14 +61,30 @@ public sealed class MultiProcessRedisTests : IAsyncLifetime
             "--FedGrains:Auth:Enabled=true", $"--FedGrains:Auth:ClientKeys:operator={ClientKey}", "--FedGrains:Auth:ClientRoles:operator=operator", $"--FedGrains:Auth:ClusterKey={ClusterKey}", $"--FedGrains:Dashboard:Enabled={k == 0}",
             .. Enumerable.Range(0, 3).Select(g => $"--FedGrains:Auth:GatewayKeys:gw-{g:D2}={SiteKey(g)}"),
         ]));
-        silos[0] = StartSilo(0);
-        silos[1] = StartSilo(1);
+        var silos = new[] { StartSilo(0), StartSilo(1) };
         foreach (var port in healthPorts)
         {
             Assert.Equal(HttpStatusCode.OK, await WaitForHttpAsync($"http://127.0.0.1:{port}/readyz"));
             Assert.Equal(HttpStatusCode.OK, await WaitForHttpAsync($"http://127.0.0.1:{port}/healthz"));
         }
         Assert.Equal(HttpStatusCode.OK, await WaitForHttpAsync($"http://127.0.0.1:{healthPorts[0]}/dashboard/"));
+        return new TwoSilos(silos, siloPorts, StartSilo);
+    }
+
+    /// <summary>Kills the silo that hosts the job's federation and starts it again.</summary>
+    private static async Task KillFederationSiloAsync(TwoSilos cluster, JobStatus running)
+    {
+        int victim = running.Silo!.Contains($":{cluster.SiloPorts[0]}:") ? 0 : 1;
+        cluster.Silos[victim].Kill();
+        await cluster.Silos[victim].WaitAsync(TimeSpan.FromSeconds(30));
+        cluster.Silos[victim] = cluster.Start(victim);
+    }
+
+    [Fact]
+    public async Task A_job_survives_killing_the_silo_that_hosts_its_federation()
+    {
+        var two = await StartTwoSilosAsync();
+        var silos = two.Silos;
         var cluster = $"redis://127.0.0.1:{redisPort}";
         var spec = Path.Combine(dir, "job.json");
         await File.WriteAllTextAsync(spec, """
@@ -90,10 +107,7 @@ public sealed class MultiProcessRedisTests : IAsyncLifetime
         var job = (await ClientAsync()).GetGrain<IFederationGrain>("mp");
         var before = await TestCluster.WaitAsync(job, s => s.RoundsCompleted >= 3, TimeSpan.FromMinutes(2));
         Assert.Equal(JobState.Running, before.State);
-        int victim = before.Silo!.Contains($":{siloPorts[0]}:") ? 0 : 1;
-        silos[victim].Kill();
-        await silos[victim].WaitAsync(TimeSpan.FromSeconds(30));
-        silos[victim] = StartSilo(victim);
+        await KillFederationSiloAsync(two, before);
 
         var after = await TestCluster.WaitAsync(job, s => s.State != JobState.Running && s.State != JobState.NotStarted, TimeSpan.FromMinutes(4), tolerateSiloLoss: true);
         Assert.True(after.State == JobState.Completed, $"{after.State}: {after.Error}" + Logs(silos));
@@ -131,6 +145,36 @@ public sealed class MultiProcessRedisTests : IAsyncLifetime
         var missing = await ProcessRunner.RunCliAsync("export", "mp", "--model-version", "99", "--output", Path.Combine(dir, "v99"), "--cluster", cluster, "--credential", Credential);
         Assert.Equal(2, missing.ExitCode);
         Assert.Contains("no model version 99", missing.Output);
+    }
+
+    [Fact]
+    public async Task A_secure_job_survives_killing_its_federation_silo_mid_protocol()
+    {
+        var two = await StartTwoSilosAsync();
+        var spec = Path.Combine(dir, "secure.json");
+        await File.WriteAllTextAsync(spec, """
+            { "seed": 5, "rounds": 20, "gateway_count": 3, "min_updates_per_round": 2, "model": { "hidden": [16] },
+              "dataset": { "kind": "synthetic" }, "defaults": { "batch_size": 40, "learning_rate": 0.5 },
+              "privacy": { "target_epsilon": 3, "delta": 1e-5 },
+              "aggregation": { "secure": { "enabled": true, "clipping_norm": 10, "noise_multiplier": 0.3 } } }
+            """);
+        var submit = await ProcessRunner.RunCliAsync("submit", "--spec", spec, "--job-id", "mp-secure", "--cluster", $"redis://127.0.0.1:{redisPort}", "--credential", Credential);
+        Assert.True(submit.ExitCode == 0, submit.Output + Logs(two.Silos));
+        var job = (await ClientAsync()).GetGrain<IFederationGrain>("mp-secure");
+
+        // A secure round is nearly all protocol (training takes milliseconds here), so the kill most likely lands inside one.
+        var before = await TestCluster.WaitAsync(job, s => s.RoundsCompleted >= 3, TimeSpan.FromMinutes(2));
+        await KillFederationSiloAsync(two, before);
+
+        var after = await TestCluster.WaitAsync(job, s => s.State != JobState.Running && s.State != JobState.NotStarted, TimeSpan.FromMinutes(4), tolerateSiloLoss: true);
+        Assert.True(after.State == JobState.Completed, $"{after.State}: {after.Error}" + Logs(two.Silos));
+        var history = await job.GetHistoryAsync();
+        Assert.Equal(Enumerable.Range(1, 20), history.Select(r => r.Round));
+        Assert.All(history, r => Assert.Equal(3, r.Participants.Count));
+        var ledgers = await job.GetGatewayPrivacyAsync();
+        // No round was trained (or spent) twice: the restarted round masked the deltas the gateways held.
+        LedgerAssert.Consistent(history, ledgers, rounds: 20, targetEpsilon: 3.0);
+        Assert.All(ledgers, l => Assert.True(l.SecureSumEpsilon > 0));
     }
 
     [Fact]
