@@ -47,9 +47,9 @@ public interface IGatewayGrain : IGrainWithStringKey
     [Alias("secure-share")]
     Task<IReadOnlyList<EncryptedShare>> ShareKeysAsync(byte[] context, IReadOnlyList<SecAggKeys> neighbours);
 
-    /// <summary>Secure round, stage 3: the held delta, masked with the neighbours whose shares arrived.</summary>
+    /// <summary>Secure round, stage 3: the held delta, masked with the neighbours whose shares arrived, packed at the round's bits per value.</summary>
     [Alias("secure-mask")]
-    Task<uint[]> MaskInputAsync(byte[] context, IReadOnlyList<EncryptedShare> received);
+    Task<byte[]> MaskInputAsync(byte[] context, IReadOnlyList<EncryptedShare> received);
 
     /// <summary>Secure round, stage 4: the shares the federation needs to unmask the sum (never both kinds for one gateway).</summary>
     [Alias("secure-unmask")]

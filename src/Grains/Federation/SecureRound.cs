@@ -68,8 +68,10 @@ internal static class SecureRound
             bytesUp += sent.Values.Sum(s => s.Sum(e => (long)e.Ciphertext.Length + e.Nonce.Length + e.Tag.Length));
             var routed = aggregator.RouteShares(sent);
             SetAside(aggregator.Dropouts.BeforeShares.Where(sent.ContainsKey), "it did not send exactly one share to every neighbour");
-            var masked = await StageAsync(routed, (i, s) => Gateway(idOf[i]).MaskInputAsync(context, s), "sending its masked delta", idOf, dropped, cancellationToken);
-            bytesUp += masked.Values.Sum(m => 4L * m.Length);
+            // Unpacked as it arrives: a gateway whose bytes are not the round's vector dropped (StageAsync).
+            var masked = await StageAsync(routed, async (i, s) => ModularArithmetic.Unpack(await Gateway(idOf[i]).MaskInputAsync(context, s), plan.Length, plan.Encoding.Bits),
+                "sending its masked delta", idOf, dropped, cancellationToken);
+            bytesUp += masked.Count * (((long)plan.Length * plan.Encoding.Bits + 7) / 8);
             var request = aggregator.RequestUnmask(masked);
             SetAside(aggregator.Dropouts.BeforeInput.Where(masked.ContainsKey), "its masked delta has the wrong length");
             var survivors = request.Survivors.ToDictionary(i => i, _ => request);

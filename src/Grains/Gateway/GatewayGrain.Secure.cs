@@ -67,10 +67,11 @@ public sealed partial class GatewayGrain
     public Task<IReadOnlyList<EncryptedShare>> ShareKeysAsync(byte[] context, IReadOnlyList<SecAggKeys> neighbours) =>
         Task.FromResult(Attempt(context).Participant.ShareKeys(neighbours));
 
-    public Task<uint[]> MaskInputAsync(byte[] context, IReadOnlyList<EncryptedShare> received)
+    public Task<byte[]> MaskInputAsync(byte[] context, IReadOnlyList<EncryptedShare> received)
     {
         var (_, participant, encoded) = Attempt(context);
-        return Task.FromResult(participant.MaskInput(encoded, received));
+        var spec = State.Spec!;
+        return Task.FromResult(ModularArithmetic.Pack(participant.MaskInput(encoded, received), spec.Aggregation.Secure.Bits));
     }
 
     /// <summary>

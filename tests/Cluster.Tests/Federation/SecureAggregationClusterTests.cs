@@ -48,9 +48,10 @@ public sealed class SecureAggregationClusterTests
             Assert.All(history, r => Assert.Equal(4, r.Participants.Count));
             // A mean of the same clipped deltas: the same accuracy up to training noise.
             Assert.InRange(masked.TestAccuracy!.Value, clear.TestAccuracy!.Value - 0.05, 1.0);
-            // What went up is masked vectors (4 bytes per padded value) plus keys and shares, never a delta.
-            int parameters = history[0].BytesUpDense > 0 ? (int)(history[0].BytesUpDense / 4 / 4) : 0;
-            Assert.True(history[0].BytesUp >= 4L * 4 * SecureEncoding.PaddedLength(parameters), $"{history[0].BytesUp} bytes up");
+            // What went up is masked vectors (24 bits per padded value) plus keys and shares, never a delta.
+            int parameters = (int)(history[0].BytesUpDense / 4 / 4);
+            long maskedBytes = 4L * 3 * SecureEncoding.PaddedLength(parameters);
+            Assert.InRange(history[0].BytesUp, maskedBytes, maskedBytes + 4 * 2000);
 
             // The gateway itself refuses to release the delta in the clear, whoever asks.
             var gateway = cluster.Grains().GetGrain<IGatewayGrain>(IGatewayGrain.Key("secure-sum", "gw-00"));
@@ -142,7 +143,7 @@ public sealed class SecureAggregationClusterTests
             foreach (var (i, k) in keys) sent[i] = await gateways[i - 1].ShareKeysAsync(context, k);
             var routed = aggregator.RouteShares(sent);
             var masked = new Dictionary<int, uint[]>();
-            foreach (var (i, shares) in routed.Where(r => r.Key != 4)) masked[i] = await gateways[i - 1].MaskInputAsync(context, shares);
+            foreach (var (i, shares) in routed.Where(r => r.Key != 4)) masked[i] = ModularArithmetic.Unpack(await gateways[i - 1].MaskInputAsync(context, shares), plan.Length, plan.Encoding.Bits);
             var request = aggregator.RequestUnmask(masked);
 
             // ... but none gives the shares for a sum without gw-03: with the first sum it would reveal gw-03's delta.

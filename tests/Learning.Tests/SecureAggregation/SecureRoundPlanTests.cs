@@ -86,6 +86,21 @@ public sealed class SecureRoundPlanTests
         Assert.True(error < 0.01 * 3, $"error {error:G3} of a mean of norm 3");
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(7)]
+    [InlineData(24)]
+    [InlineData(32)]
+    public void Masked_vectors_pack_to_their_bits_and_back(int bits)
+    {
+        var random = new Random(bits);
+        var values = Enumerable.Range(0, 1001).Select(_ => (uint)random.NextInt64(1L << bits)).ToArray();
+        var packed = ModularArithmetic.Pack(values, bits);
+        Assert.Equal((1001L * bits + 7) / 8, packed.Length);
+        Assert.Equal(values, ModularArithmetic.Unpack(packed, values.Length, bits));
+        Assert.Throws<InvalidDataException>(() => ModularArithmetic.Unpack(packed[1..], values.Length, bits));
+    }
+
     [Fact]
     public void Contexts_are_fresh_for_every_attempt_and_rotation_seeds_fixed_per_round()
     {
