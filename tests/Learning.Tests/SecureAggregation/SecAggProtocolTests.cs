@@ -90,9 +90,7 @@ public sealed class SecAggProtocolTests
     {
         using var round = new SecAggRound(5, 4, 3, 16, 4, seed: 7);
         var inputs = Inputs(5, 4, 16, new Random(3));
-        var keys = round.Aggregator.RouteKeys(round.Participants.ToDictionary(p => p.Key, p => p.Value.AdvertiseKeys()));
-        var routed = round.Aggregator.RouteShares(keys.ToDictionary(p => p.Key, p => round.Participants[p.Key].ShareKeys(p.Value)));
-        foreach (var (i, shares) in routed) round.Participants[i].MaskInput(inputs[i], shares);
+        round.MaskAll(inputs);
 
         // A curious federation names gateway 2 both as survivor and as dropped, to get b_2 and s_2 and unmask y_2.
         var greedy = new UnmaskRequest([1, 2, 3, 4, 5], [2]);
@@ -110,9 +108,7 @@ public sealed class SecAggProtocolTests
     {
         using var round = new SecAggRound(6, 5, 3, 16, 4, seed: 8);
         var inputs = Inputs(6, 4, 16, new Random(4));
-        var keys = round.Aggregator.RouteKeys(round.Participants.ToDictionary(p => p.Key, p => p.Value.AdvertiseKeys()));
-        var routed = round.Aggregator.RouteShares(keys.ToDictionary(p => p.Key, p => round.Participants[p.Key].ShareKeys(p.Value)));
-        var masked = routed.ToDictionary(p => p.Key, p => round.Participants[p.Key].MaskInput(inputs[p.Key], p.Value));
+        var masked = round.MaskAll(inputs);
         var request = round.Aggregator.RequestUnmask(masked);
         var answers = request.Survivors.ToDictionary(i => i, i => round.Participants[i].Unmask(request));
         // Gateway 1 volunteers mask-key shares of survivors, and gateway 2 answers in 3's name: both set aside unread,
@@ -193,9 +189,7 @@ public sealed class SecAggProtocolTests
     {
         using var round = new SecAggRound(6, 4, 3, 16, 4, seed: 23);
         var inputs = Inputs(6, 4, 16, new Random(6));
-        var keys = round.Aggregator.RouteKeys(round.Participants.ToDictionary(p => p.Key, p => p.Value.AdvertiseKeys()));
-        var routed = round.Aggregator.RouteShares(keys.ToDictionary(p => p.Key, p => round.Participants[p.Key].ShareKeys(p.Value)));
-        foreach (var (i, shares) in routed) round.Participants[i].MaskInput(inputs[i], shares);
+        round.MaskAll(inputs);
         // Gateway 1 with indices that are none of its neighbours: its neighbours' mask keys would all be asked for.
         var strangers = Enumerable.Range(1, 6).Where(v => v != 1 && !round.Graph[1].Contains(v)).Append(99).Append(98).Take(2).ToList();
         var e = Assert.Throws<InvalidOperationException>(() => round.Participants[1].Unmask(new UnmaskRequest([1, .. strangers], [])));

@@ -35,6 +35,14 @@ internal sealed class SecAggRound : IDisposable
         return (Aggregator.Unmask(answers), request.Survivors);
     }
 
+    /// <summary>Runs stages 1-3 with every gateway (no dropouts); returns the masked inputs.</summary>
+    public Dictionary<int, uint[]> MaskAll(IReadOnlyDictionary<int, uint[]> inputs)
+    {
+        var keys = Aggregator.RouteKeys(Participants.ToDictionary(p => p.Key, p => p.Value.AdvertiseKeys()));
+        var routed = Aggregator.RouteShares(keys.ToDictionary(p => p.Key, p => Participants[p.Key].ShareKeys(p.Value)));
+        return routed.ToDictionary(p => p.Key, p => Participants[p.Key].MaskInput(inputs[p.Key], p.Value));
+    }
+
     public void Dispose()
     {
         foreach (var p in Participants.Values) p.Dispose();
