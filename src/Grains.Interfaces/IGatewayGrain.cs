@@ -44,15 +44,15 @@ public interface IGatewayGrain : IGrainWithStringKey
     Task<SecureTrainAnswer> TrainSecureAsync(RoundTask task, SecureRoundSetup setup, CancellationToken cancellationToken = default);
 
     /// <summary>Secure round, stage 2: shares of this attempt's secrets, encrypted to each neighbour whose keys the federation relays.</summary>
-    [Alias("secure-share")]
+    [Alias("secure-share"), ResponseTimeout("00:02:00")]
     Task<IReadOnlyList<EncryptedShare>> ShareKeysAsync(byte[] context, IReadOnlyList<SecAggKeys> neighbours);
 
     /// <summary>Secure round, stage 3: the held delta, masked with the neighbours whose shares arrived, packed at the round's bits per value.</summary>
-    [Alias("secure-mask")]
+    [Alias("secure-mask"), ResponseTimeout("00:02:00")]
     Task<byte[]> MaskInputAsync(byte[] context, IReadOnlyList<EncryptedShare> received);
 
     /// <summary>Secure round, stage 4: the shares the federation needs to unmask the sum (never both kinds for one gateway).</summary>
-    [Alias("secure-unmask")]
+    [Alias("secure-unmask"), ResponseTimeout("00:02:00")]
     Task<UnmaskShares> UnmaskAsync(byte[] context, UnmaskRequest request);
 
     /// <summary>Everything this gateway has spent, from its own ledger.</summary>

@@ -136,7 +136,7 @@ internal sealed record RunReport(string JobId, JobSpec Spec, JobStatus Status, I
             plan.WrapProbability,
             BytesUpPerRound = History.Count > 0 ? History[^1].BytesUp : (long?)null,
             DistributedNoise = secure.NoiseMultiplier > 0
-                ? $"each gateway adds discrete Gaussian noise so that the sum of all {cohort} carries z = {secure.NoiseMultiplier} times the clipping norm; secure_sum_epsilon (per gateway, and in each site's ledger) bounds what the released sums reveal about a site's whole data, accounted in RDP at the fewest survivors a sum is unmasked with ({plan.MinSurvivors})"
+                ? $"each gateway adds discrete Gaussian noise so that the sum of all {cohort} carries z = {secure.NoiseMultiplier} times the clipping norm; secure_sum_epsilon (per gateway, and in each site's ledger) bounds what the released sums reveal about a site's whole data, accounted in RDP at the worst number of survivors a sum can hold (usually the fewest it is unmasked with, {plan.MinSurvivors})"
                 : "none: each site's DP-SGD noise protects its examples, nothing protects a site's whole data",
         };
     }

@@ -107,9 +107,13 @@ public sealed class RoundAggregator(DatasetCache data, UpdateAuthenticator authe
     {
         if (received.Update is not { } update) return (null, received.Error);
         if (!secure.Survivors.Contains(received.Id)) return (null, update.RefusedReason ?? "not in the secure sum");
-        if (authenticator.Check(update, jobId, received.BaseVersion) is { } refused) return (null, refused);
-        return update.Examples > 0 ? ([], null) : (null, $"example count {update.Examples} must be > 0");
+        return SecureAnswerRefusal(jobId, received) is { } refused ? (null, refused) : ([], null);
     }
+
+    /// <summary>Why a secure round's training answer cannot be accepted (unsigned, no examples), or null: checked before its delta enters the sum.</summary>
+    public string? SecureAnswerRefusal(string jobId, ReceivedUpdate received) =>
+        received.Update is not { } update ? received.Error
+            : authenticator.Check(update, jobId, received.BaseVersion) ?? (update.Examples > 0 ? null : $"example count {update.Examples} must be > 0");
 
     /// <summary>
     /// Authenticates and validates one answer against the version it was trained from: the decoded delta, or why it

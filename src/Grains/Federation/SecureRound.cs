@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Security.Cryptography;
+using FedGrains.Grains.Gateway;
 using FedGrains.Grains.Interfaces;
 using FedGrains.Grains.Placement;
 using FedGrains.Learning.Jobs;
@@ -30,7 +31,9 @@ internal static class SecureRound
         Action<int> trained, CancellationToken cancellationToken)
     {
         using var activity = Telemetry.Source.StartActivity("secure-aggregation");
-        var plan = SecureRoundPlan.For(spec.Aggregation.Secure, cohort.Count, parameters);
+        SecureRoundPlan plan;
+        try { plan = SecureRoundPlan.For(spec.Aggregation.Secure, cohort.Count, parameters); }
+        catch (ArgumentException e) { return new Outcome([], null, $"secure aggregation cannot run round {task.Sequence}: {e.Message}"); }
         var context = SecureRoundPlan.NewContext(host.JobId, task.Sequence, task.ModelVersion);
         var index = cohort.Select((id, i) => (id, i: i + 1)).ToDictionary(p => p.id, p => p.i);
         var idOf = index.ToDictionary(p => p.Value, p => p.Key);
@@ -48,8 +51,13 @@ internal static class SecureRound
             return answer;
         }));
         var results = answers.Select(a => a.Received).ToArray();
-        if (host.Stopped) return new Outcome(results, null, null);
-        var advertised = answers.Where(a => a.Keys is not null).ToDictionary(a => index[a.Received.Id], a => a.Keys!);
+        // Stopped, or a site awaits its admin's approval (the round waits for it): nothing is unmasked now, so the
+        // repeated round unmasks its full cohort once.
+        if (host.Stopped || results.Any(r => GatewaySitePolicy.AwaitsApproval(r.Update?.RefusedReason))) return new Outcome(results, null, null);
+        // An answer the federation could not accept (unsigned, no examples) is dropped before its delta enters the sum.
+        foreach (var a in answers.Where(a => a.Keys is not null && a.Received.Update is { } u && host.Aggregator.SecureAnswerRefusal(host.JobId, a.Received) is not null))
+            dropped[a.Received.Id] = $"dropped out of secure aggregation: {host.Aggregator.SecureAnswerRefusal(host.JobId, a.Received)}";
+        var advertised = answers.Where(a => a.Keys is not null && !dropped.ContainsKey(a.Received.Id)).ToDictionary(a => index[a.Received.Id], a => a.Keys!);
         foreach (var a in answers.Where(a => a.Keys is null)) dropped[a.Received.Id] = a.Received.Error ?? a.Received.Update?.RefusedReason ?? "no keys";
         bytesUp += advertised.Values.Sum(k => (long)k.CipherPublicKey.Length + k.MaskPublicKey.Length);
 
@@ -73,6 +81,8 @@ internal static class SecureRound
                 "sending its masked delta", idOf, dropped, cancellationToken);
             bytesUp += masked.Count * (((long)plan.Length * plan.Encoding.Bits + 7) / 8);
             var request = aggregator.RequestUnmask(masked);
+            if (request.Survivors.Count < spec.MinUpdatesPerRound)
+                throw new SecAggAbortedException($"only {request.Survivors.Count} gateways sent masked inputs, fewer than min_updates_per_round={spec.MinUpdatesPerRound}");
             SetAside(aggregator.Dropouts.BeforeInput.Where(masked.ContainsKey), "its masked delta has the wrong length");
             var survivors = request.Survivors.ToDictionary(i => i, _ => request);
             var shares = await StageAsync(survivors, (i, r) => Gateway(idOf[i]).UnmaskAsync(context, r), "unmasking", idOf, dropped, cancellationToken);

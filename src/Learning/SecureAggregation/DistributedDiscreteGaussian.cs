@@ -70,10 +70,16 @@ public static class DistributedDiscreteGaussian
     /// RDP only (<see cref="Mechanism.SecureSum"/>): an RDP bound says nothing of the exact privacy curve a PRV
     /// accountant would compose.
     /// </summary>
-    public static PrivacyCharge Charge(double sensitivity2, double sigma, int survivors, int dimension)
+    /// <param name="maxSurvivors">The most noises the sum can hold: tau grows with n while l2 shrinks, so the charge
+    /// takes the worst n in [survivors, maxSurvivors].</param>
+    public static PrivacyCharge Charge(double sensitivity2, double sigma, int survivors, int dimension, int? maxSurvivors = null)
     {
-        var (l2, _, tau) = Scales(sensitivity2, 0, sigma, survivors);
-        return new PrivacyCharge(1.0, 1 / (l2 + Math.Sqrt(dimension) * tau), 1, Mechanism.SecureSum);
+        double worst = Enumerable.Range(survivors, Math.Max(1, (maxSurvivors ?? survivors) - survivors + 1)).Max(n =>
+        {
+            var (l2, _, tau) = Scales(sensitivity2, 0, sigma, n);
+            return l2 + Math.Sqrt(dimension) * tau;
+        });
+        return new PrivacyCharge(1.0, 1 / worst, 1, Mechanism.SecureSum);
     }
 
     private static (double L2, double L1, double Tau) Scales(double sensitivity2, double sensitivity1, double sigma, int survivors)

@@ -55,12 +55,12 @@ public sealed record SecureRoundPlan(int Gateways, int Neighbours, int Threshold
     }
 
     /// <summary>
-    /// The site-level charge of one secure sum with distributed noise, at the fewest survivors it can be unmasked with
-    /// (fewer noises in the sum, more epsilon): replacing a site's whole data moves its encoded delta by at most twice
+    /// The site-level charge of one secure sum with distributed noise, at the worst number of survivors it can be
+    /// unmasked with (usually the fewest: fewer noises in the sum, more epsilon; see <see cref="DistributedDiscreteGaussian.Charge"/>): replacing a site's whole data moves its encoded delta by at most twice
     /// the rounded norm bound (as for <c>UpdateDp</c>). Null without distributed noise.
     /// </summary>
     public PrivacyCharge? Charge() => LocalNoise > 0
-        ? DistributedDiscreteGaussian.Charge(2 * SecureEncoding.RoundedNormBound(Encoding, Length), LocalNoise, MinSurvivors, Length)
+        ? DistributedDiscreteGaussian.Charge(2 * SecureEncoding.RoundedNormBound(Encoding, Length), LocalNoise, MinSurvivors, Length, Gateways)
         : null;
 
     /// <summary>The protocol's parameters for one attempt, named by <paramref name="context"/>.</summary>

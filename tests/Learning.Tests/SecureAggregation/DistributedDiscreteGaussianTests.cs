@@ -77,6 +77,16 @@ public sealed class DistributedDiscreteGaussianTests
     }
 
     [Fact]
+    public void With_little_noise_the_charge_takes_the_worst_number_of_survivors()
+    {
+        // sigma 0.3: tau grows with n faster than l2 shrinks, so more survivors would be worse than the fewest.
+        var worst = DistributedDiscreteGaussian.Charge(10, 0.3, 2, 4096, maxSurvivors: 40);
+        Assert.True(DistributedDiscreteGaussian.Charge(10, 0.3, 40, 4096).NoiseMultiplier < DistributedDiscreteGaussian.Charge(10, 0.3, 2, 4096).NoiseMultiplier);
+        foreach (int n in new[] { 2, 10, 40 })
+            Assert.True(worst.NoiseMultiplier <= DistributedDiscreteGaussian.Charge(10, 0.3, n, 4096).NoiseMultiplier * (1 + 1e-12));
+    }
+
+    [Fact]
     public void Secure_sum_charges_are_site_level_and_stay_out_of_the_example_level_epsilon()
     {
         var dpSgd = new PrivacyCharge(0.01, 1.1, 1000);
