@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Security.Cryptography;
 using FedGrains.Grains.Gateway;
 using FedGrains.Grains.Interfaces;
@@ -55,8 +54,8 @@ internal static class SecureRound
         // repeated round unmasks its full cohort once.
         if (host.Stopped || results.Any(r => GatewaySitePolicy.AwaitsApproval(r.Update?.RefusedReason))) return new Outcome(results, null, null);
         // An answer the federation could not accept (unsigned, no examples) is dropped before its delta enters the sum.
-        foreach (var a in answers.Where(a => a.Keys is not null && a.Received.Update is { } u && host.Aggregator.SecureAnswerRefusal(host.JobId, a.Received) is not null))
-            dropped[a.Received.Id] = $"dropped out of secure aggregation: {host.Aggregator.SecureAnswerRefusal(host.JobId, a.Received)}";
+        foreach (var a in answers.Where(a => a.Keys is not null))
+            if (host.Aggregator.SecureAnswerRefusal(host.JobId, a.Received) is { } refused) dropped[a.Received.Id] = $"dropped out of secure aggregation: {refused}";
         var advertised = answers.Where(a => a.Keys is not null && !dropped.ContainsKey(a.Received.Id)).ToDictionary(a => index[a.Received.Id], a => a.Keys!);
         foreach (var a in answers.Where(a => a.Keys is null)) dropped[a.Received.Id] = a.Received.Error ?? a.Received.Update?.RefusedReason ?? "no keys";
         bytesUp += advertised.Values.Sum(k => (long)k.CipherPublicKey.Length + k.MaskPublicKey.Length);

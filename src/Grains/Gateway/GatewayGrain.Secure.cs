@@ -1,6 +1,5 @@
 using FedGrains.Grains.Interfaces;
 using FedGrains.Learning.Codecs;
-
 using FedGrains.Learning.SecureAggregation;
 
 namespace FedGrains.Grains.Gateway;
@@ -25,8 +24,8 @@ public sealed partial class GatewayGrain
     /// </summary>
     private int[]? unmaskedFor;
 
-    /// <summary>The current attempt: its context, its participant, and the encoded delta it masks.</summary>
-    private (byte[] Context, SecAggParticipant Participant, uint[] Encoded)? attempt;
+    /// <summary>The current attempt of the held request: its context and its participant.</summary>
+    private (byte[] Context, SecAggParticipant Participant)? attempt;
 
     public async Task<SecureTrainAnswer> TrainSecureAsync(RoundTask task, SecureRoundSetup setup, CancellationToken cancellationToken = default)
     {
@@ -60,7 +59,7 @@ public sealed partial class GatewayGrain
         }
         EndAttempt();
         var participant = new SecAggParticipant(setup.Index, plan.Protocol(setup.Context));
-        attempt = (setup.Context, participant, held.Value.Encoded);
+        attempt = (setup.Context, participant);
         return new SecureTrainAnswer(update, participant.AdvertiseKeys());
     }
 
@@ -69,9 +68,8 @@ public sealed partial class GatewayGrain
 
     public Task<byte[]> MaskInputAsync(byte[] context, IReadOnlyList<EncryptedShare> received)
     {
-        var (_, participant, encoded) = Attempt(context);
-        var spec = State.Spec!;
-        return Task.FromResult(ModularArithmetic.Pack(participant.MaskInput(encoded, received), spec.Aggregation.Secure.Bits));
+        var participant = Attempt(context).Participant; // an attempt exists only while its request's delta is held
+        return Task.FromResult(ModularArithmetic.Pack(participant.MaskInput(held!.Value.Encoded, received), State.Spec!.Aggregation.Secure.Bits));
     }
 
     /// <summary>
@@ -93,7 +91,7 @@ public sealed partial class GatewayGrain
         finally { EndAttempt(); }
     }
 
-    private (byte[] Context, SecAggParticipant Participant, uint[] Encoded) Attempt(byte[] context) =>
+    private (byte[] Context, SecAggParticipant Participant) Attempt(byte[] context) =>
         attempt is { } a && a.Context.AsSpan().SequenceEqual(context) ? a
             : throw new InvalidOperationException($"gateway '{GatewayId}' has no secure round attempt under this context (it restarted, or the attempt ended or was replaced); the round starts a new attempt");
 
