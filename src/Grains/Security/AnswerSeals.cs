@@ -53,5 +53,5 @@ public static class SealedPurpose
 
     public static string Listed(string site) => $"the site directory's listing of site '{site}'";
 
-    public static string OwnSilo(string site) => $"the site directory's record of a silo of site '{site}' own";
+    public static string OwnSilo(string site) => $"the site directory's record of whether site '{site}' has a silo of its own";
 }
