@@ -138,20 +138,12 @@ public static class ChaosDriver
     /// <summary>Waits until every silo answers /readyz (it joined the cluster), for up to two minutes.</summary>
     private static async Task WaitReadyAsync(ChaosCluster cluster)
     {
-        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
         var deadline = DateTime.UtcNow.AddMinutes(2);
         foreach (var port in cluster.HealthPorts)
         {
-            while (true)
-            {
-                try
-                {
-                    if ((await http.GetAsync($"http://127.0.0.1:{port}/readyz")).StatusCode == HttpStatusCode.OK) break;
-                }
-                catch (Exception e) when (e is HttpRequestException or TaskCanceledException) { }
-                if (DateTime.UtcNow > deadline) throw new TimeoutException($"a silo (health port {port}) was not ready within 2 minutes; see {cluster.Directory}");
-                await Task.Delay(250);
-            }
+            var left = deadline - DateTime.UtcNow;
+            if (left <= TimeSpan.Zero || await ProcessRunner.WaitForHttpAsync($"http://127.0.0.1:{port}/readyz", left) != HttpStatusCode.OK)
+                throw new TimeoutException($"a silo (health port {port}) was not ready within 2 minutes; see {cluster.Directory}");
         }
     }
 

@@ -49,6 +49,28 @@ public sealed class ProcessRunner : IDisposable
         return Start(server, ["--port", port.ToString(), "--save", "", "--appendonly", "no", "--bind", "127.0.0.1", .. extra]);
     }
 
+    /// <summary>
+    /// Polls <paramref name="url"/> (e.g. a silo's /readyz, 200 once it joined the cluster) until it answers 200 or
+    /// <paramref name="timeout"/> passes: the last status seen (0 when nothing answered).
+    /// </summary>
+    public static async Task<System.Net.HttpStatusCode> WaitForHttpAsync(string url, TimeSpan timeout)
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
+        var deadline = DateTime.UtcNow + timeout;
+        System.Net.HttpStatusCode last = 0;
+        while (DateTime.UtcNow < deadline)
+        {
+            try
+            {
+                last = (await http.GetAsync(url)).StatusCode;
+                if (last == System.Net.HttpStatusCode.OK) return last;
+            }
+            catch (Exception e) when (e is HttpRequestException or TaskCanceledException) { }
+            await Task.Delay(250);
+        }
+        return last;
+    }
+
     /// <summary>Runs the CLI with <paramref name="args"/> to its end (at most two minutes): its exit code and output.</summary>
     public static async Task<(int ExitCode, string Output)> RunCliAsync(params string[] args)
     {

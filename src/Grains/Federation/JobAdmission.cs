@@ -49,20 +49,24 @@ internal static class JobAdmission
     /// <summary>
     /// Refuses the job before anything is stored when, for some site, what its gateways plan to run in this job
     /// composed with what the site already spent would cross the site's lifetime budget; else every gateway joins
-    /// (stores the job and its calibrated plan).
+    /// (stores the job and its calibrated plan). Every site's refusal is told, also when another site is offline.
     /// </summary>
     public static async Task AdmitAsync(IGrainFactory grains, string jobId, JobSpec spec)
     {
-        (string SiteId, IReadOnlyList<Learning.Privacy.PrivacyCharge> Plan)[] plans;
-        try
-        {
-            plans = await Task.WhenAll(spec.ResolveGateways().Select(async g =>
-                (g.SiteId, Plan: await SiteCalls.CallAsync(g.SiteId, () => Gateway(grains, jobId, g.Id).PlanAsync(spec)))));
-        }
-        catch (SiteOfflineException e)
-        {
-            throw new InvalidOperationException($"job '{jobId}' refused up front, nothing was stored: {e.Message}; start the site's silo and submit again.");
-        }
+        var asked = spec.ResolveGateways().Select(g =>
+            (g.SiteId, Plan: SiteCalls.CallAsync(g.SiteId, () => Gateway(grains, jobId, g.Id).PlanAsync(spec)))).ToArray();
+        try { await Task.WhenAll(asked.Select(a => a.Plan)); }
+        catch (Exception) { } // every gateway's outcome is read below, not only the first failure's
+        var failures = asked.Select(a => a.Plan.Exception?.InnerException).OfType<Exception>().ToArray();
+        // A site's refusal is final and says what to change, so it is told even when another site is offline (a
+        // retry after starting that silo would only be refused again); an offline site alone is worth a retry.
+        if (failures.OfType<ArgumentException>().Select(e => e.Message).Distinct().ToArray() is { Length: > 0 } refused)
+            throw new ArgumentException(string.Join(" ", refused));
+        if (failures.FirstOrDefault(e => e is not SiteOfflineException) is { } other)
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(other);
+        if (failures.Select(e => e.Message).Distinct().ToArray() is { Length: > 0 } offline)
+            throw new InvalidOperationException($"job '{jobId}' refused up front, nothing was stored: {string.Join("; ", offline)}; start the site's silo and submit again.");
+        var plans = asked.Select(a => (a.SiteId, Plan: a.Plan.Result)).ToArray();
         var refusals = await Task.WhenAll(plans.GroupBy(p => p.SiteId).Select(site =>
             grains.GetGrain<ISiteLedgerGrain>(site.Key).CheckAsync(jobId, site.SelectMany(p => p.Plan).ToArray())));
         if (refusals.OfType<string>().ToArray() is { Length: > 0 } reasons)

@@ -212,25 +212,7 @@ public sealed class MultiProcessRedisTests : IAsyncLifetime
         Assert.Contains("cannot reach the FedGrains cluster", result.Output);
     }
 
-    /// <summary>Polls an endpoint until it answers 200 (a silo becomes ready once it joined the cluster), or 60 s pass.</summary>
-    private static async Task<HttpStatusCode> WaitForHttpAsync(string url)
-    {
-        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
-        var deadline = DateTime.UtcNow.AddSeconds(60);
-        HttpStatusCode last = 0;
-        while (DateTime.UtcNow < deadline)
-        {
-            try
-            {
-                last = (await http.GetAsync(url)).StatusCode;
-                if (last == HttpStatusCode.OK) return last;
-            }
-            catch (HttpRequestException) { }
-            catch (TaskCanceledException) { }
-            await Task.Delay(200);
-        }
-        return last;
-    }
+    private static Task<HttpStatusCode> WaitForHttpAsync(string url) => ProcessRunner.WaitForHttpAsync(url, TimeSpan.FromSeconds(60));
 
     // Each site's key, fixed per test run (both silos must hold the same ones, as from one Kubernetes secret).
     private static string SiteKey(int gateway) => Convert.ToBase64String(System.Security.Cryptography.SHA256.HashData(

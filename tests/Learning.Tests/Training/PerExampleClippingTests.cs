@@ -1,3 +1,4 @@
+using FedGrains.Learning;
 using FedGrains.Learning.Models;
 using FedGrains.Learning.Training;
 using TorchSharp.Modules;
@@ -56,13 +57,14 @@ public sealed class PerExampleClippingTests
 
         var (ghost, norms, _) = PerExampleClipping.Compute(model, x, y, clippingNorm, conv);
         var (naive, naiveNorms) = NaiveClippedSum(model, x, y, clippingNorm);
+        using Scalar minusOne = -1.0;
 
         for (int i = 0; i < 12; i++) Assert.Equal(naiveNorms[i], norms[i].item<double>(), 1e-5 * Math.Max(1, naiveNorms[i]));
         Assert.Equal(naive.Count, ghost.Count);
         for (int k = 0; k < naive.Count; k++)
         {
             Assert.Same(naive[k].Parameter, ghost[k].Parameter);
-            double maxDiff = (naive[k].Gradient - ghost[k].Gradient).abs().max().item<double>();
+            double maxDiff = naive[k].Gradient.add(ghost[k].Gradient, minusOne).abs().max().item<double>();
             Assert.True(maxDiff < 1e-5, $"parameter {k}: max difference {maxDiff}");
         }
     }
@@ -102,10 +104,11 @@ public sealed class PerExampleClippingTests
         {
             var loss = nn.functional.cross_entropy(model.call(x[TensorIndex.Slice(i, i + 1)]), y[TensorIndex.Slice(i, i + 1)], reduction: nn.Reduction.Sum);
             var grads = torch.autograd.grad([loss], parameters.Cast<Tensor>().ToList());
-            double norm = Math.Sqrt(grads.Sum(g => g.pow(2).sum().item<double>()));
+            double norm = Math.Sqrt(grads.Sum(g => g.Squared().sum().item<double>()));
             norms[i] = norm;
-            double factor = Math.Min(1, c / (norm + 1e-6));
-            for (int k = 0; k < sums.Count; k++) sums[k] += grads[k] * factor;
+            // Held, not an implicit conversion: a Scalar finalized by another thread's GC mid-call corrupts the result.
+            using Scalar factor = Math.Min(1, c / (norm + 1e-6));
+            for (int k = 0; k < sums.Count; k++) sums[k] = sums[k].Plus(grads[k].mul(factor));
         }
         return (parameters.Zip(sums).ToList(), norms);
     }
