@@ -58,8 +58,11 @@ public sealed class GatewaySitePolicy(IOptions<SiteOptions> site, IOptions<FedGr
     internal async Task<string?> ApprovalRefusalAsync(string jobId, JobSpec spec, PlannedGateway planned, PlannedWork? work, string? submitter)
     {
         if (!RequiresApproval || work is null) return null;
+        var sums = work.SecureSumEpsilon is { } siteLevel
+            ? string.Create(CultureInfo.InvariantCulture, $"secure aggregation with distributed noise: site-level epsilon {siteLevel:F3} of its sums over the whole job")
+            : work.Secure ? "secure aggregation without distributed noise (no site-level epsilon claimed)" : "no secure aggregation (the federation sees each delta)";
         var plan = string.Create(CultureInfo.InvariantCulture,
-            $"noise level {work.NoiseLevel}, noise multiplier {work.NoiseMultiplier:G4}, sample rate {work.SampleRate:G4}, planned epsilon {(double.IsFinite(work.Epsilon) ? work.Epsilon.ToString("F3", CultureInfo.InvariantCulture) : "not claimed")} at delta {work.Delta:G3} over the whole job, model {work.ModelKind} with {work.Parameters:N0} parameters, {planned.Examples:N0} examples, {spec.Rounds} rounds");
+            $"noise level {work.NoiseLevel}, noise multiplier {work.NoiseMultiplier:G4}, sample rate {work.SampleRate:G4}, planned epsilon {(double.IsFinite(work.Epsilon) ? work.Epsilon.ToString("F3", CultureInfo.InvariantCulture) : "not claimed")} at delta {work.Delta:G3} over the whole job, model {work.ModelKind} with {work.Parameters:N0} parameters, {planned.Examples:N0} examples, {spec.Rounds} rounds, {sums}");
         var siteId = SiteName(planned.Gateway);
         string digest = JobSpecJson.Digest(spec);
         var request = new ApprovalRequest(jobId, planned.Gateway.Id, digest, submitter, plan);

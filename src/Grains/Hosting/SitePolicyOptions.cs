@@ -21,6 +21,12 @@ public sealed class SitePolicyOptions
     /// <summary>The site's lifetime epsilon across jobs (> 0); its ledger enforces the stricter of this and FedGrains:Privacy's budget for the site.</summary>
     public double? LifetimeEpsilon { get; set; }
 
+    /// <summary>
+    /// When set (> 0), only jobs under secure aggregation with distributed noise, whose sums' site-level epsilon over
+    /// the whole job is at most this, train on this site's data.
+    /// </summary>
+    public double? MaxSecureSumEpsilonPerJob { get; set; }
+
     /// <summary>The smallest DP-SGD noise multiplier accepted (>= 0).</summary>
     public double? MinNoiseMultiplier { get; set; }
 
@@ -47,6 +53,7 @@ public sealed class SitePolicyOptions
         AllowedNoiseLevels = AllowedNoiseLevels is { Count: > 0 } levels ? [.. levels] : ["sample"],
         MaxEpsilonPerJob = MaxEpsilonPerJob,
         LifetimeEpsilon = LifetimeEpsilon,
+        MaxSecureSumEpsilonPerJob = MaxSecureSumEpsilonPerJob,
         MinNoiseMultiplier = MinNoiseMultiplier,
         MaxSampleRate = MaxSampleRate,
         AllowedModelKinds = AllowedModelKinds is null ? null : [.. AllowedModelKinds],
@@ -61,6 +68,7 @@ public sealed class SitePolicyOptions
             if (!JobSpecValidator.TryParseNoiseLevel(level, out _)) yield return $"{Section}:AllowedNoiseLevels: '{level}' is not a noise level; use sample, batch or none (lower case).";
         if (MaxEpsilonPerJob is { } e && !(e > 0 && double.IsFinite(e))) yield return $"{Section}:MaxEpsilonPerJob={e} must be a number > 0 (or left out for no limit).";
         if (LifetimeEpsilon is { } l && !(l > 0 && double.IsFinite(l))) yield return $"{Section}:LifetimeEpsilon={l} must be a number > 0 (or left out for no limit).";
+        if (MaxSecureSumEpsilonPerJob is { } s && !(s > 0 && double.IsFinite(s))) yield return $"{Section}:MaxSecureSumEpsilonPerJob={s} must be a number > 0 (or left out for no limit).";
         if (MinNoiseMultiplier is { } z && !(z >= 0 && double.IsFinite(z))) yield return $"{Section}:MinNoiseMultiplier={z} must be a number >= 0.";
         if (MaxSampleRate is { } q && !(q > 0 && q <= 1)) yield return $"{Section}:MaxSampleRate={q} must be in (0, 1].";
         foreach (var kind in AllowedModelKinds ?? [])

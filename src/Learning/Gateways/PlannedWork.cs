@@ -1,6 +1,7 @@
 using FedGrains.Learning.Jobs;
 using FedGrains.Learning.Models;
 using FedGrains.Learning.Privacy;
+using FedGrains.Learning.SecureAggregation;
 
 namespace FedGrains.Learning.Gateways;
 
@@ -9,7 +10,12 @@ namespace FedGrains.Learning.Gateways;
 /// level, DP-SGD's noise multiplier and sample rate, the job's planned epsilon at this gateway (+infinity when no
 /// epsilon is claimed), and the model's kind and size.
 /// </summary>
-public sealed record PlannedWork(string NoiseLevel, double NoiseMultiplier, double SampleRate, double Epsilon, double Delta, string ModelKind, long Parameters)
+/// <param name="Secure">Whether the gateway's deltas reach the federation only inside a secure sum (aggregation.secure).</param>
+/// <param name="SecureSumEpsilon">The site-level epsilon of the job's secure sums over the whole job (distributed DP,
+/// RDP at the job's delta, one sum per planned participation, each at the worst number of survivors); null when the
+/// sums carry no distributed noise or there are none.</param>
+public sealed record PlannedWork(string NoiseLevel, double NoiseMultiplier, double SampleRate, double Epsilon, double Delta, string ModelKind, long Parameters,
+    bool Secure = false, double? SecureSumEpsilon = null)
 {
     /// <summary>The work of <paramref name="plan"/> over the job's planned participations. Runs the accountant: call it off a grain's turn.</summary>
     public static PlannedWork Of(JobSpec spec, LocalPlan plan, int[] exampleShape, int classes)
@@ -18,7 +24,19 @@ public sealed record PlannedWork(string NoiseLevel, double NoiseMultiplier, doub
         double epsilon = plan.EpsilonClaimed
             ? PrivacyAccountants.Get(privacy.Accountant).Epsilon(plan.Charges(spec.PlannedParticipations()), privacy.Delta)
             : double.PositiveInfinity;
+        long parameters = ModelSize.Parameters(spec.Model, exampleShape, classes);
         return new PlannedWork(privacy.NoiseLevel, plan.Settings.NoiseMultiplier, plan.Settings.SampleRate, epsilon, privacy.Delta,
-            spec.Model.Kind, ModelSize.Parameters(spec.Model, exampleShape, classes));
+            spec.Model.Kind, parameters, spec.Aggregation.Secure.Enabled, PlannedSecureSumEpsilon(spec, parameters));
+    }
+
+    // The same plan, hence the same per-sum charge, the gateways and the federation compute each round (SecureRound),
+    // at the full cohort: a sum unmasked with fewer survivors is charged at the worst n it can hold all the same.
+    private static double? PlannedSecureSumEpsilon(JobSpec spec, long parameters)
+    {
+        var secure = spec.Aggregation.Secure;
+        if (!secure.Enabled || !(secure.NoiseMultiplier > 0)) return null;
+        int cohort = spec.CohortSize > 0 ? spec.CohortSize : spec.ResolveGateways().Count;
+        var charge = SecureRoundPlan.For(secure, cohort, (int)Math.Min(int.MaxValue, parameters)).Charge();
+        return charge is null ? null : RdpAccountant.Epsilon([charge with { Steps = spec.PlannedParticipations() }], spec.Privacy.Delta);
     }
 }

@@ -19,6 +19,14 @@ public sealed record SitePolicy
     /// <summary>The site's lifetime epsilon across all jobs, enforced by its ledger together with the operator's budget (the stricter wins).</summary>
     public double? LifetimeEpsilon { get; init; }
 
+    /// <summary>
+    /// When set, the site trains only for jobs whose deltas reach the federation inside a secure sum carrying
+    /// distributed noise (aggregation.secure with noise_multiplier > 0), and only when the site-level epsilon of those
+    /// sums over the whole job (<see cref="PlannedWork.SecureSumEpsilon"/>) is at most this: what the federation
+    /// learns about the site's whole data, not one example.
+    /// </summary>
+    public double? MaxSecureSumEpsilonPerJob { get; init; }
+
     /// <summary>The smallest DP-SGD noise multiplier the site accepts.</summary>
     public double? MinNoiseMultiplier { get; init; }
 
@@ -53,6 +61,13 @@ public sealed record SitePolicy
             Refuse(double.IsPositiveInfinity(work.Epsilon)
                 ? $"the job claims no epsilon (noise level '{work.NoiseLevel}' or no noise), and the site's maximum per job is {N(maxEpsilon)}"
                 : $"planned epsilon {N(work.Epsilon)} for the whole job (delta {N(work.Delta)}) is above the site's maximum {N(maxEpsilon)} per job", "MaxEpsilonPerJob");
+        if (MaxSecureSumEpsilonPerJob is { } maxSiteLevel && !(work.SecureSumEpsilon <= maxSiteLevel * (1 + 1e-9)))
+            Refuse(work.SecureSumEpsilon is { } siteLevel
+                ? $"its secure sums' site-level epsilon {N(siteLevel)} over the whole job (delta {N(work.Delta)}) is above the site's maximum {N(maxSiteLevel)} per job; raise aggregation.secure.noise_multiplier or lower the rounds"
+                : work.Secure
+                    ? $"its secure sums carry no distributed noise, so they claim no site-level epsilon, and the site's maximum per job is {N(maxSiteLevel)}; set aggregation.secure.noise_multiplier > 0"
+                    : $"the federation would see each of its deltas, and the site trains only under secure aggregation with distributed noise (at most site-level epsilon {N(maxSiteLevel)} per job); enable aggregation.secure with a noise_multiplier > 0",
+                "MaxSecureSumEpsilonPerJob");
         if (MinNoiseMultiplier is { } minSigma && !(work.NoiseMultiplier >= minSigma))
             Refuse($"noise multiplier {N(work.NoiseMultiplier)} is below the site's minimum {N(minSigma)}", "MinNoiseMultiplier");
         if (MaxSampleRate is { } maxQ && !(work.SampleRate <= maxQ))

@@ -97,7 +97,7 @@ public sealed class SiteApprovalTests : IAsyncLifetime
         var request = Assert.Single(await As("admin-a", Approvals("appr-a").ListAsync));
         Assert.Equal(("approve-me", "alice", ApprovalState.Pending), (request.JobId, request.Submitter, request.State));
         Assert.Equal(JobSpecJson.Digest(Job()), request.SpecDigest);
-        Assert.Matches(@"^gateway 'a': noise level sample, noise multiplier [0-9.]+, sample rate 0\.05, planned epsilon [0-9.]+ at delta 1E-05 over the whole job, model mlp with [0-9,]+ parameters, 2,000 examples, 2 rounds$",
+        Assert.Matches(@"^gateway 'a': noise level sample, noise multiplier [0-9.]+, sample rate 0\.05, planned epsilon [0-9.]+ at delta 1E-05 over the whole job, model mlp with [0-9,]+ parameters, 2,000 examples, 2 rounds, no secure aggregation \(the federation sees each delta\)$",
             Assert.Single(request.Plans));
 
         // Nobody but appr-a's own admin decides for appr-a: not the submitter, not the operator, not another site's admin.

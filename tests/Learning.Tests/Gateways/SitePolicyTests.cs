@@ -1,7 +1,9 @@
 using FedGrains.Learning.Gateways;
 using FedGrains.Learning.Jobs;
 using FedGrains.Learning.Models;
+using FedGrains.Learning.Aggregation;
 using FedGrains.Learning.Privacy;
+using FedGrains.Learning.SecureAggregation;
 using FedGrains.Learning.Training;
 
 namespace FedGrains.Learning.Tests.Gateways;
@@ -109,5 +111,39 @@ public sealed class SitePolicyTests
         var none = PlannedWork.Of(spec with { Privacy = spec.Privacy with { NoiseLevel = "none" } },
             LocalPlan.For(new HyperParameters { BatchSize = 100 }, spec.Privacy with { NoiseLevel = "none" }, 2000, 5), [20], 4);
         Assert.Equal((double.PositiveInfinity, 0.0, "none"), (none.Epsilon, none.NoiseMultiplier, none.NoiseLevel));
+    }
+
+    [Fact]
+    public void A_site_that_caps_the_secure_sums_epsilon_trains_only_under_secure_aggregation_with_distributed_noise_within_the_cap()
+    {
+        var policy = new SitePolicy { MaxSecureSumEpsilonPerJob = 8 };
+        Assert.Empty(Check(policy, Work with { Secure = true, SecureSumEpsilon = 8 }));
+        Assert.Equal([$"site hospital-a refuses job J: its secure sums' site-level epsilon 8.5 over the whole job (delta 1E-05) is above the site's maximum 8.0 per job; raise aggregation.secure.noise_multiplier or lower the rounds ({P}:MaxSecureSumEpsilonPerJob)."],
+            Check(policy, Work with { Secure = true, SecureSumEpsilon = 8.5 }));
+        Assert.Contains("carry no distributed noise", Assert.Single(Check(policy, Work with { Secure = true })));
+        Assert.Contains("the federation would see each of its deltas", Assert.Single(Check(policy, Work)));
+        Assert.Empty(Check(new SitePolicy(), Work));
+    }
+
+    [Fact]
+    public void The_planned_secure_sum_epsilon_is_what_the_ledger_will_hold_after_every_planned_sum()
+    {
+        var secure = new SecureAggregationSpec { Enabled = true, NoiseMultiplier = 2, ClippingNorm = 1 };
+        var spec = new JobSpec
+        {
+            Rounds = 4, Model = new ModelSpec("mlp", [32]), Privacy = new PrivacySpec { TargetEpsilon = 2, Delta = 1e-5 },
+            Gateways = [.. Enumerable.Range(0, 6).Select(i => new GatewaySpec { Id = $"g{i}" })],
+            Aggregation = new AggregationSpec { Secure = secure },
+        };
+        var plan = LocalPlan.For(new HyperParameters { BatchSize = 100 }, spec.Privacy, 2000, spec.PlannedParticipations());
+        var work = PlannedWork.Of(spec, plan, [20], 4);
+
+        // What the gateways record: one charge per round's sum, from the round's plan at the cohort of 6.
+        var perSum = SecureRoundPlan.For(secure, 6, (int)work.Parameters).Charge()!;
+        var ledger = new PrivacyLedger(PrivacyAccountants.Prv, 1e-5, budget: null, Enumerable.Repeat(perSum, 4));
+        Assert.True(work.Secure);
+        Assert.Equal(ledger.SecureSumEpsilon()!.Value, work.SecureSumEpsilon!.Value, 1e-9);
+        Assert.True(PlannedWork.Of(spec with { Rounds = 8 }, plan, [20], 4).SecureSumEpsilon > work.SecureSumEpsilon, "more sums, more site-level epsilon");
+        Assert.Null(PlannedWork.Of(spec with { Aggregation = new AggregationSpec { Secure = secure with { NoiseMultiplier = 0 } } }, plan, [20], 4).SecureSumEpsilon);
     }
 }
