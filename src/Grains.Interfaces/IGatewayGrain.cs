@@ -41,19 +41,22 @@ public interface IGatewayGrain : IGrainWithStringKey
     /// (a new attempt of the same round) trains nothing again: the held delta is masked afresh under the new context.
     /// </summary>
     [Alias("secure-train"), ResponseTimeout("02:00:00")]
-    Task<SecureTrainAnswer> TrainSecureAsync(RoundTask task, SecureRoundSetup setup, CancellationToken cancellationToken = default);
+    Task<Sealed<SecureTrainAnswer>> TrainSecureAsync(RoundTask task, SecureRoundSetup setup, CancellationToken cancellationToken = default);
+
+    // Every stage's answer is sealed for the federation's challenge (see AnswerSeals): a client that answered a stage
+    // call in flight could otherwise put its own keys, shares or masked vector in a gateway's place.
 
     /// <summary>Secure round, stage 2: shares of this attempt's secrets, encrypted to each neighbour whose keys the federation relays.</summary>
     [Alias("secure-share"), ResponseTimeout("00:02:00")]
-    Task<IReadOnlyList<EncryptedShare>> ShareKeysAsync(byte[] context, IReadOnlyList<SecAggKeys> neighbours);
+    Task<Sealed<IReadOnlyList<EncryptedShare>>> ShareKeysAsync(byte[] context, IReadOnlyList<SecAggKeys> neighbours, string challenge);
 
     /// <summary>Secure round, stage 3: the held delta, masked with the neighbours whose shares arrived, packed at the round's bits per value.</summary>
     [Alias("secure-mask"), ResponseTimeout("00:02:00")]
-    Task<byte[]> MaskInputAsync(byte[] context, IReadOnlyList<EncryptedShare> received);
+    Task<Sealed<byte[]>> MaskInputAsync(byte[] context, IReadOnlyList<EncryptedShare> received, string challenge);
 
     /// <summary>Secure round, stage 4: the shares the federation needs to unmask the sum (never both kinds for one gateway).</summary>
     [Alias("secure-unmask"), ResponseTimeout("00:02:00")]
-    Task<UnmaskShares> UnmaskAsync(byte[] context, UnmaskRequest request);
+    Task<Sealed<UnmaskShares>> UnmaskAsync(byte[] context, UnmaskRequest request, string challenge);
 
     /// <summary>Everything this gateway has spent, from its own ledger.</summary>
     [Alias("privacy"), AlwaysInterleave]

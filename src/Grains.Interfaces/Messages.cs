@@ -116,7 +116,8 @@ public sealed record ModelSnapshot([property: Id(0)] long Version, [property: Id
 public sealed record SecureRoundSetup(
     [property: Id(0)] int Index,
     [property: Id(1)] int CohortSize,
-    [property: Id(2)] byte[] Context);
+    [property: Id(2)] byte[] Context,
+    [property: Id(3)] string Challenge);
 
 /// <summary>A gateway's answer to a secure round's training: its update without the delta (kept at the gateway), and its keys for this attempt.</summary>
 [GenerateSerializer, Immutable, Alias("fedgrains.secure-train-answer")]

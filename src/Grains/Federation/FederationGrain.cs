@@ -27,6 +27,7 @@ public sealed class FederationGrain(
     IOptions<FedGrainsSiloOptions> options,
     ILocalSiloDetails silo,
     RoundAggregator aggregator,
+    AnswerSeals seals,
     StoreLocation store,
     TimeProvider time,
     ILogger<FederationGrain> logger) : Grain, IFederationGrain, IRemindable, IRoundHost, IJobAccessControl, IIncomingGrainCallFilter
@@ -46,6 +47,7 @@ public sealed class FederationGrain(
     CancellationToken IRoundHost.JobCancellation => jobCancellation.Token;
     bool IRoundHost.Stopped => job.State.State != JobState.Running || jobCancellation.IsCancellationRequested;
     RoundAggregator IRoundHost.Aggregator => aggregator;
+    AnswerSeals IRoundHost.Seals => seals;
     IGrainFactory IRoundHost.GrainFactory => GrainFactory;
     void IRoundHost.SetProgress(int done, int of) => (gatewaysDone, cohortSize) = (done, of);
     void IRoundHost.Notify(Action<IJobObserver> notification) => observers.Notify(notification);

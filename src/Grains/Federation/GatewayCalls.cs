@@ -1,3 +1,4 @@
+using FedGrains.Grains.Security;
 using FedGrains.Grains.Interfaces;
 using FedGrains.Grains.Placement;
 using FedGrains.Learning.SecureAggregation;
@@ -15,7 +16,8 @@ internal static class GatewayCalls
     public static Task<(ReceivedUpdate Received, SecAggKeys? Keys)> AskSecureAsync(IRoundHost host, string gatewayId, RoundTask task, SecureRoundSetup setup,
         double timeoutSeconds, CancellationToken cancellationToken) =>
         CallAsync(host, gatewayId, task, timeoutSeconds, () => SiteCalls.Gateway(host.GrainFactory, host.JobId, gatewayId).TrainSecureAsync(task, setup, cancellationToken),
-            answer => (answer.Update, answer.Keys));
+            sealedAnswer => host.Seals.Open(SealedPurpose.SecureStage(host.JobId, gatewayId, SecureStage.Train), setup.Challenge, sealedAnswer) is var answer
+                ? (answer.Update, answer.Keys) : default);
 
     private static async Task<(ReceivedUpdate Received, SecAggKeys? Keys)> CallAsync<T>(IRoundHost host, string gatewayId, RoundTask task, double timeoutSeconds,
         Func<Task<T>> call, Func<T, (GatewayUpdate Update, SecAggKeys? Keys)> answer)

@@ -1,3 +1,4 @@
+using FedGrains.Grains.Security;
 using FedGrains.Grains.Interfaces;
 using FedGrains.Learning.Jobs;
 
@@ -24,6 +25,9 @@ internal interface IRoundHost
     string SiteOf(string gatewayId);
 
     RoundAggregator Aggregator { get; }
+
+    /// <summary>Opens the gateways' sealed answers (secure rounds).</summary>
+    AnswerSeals Seals { get; }
 
     /// <summary>Gateways that answered in the current round (or buffered updates) out of the cohort (or buffer size), for status.</summary>
     void SetProgress(int done, int of);

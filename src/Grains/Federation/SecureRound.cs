@@ -1,3 +1,4 @@
+using FedGrains.Grains.Security;
 using System.Security.Cryptography;
 using FedGrains.Grains.Gateway;
 using FedGrains.Grains.Interfaces;
@@ -37,6 +38,12 @@ internal static class SecureRound
         var index = cohort.Select((id, i) => (id, i: i + 1)).ToDictionary(p => p.id, p => p.i);
         var idOf = index.ToDictionary(p => p.Value, p => p.Key);
         IGatewayGrain Gateway(string id) => SiteCalls.Gateway(host.GrainFactory, host.JobId, id);
+        // Each stage call carries a fresh challenge; only an answer sealed for it by a silo of this cluster is taken.
+        async Task<T> Sealed<T>(int i, string stage, Func<IGatewayGrain, string, Task<Sealed<T>>> call)
+        {
+            var challenge = AnswerSeals.NewChallenge();
+            return host.Seals.Open(SealedPurpose.SecureStage(host.JobId, idOf[i], stage), challenge, await call(Gateway(idOf[i]), challenge));
+        }
         var dropped = new Dictionary<string, string>();
         long bytesUp = 0;
 
@@ -44,7 +51,7 @@ internal static class SecureRound
         int done = 0;
         var answers = await Task.WhenAll(cohort.Select(async id =>
         {
-            var setup = new SecureRoundSetup(index[id], cohort.Count, context);
+            var setup = new SecureRoundSetup(index[id], cohort.Count, context, AnswerSeals.NewChallenge());
             var answer = await GatewayCalls.AskSecureAsync(host, id, task, setup, spec.RoundTimeoutSeconds, cancellationToken);
             trained(++done);
             return answer;
@@ -71,12 +78,12 @@ internal static class SecureRound
             }
             var keys = aggregator.RouteKeys(advertised);
             SetAside(aggregator.Dropouts.BeforeKeys.Where(advertised.ContainsKey), "its public keys were refused (not P-256 keys, or not its own)");
-            var sent = await StageAsync(keys, (i, k) => Gateway(idOf[i]).ShareKeysAsync(context, k), "sharing keys", idOf, dropped, cancellationToken);
+            var sent = await StageAsync(keys, (i, k) => Sealed(i, SecureStage.Share, (g, c) => g.ShareKeysAsync(context, k, c)), "sharing keys", idOf, dropped, cancellationToken);
             bytesUp += sent.Values.Sum(s => s.Sum(e => (long)e.Ciphertext.Length + e.Nonce.Length + e.Tag.Length));
             var routed = aggregator.RouteShares(sent);
             SetAside(aggregator.Dropouts.BeforeShares.Where(sent.ContainsKey), "it did not send exactly one share to every neighbour");
             // Unpacked as it arrives: a gateway whose bytes are not the round's vector dropped (StageAsync).
-            var masked = await StageAsync(routed, async (i, s) => ModularArithmetic.Unpack(await Gateway(idOf[i]).MaskInputAsync(context, s), plan.Length, plan.Encoding.Bits),
+            var masked = await StageAsync(routed, async (i, s) => ModularArithmetic.Unpack(await Sealed(i, SecureStage.Mask, (g, c) => g.MaskInputAsync(context, s, c)), plan.Length, plan.Encoding.Bits),
                 "sending its masked delta", idOf, dropped, cancellationToken);
             bytesUp += masked.Count * (((long)plan.Length * plan.Encoding.Bits + 7) / 8);
             var request = aggregator.RequestUnmask(masked);
@@ -84,7 +91,7 @@ internal static class SecureRound
                 throw new SecAggAbortedException($"only {request.Survivors.Count} gateways sent masked inputs, fewer than min_updates_per_round={spec.MinUpdatesPerRound}");
             SetAside(aggregator.Dropouts.BeforeInput.Where(masked.ContainsKey), "its masked delta has the wrong length");
             var survivors = request.Survivors.ToDictionary(i => i, _ => request);
-            var shares = await StageAsync(survivors, (i, r) => Gateway(idOf[i]).UnmaskAsync(context, r), "unmasking", idOf, dropped, cancellationToken);
+            var shares = await StageAsync(survivors, (i, r) => Sealed(i, SecureStage.Unmask, (g, c) => g.UnmaskAsync(context, r, c)), "unmasking", idOf, dropped, cancellationToken);
             bytesUp += shares.Values.Sum(s => 36L * (s.SelfMaskShares.Count + s.MaskKeyShares.Count) * 2);
             var sum = aggregator.Unmask(shares);
             var mean = plan.DecodeMean(sum, request.Survivors.Count, SecureRoundPlan.RotationSeed(host.JobId, task.Sequence, task.ModelVersion));

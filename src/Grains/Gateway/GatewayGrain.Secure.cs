@@ -1,4 +1,5 @@
 using FedGrains.Grains.Interfaces;
+using FedGrains.Grains.Security;
 using FedGrains.Learning.Codecs;
 using FedGrains.Learning.SecureAggregation;
 
@@ -27,7 +28,7 @@ public sealed partial class GatewayGrain
     /// <summary>The current attempt of the held request: its context and its participant.</summary>
     private (byte[] Context, SecAggParticipant Participant)? attempt;
 
-    public async Task<SecureTrainAnswer> TrainSecureAsync(RoundTask task, SecureRoundSetup setup, CancellationToken cancellationToken = default)
+    public async Task<Sealed<SecureTrainAnswer>> TrainSecureAsync(RoundTask task, SecureRoundSetup setup, CancellationToken cancellationToken = default)
     {
         var spec = JoinedSpec(task);
         if (!spec.Aggregation.Secure.Enabled)
@@ -50,7 +51,7 @@ public sealed partial class GatewayGrain
         else
         {
             var (released, bytes) = await ReleaseAsync(task, cancellationToken, plan.Charge());
-            if (released.RefusedReason is not null || bytes is null) return new SecureTrainAnswer(released, null);
+            if (released.RefusedReason is not null || bytes is null) return Seal(SecureStage.Train, setup.Challenge, new SecureTrainAnswer(released, null));
             var delta = DeltaCodec.Decode(bytes).Values;
             if (Array.FindIndex(delta, v => !float.IsFinite(v)) is var bad and >= 0)
                 throw new InvalidOperationException($"gateway '{GatewayId}': delta value {bad} is not finite; nothing is sent");
@@ -60,23 +61,23 @@ public sealed partial class GatewayGrain
         EndAttempt();
         var participant = new SecAggParticipant(setup.Index, plan.Protocol(setup.Context));
         attempt = (setup.Context, participant);
-        return new SecureTrainAnswer(update, participant.AdvertiseKeys());
+        return Seal(SecureStage.Train, setup.Challenge, new SecureTrainAnswer(update, participant.AdvertiseKeys()));
     }
 
-    public Task<IReadOnlyList<EncryptedShare>> ShareKeysAsync(byte[] context, IReadOnlyList<SecAggKeys> neighbours) =>
-        Task.FromResult(Attempt(context).Participant.ShareKeys(neighbours));
+    public Task<Sealed<IReadOnlyList<EncryptedShare>>> ShareKeysAsync(byte[] context, IReadOnlyList<SecAggKeys> neighbours, string challenge) =>
+        Task.FromResult(Seal(SecureStage.Share, challenge, Attempt(context).Participant.ShareKeys(neighbours)));
 
-    public Task<byte[]> MaskInputAsync(byte[] context, IReadOnlyList<EncryptedShare> received)
+    public Task<Sealed<byte[]>> MaskInputAsync(byte[] context, IReadOnlyList<EncryptedShare> received, string challenge)
     {
         var participant = Attempt(context).Participant; // an attempt exists only while its request's delta is held
-        return Task.FromResult(ModularArithmetic.Pack(participant.MaskInput(held!.Value.Encoded, received), State.Spec!.Aggregation.Secure.Bits));
+        return Task.FromResult(Seal(SecureStage.Mask, challenge, ModularArithmetic.Pack(participant.MaskInput(held!.Value.Encoded, received), State.Spec!.Aggregation.Secure.Bits)));
     }
 
     /// <summary>
     /// Answers once; the attempt ends with it (its secrets are dropped), so no second request is ever answered. A
     /// later attempt of the same request is answered only for the same survivors (see <see cref="unmaskedFor"/>).
     /// </summary>
-    public Task<UnmaskShares> UnmaskAsync(byte[] context, UnmaskRequest request)
+    public Task<Sealed<UnmaskShares>> UnmaskAsync(byte[] context, UnmaskRequest request, string challenge)
     {
         var participant = Attempt(context).Participant;
         try
@@ -86,10 +87,12 @@ public sealed partial class GatewayGrain
                 throw new InvalidOperationException($"gateway '{GatewayId}' already gave unmask shares for this round's sum of {earlier.Length} gateways; a sum of {survivors.Length} other ones of the same deltas would reveal the difference, so it takes no part");
             var answer = participant.Unmask(request);
             unmaskedFor = survivors;
-            return Task.FromResult(answer);
+            return Task.FromResult(Seal(SecureStage.Unmask, challenge, answer));
         }
         finally { EndAttempt(); }
     }
+
+    private Sealed<T> Seal<T>(string stage, string challenge, T answer) => seals.Seal(SealedPurpose.SecureStage(JobId, GatewayId, stage), challenge, answer);
 
     private (byte[] Context, SecAggParticipant Participant) Attempt(byte[] context) =>
         attempt is { } a && a.Context.AsSpan().SequenceEqual(context) ? a

@@ -51,6 +51,9 @@ public static class SealedPurpose
 
     public static string Approval(string site, ApprovalRequest request) => $"site '{site}' approvals' record of job '{request.JobId}' ({request.GatewayId})";
 
+    /// <summary>A gateway's answer at one stage of a secure round (keys, shares, masked delta, unmask shares).</summary>
+    public static string SecureStage(string jobId, string gatewayId, string stage) => $"gateway '{gatewayId}' of job '{jobId}' at the secure round's stage '{stage}'";
+
     public static string Listed(string site) => $"the site directory's listing of site '{site}'";
 
     public static string OwnSilo(string site) => $"the site directory's record of whether site '{site}' has a silo of its own";

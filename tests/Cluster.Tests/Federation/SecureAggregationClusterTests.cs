@@ -135,21 +135,21 @@ public sealed class SecureAggregationClusterTests
             int parameters = FedGrains.Learning.Codecs.WeightBuffer.Decode(task.GlobalWeights).Values.Length;
             var plan = SecureRoundPlan.For(spec.Aggregation.Secure, 4, parameters);
             var context = SecureRoundPlan.NewContext("secure-again", 1, 0);
-            var answers = await Task.WhenAll(gateways.Select((g, i) => g.TrainSecureAsync(task, new SecureRoundSetup(i + 1, 4, context))));
+            var answers = (await Task.WhenAll(gateways.Select((g, i) => g.TrainSecureAsync(task, new SecureRoundSetup(i + 1, 4, context, "c"))))).Select(a => a.Value).ToArray();
             Assert.All(answers, a => Assert.Null(a.Update.RefusedReason));
             var aggregator = new SecAggAggregator(plan.Protocol(context), NeighbourGraph.Build(4, plan.Neighbours, new Random(1)));
             var keys = aggregator.RouteKeys(answers.Select((a, i) => (i + 1, a.Keys!)).ToDictionary(p => p.Item1, p => p.Item2));
             var sent = new Dictionary<int, IReadOnlyList<EncryptedShare>>();
-            foreach (var (i, k) in keys) sent[i] = await gateways[i - 1].ShareKeysAsync(context, k);
+            foreach (var (i, k) in keys) sent[i] = (await gateways[i - 1].ShareKeysAsync(context, k, "c")).Value;
             var routed = aggregator.RouteShares(sent);
             var masked = new Dictionary<int, uint[]>();
-            foreach (var (i, shares) in routed.Where(r => r.Key != 4)) masked[i] = ModularArithmetic.Unpack(await gateways[i - 1].MaskInputAsync(context, shares), plan.Length, plan.Encoding.Bits);
+            foreach (var (i, shares) in routed.Where(r => r.Key != 4)) masked[i] = ModularArithmetic.Unpack((await gateways[i - 1].MaskInputAsync(context, shares, "c")).Value, plan.Length, plan.Encoding.Bits);
             var request = aggregator.RequestUnmask(masked);
 
             // ... but none gives the shares for a sum without gw-03: with the first sum it would reveal gw-03's delta.
             foreach (var i in request.Survivors)
             {
-                var refused = await Assert.ThrowsAsync<InvalidOperationException>(() => gateways[i - 1].UnmaskAsync(context, request));
+                var refused = await Assert.ThrowsAsync<InvalidOperationException>(() => gateways[i - 1].UnmaskAsync(context, request, "c"));
                 Assert.Contains("already gave unmask shares for this round's sum of 4 gateways", refused.Message);
             }
             Assert.All(await job.GetGatewayPrivacyAsync(), g => Assert.Equal(1, g.Releases)); // nothing was trained or spent again
@@ -170,6 +170,36 @@ public sealed class SecureAggregationClusterTests
             Assert.Equal(JobState.Failed, status.State);
             Assert.Contains("nothing was unmasked", status.Error);
             Assert.Empty(await job.GetHistoryAsync());
+        }
+        finally { await StopAsync(cluster); }
+    }
+
+    /// <summary>
+    /// A stage's answer forged as a client that writes Orleans' wire protocol could (a filter on the federation's silo
+    /// stands in for it, as in ForgedAnswerTests): its own masked vector in gw-01's place. Unsealed, it would enter
+    /// the sum; sealed, gw-01 drops out of the round with the reason and the others' sum is unmasked.
+    /// </summary>
+    [Fact]
+    public async Task A_forged_stage_answer_is_refused_and_its_gateway_drops_out_of_the_round()
+    {
+        var cluster = await TestCluster.StartAsync(TestCluster.NewDatabasePath(), silos: 2, silo => silo.AddOutgoingGrainCallFilter(async context =>
+        {
+            await context.Invoke();
+            if (context.InterfaceMethod?.Name == nameof(IGatewayGrain.MaskInputAsync) && context.TargetId.ToString().EndsWith("/gw-01", StringComparison.Ordinal))
+                context.Result = (Sealed<byte[]>)context.Result! with { Value = new byte[((Sealed<byte[]>)context.Result!).Value.Length] };
+        }));
+        try
+        {
+            var job = cluster.Client.GetGrain<IFederationGrain>("secure-forged");
+            await job.StartAsync(Secure(rounds: 2, gateways: 4));
+            Assert.Equal(JobState.Completed, (await TestCluster.WaitFinishedAsync(job)).State);
+
+            var history = await job.GetHistoryAsync();
+            Assert.All(history, r =>
+            {
+                Assert.Equal(["gw-00", "gw-02", "gw-03"], r.Participants.Order());
+                Assert.Contains(r.Rejected, x => x.GatewayId == "gw-01" && x.Reason.Contains("is not sealed by a silo of this cluster"));
+            });
         }
         finally { await StopAsync(cluster); }
     }
