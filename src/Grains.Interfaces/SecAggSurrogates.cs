@@ -5,19 +5,20 @@ namespace FedGrains.Grains.Interfaces;
 // Carry the SecAgg+ messages across the wire, so the protocol's types stay in the Orleans-free Learning library.
 
 [GenerateSerializer, Immutable, Alias("fedgrains.secagg-keys")]
-public readonly struct SecAggKeysSurrogate(int index, byte[] cipherPublicKey, byte[] maskPublicKey)
+public readonly struct SecAggKeysSurrogate(int index, byte[] cipherPublicKey, byte[] maskPublicKey, byte[] selfMaskCommitment)
 {
     [Id(0)] public readonly int Index = index;
     [Id(1)] public readonly byte[] CipherPublicKey = cipherPublicKey;
     [Id(2)] public readonly byte[] MaskPublicKey = maskPublicKey;
+    [Id(3)] public readonly byte[] SelfMaskCommitment = selfMaskCommitment;
 }
 
 [RegisterConverter]
 public sealed class SecAggKeysConverter : IConverter<SecAggKeys, SecAggKeysSurrogate>
 {
-    public SecAggKeys ConvertFromSurrogate(in SecAggKeysSurrogate s) => new(s.Index, s.CipherPublicKey, s.MaskPublicKey);
+    public SecAggKeys ConvertFromSurrogate(in SecAggKeysSurrogate s) => new(s.Index, s.CipherPublicKey, s.MaskPublicKey, s.SelfMaskCommitment);
 
-    public SecAggKeysSurrogate ConvertToSurrogate(in SecAggKeys k) => new(k.Index, k.CipherPublicKey, k.MaskPublicKey);
+    public SecAggKeysSurrogate ConvertToSurrogate(in SecAggKeys k) => new(k.Index, k.CipherPublicKey, k.MaskPublicKey, k.SelfMaskCommitment);
 }
 
 [GenerateSerializer, Immutable, Alias("fedgrains.secagg-share")]

@@ -112,6 +112,8 @@ public sealed class SecAggAggregator
         foreach (var u in _request.Survivors)
         {
             var seed = Recover(selfShares, u, "self-mask seed");
+            if (!System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(SelfMaskCommitment.Of(_parameters.Context, u, seed), _keys![u].SelfMaskCommitment))
+                throw new SecAggAbortedException($"gateway {u}'s recovered self-mask seed does not match the commitment it advertised (altered shares): the round is aborted");
             ModularArithmetic.AddInPlace(sum, MaskStream.Expand(seed, sum.Length, _parameters.Bits), _parameters.Bits, subtract: true);
             System.Security.Cryptography.CryptographicOperations.ZeroMemory(seed);
         }
@@ -135,6 +137,7 @@ public sealed class SecAggAggregator
 
     private static bool ValidKeys(SecAggKeys keys)
     {
+        if (keys.SelfMaskCommitment is not { Length: 32 }) return false;
         try
         {
             using var cipher = SecAggKeyAgreement.ImportPublicKey(keys.CipherPublicKey, keys.Index);

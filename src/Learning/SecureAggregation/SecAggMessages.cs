@@ -8,8 +8,22 @@ namespace FedGrains.Learning.SecureAggregation;
 /// encryption, so nothing from one round or retry can be replayed into another.</param>
 public sealed record SecAggParameters(int Bits, int Threshold, int Length, byte[] Context);
 
-/// <summary>A gateway's two public keys for one round: one to encrypt shares to it, one for the pairwise masks (DER SubjectPublicKeyInfo).</summary>
-public sealed record SecAggKeys(int Index, byte[] CipherPublicKey, byte[] MaskPublicKey);
+/// <summary>
+/// A gateway's two public keys for one round: one to encrypt shares to it, one for the pairwise masks (DER
+/// SubjectPublicKeyInfo), and its commitment to its self-mask seed (<see cref="SelfMaskCommitment.Of"/>), against
+/// which the seed rebuilt from shares is checked: one altered share cannot spoil the sum unnoticed.
+/// </summary>
+public sealed record SecAggKeys(int Index, byte[] CipherPublicKey, byte[] MaskPublicKey, byte[] SelfMaskCommitment);
+
+/// <summary>
+/// SHA-256 over the round's context, the owner's index and its self-mask seed: binding (a different seed would need a
+/// SHA-256 collision) and, with a 256-bit random seed, hiding. Fixed by the gateway before any share is sent.
+/// </summary>
+public static class SelfMaskCommitment
+{
+    public static byte[] Of(byte[] context, int owner, byte[] seed) =>
+        System.Security.Cryptography.SHA256.HashData([.. "fedgrains.secagg.self-mask|"u8, .. context, .. BitConverter.GetBytes(owner), .. seed]);
+}
 
 /// <summary>A gateway's Shamir shares for one neighbour, AES-GCM-encrypted to it; the federation only relays it.</summary>
 public sealed record EncryptedShare(int From, int To, byte[] Nonce, byte[] Ciphertext, byte[] Tag);

@@ -44,7 +44,8 @@ public sealed class SecAggParticipant : IDisposable
     public SecAggKeys AdvertiseKeys()
     {
         Advance(Stage.New, Stage.Advertised);
-        return new SecAggKeys(_index, SecAggKeyAgreement.PublicKey(_cipherKey), SecAggKeyAgreement.PublicKey(_maskKey));
+        return new SecAggKeys(_index, SecAggKeyAgreement.PublicKey(_cipherKey), SecAggKeyAgreement.PublicKey(_maskKey),
+            SelfMaskCommitment.Of(_parameters.Context, _index, _selfMaskSeed));
     }
 
     /// <summary>Stage 2: t-of-k shares of the self-mask seed and of the mask key, one encrypted bundle per neighbour.</summary>

@@ -121,6 +121,34 @@ public sealed class SecAggProtocolTests
     }
 
     [Fact]
+    public void A_self_mask_seed_rebuilt_from_an_altered_share_fails_its_commitment_and_aborts_the_round_instead_of_a_wrong_sum()
+    {
+        // Threshold = neighbours: every share of a seed is needed, so the altered one is used.
+        using var round = new SecAggRound(4, 3, 3, 16, 4, seed: 2);
+        var inputs = Inputs(4, 4, 16, new Random(9));
+        var masked = round.MaskAll(inputs);
+        var request = round.Aggregator.RequestUnmask(masked);
+        var answers = request.Survivors.ToDictionary(i => i, i => round.Participants[i].Unmask(request));
+        var (owner, share) = answers[1].SelfMaskShares.First();
+        var altered = share with { Y = [.. share.Y] };
+        altered.Y[0] ^= 1;
+        answers[1] = answers[1] with { SelfMaskShares = answers[1].SelfMaskShares.ToDictionary(p => p.Key, p => p.Key == owner ? altered : p.Value) };
+
+        var aborted = Assert.Throws<SecAggAbortedException>(() => round.Aggregator.Unmask(answers));
+        Assert.Equal($"gateway {owner}'s recovered self-mask seed does not match the commitment it advertised (altered shares): the round is aborted", aborted.Message);
+    }
+
+    [Fact]
+    public void Keys_without_a_self_mask_commitment_are_refused()
+    {
+        using var round = new SecAggRound(4, 3, 2, 16, 4, seed: 2);
+        var advertised = round.Participants.ToDictionary(p => p.Key, p => p.Value.AdvertiseKeys());
+        advertised[2] = advertised[2] with { SelfMaskCommitment = [] };
+        round.Aggregator.RouteKeys(advertised);
+        Assert.Equal([2], round.Aggregator.Dropouts.BeforeKeys);
+    }
+
+    [Fact]
     public void An_altered_or_replayed_share_does_not_decrypt()
     {
         using var round = new SecAggRound(4, 3, 2, 16, 4, seed: 9);
