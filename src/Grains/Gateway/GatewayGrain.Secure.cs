@@ -55,7 +55,7 @@ public sealed partial class GatewayGrain
             var delta = DeltaCodec.Decode(bytes).Values;
             if (Array.FindIndex(delta, v => !float.IsFinite(v)) is var bad and >= 0)
                 throw new InvalidOperationException($"gateway '{GatewayId}': delta value {bad} is not finite; nothing is sent");
-            var encoded = plan.Encode(delta, SecureRoundPlan.RotationSeed(JobId, task.Sequence, task.ModelVersion));
+            var encoded = plan.Encode(delta, SecureRoundPlan.RotationSeed(JobId, task.Sequence, task.ModelVersion), spec.Privacy.SecureNoise);
             (held, update, unmaskedFor) = ((task.Sequence, task.ModelVersion, setup.CohortSize, encoded), released, null);
         }
         EndAttempt();

@@ -78,18 +78,28 @@ public sealed record SecureRoundPlan(int Gateways, int Neighbours, int Threshold
         SHA256.HashData(System.Text.Encoding.UTF8.GetBytes($"fedgrains.secagg.rotation|{jobId}|{round}|{modelVersion}"));
 
     /// <summary>
-    /// A gateway's delta, encoded for the sum with its share of the distributed noise. Rounding and noise draw from a
-    /// generator seeded by the OS (<see cref="Random()"/>, xoshiro256**): encode once per round and keep it, since
-    /// every encoding is a new noised release.
+    /// A gateway's delta, encoded for the sum with its share of the distributed noise. Rounding and noise draw from
+    /// <see cref="Generator"/>: encode once per round and keep it, since every encoding is a new noised release.
     /// </summary>
-    public uint[] Encode(ReadOnlySpan<float> delta, byte[] rotationSeed)
+    public uint[] Encode(ReadOnlySpan<float> delta, byte[] rotationSeed, bool secureNoise)
     {
         if (delta.Length != Parameters) throw new ArgumentException($"a delta of {delta.Length} values where the model has {Parameters}");
-        var random = new Random();
-        var encoded = SecureEncoding.Encode(delta, Encoding, rotationSeed, random);
-        if (LocalNoise > 0) DistributedDiscreteGaussian.AddNoise(encoded, LocalNoise, Encoding.Bits, random);
-        return encoded;
+        var random = Generator(secureNoise);
+        try
+        {
+            var encoded = SecureEncoding.Encode(delta, Encoding, rotationSeed, random);
+            if (LocalNoise > 0) DistributedDiscreteGaussian.AddNoise(encoded, LocalNoise, Encoding.Bits, random);
+            return encoded;
+        }
+        finally { (random as IDisposable)?.Dispose(); } // wipes a secure generator's buffered draws
     }
+
+    /// <summary>
+    /// The generator of a gateway's rounding and noise: the OS's secure generator under privacy.secure_noise
+    /// (<see cref="SecureRandom"/>), else xoshiro256** seeded by the OS (<c>new Random()</c>, fast and unseeded, but
+    /// not unpredictable to one who sees its outputs).
+    /// </summary>
+    public static Random Generator(bool secureNoise) => secureNoise ? new SecureRandom() : new Random();
 
     /// <summary>The survivors' mean delta from their sum (each survivor counts once, as in DP-FedAvg).</summary>
     public float[] DecodeMean(ReadOnlySpan<uint> sum, int survivors, byte[] rotationSeed)

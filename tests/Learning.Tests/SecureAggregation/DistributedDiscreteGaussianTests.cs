@@ -99,8 +99,10 @@ public sealed class DistributedDiscreteGaussianTests
         Assert.True(ledger.Project([sum]).Fits); // the example-level budget is not spent by site-level sums
     }
 
-    [Fact]
-    public void A_plan_with_distributed_noise_charges_the_fewest_survivors_and_keeps_the_wrap_target()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void A_plan_with_distributed_noise_charges_the_fewest_survivors_and_keeps_the_wrap_target(bool secureNoise)
     {
         var spec = new SecureAggregationSpec { Enabled = true, NoiseMultiplier = 1.0, ClippingNorm = 2 };
         var plan = SecureRoundPlan.For(spec, 10, 5000);
@@ -115,9 +117,27 @@ public sealed class DistributedDiscreteGaussianTests
         var seed = SecureRoundPlan.RotationSeed("job", 1, 0);
         var sum = new uint[plan.Length];
         var zero = new float[5000];
-        for (int g = 0; g < 10; g++) ModularArithmetic.AddInPlace(sum, plan.Encode(zero, seed), plan.Encoding.Bits);
+        for (int g = 0; g < 10; g++) ModularArithmetic.AddInPlace(sum, plan.Encode(zero, seed, secureNoise), plan.Encoding.Bits);
         var mean = plan.DecodeMean(sum, 10, seed);
         double std = Math.Sqrt(mean.Sum(v => (double)v * v) / mean.Length);
         Assert.InRange(std, 0.95 * 1.0 * 2 / 10, 1.05 * 1.0 * 2 / 10);
+    }
+
+    [Fact]
+    public void Secure_noise_draws_from_the_os_generator_and_its_draws_are_uniform_and_in_range()
+    {
+        Assert.IsType<SecureRandom>(SecureRoundPlan.Generator(secureNoise: true));
+        Assert.IsNotType<SecureRandom>(SecureRoundPlan.Generator(secureNoise: false));
+        using var random = new SecureRandom();
+        var doubles = Enumerable.Range(0, 200_000).Select(_ => random.NextDouble()).ToArray();
+        Assert.All(doubles, d => Assert.InRange(d, 0.0, Math.BitDecrement(1.0)));
+        Assert.InRange(doubles.Average(), 0.4985, 0.5015); // std of the mean 0.00065
+        var counts = new int[7];
+        for (int i = 0; i < 70_000; i++) counts[random.NextInt64(7)]++;
+        double chiSquare = counts.Sum(c => Math.Pow(c - 10_000, 2) / 10_000);
+        Assert.True(chiSquare < 22.5, $"chi-square {chiSquare:F1} over 6 degrees of freedom (p = 0.001 at 22.5)");
+        // The discrete Gaussian from it has the asked variance.
+        var draws = Enumerable.Range(0, 50_000).Select(_ => (double)DistributedDiscreteGaussian.Sample(4.0, random)).ToArray();
+        Assert.InRange(draws.Select(v => v * v).Average(), 16 * 0.97, 16 * 1.03);
     }
 }
