@@ -1,4 +1,6 @@
 using FedGrains.Grains.Interfaces;
+using FedGrains.Grains.Security;
+using Microsoft.Extensions.Options;
 using Orleans.Placement;
 using Orleans.Runtime.MembershipService.SiloMetadata;
 using Orleans.Runtime.Placement;
@@ -25,7 +27,9 @@ public static class SiloMetadataKeys
 /// Places a site's gateways only where the site is: on a gateway host whose <c>fedgrains.site</c> is that site, else
 /// on a gateway host that serves any site; with neither up, the site is offline and the call fails with
 /// <see cref="SiteOfflineException"/>. The site comes with the call that activates the gateway (<see cref="SiteCalls"/>),
-/// which only grains can make: clients may not call gateways. (A site's ledger is placed by its key: <see cref="SiteLedgerPlacementFilterDirector"/>.)
+/// and counts only with the calling silo's proof over the site and the gateway (<see cref="InternalCalls.SiteProof"/>):
+/// a client can set any site in its request context, and placement runs before the access filter refuses its call,
+/// so without the proof it could choose which site's silo activates another site's gateway. (A site's ledger is placed by its key: <see cref="SiteLedgerPlacementFilterDirector"/>.)
 /// Orleans' built-in metadata filters compare with the calling silo's value (co-location); this needs a value per grain.
 /// </summary>
 public sealed class SitePlacementFilterStrategy() : PlacementFilterStrategy(order: 0);
@@ -33,10 +37,11 @@ public sealed class SitePlacementFilterStrategy() : PlacementFilterStrategy(orde
 [AttributeUsage(AttributeTargets.Class, AllowMultiple = false)]
 public sealed class SitePlacementFilterAttribute() : PlacementFilterAttribute(new SitePlacementFilterStrategy());
 
-public sealed class SitePlacementFilterDirector(ISiloMetadataCache metadata) : IPlacementFilterDirector
+public sealed class SitePlacementFilterDirector(ISiloMetadataCache metadata, IOptions<AuthOptions> auth, TimeProvider time) : IPlacementFilterDirector
 {
     public IEnumerable<SiloAddress> Filter(PlacementFilterStrategy filterStrategy, PlacementTarget target, IEnumerable<SiloAddress> silos)
     {
+        var key = auth.Value.SigningKey();
         var hosts = silos.Select(s => (Silo: s, Metadata: metadata.GetSiloMetadata(s).Metadata))
             .Where(s => s.Metadata.TryGetValue(SiloMetadataKeys.GatewayHost, out var v) && string.Equals(v, "true", StringComparison.OrdinalIgnoreCase))
             .ToList();
@@ -44,6 +49,9 @@ public sealed class SitePlacementFilterDirector(ISiloMetadataCache metadata) : I
             throw new OrleansException(
                 $"no silo hosts gateways: start a silo with metadata {SiloMetadataKeys.GatewayHost}=true (FedGrains:Silo:HostsGateways=true, or a GPU silo).");
         var site = target.RequestContextData?.GetValueOrDefault(SiteCalls.RequestContextKey) as string;
+        if (site is not null && !InternalCalls.IsValidSite(target.RequestContextData?.GetValueOrDefault(InternalCalls.SiteProofKey) as string,
+                key, site, target.GrainIdentity.ToString(), time.GetUtcNow()))
+            site = null; // named by a client, not by a silo: placed as a call without a site
         var own = hosts.Where(h => site is not null && h.Metadata.TryGetValue(SiloMetadataKeys.Site, out var s) && s == site).ToList();
         if (own.Count > 0) return own.Select(h => h.Silo);
         var shared = hosts.Where(h => !h.Metadata.ContainsKey(SiloMetadataKeys.Site)).ToList();

@@ -32,6 +32,20 @@ public static class InternalCalls
         return CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(Mac(clusterKey, seconds, @interface, method, grain)), Encoding.ASCII.GetBytes(mac));
     }
 
+    /// <summary>The request-context key of <see cref="SiteProof"/>.</summary>
+    public const string SiteProofKey = "fedgrains.site-proof";
+
+    /// <summary>
+    /// Proof that a silo named <paramref name="site"/> as the site of a call to <paramref name="grain"/> (see
+    /// SiteCalls): placement takes the site only with it, so a client cannot choose which site's silo activates a
+    /// gateway by setting the site in its own request context.
+    /// </summary>
+    public static string SiteProof(byte[] clusterKey, string site, string grain, DateTimeOffset now) =>
+        Proof(clusterKey, "site", site, grain, now);
+
+    public static bool IsValidSite(string? proof, byte[] clusterKey, string site, string grain, DateTimeOffset now) =>
+        IsValid(proof, clusterKey, "site", site, grain, now);
+
     private static string Mac(byte[] key, string seconds, string @interface, string method, string grain) =>
         Convert.ToBase64String(HMACSHA256.HashData(key, Encoding.UTF8.GetBytes($"{seconds}|{@interface}|{method}|{grain}")));
 }
@@ -43,8 +57,11 @@ public sealed class InternalCallSigner(IOptions<AuthOptions> options, TimeProvid
 
     public Task Invoke(IOutgoingGrainCallContext context)
     {
+        var now = time.GetUtcNow();
         RequestContext.Set(InternalCalls.RequestContextKey, InternalCalls.Proof(key, context.InterfaceType.ToString(),
-                context.InterfaceMethod?.Name ?? context.MethodName, context.TargetId.ToString(), time.GetUtcNow()));
+                context.InterfaceMethod?.Name ?? context.MethodName, context.TargetId.ToString(), now));
+        if (RequestContext.Get(Placement.SiteCalls.RequestContextKey) is string site)
+            RequestContext.Set(InternalCalls.SiteProofKey, InternalCalls.SiteProof(key, site, context.TargetId.ToString(), now));
         return context.Invoke();
     }
 }
