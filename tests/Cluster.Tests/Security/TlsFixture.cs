@@ -50,6 +50,17 @@ internal sealed class CapturedLogs : ILoggerProvider
         get { lock (lines) return string.Join('\n', lines); }
     }
 
+    /// <summary>
+    /// The lines so far, once they hold <paramref name="phrase"/> or <paramref name="timeout"/> passed: a silo logs a
+    /// refused handshake on its own thread, possibly after the refused peer gave up (a loaded machine).
+    /// </summary>
+    public async Task<string> WaitForAsync(string phrase, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (!Text.Contains(phrase, StringComparison.Ordinal) && DateTime.UtcNow < deadline) await Task.Delay(100);
+        return Text;
+    }
+
     public ILogger CreateLogger(string categoryName) => new Logger(this, categoryName);
     public void Dispose() { }
 

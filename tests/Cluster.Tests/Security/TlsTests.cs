@@ -70,9 +70,10 @@ public sealed class TlsTests : IAsyncLifetime
         host?.Dispose();
         Assert.Null(host);
         Assert.NotNull(failure);
-        Assert.Contains("TLS handshake refused on the client port", logs.Text);
-        Assert.Contains("identity fedgrains:client:mallory", logs.Text);
-        Assert.Contains("is not issued by the deployment's CA", logs.Text);
+        var said = await logs.WaitForAsync("is not issued by the deployment's CA", TimeSpan.FromSeconds(30));
+        Assert.Contains("TLS handshake refused on the client port", said);
+        Assert.Contains("identity fedgrains:client:mallory", said);
+        Assert.Contains("is not issued by the deployment's CA", said);
     }
 
     [Fact]
@@ -99,12 +100,13 @@ public sealed class TlsTests : IAsyncLifetime
         Assert.False(await TlsHosts.TlsConnectionStaysOpenAsync(clientPort, null));
         Assert.False(await TlsHosts.TlsConnectionStaysOpenAsync(siloPort, null));
         Assert.False(await TlsHosts.TlsConnectionStaysOpenAsync(clientPort, site));
-        Assert.Contains("fedgrains:site:hospital-a, a silo certificate, where a client's is required on the client port", logs.Text);
+        Assert.Contains("fedgrains:site:hospital-a, a silo certificate, where a client's is required on the client port", await logs.WaitForAsync("where a client's is required on the client port", TimeSpan.FromSeconds(30)));
         Assert.False(await TlsHosts.TlsConnectionStaysOpenAsync(siloPort, alice));
-        Assert.Contains("TLS handshake refused on the silo port", logs.Text);
-        Assert.Contains("fedgrains:client:alice, a client certificate, where a silo's is required", logs.Text);
+        var said = await logs.WaitForAsync("fedgrains:client:alice, a client certificate, where a silo's is required", TimeSpan.FromSeconds(30));
+        Assert.Contains("TLS handshake refused on the silo port", said);
+        Assert.Contains("fedgrains:client:alice, a client certificate, where a silo's is required", said);
         Assert.False(await TlsHosts.TlsConnectionStaysOpenAsync(siloPort, intruder));
-        Assert.Contains("identity fedgrains:silo:intruder", logs.Text);
+        Assert.Contains("identity fedgrains:silo:intruder", await logs.WaitForAsync("identity fedgrains:silo:intruder", TimeSpan.FromSeconds(30)));
     }
 
     [Theory]
