@@ -16,8 +16,14 @@ internal static class GatewayCalls
     public static Task<(ReceivedUpdate Received, SecAggKeys? Keys)> AskSecureAsync(IRoundHost host, string gatewayId, RoundTask task, SecureRoundSetup setup,
         double timeoutSeconds, CancellationToken cancellationToken) =>
         CallAsync(host, gatewayId, task, timeoutSeconds, () => SiteCalls.Gateway(host.GrainFactory, host.JobId, gatewayId).TrainSecureAsync(task, setup, cancellationToken),
-            sealedAnswer => host.Seals.Open(SealedPurpose.SecureStage(host.JobId, gatewayId, SecureStage.Train), setup.Challenge, sealedAnswer) is var answer
-                ? (answer.Update, answer.Keys) : default);
+            sealedAnswer =>
+            {
+                try { var answer = host.Seals.Open(SealedPurpose.SecureStage(host.JobId, gatewayId, SecureStage.Train), setup.Challenge, sealedAnswer); return (answer.Update, answer.Keys); }
+                catch (InvalidOperationException e) { throw new UnsealedAnswerException(e.Message); }
+            });
+
+    /// <summary>An answer not sealed for its call (forged on the way): a dropout of this round, not the gateway's refusal.</summary>
+    private sealed class UnsealedAnswerException(string message) : Exception(message);
 
     private static async Task<(ReceivedUpdate Received, SecAggKeys? Keys)> CallAsync<T>(IRoundHost host, string gatewayId, RoundTask task, double timeoutSeconds,
         Func<Task<T>> call, Func<T, (GatewayUpdate Update, SecAggKeys? Keys)> answer)
@@ -36,6 +42,10 @@ internal static class GatewayCalls
         catch (InvalidDataException)
         {
             throw; // the gateway's state is lost or inconsistent with its site's: the job stops (RoundTicker), it is no dropout
+        }
+        catch (UnsealedAnswerException e)
+        {
+            return (Missing(e.Message), null);
         }
         catch (SiteOfflineException e)
         {

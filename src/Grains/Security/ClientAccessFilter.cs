@@ -35,6 +35,9 @@ public sealed partial class ClientAccessFilter(IOptions<AuthOptions> options, IR
             throw new UnauthorizedAccessException($"FedGrains refused {context.InterfaceName}.{call.Method}: {refusal}.");
         }
         RequestContext.Remove(Signatures.RequestContextKey); // used once; grains further down have no use for it
+        // A site is named by silos only (SiteCalls): one a client set must not ride on the calls this one makes.
+        RequestContext.Remove(Placement.SiteCalls.RequestContextKey);
+        RequestContext.Remove(InternalCalls.SiteProofKey);
         CallerContext.Set(caller!);
         await context.Invoke();
     }

@@ -189,6 +189,11 @@ public static class JobSpecValidator
         if (a.CentralDp.Enabled) p.Add($"aggregation.central_dp: central DP clips each update at the federation, and {why}; turn it off (each site's DP-SGD noise still protects its examples).");
         if (a.Compression.Kind != "none") p.Add($"aggregation.compression: '{a.Compression.Kind}' would be applied before the integer encoding, which replaces it (aggregation.secure.bits sets the width of each value); set its kind to none.");
         if (spec.Privacy.LocalUpdateDp.Enabled) p.Add("privacy.local_update_dp: it adds continuous Gaussian noise before the integer encoding, which the secure sum's accounting does not cover; turn it off.");
+        // The site-level epsilon of the sums is charged per gateway (one delta per sum); a site with two gateways in a
+        // cohort moves a sum by both deltas, which that charge does not cover.
+        if (a.Secure.NoiseMultiplier > 0)
+            foreach (var shared in spec.ResolveGateways().GroupBy(g => g.SiteId).Where(s => s.Count() > 1))
+                p.Add($"aggregation.secure.noise_multiplier: site '{shared.Key}' has {shared.Count()} gateways ({string.Join(", ", shared.Select(g => g.Id))}), and the distributed noise's site-level epsilon is accounted for one delta per site in each sum; give each site one gateway.");
         try { SecureRoundPlan.For(a.Secure, cohort, 1); }
         catch (ArgumentException e) { p.Add(e.Message + "."); }
     }

@@ -65,5 +65,9 @@ public sealed class SecureRandom : Random, IDisposable
 
     public override void NextBytes(Span<byte> bytes) => RandomNumberGenerator.Fill(bytes);
 
-    public void Dispose() => Array.Clear(buffer);
+    public void Dispose()
+    {
+        Array.Clear(buffer);
+        used = buffer.Length; // a draw after this refills, never reads the cleared bytes
+    }
 }

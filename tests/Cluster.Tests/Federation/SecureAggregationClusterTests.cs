@@ -176,8 +176,9 @@ public sealed class SecureAggregationClusterTests
 
     /// <summary>
     /// A stage's answer forged as a client that writes Orleans' wire protocol could (a filter on the federation's silo
-    /// stands in for it, as in ForgedAnswerTests): its own masked vector in gw-01's place. Unsealed, it would enter
-    /// the sum; sealed, gw-01 drops out of the round with the reason and the others' sum is unmasked.
+    /// stands in for it, as in ForgedAnswerTests): its own masked vector in gw-01's place, keys in gw-02's. Unsealed, they
+    /// would enter the round; sealed, both drop out of each round with the reason (a dropout, not a refusal: the job goes on)
+    /// and the other four's sum is unmasked.
     /// </summary>
     [Fact]
     public async Task A_forged_stage_answer_is_refused_and_its_gateway_drops_out_of_the_round()
@@ -187,18 +188,21 @@ public sealed class SecureAggregationClusterTests
             await context.Invoke();
             if (context.InterfaceMethod?.Name == nameof(IGatewayGrain.MaskInputAsync) && context.TargetId.ToString().EndsWith("/gw-01", StringComparison.Ordinal))
                 context.Result = (Sealed<byte[]>)context.Result! with { Value = new byte[((Sealed<byte[]>)context.Result!).Value.Length] };
+            // gw-02's keys, answered in its name: its neighbours would encrypt their shares to the forger.
+            if (context.InterfaceMethod?.Name == nameof(IGatewayGrain.TrainSecureAsync) && context.TargetId.ToString().EndsWith("/gw-02", StringComparison.Ordinal))
+                context.Result = (Sealed<SecureTrainAnswer>)context.Result! with { Seal = "forged" };
         }));
         try
         {
             var job = cluster.Client.GetGrain<IFederationGrain>("secure-forged");
-            await job.StartAsync(Secure(rounds: 2, gateways: 4));
+            await job.StartAsync(Secure(rounds: 2, gateways: 6)); // every survivor keeps 3 of its 5 neighbours, the threshold
             Assert.Equal(JobState.Completed, (await TestCluster.WaitFinishedAsync(job)).State);
 
             var history = await job.GetHistoryAsync();
             Assert.All(history, r =>
             {
-                Assert.Equal(["gw-00", "gw-02", "gw-03"], r.Participants.Order());
-                Assert.Contains(r.Rejected, x => x.GatewayId == "gw-01" && x.Reason.Contains("is not sealed by a silo of this cluster"));
+                Assert.Equal(["gw-00", "gw-03", "gw-04", "gw-05"], r.Participants.Order());
+                Assert.All(new[] { "gw-01", "gw-02" }, id => Assert.Contains(r.Rejected, x => x.GatewayId == id && x.Reason.Contains("is not sealed by a silo of this cluster")));
             });
         }
         finally { await StopAsync(cluster); }

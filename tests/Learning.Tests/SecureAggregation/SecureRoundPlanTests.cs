@@ -141,4 +141,17 @@ public sealed class SecureRoundPlanTests
         Assert.Contains(JobSpecValidator.Problems(new JobSpec { GatewayCount = 1, Aggregation = new AggregationSpec { Secure = On } }), p => p.Contains("at least 2 gateways"));
         Assert.DoesNotContain(JobSpecValidator.Problems(new JobSpec { Aggregation = new AggregationSpec { Secure = On } }), p => p.Contains("secure"));
     }
+
+    [Fact]
+    public void Distributed_noise_is_refused_for_a_site_with_two_gateways_whose_sum_its_charge_does_not_cover()
+    {
+        JobSpec Spec(double z) => new()
+        {
+            Gateways = [new GatewaySpec { Id = "a1", Site = "a" }, new GatewaySpec { Id = "a2", Site = "a" }, new GatewaySpec { Id = "b", Site = "b" }],
+            Aggregation = new AggregationSpec { Secure = On with { NoiseMultiplier = z } },
+        };
+        Assert.Contains("aggregation.secure.noise_multiplier: site 'a' has 2 gateways (a1, a2), and the distributed noise's site-level epsilon is accounted for one delta per site in each sum; give each site one gateway.",
+            JobSpecValidator.Problems(Spec(1.0)));
+        Assert.DoesNotContain(JobSpecValidator.Problems(Spec(0)), p => p.Contains("site 'a' has 2 gateways"));
+    }
 }
