@@ -43,7 +43,8 @@ internal sealed class ClusterConnection : IAsyncDisposable
             }
             catch (Exception e) when (!cancellationToken.IsCancellationRequested)
             {
-                failure = e;
+                // An attempt cut at its deadline says only "canceled": keep a failure that says why, e.g. Redis' NOAUTH.
+                if (failure is null || e.GetBaseException() is not OperationCanceledException) failure = e;
                 host.Dispose();
             }
         }

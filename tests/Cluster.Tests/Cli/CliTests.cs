@@ -42,6 +42,23 @@ public sealed class CliTests : IDisposable
     }
 
     [Fact]
+    public async Task A_wrong_redis_password_is_named_as_such_not_as_a_cancelled_task()
+    {
+        // Found attacking the README's walkthrough: each connect attempt ended at its deadline, and the message said
+        // only "A task was canceled".
+        int port = Grains.Hosting.HostBuilderExtensions.FreeTcpPort();
+        using var redis = ProcessRunner.StartRedis(port, "--requirepass", "the-right-one");
+        await Task.Delay(500); // redis-server listening
+
+        var result = await RunAsync("status", "--cluster", $"redis://127.0.0.1:{port},password=a-wrong-one");
+
+        var output = result.Output.Replace("\r", "").Replace("\n", " ");
+        Assert.Equal(3, result.ExitCode);
+        Assert.Contains("WRONGPASS", output);
+        Assert.DoesNotContain("a-wrong-one", output);
+    }
+
+    [Fact]
     public async Task Flags_the_parser_refuses_exit_2_with_the_flag_named_and_no_stack_trace_or_type_names()
     {
         var notANumber = await RunAsync("privacy", "epsilon", "--sample-rate", "0.01", "--noise-multiplier", "1.1", "--steps", "50", "--delta", "abc");
