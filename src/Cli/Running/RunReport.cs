@@ -121,7 +121,7 @@ internal sealed record RunReport(string JobId, JobSpec Spec, JobStatus Status, I
     {
         var secure = Spec.Aggregation.Secure;
         if (!secure.Enabled) return null;
-        int cohort = Spec.CohortSize > 0 ? Spec.CohortSize : Spec.ResolveGateways().Count;
+        int cohort = Spec.CohortCount();
         int parameters = History.Count > 0 && History[0].Participants.Count > 0 ? (int)(History[0].BytesUpDense / 4 / History[0].Participants.Count) : 1;
         var plan = Learning.SecureAggregation.SecureRoundPlan.For(secure, cohort, Math.Max(1, parameters));
         return new

@@ -36,7 +36,7 @@ public sealed partial class GatewayGrain
         if (setup.Index < 1 || setup.Index > setup.CohortSize || setup.Context is not { Length: > 0 and <= 1024 })
             throw new ArgumentException($"a secure round setup with index {setup.Index} of a cohort of {setup.CohortSize} and a context of {setup.Context?.Length ?? 0} bytes: the index must be in 1..cohort and the context 1-1024 bytes");
         // The cohort size sets the threshold and the noise each gateway adds: it must be the one the spec gives.
-        int cohort = spec.CohortSize > 0 ? spec.CohortSize : spec.ResolveGateways().Count;
+        int cohort = spec.CohortCount();
         if (setup.CohortSize != cohort)
             throw new ArgumentException($"a secure round of job '{JobId}' names a cohort of {setup.CohortSize}; its spec gives {cohort}");
         // Planned from this gateway's own spec: the federation chooses only the cohort size and the context.

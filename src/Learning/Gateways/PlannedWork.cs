@@ -35,8 +35,7 @@ public sealed record PlannedWork(string NoiseLevel, double NoiseMultiplier, doub
     {
         var secure = spec.Aggregation.Secure;
         if (!secure.Enabled || !(secure.NoiseMultiplier > 0)) return null;
-        int cohort = spec.CohortSize > 0 ? spec.CohortSize : spec.ResolveGateways().Count;
-        var charge = SecureRoundPlan.For(secure, cohort, (int)Math.Min(int.MaxValue, parameters)).Charge();
+        var charge = SecureRoundPlan.For(secure, spec.CohortCount(), (int)Math.Min(int.MaxValue, parameters)).Charge();
         return charge is null ? null : RdpAccountant.Epsilon([charge with { Steps = spec.PlannedParticipations() }], spec.Privacy.Delta);
     }
 }

@@ -59,6 +59,9 @@ public sealed record JobSpec
         return Math.Clamp((int)Math.Ceiling(1.5 * Rounds * b.BufferSize / ResolveGateways().Count), 1, Rounds);
     }
 
+    /// <summary>How many gateways each round asks: <see cref="CohortSize"/>, or all of them when it is 0.</summary>
+    public int CohortCount() => CohortSize > 0 ? CohortSize : ResolveGateways().Count;
+
     /// <summary>The gateways of this job: <see cref="Gateways"/>, or <see cref="GatewayCount"/> generated ones.</summary>
     public IReadOnlyList<GatewaySpec> ResolveGateways() =>
         Gateways is { Count: > 0 }
