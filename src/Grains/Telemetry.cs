@@ -29,6 +29,8 @@ public static class Telemetry
         Meter.CreateCounter<long>("fedgrains.secagg.dropouts", "{gateway}", "Gateways of a secure round's cohort whose delta is not in its unmasked sum.");
     public static readonly Counter<long> SecureRoundsAborted =
         Meter.CreateCounter<long>("fedgrains.secagg.aborted", "{attempt}", "Secure round attempts aborted with nothing unmasked (too many dropouts, or altered messages).");
+    public static readonly Histogram<double> SecureStageDuration =
+        Meter.CreateHistogram<double>("fedgrains.secagg.stage.duration", "s", "Wall time of one stage of a secure round attempt (train and keys, sharing keys, masking, unmasking, federation's unmasking).");
     public static readonly Counter<long> CallsRefused =
         Meter.CreateCounter<long>("fedgrains.calls.refused", "{call}", "Client calls refused: internal grains, bad or replayed credentials, roles or jobs not the caller's.");
     public static readonly Counter<long> RoundsCompleted =

@@ -46,6 +46,15 @@ internal static class SecureRound
         }
         var dropped = new Dictionary<string, string>();
         long bytesUp = 0;
+        // Each stage's wall time, as a metric and as an event of the round's trace.
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        void Lap(string stage)
+        {
+            var seconds = clock.Elapsed.TotalSeconds;
+            clock.Restart();
+            Telemetry.SecureStageDuration.Record(seconds, new KeyValuePair<string, object?>("stage", stage));
+            activity?.AddEvent(new System.Diagnostics.ActivityEvent($"{stage} done", tags: new() { ["seconds"] = seconds }));
+        }
 
         // Training, then stage 1 (keys): one call.
         int done = 0;
@@ -57,6 +66,7 @@ internal static class SecureRound
             return answer;
         }));
         var results = answers.Select(a => a.Received).ToArray();
+        Lap(SecureStage.Train);
         // Stopped, or a site awaits its admin's approval (the round waits for it): nothing is unmasked now, so the
         // repeated round unmasks its full cohort once.
         if (host.Stopped || results.Any(r => GatewaySitePolicy.AwaitsApproval(r.Update?.RefusedReason))) return new Outcome(results, null, null);
@@ -77,15 +87,17 @@ internal static class SecureRound
                 foreach (var i in indices) dropped.TryAdd(idOf[i], $"dropped out of secure aggregation: {why}");
             }
             var keys = aggregator.RouteKeys(advertised);
-            SetAside(aggregator.Dropouts.BeforeKeys.Where(advertised.ContainsKey), "its public keys were refused (not P-256 keys, or not its own)");
+            SetAside(aggregator.Dropouts.BeforeKeys.Where(advertised.ContainsKey), "its public keys were refused (not X25519 keys, or not its own)");
             var sent = await StageAsync(keys, (i, k) => Sealed(i, SecureStage.Share, (g, c) => g.ShareKeysAsync(context, k, c)), "sharing keys", idOf, dropped, cancellationToken);
             bytesUp += sent.Values.Sum(s => s.Sum(e => (long)e.Ciphertext.Length + e.Nonce.Length + e.Tag.Length));
+            Lap(SecureStage.Share);
             var routed = aggregator.RouteShares(sent);
             SetAside(aggregator.Dropouts.BeforeShares.Where(sent.ContainsKey), "it did not send exactly one share to every neighbour");
             // Unpacked as it arrives: a gateway whose bytes are not the round's vector dropped (StageAsync).
             var masked = await StageAsync(routed, async (i, s) => ModularArithmetic.Unpack(await Sealed(i, SecureStage.Mask, (g, c) => g.MaskInputAsync(context, s, c)), plan.Length, plan.Encoding.Bits),
                 "sending its masked delta", idOf, dropped, cancellationToken);
             bytesUp += masked.Count * (((long)plan.Length * plan.Encoding.Bits + 7) / 8);
+            Lap(SecureStage.Mask);
             var request = aggregator.RequestUnmask(masked);
             if (request.Survivors.Count < spec.MinUpdatesPerRound)
                 throw new SecAggAbortedException($"only {request.Survivors.Count} gateways sent masked inputs, fewer than min_updates_per_round={spec.MinUpdatesPerRound}");
@@ -93,8 +105,10 @@ internal static class SecureRound
             var survivors = request.Survivors.ToDictionary(i => i, _ => request);
             var shares = await StageAsync(survivors, (i, r) => Sealed(i, SecureStage.Unmask, (g, c) => g.UnmaskAsync(context, r, c)), "unmasking", idOf, dropped, cancellationToken);
             bytesUp += shares.Values.Sum(s => 36L * (s.SelfMaskShares.Count + s.MaskKeyShares.Count) * 2);
+            Lap(SecureStage.Unmask);
             var sum = aggregator.Unmask(shares);
             var mean = plan.DecodeMean(sum, request.Survivors.Count, SecureRoundPlan.RotationSeed(host.JobId, task.Sequence, task.ModelVersion));
+            Lap("sum");
             activity?.SetTag("fedgrains.secagg.survivors", request.Survivors.Count);
             Telemetry.SecureRoundDropouts.Add(cohort.Count - request.Survivors.Count);
             return new Outcome(Dropouts(results, dropped), new SecureSum(mean, request.Survivors.Select(i => idOf[i]).ToArray(), bytesUp, plan.WrapProbability), null);

@@ -63,9 +63,15 @@ public sealed record JobSpec
     public int CohortCount() => CohortSize > 0 ? CohortSize : ResolveGateways().Count;
 
     /// <summary>The gateways of this job: <see cref="Gateways"/>, or <see cref="GatewayCount"/> generated ones.</summary>
+    /// <remarks>
+    /// Generated ones are made once per spec instance: every gateway of a 1,000-gateway job asks for them in every
+    /// round (its cohort size, its site), and making them each time was a million strings a round.
+    /// </remarks>
     public IReadOnlyList<GatewaySpec> ResolveGateways() =>
         Gateways is { Count: > 0 }
             ? Gateways
-            : Enumerable.Range(0, GatewayCount).Select(i => new GatewaySpec { Id = $"gw-{i:D2}" }).ToArray();
+            : Generated.GetValue(this, s => Enumerable.Range(0, s.GatewayCount).Select(i => new GatewaySpec { Id = $"gw-{i:D2}" }).ToArray());
+
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<JobSpec, GatewaySpec[]> Generated = new();
 }
 

@@ -34,11 +34,12 @@ public sealed class SecAggAggregator
 
     /// <summary>
     /// Stage 1: each advertising gateway (keyed by who sent it) gets the keys of its neighbours that advertised. A
-    /// gateway whose keys name another index or are not P-256 keys has dropped: one gateway cannot abort the round.
+    /// gateway whose keys name another index or are not X25519 keys (32 bytes, not a low-order point) has dropped: one gateway cannot abort the round.
     /// </summary>
     public IReadOnlyDictionary<int, IReadOnlyList<SecAggKeys>> RouteKeys(IReadOnlyDictionary<int, SecAggKeys> advertised)
     {
-        _keys = advertised.Where(p => _graph.ContainsKey(p.Key) && p.Value.Index == p.Key && ValidKeys(p.Value)).ToDictionary(p => p.Key, p => p.Value);
+        using var probe = SecAggKeyAgreement.NewKeyPair();
+        _keys = advertised.Where(p => _graph.ContainsKey(p.Key) && p.Value.Index == p.Key && ValidKeys(p.Value, probe)).ToDictionary(p => p.Key, p => p.Value);
         Dropouts.BeforeKeys.AddRange(_graph.Keys.Where(i => !_keys.ContainsKey(i)).Order());
         return _keys.Keys.ToDictionary(i => i, i => (IReadOnlyList<SecAggKeys>)_graph[i].Where(_keys.ContainsKey).Select(v => _keys[v]).ToList());
     }
@@ -135,21 +136,21 @@ public sealed class SecAggAggregator
         return sum;
     }
 
-    private static bool ValidKeys(SecAggKeys keys)
+    private static bool ValidKeys(SecAggKeys keys, X25519Key probe)
     {
         if (keys.SelfMaskCommitment is not { Length: 32 }) return false;
         try
         {
-            using var cipher = SecAggKeyAgreement.ImportPublicKey(keys.CipherPublicKey, keys.Index);
-            using var mask = SecAggKeyAgreement.ImportPublicKey(keys.MaskPublicKey, keys.Index);
+            SecAggKeyAgreement.CheckPublicKey(probe, keys.CipherPublicKey, keys.Index);
+            SecAggKeyAgreement.CheckPublicKey(probe, keys.MaskPublicKey, keys.Index);
             return true;
         }
         catch (InvalidDataException) { return false; }
     }
 
-    private System.Security.Cryptography.ECDiffieHellman RecoverMaskKey(byte[] scalar, int owner)
+    private X25519Key RecoverMaskKey(byte[] scalar, int owner)
     {
-        try { return SecAggKeyAgreement.FromScalar(scalar, _keys![owner].MaskPublicKey); }
+        try { return SecAggKeyAgreement.FromPrivateKey(scalar, _keys![owner].MaskPublicKey); }
         catch (System.Security.Cryptography.CryptographicException)
         {
             throw new SecAggAbortedException($"gateway {owner}'s recovered mask key does not match the key it advertised (altered shares): the round is aborted");

@@ -20,10 +20,11 @@ public sealed class SecAggParticipant : IDisposable
 {
     private readonly int _index;
     private readonly SecAggParameters _parameters;
-    private readonly ECDiffieHellman _cipherKey = SecAggKeyAgreement.NewKeyPair();
-    private readonly ECDiffieHellman _maskKey = SecAggKeyAgreement.NewKeyPair();
+    private readonly X25519Key _cipherKey = SecAggKeyAgreement.NewKeyPair();
+    private readonly X25519Key _maskKey = SecAggKeyAgreement.NewKeyPair();
     private readonly byte[] _selfMaskSeed = RandomNumberGenerator.GetBytes(32);
-    private Dictionary<int, SecAggKeys>? _neighbours;
+    /// <summary>Per neighbour, the key its shares travel under both ways and the seed of the pairwise mask (stage 2 derives both: one agreement per key).</summary>
+    private Dictionary<int, (byte[] ShareKey, byte[] MaskSeed)>? _neighbours;
     private Dictionary<int, (ShamirShare SelfMask, ShamirShare MaskKey)>? _held;
     private Stage _stage = Stage.New;
 
@@ -44,7 +45,7 @@ public sealed class SecAggParticipant : IDisposable
     public SecAggKeys AdvertiseKeys()
     {
         Advance(Stage.New, Stage.Advertised);
-        return new SecAggKeys(_index, SecAggKeyAgreement.PublicKey(_cipherKey), SecAggKeyAgreement.PublicKey(_maskKey),
+        return new SecAggKeys(_index, _cipherKey.PublicKey.ToArray(), _maskKey.PublicKey.ToArray(),
             SelfMaskCommitment.Of(_parameters.Context, _index, _selfMaskSeed));
     }
 
@@ -57,16 +58,13 @@ public sealed class SecAggParticipant : IDisposable
             throw new InvalidDataException($"{neighbours.Count} neighbours relayed, more than the {MaxNeighbours} a round may have");
         if (neighbours.Any(k => k is null || k.Index < 1 || k.Index == _index) || neighbours.Select(k => k.Index).Distinct().Count() != neighbours.Count)
             throw new InvalidDataException("the relayed neighbour keys repeat a gateway or include this one");
-        foreach (var k in neighbours)
-        {
-            using var cipher = SecAggKeyAgreement.ImportPublicKey(k.CipherPublicKey, k.Index);
-            using var mask = SecAggKeyAgreement.ImportPublicKey(k.MaskPublicKey, k.Index);
-        }
         if (neighbours.Count < _parameters.Threshold)
             throw new InvalidOperationException($"only {neighbours.Count} neighbours advertised keys, fewer than the threshold {_parameters.Threshold}: the round cannot hide this input");
-        _neighbours = neighbours.ToDictionary(k => k.Index);
+        _neighbours = neighbours.ToDictionary(k => k.Index, k => (
+            SecAggKeyAgreement.Derive(_cipherKey, k.CipherPublicKey, "share", _parameters.Context, _index, k.Index),
+            SecAggKeyAgreement.Derive(_maskKey, k.MaskPublicKey, "mask", _parameters.Context, _index, k.Index)));
         var points = neighbours.Select(k => k.Index).ToArray();
-        var scalar = SecAggKeyAgreement.PrivateScalar(_maskKey);
+        var scalar = _maskKey.ExportPrivateKey();
         var selfShares = ShamirSharing.Split(_selfMaskSeed, _parameters.Threshold, points);
         var keyShares = ShamirSharing.Split(scalar, _parameters.Threshold, points);
         CryptographicOperations.ZeroMemory(scalar);
@@ -102,11 +100,7 @@ public sealed class SecAggParticipant : IDisposable
         for (int i = 0; i < masked.Length; i++) masked[i] &= keep;
         ModularArithmetic.AddInPlace(masked, MaskStream.Expand(_selfMaskSeed, masked.Length, _parameters.Bits), _parameters.Bits);
         foreach (var v in _held.Keys)
-        {
-            var seed = SecAggKeyAgreement.Derive(_maskKey, _neighbours![v].MaskPublicKey, "mask", _parameters.Context, _index, v);
-            ModularArithmetic.AddInPlace(masked, MaskStream.Expand(seed, masked.Length, _parameters.Bits), _parameters.Bits, subtract: _index > v);
-            CryptographicOperations.ZeroMemory(seed);
-        }
+            ModularArithmetic.AddInPlace(masked, MaskStream.Expand(_neighbours![v].MaskSeed, masked.Length, _parameters.Bits), _parameters.Bits, subtract: _index > v);
         return masked;
     }
 
@@ -139,6 +133,11 @@ public sealed class SecAggParticipant : IDisposable
         _cipherKey.Dispose();
         _maskKey.Dispose();
         CryptographicOperations.ZeroMemory(_selfMaskSeed);
+        foreach (var (shareKey, maskSeed) in _neighbours?.Values ?? Enumerable.Empty<(byte[], byte[])>())
+        {
+            CryptographicOperations.ZeroMemory(shareKey);
+            CryptographicOperations.ZeroMemory(maskSeed);
+        }
     }
 
     private void Advance(Stage from, Stage to)
@@ -149,32 +148,28 @@ public sealed class SecAggParticipant : IDisposable
 
     private EncryptedShare Encrypt(int to, byte[] plaintext)
     {
-        var key = SecAggKeyAgreement.Derive(_cipherKey, _neighbours![to].CipherPublicKey, "share", _parameters.Context, _index, to);
         var nonce = RandomNumberGenerator.GetBytes(AesGcm.NonceByteSizes.MaxSize);
         var ciphertext = new byte[plaintext.Length];
         var tag = new byte[AesGcm.TagByteSizes.MaxSize];
-        using (var aes = new AesGcm(key, tag.Length)) aes.Encrypt(nonce, plaintext, ciphertext, tag, Envelope(_index, to));
-        CryptographicOperations.ZeroMemory(key);
+        using (var aes = new AesGcm(_neighbours![to].ShareKey, tag.Length)) aes.Encrypt(nonce, plaintext, ciphertext, tag, Envelope(_index, to));
         CryptographicOperations.ZeroMemory(plaintext);
         return new EncryptedShare(_index, to, nonce, ciphertext, tag);
     }
 
     private (ShamirShare, ShamirShare) Decrypt(EncryptedShare share)
     {
-        var key = SecAggKeyAgreement.Derive(_cipherKey, _neighbours![share.From].CipherPublicKey, "share", _parameters.Context, _index, share.From);
         if (share.Nonce is null || share.Tag is null || share.Ciphertext is not { Length: 8 + 2 * ShamirSharing.FieldBytes })
             throw new InvalidDataException($"the share from gateway {share.From} is malformed (a share holds {8 + 2 * ShamirSharing.FieldBytes} bytes)");
         var plaintext = new byte[share.Ciphertext.Length];
         try
         {
-            using var aes = new AesGcm(key, AesGcm.TagByteSizes.MaxSize);
+            using var aes = new AesGcm(_neighbours![share.From].ShareKey, AesGcm.TagByteSizes.MaxSize);
             aes.Decrypt(share.Nonce, share.Ciphertext, share.Tag, plaintext, Envelope(share.From, _index));
         }
         catch (Exception e) when (e is CryptographicException or ArgumentException)
         {
             throw new InvalidDataException($"the share from gateway {share.From} does not decrypt: it was altered, or made for another round");
         }
-        finally { CryptographicOperations.ZeroMemory(key); }
         int half = (plaintext.Length - 8) / 2;
         if (BinaryPrimitives.ReadInt32BigEndian(plaintext) != share.From || BinaryPrimitives.ReadInt32BigEndian(plaintext.AsSpan(4)) != _index)
             throw new InvalidDataException($"the share from gateway {share.From} names other parties inside");

@@ -169,31 +169,52 @@ public sealed class SecAggProtocolTests
         using var b = SecAggKeyAgreement.NewKeyPair();
         using var c = SecAggKeyAgreement.NewKeyPair();
         byte[] first = "job/1/0"u8.ToArray(), retry = "job/1/1"u8.ToArray();
-        var key = SecAggKeyAgreement.Derive(a, SecAggKeyAgreement.PublicKey(b), "share", first, 1, 2);
+        var key = SecAggKeyAgreement.Derive(a, b.PublicKey, "share", first, 1, 2);
 
-        Assert.Equal(key, SecAggKeyAgreement.Derive(b, SecAggKeyAgreement.PublicKey(a), "share", first, 2, 1)); // both ends agree
-        Assert.NotEqual(key, SecAggKeyAgreement.Derive(a, SecAggKeyAgreement.PublicKey(b), "share", retry, 1, 2)); // another attempt
-        Assert.NotEqual(key, SecAggKeyAgreement.Derive(a, SecAggKeyAgreement.PublicKey(b), "mask", first, 1, 2)); // another purpose
-        Assert.NotEqual(key, SecAggKeyAgreement.Derive(a, SecAggKeyAgreement.PublicKey(b), "share", first, 1, 3)); // other indices
-        Assert.NotEqual(key, SecAggKeyAgreement.Derive(a, SecAggKeyAgreement.PublicKey(c), "share", first, 1, 2));
+        Assert.Equal(key, SecAggKeyAgreement.Derive(b, a.PublicKey, "share", first, 2, 1)); // both ends agree
+        Assert.NotEqual(key, SecAggKeyAgreement.Derive(a, b.PublicKey, "share", retry, 1, 2)); // another attempt
+        Assert.NotEqual(key, SecAggKeyAgreement.Derive(a, b.PublicKey, "mask", first, 1, 2)); // another purpose
+        Assert.NotEqual(key, SecAggKeyAgreement.Derive(a, b.PublicKey, "share", first, 1, 3)); // other indices
+        Assert.NotEqual(key, SecAggKeyAgreement.Derive(a, c.PublicKey, "share", first, 1, 2));
     }
 
     [Fact]
-    public void Public_keys_that_are_not_exactly_one_p256_key_are_refused()
+    public void Public_keys_that_are_not_32_bytes_or_are_low_order_points_are_refused()
     {
-        using var p384 = System.Security.Cryptography.ECDiffieHellman.Create(System.Security.Cryptography.ECCurve.NamedCurves.nistP384);
         using var own = SecAggKeyAgreement.NewKeyPair();
-        var trailing = SecAggKeyAgreement.PublicKey(own).Append((byte)0).ToArray();
-        foreach (var bad in new[] { p384.ExportSubjectPublicKeyInfo(), trailing, [1, 2, 3] })
+        // Low-order points of Curve25519 (u = 0, u = 1, a point of order 8): every agreement with them is all zero.
+        var zero = new byte[32];
+        var one = new byte[32]; one[0] = 1;
+        var order8 = Convert.FromHexString("e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800");
+        var trailing = own.PublicKey.Append((byte)0).ToArray();
+        foreach (var bad in new[] { zero, one, order8, trailing, own.PublicKey[..31], [1, 2, 3] })
             Assert.Throws<InvalidDataException>(() => SecAggKeyAgreement.Derive(own, bad, "mask", [1], 1, 2));
         // A gateway advertising such a key drops out at stage 1 instead of failing the round for its neighbours.
-        using var round = new SecAggRound(4, 3, 2, 16, 4, seed: 21);
+        using var round = new SecAggRound(5, 4, 2, 16, 4, seed: 21);
         var advertised = round.Participants.ToDictionary(p => p.Key, p => p.Value.AdvertiseKeys());
-        advertised[2] = advertised[2] with { MaskPublicKey = p384.ExportSubjectPublicKeyInfo() };
+        advertised[2] = advertised[2] with { MaskPublicKey = order8 };
         advertised[3] = advertised[4]; // 3 relays 4's keys as its own
+        advertised[5] = advertised[5] with { CipherPublicKey = trailing };
         var routed = round.Aggregator.RouteKeys(advertised);
-        Assert.Equal([2, 3], round.Aggregator.Dropouts.BeforeKeys);
+        Assert.Equal([2, 3, 5], round.Aggregator.Dropouts.BeforeKeys);
         Assert.Equal([1, 4], routed.Keys.Order());
+    }
+
+    [Fact]
+    public void X25519_agrees_with_the_test_vectors_of_rfc_7748()
+    {
+        // RFC 7748 section 6.1: Alice's and Bob's key pairs and their shared secret.
+        using var alice = new X25519Key(Convert.FromHexString("77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a"));
+        using var bob = new X25519Key(Convert.FromHexString("5dab087e624a8a4b79e17f8b83800ee66f3bb1292618b6fd1c2f8b27ff88e0eb"));
+        Assert.Equal("8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a", Convert.ToHexStringLower(alice.PublicKey));
+        Assert.Equal("de9edb7d7b7dc1b4d35b61c2ece435373f8343c85b78674dadfc7e146f882b4f", Convert.ToHexStringLower(bob.PublicKey));
+        var shared = "4a5d9d5ba4ce2de1728e3bf480350f25e07e21c947d19e3376f09b3c1e161742";
+        Assert.Equal(shared, Convert.ToHexStringLower(alice.Agree(bob.PublicKey)));
+        Assert.Equal(shared, Convert.ToHexStringLower(bob.Agree(alice.PublicKey)));
+        // A private key rebuilt from its 32 bytes is the same key; another key's public half is refused.
+        using var rebuilt = SecAggKeyAgreement.FromPrivateKey(alice.ExportPrivateKey(), alice.PublicKey);
+        Assert.Equal(shared, Convert.ToHexStringLower(rebuilt.Agree(bob.PublicKey)));
+        Assert.Throws<System.Security.Cryptography.CryptographicException>(() => SecAggKeyAgreement.FromPrivateKey(alice.ExportPrivateKey(), bob.PublicKey));
     }
 
     [Fact]

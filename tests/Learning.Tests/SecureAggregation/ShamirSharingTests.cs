@@ -22,6 +22,24 @@ public sealed class ShamirSharingTests
     }
 
     [Fact]
+    public void The_field_inverse_agrees_with_fermats_little_theorem()
+    {
+        var prime = System.Numerics.BigInteger.Pow(2, 521) - 1;
+        var random = new Random(9);
+        var bytes = new byte[66];
+        foreach (var _ in Enumerable.Range(0, 50))
+        {
+            random.NextBytes(bytes);
+            var a = new System.Numerics.BigInteger(bytes, isUnsigned: true) % prime;
+            if (a.IsZero) continue;
+            Assert.Equal(System.Numerics.BigInteger.ModPow(a, prime - 2, prime), ShamirSharing.Inverse(a));
+        }
+        Assert.Equal(System.Numerics.BigInteger.One, ShamirSharing.Inverse(1));
+        Assert.Equal(prime - 1, ShamirSharing.Inverse(prime - 1)); // -1 is its own inverse
+        Assert.Throws<ArgumentException>(() => ShamirSharing.Inverse(prime));
+    }
+
+    [Fact]
     public void Fewer_shares_than_the_threshold_do_not_give_the_secret()
     {
         var secret = RandomNumberGenerator.GetBytes(32);
