@@ -19,14 +19,17 @@ public sealed class SecAggAggregator
     private HashSet<int>? _shared;
     private Dictionary<int, uint[]>? _masked;
     private UnmaskRequest? _request;
+    private readonly ISecAggVerifier? _verifier;
 
-    public SecAggAggregator(SecAggParameters parameters, IReadOnlyDictionary<int, int[]> graph)
+    /// <param name="verifier">Signed rounds: keys are relayed only when signed for their gateway, so one gateway with bad keys cannot stop its neighbours.</param>
+    public SecAggAggregator(SecAggParameters parameters, IReadOnlyDictionary<int, int[]> graph, ISecAggVerifier? verifier = null)
     {
         ModularArithmetic.Mask(parameters.Bits);
         if (parameters.Threshold < 1 || graph.Values.Any(n => n.Length < parameters.Threshold))
             throw new ArgumentException($"threshold {parameters.Threshold} must be between 1 and every gateway's number of neighbours ({graph.Values.Min(n => n.Length)})");
         _parameters = parameters;
         _graph = graph;
+        _verifier = verifier;
     }
 
     /// <summary>Gateways the federation learned had dropped, by the stage they dropped at (for the round's record).</summary>
@@ -39,7 +42,9 @@ public sealed class SecAggAggregator
     public IReadOnlyDictionary<int, IReadOnlyList<SecAggKeys>> RouteKeys(IReadOnlyDictionary<int, SecAggKeys> advertised)
     {
         using var probe = SecAggKeyAgreement.NewKeyPair();
-        _keys = advertised.Where(p => _graph.ContainsKey(p.Key) && p.Value.Index == p.Key && ValidKeys(p.Value, probe)).ToDictionary(p => p.Key, p => p.Value);
+        _keys = advertised.Where(p => _graph.ContainsKey(p.Key) && p.Value.Index == p.Key && ValidKeys(p.Value, probe) && Signed(p.Value)).ToDictionary(p => p.Key, p => p.Value);
+        if (_verifier is not null) // one gateway's signed keys relayed under two indices: neither is relayed
+            foreach (var twice in _keys.GroupBy(p => p.Value.Owner).Where(g => g.Count() > 1).SelectMany(g => g).ToList()) _keys.Remove(twice.Key);
         Dropouts.BeforeKeys.AddRange(_graph.Keys.Where(i => !_keys.ContainsKey(i)).Order());
         return _keys.Keys.ToDictionary(i => i, i => (IReadOnlyList<SecAggKeys>)_graph[i].Where(_keys.ContainsKey).Select(v => _keys[v]).ToList());
     }
@@ -80,6 +85,24 @@ public sealed class SecAggAggregator
             throw new SecAggAbortedException($"only {_masked.Count} gateways sent masked inputs, fewer than {Math.Max(2, _parameters.Threshold)} (the threshold {_parameters.Threshold}, and never fewer than 2: a sum of one is that input): nothing is unmasked");
         _request = new UnmaskRequest(_masked.Keys.Order().ToArray(), dropped);
         return _request;
+    }
+
+    /// <summary>
+    /// Signed rounds, after <see cref="RequestUnmask"/>: the survivors' signatures of the survivor set (keyed by who
+    /// sent them). Returns, for each survivor that signed validly, the unmask request carrying its neighbours'
+    /// signatures; survivors that did not sign dropped before the consistency check (their inputs stay in the sum).
+    /// </summary>
+    public IReadOnlyDictionary<int, UnmaskRequest> Countersign(IReadOnlyDictionary<int, byte[]> signatures)
+    {
+        if (_request is null) throw new InvalidOperationException("the survivor set is signed after the unmask request is made");
+        var message = SecAggSigned.Survivors(_parameters.Context, _request.Survivors);
+        var valid = signatures.Where(p => _request.Survivors.Contains(p.Key) && p.Value is not null
+            && (_verifier is null || _verifier.Verify(_keys![p.Key].Owner ?? "", _keys[p.Key].Signer ?? [], message, p.Value))).ToDictionary(p => p.Key, p => p.Value);
+        Dropouts.BeforeConsistency.AddRange(_request.Survivors.Where(i => !valid.ContainsKey(i)));
+        return valid.Keys.ToDictionary(i => i, i => _request with
+        {
+            Signatures = _graph[i].Where(valid.ContainsKey).ToDictionary(v => v, v => valid[v]),
+        });
     }
 
     /// <summary>
@@ -147,6 +170,10 @@ public sealed class SecAggAggregator
         }
         catch (InvalidDataException) { return false; }
     }
+
+    private bool Signed(SecAggKeys keys) =>
+        _verifier is null || keys is { Owner.Length: > 0, Signer: not null, Signature: not null }
+            && _verifier.Verify(keys.Owner, keys.Signer, SecAggSigned.Keys(_parameters.Context, keys), keys.Signature);
 
     private X25519Key RecoverMaskKey(byte[] scalar, int owner)
     {

@@ -9,11 +9,13 @@ namespace FedGrains.Learning.SecureAggregation;
 public sealed record SecAggParameters(int Bits, int Threshold, int Length, byte[] Context);
 
 /// <summary>
-/// A gateway's two public keys for one round: one to encrypt shares to it, one for the pairwise masks (DER
-/// SubjectPublicKeyInfo), and its commitment to its self-mask seed (<see cref="SelfMaskCommitment.Of"/>), against
-/// which the seed rebuilt from shares is checked: one altered share cannot spoil the sum unnoticed.
+/// A gateway's two public keys for one round: one to encrypt shares to it, one for the pairwise masks (X25519, 32
+/// bytes each), and its commitment to its self-mask seed (<see cref="SelfMaskCommitment.Of"/>), against which the seed
+/// rebuilt from shares is checked: one altered share cannot spoil the sum unnoticed. Signed (<see cref="SecAggSigned.Keys"/>)
+/// when the gateway has an identity: its gateway id, its signer and the signature.
 /// </summary>
-public sealed record SecAggKeys(int Index, byte[] CipherPublicKey, byte[] MaskPublicKey, byte[] SelfMaskCommitment);
+public sealed record SecAggKeys(int Index, byte[] CipherPublicKey, byte[] MaskPublicKey, byte[] SelfMaskCommitment,
+    string? Owner = null, byte[]? Signer = null, byte[]? Signature = null);
 
 /// <summary>
 /// SHA-256 over the round's context, the owner's index and its self-mask seed: binding (a different seed would need a
@@ -28,8 +30,12 @@ public static class SelfMaskCommitment
 /// <summary>A gateway's Shamir shares for one neighbour, AES-GCM-encrypted to it; the federation only relays it.</summary>
 public sealed record EncryptedShare(int From, int To, byte[] Nonce, byte[] Ciphertext, byte[] Tag);
 
-/// <summary>The federation's request after the masked inputs: self-mask shares of the survivors, mask-key shares of the dropped.</summary>
-public sealed record UnmaskRequest(IReadOnlyList<int> Survivors, IReadOnlyList<int> Dropped);
+/// <summary>
+/// The federation's request after the masked inputs: self-mask shares of the survivors, mask-key shares of the
+/// dropped. In signed rounds it carries the survivors' signatures of this survivor set (index to signature), so each
+/// gateway can see that its neighbours were told the same set.
+/// </summary>
+public sealed record UnmaskRequest(IReadOnlyList<int> Survivors, IReadOnlyList<int> Dropped, IReadOnlyDictionary<int, byte[]>? Signatures = null);
 
 /// <summary>A gateway's answer to an <see cref="UnmaskRequest"/>, keyed by the gateway each share belongs to.</summary>
 public sealed record UnmaskShares(int From, IReadOnlyDictionary<int, ShamirShare> SelfMaskShares, IReadOnlyDictionary<int, ShamirShare> MaskKeyShares);

@@ -25,28 +25,40 @@ public sealed class SecAggParticipant : IDisposable
     private readonly byte[] _selfMaskSeed = RandomNumberGenerator.GetBytes(32);
     /// <summary>Per neighbour, the key its shares travel under both ways and the seed of the pairwise mask (stage 2 derives both: one agreement per key).</summary>
     private Dictionary<int, (byte[] ShareKey, byte[] MaskSeed)>? _neighbours;
+    private Dictionary<int, SecAggKeys>? _neighbourKeys;
     private Dictionary<int, (ShamirShare SelfMask, ShamirShare MaskKey)>? _held;
+    private readonly SecAggIdentity? _identity;
+    private int[]? _signedSurvivors;
     private Stage _stage = Stage.New;
 
-    private enum Stage { New, Advertised, Shared, Masked, Unmasked }
+    private enum Stage { New, Advertised, Shared, Masked, Consistent, Unmasked }
 
     /// <summary>Bounds the work one relayed list can cause (Shamir sharing is O(neighbours x threshold)).</summary>
     public const int MaxNeighbours = 4096;
 
-    public SecAggParticipant(int index, SecAggParameters parameters)
+    /// <param name="identity">
+    /// Signed SecAgg+ (against a malicious federation): this gateway signs its keys and the survivor set, and takes
+    /// part only with neighbours whose keys and signatures its verifier accepts. Null: the federation is trusted to
+    /// relay honestly (honest-but-curious).
+    /// </param>
+    public SecAggParticipant(int index, SecAggParameters parameters, SecAggIdentity? identity = null)
     {
         if (index < 1) throw new ArgumentOutOfRangeException(nameof(index), index, "cohort indices start at 1");
         ModularArithmetic.Mask(parameters.Bits);
         _index = index;
         _parameters = parameters;
+        _identity = identity;
     }
 
     /// <summary>Stage 1: this round's public keys.</summary>
     public SecAggKeys AdvertiseKeys()
     {
         Advance(Stage.New, Stage.Advertised);
-        return new SecAggKeys(_index, _cipherKey.PublicKey.ToArray(), _maskKey.PublicKey.ToArray(),
+        var keys = new SecAggKeys(_index, _cipherKey.PublicKey.ToArray(), _maskKey.PublicKey.ToArray(),
             SelfMaskCommitment.Of(_parameters.Context, _index, _selfMaskSeed));
+        if (_identity is null) return keys;
+        keys = keys with { Owner = _identity.Owner, Signer = _identity.Signer.Signer };
+        return keys with { Signature = _identity.Signer.Sign(SecAggSigned.Keys(_parameters.Context, keys)) };
     }
 
     /// <summary>Stage 2: t-of-k shares of the self-mask seed and of the mask key, one encrypted bundle per neighbour.</summary>
@@ -60,6 +72,8 @@ public sealed class SecAggParticipant : IDisposable
             throw new InvalidDataException("the relayed neighbour keys repeat a gateway or include this one");
         if (neighbours.Count < _parameters.Threshold)
             throw new InvalidOperationException($"only {neighbours.Count} neighbours advertised keys, fewer than the threshold {_parameters.Threshold}: the round cannot hide this input");
+        if (_identity is not null) CheckSigned(neighbours);
+        _neighbourKeys = neighbours.ToDictionary(k => k.Index);
         _neighbours = neighbours.ToDictionary(k => k.Index, k => (
             SecAggKeyAgreement.Derive(_cipherKey, k.CipherPublicKey, "share", _parameters.Context, _index, k.Index),
             SecAggKeyAgreement.Derive(_maskKey, k.MaskPublicKey, "mask", _parameters.Context, _index, k.Index)));
@@ -111,7 +125,12 @@ public sealed class SecAggParticipant : IDisposable
     /// </summary>
     public UnmaskShares Unmask(UnmaskRequest request)
     {
-        Advance(Stage.Masked, Stage.Unmasked);
+        if (_identity is null) Advance(Stage.Masked, Stage.Unmasked);
+        else
+        {
+            Advance(Stage.Consistent, Stage.Unmasked);
+            CheckConsistent(request);
+        }
         if (request.Survivors.Intersect(request.Dropped).Any() || request.Survivors.Distinct().Count() != request.Survivors.Count || request.Dropped.Distinct().Count() != request.Dropped.Count)
             throw new InvalidDataException("the unmask request names a gateway twice, or as both survivor and dropped: answering would reveal its input");
         if (!request.Survivors.Contains(_index))
@@ -126,6 +145,52 @@ public sealed class SecAggParticipant : IDisposable
         var selfMask = _held.Keys.Where(survivors.Contains).ToDictionary(v => v, v => _held[v].SelfMask);
         var maskKey = _held.Keys.Where(v => !survivors.Contains(v)).ToDictionary(v => v, v => _held[v].MaskKey);
         return new UnmaskShares(_index, selfMask, maskKey);
+    }
+
+    /// <summary>
+    /// Signed rounds, between the masked input and the unmasking (Bell et al.'s consistency check): signs the survivor
+    /// set the federation announces, once. The unmask request must then name this very set and carry the signatures
+    /// of at least the threshold of this gateway's neighbours over it.
+    /// </summary>
+    public byte[] SignSurvivors(IReadOnlyList<int> survivors)
+    {
+        if (_identity is null) throw new InvalidOperationException("this round is not signed: there is no survivor set to sign");
+        Advance(Stage.Masked, Stage.Consistent);
+        var set = survivors.Order().ToArray();
+        if (set.Distinct().Count() != set.Length || !set.Contains(_index))
+            throw new InvalidDataException("the announced survivors repeat a gateway or leave this one out");
+        _signedSurvivors = set;
+        return _identity.Signer.Sign(SecAggSigned.Survivors(_parameters.Context, set));
+    }
+
+    /// <summary>Every relayed key is signed by a signer the verifier accepts for its gateway, and no gateway appears twice.</summary>
+    private void CheckSigned(IReadOnlyList<SecAggKeys> neighbours)
+    {
+        foreach (var k in neighbours)
+            if (k.Owner is not { Length: > 0 } || k.Signer is null || k.Signature is null || k.Owner == _identity!.Owner
+                || !_identity.Verifier.Verify(k.Owner, k.Signer, SecAggSigned.Keys(_parameters.Context, k), k.Signature))
+                throw new InvalidDataException($"the keys relayed for neighbour {k.Index} ('{k.Owner}') are not signed for that gateway: the federation may have made them up, so this gateway takes no part");
+        if (neighbours.Select(k => k.Owner).Distinct().Count() != neighbours.Count)
+            throw new InvalidDataException("the relayed keys name one gateway under two indices: this gateway takes no part");
+    }
+
+    /// <summary>The request names the survivor set this gateway signed, with valid signatures over it from at least t of its neighbours.</summary>
+    private void CheckConsistent(UnmaskRequest request)
+    {
+        if (!request.Survivors.Order().SequenceEqual(_signedSurvivors!))
+            throw new InvalidDataException("the unmask request names other survivors than the set this gateway signed: the federation told gateways different sets, so nothing is revealed");
+        var message = SecAggSigned.Survivors(_parameters.Context, _signedSurvivors!);
+        int valid = 0;
+        foreach (var (v, signature) in request.Signatures ?? new Dictionary<int, byte[]>())
+        {
+            if (!_held!.ContainsKey(v) || !_signedSurvivors!.Contains(v)) continue; // not a surviving neighbour: not this gateway's to check
+            var keys = _neighbourKeys![v];
+            if (signature is null || !_identity!.Verifier.Verify(keys.Owner!, keys.Signer!, message, signature))
+                throw new InvalidDataException($"neighbour {v}'s signature of the survivor set does not verify: nothing is revealed");
+            valid++;
+        }
+        if (valid < _parameters.Threshold)
+            throw new InvalidOperationException($"only {valid} of this gateway's neighbours signed the survivor set, fewer than the threshold {_parameters.Threshold}: nothing is revealed");
     }
 
     public void Dispose()

@@ -5,13 +5,17 @@ namespace FedGrains.Learning.Tests.SecureAggregation;
 /// <summary>Runs one SecAgg+ round in memory, with gateways that drop at the stages the test names.</summary>
 internal sealed class SecAggRound : IDisposable
 {
-    public SecAggRound(int count, int neighbours, int threshold, int bits, int length, int seed)
+    /// <param name="signed">Each gateway signs with a key of a test PKI (<see cref="TestPki"/>), and the aggregator checks them.</param>
+    public SecAggRound(int count, int neighbours, int threshold, int bits, int length, int seed, bool signed = false)
     {
         Parameters = new SecAggParameters(bits, threshold, length, "job/1/0"u8.ToArray());
         Graph = NeighbourGraph.Build(count, neighbours, new Random(seed));
-        Aggregator = new SecAggAggregator(Parameters, Graph);
-        Participants = Enumerable.Range(1, count).ToDictionary(i => i, i => new SecAggParticipant(i, Parameters));
+        Pki = signed ? new TestPki() : null;
+        Aggregator = new SecAggAggregator(Parameters, Graph, Pki);
+        Participants = Enumerable.Range(1, count).ToDictionary(i => i, i => new SecAggParticipant(i, Parameters, Pki?.Identity($"gw-{i}")));
     }
+
+    public TestPki? Pki { get; }
 
     public SecAggParameters Parameters { get; }
     public IReadOnlyDictionary<int, int[]> Graph { get; }
@@ -20,7 +24,7 @@ internal sealed class SecAggRound : IDisposable
 
     /// <summary>Runs every stage; returns the unmasked sum and who sent masked inputs.</summary>
     public (uint[] Sum, IReadOnlyList<int> Survivors) Run(IReadOnlyDictionary<int, uint[]> inputs, ISet<int>? dropBeforeKeys = null,
-        ISet<int>? dropBeforeShares = null, ISet<int>? dropBeforeInput = null, ISet<int>? dropBeforeUnmask = null)
+        ISet<int>? dropBeforeShares = null, ISet<int>? dropBeforeInput = null, ISet<int>? dropBeforeUnmask = null, ISet<int>? dropBeforeConsistency = null)
     {
         bool Live(int i, ISet<int>? dropped) => dropped is null || !dropped.Contains(i);
         var advertised = Participants.Where(p => Live(p.Key, dropBeforeKeys)).ToDictionary(p => p.Key, p => p.Value.AdvertiseKeys());
@@ -31,7 +35,9 @@ internal sealed class SecAggRound : IDisposable
         var masked = routed.Where(p => Live(p.Key, dropBeforeInput))
             .ToDictionary(p => p.Key, p => Participants[p.Key].MaskInput(inputs[p.Key], p.Value));
         var request = Aggregator.RequestUnmask(masked);
-        var answers = request.Survivors.Where(i => Live(i, dropBeforeUnmask)).ToDictionary(i => i, i => Participants[i].Unmask(request));
+        var requests = Pki is null ? request.Survivors.ToDictionary(i => i, _ => request)
+            : Aggregator.Countersign(request.Survivors.Where(i => Live(i, dropBeforeConsistency)).ToDictionary(i => i, i => Participants[i].SignSurvivors(request.Survivors)));
+        var answers = requests.Where(p => Live(p.Key, dropBeforeUnmask)).ToDictionary(p => p.Key, p => Participants[p.Key].Unmask(p.Value));
         return (Aggregator.Unmask(answers), request.Survivors);
     }
 
@@ -46,5 +52,39 @@ internal sealed class SecAggRound : IDisposable
     public void Dispose()
     {
         foreach (var p in Participants.Values) p.Dispose();
+        Pki?.Dispose();
+    }
+}
+
+/// <summary>
+/// A PKI for tests: one ECDSA P-256 key per gateway id, registered once; a signer is accepted for a gateway only when
+/// it is the key registered for that gateway (as a site certificate is accepted only for its own site's gateways).
+/// </summary>
+internal sealed class TestPki : ISecAggVerifier, IDisposable
+{
+    private readonly Dictionary<string, System.Security.Cryptography.ECDsa> _keys = [];
+
+    public SecAggIdentity Identity(string owner)
+    {
+        var key = System.Security.Cryptography.ECDsa.Create(System.Security.Cryptography.ECCurve.NamedCurves.nistP256);
+        _keys[owner] = key;
+        return new SecAggIdentity(owner, new KeySigner(key), this);
+    }
+
+    public bool Verify(string owner, byte[] signer, byte[] message, byte[] signature) =>
+        _keys.TryGetValue(owner, out var key) && key.ExportSubjectPublicKeyInfo().AsSpan().SequenceEqual(signer)
+        && key.VerifyData(message, signature, System.Security.Cryptography.HashAlgorithmName.SHA256);
+
+    public void Dispose()
+    {
+        foreach (var key in _keys.Values) key.Dispose();
+    }
+
+    /// <summary>Signs as <paramref name="key"/>; a test may also sign with it as an attacker holding that key would.</summary>
+    public sealed class KeySigner(System.Security.Cryptography.ECDsa key) : ISecAggSigner
+    {
+        public byte[] Signer => key.ExportSubjectPublicKeyInfo();
+
+        public byte[] Sign(byte[] message) => key.SignData(message, System.Security.Cryptography.HashAlgorithmName.SHA256);
     }
 }
