@@ -58,6 +58,10 @@ public interface IGatewayGrain : IGrainWithStringKey
     [Alias("secure-unmask"), ResponseTimeout("00:02:00")]
     Task<Sealed<UnmaskShares>> UnmaskAsync(byte[] context, UnmaskRequest request, string challenge);
 
+    /// <summary>Signed rounds, before the unmasking: this gateway's signature of the survivor set (Bell et al.'s consistency check), once per attempt.</summary>
+    [Alias("secure-survivors"), ResponseTimeout("00:02:00")]
+    Task<Sealed<byte[]>> SignSurvivorsAsync(byte[] context, int[] survivors, string challenge);
+
     /// <summary>Everything this gateway has spent, from its own ledger.</summary>
     [Alias("privacy"), AlwaysInterleave]
     Task<GatewayPrivacy?> GetPrivacyAsync();

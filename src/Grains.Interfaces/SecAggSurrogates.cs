@@ -5,20 +5,23 @@ namespace FedGrains.Grains.Interfaces;
 // Carry the SecAgg+ messages across the wire, so the protocol's types stay in the Orleans-free Learning library.
 
 [GenerateSerializer, Immutable, Alias("fedgrains.secagg-keys")]
-public readonly struct SecAggKeysSurrogate(int index, byte[] cipherPublicKey, byte[] maskPublicKey, byte[] selfMaskCommitment)
+public readonly struct SecAggKeysSurrogate(int index, byte[] cipherPublicKey, byte[] maskPublicKey, byte[] selfMaskCommitment, string? owner, byte[]? signer, byte[]? signature)
 {
     [Id(0)] public readonly int Index = index;
     [Id(1)] public readonly byte[] CipherPublicKey = cipherPublicKey;
     [Id(2)] public readonly byte[] MaskPublicKey = maskPublicKey;
     [Id(3)] public readonly byte[] SelfMaskCommitment = selfMaskCommitment;
+    [Id(4)] public readonly string? Owner = owner;
+    [Id(5)] public readonly byte[]? Signer = signer;
+    [Id(6)] public readonly byte[]? Signature = signature;
 }
 
 [RegisterConverter]
 public sealed class SecAggKeysConverter : IConverter<SecAggKeys, SecAggKeysSurrogate>
 {
-    public SecAggKeys ConvertFromSurrogate(in SecAggKeysSurrogate s) => new(s.Index, s.CipherPublicKey, s.MaskPublicKey, s.SelfMaskCommitment);
+    public SecAggKeys ConvertFromSurrogate(in SecAggKeysSurrogate s) => new(s.Index, s.CipherPublicKey, s.MaskPublicKey, s.SelfMaskCommitment, s.Owner, s.Signer, s.Signature);
 
-    public SecAggKeysSurrogate ConvertToSurrogate(in SecAggKeys k) => new(k.Index, k.CipherPublicKey, k.MaskPublicKey, k.SelfMaskCommitment);
+    public SecAggKeysSurrogate ConvertToSurrogate(in SecAggKeys k) => new(k.Index, k.CipherPublicKey, k.MaskPublicKey, k.SelfMaskCommitment, k.Owner, k.Signer, k.Signature);
 }
 
 [GenerateSerializer, Immutable, Alias("fedgrains.secagg-share")]
@@ -40,18 +43,24 @@ public sealed class EncryptedShareConverter : IConverter<EncryptedShare, Encrypt
 }
 
 [GenerateSerializer, Immutable, Alias("fedgrains.secagg-unmask-request")]
-public readonly struct UnmaskRequestSurrogate(int[] survivors, int[] dropped)
+public readonly struct UnmaskRequestSurrogate(int[] survivors, int[] dropped, int[]? signers, byte[][]? signatures)
 {
     [Id(0)] public readonly int[] Survivors = survivors;
     [Id(1)] public readonly int[] Dropped = dropped;
+    [Id(2)] public readonly int[]? Signers = signers;
+    [Id(3)] public readonly byte[][]? Signatures = signatures;
 }
 
 [RegisterConverter]
 public sealed class UnmaskRequestConverter : IConverter<UnmaskRequest, UnmaskRequestSurrogate>
 {
-    public UnmaskRequest ConvertFromSurrogate(in UnmaskRequestSurrogate s) => new(s.Survivors ?? [], s.Dropped ?? []);
+    public UnmaskRequest ConvertFromSurrogate(in UnmaskRequestSurrogate s) => new(s.Survivors ?? [], s.Dropped ?? [],
+        s.Signers is null || s.Signatures is null ? null
+            : s.Signers.Length == s.Signatures.Length && s.Signers.Distinct().Count() == s.Signers.Length ? s.Signers.Zip(s.Signatures).ToDictionary(p => p.First, p => p.Second)
+            : throw new InvalidDataException("an unmask request's signers and signatures do not pair up"));
 
-    public UnmaskRequestSurrogate ConvertToSurrogate(in UnmaskRequest r) => new([.. r.Survivors], [.. r.Dropped]);
+    public UnmaskRequestSurrogate ConvertToSurrogate(in UnmaskRequest r) => new([.. r.Survivors], [.. r.Dropped],
+        r.Signatures is null ? null : [.. r.Signatures.Keys], r.Signatures is null ? null : [.. r.Signatures.Values]);
 }
 
 /// <summary>Shares as (owner, x, y) triples: the owner is the gateway the secret belongs to.</summary>

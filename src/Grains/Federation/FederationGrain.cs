@@ -28,6 +28,7 @@ public sealed class FederationGrain(
     ILocalSiloDetails silo,
     RoundAggregator aggregator,
     AnswerSeals seals,
+    SecAggSigning signing,
     StoreLocation store,
     TimeProvider time,
     ILogger<FederationGrain> logger) : Grain, IFederationGrain, IRemindable, IRoundHost, IJobAccessControl, IIncomingGrainCallFilter
@@ -48,6 +49,8 @@ public sealed class FederationGrain(
     bool IRoundHost.Stopped => job.State.State != JobState.Running || jobCancellation.IsCancellationRequested;
     RoundAggregator IRoundHost.Aggregator => aggregator;
     AnswerSeals IRoundHost.Seals => seals;
+
+    SecAggSigning IRoundHost.Signing => signing;
     IGrainFactory IRoundHost.GrainFactory => GrainFactory;
     void IRoundHost.SetProgress(int done, int of) => (gatewaysDone, cohortSize) = (done, of);
     void IRoundHost.Notify(Action<IJobObserver> notification) => observers.Notify(notification);

@@ -29,6 +29,9 @@ internal interface IRoundHost
     /// <summary>Opens the gateways' sealed answers (secure rounds).</summary>
     AnswerSeals Seals { get; }
 
+    /// <summary>Checks the gateways' signed secure-aggregation keys (with TLS: the site certificates).</summary>
+    SecAggSigning Signing { get; }
+
     /// <summary>Gateways that answered in the current round (or buffered updates) out of the cohort (or buffer size), for status.</summary>
     void SetProgress(int done, int of);
 

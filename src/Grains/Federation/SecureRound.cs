@@ -80,7 +80,9 @@ internal static class SecureRound
         try
         {
             var graph = NeighbourGraph.Build(cohort.Count, plan.Neighbours, new Random(RandomNumberGenerator.GetInt32(int.MaxValue)));
-            var aggregator = new SecAggAggregator(plan.Protocol(context), graph);
+            // The site of the gateway a key claims to be, from the spec (null for a gateway the job does not have).
+            var sites = spec.ResolveGateways().ToDictionary(g => g.Id, g => g.SiteId);
+            var aggregator = new SecAggAggregator(plan.Protocol(context), graph, host.Signing.VerifierFor(sites.GetValueOrDefault));
             // What the aggregator itself set aside at a stage (malformed, or not the sender's own) is a dropout too.
             void SetAside(IEnumerable<int> indices, string why)
             {
@@ -102,10 +104,23 @@ internal static class SecureRound
             if (request.Survivors.Count < spec.MinUpdatesPerRound)
                 throw new SecAggAbortedException($"only {request.Survivors.Count} gateways sent masked inputs, fewer than min_updates_per_round={spec.MinUpdatesPerRound}");
             SetAside(aggregator.Dropouts.BeforeInput.Where(masked.ContainsKey), "its masked delta has the wrong length");
-            var survivors = request.Survivors.ToDictionary(i => i, _ => request);
+            // Signed rounds: each survivor signs the survivor set, and each is asked to unmask with its neighbours' signatures of it.
+            var signed = advertised.Values.Any(k => k.Signature is not null);
+            var survivors = signed ? await CountersignAsync() : request.Survivors.ToDictionary(i => i, _ => request);
             var shares = await StageAsync(survivors, (i, r) => Sealed(i, SecureStage.Unmask, (g, c) => g.UnmaskAsync(context, r, c)), "unmasking", idOf, dropped, cancellationToken);
             bytesUp += shares.Values.Sum(s => 36L * (s.SelfMaskShares.Count + s.MaskKeyShares.Count) * 2);
             Lap(SecureStage.Unmask);
+
+            async Task<IReadOnlyDictionary<int, UnmaskRequest>> CountersignAsync()
+            {
+                int[] set = [.. request.Survivors];
+                var signatures = await StageAsync(request.Survivors.ToDictionary(i => i, _ => set),
+                    (i, s) => Sealed(i, SecureStage.Survivors, (g, c) => g.SignSurvivorsAsync(context, s, c)), "signing the survivor set", idOf, dropped, cancellationToken);
+                var requests = aggregator.Countersign(signatures);
+                SetAside(aggregator.Dropouts.BeforeConsistency.Where(signatures.ContainsKey), "its signature of the survivor set does not verify");
+                Lap(SecureStage.Survivors);
+                return requests;
+            }
             var sum = aggregator.Unmask(shares);
             var mean = plan.DecodeMean(sum, request.Survivors.Count, SecureRoundPlan.RotationSeed(host.JobId, task.Sequence, task.ModelVersion));
             Lap("sum");

@@ -59,7 +59,8 @@ public sealed partial class GatewayGrain
             (held, update, unmaskedFor) = ((task.Sequence, task.ModelVersion, setup.CohortSize, encoded), released, null);
         }
         EndAttempt();
-        var participant = new SecAggParticipant(setup.Index, plan.Protocol(setup.Context));
+        var sites = spec.ResolveGateways().ToDictionary(g => g.Id, g => g.SiteId);
+        var participant = new SecAggParticipant(setup.Index, plan.Protocol(setup.Context), signing.IdentityFor(GatewayId, sites.GetValueOrDefault));
         attempt = (setup.Context, participant);
         return Seal(SecureStage.Train, setup.Challenge, new SecureTrainAnswer(update, participant.AdvertiseKeys()));
     }
@@ -91,6 +92,9 @@ public sealed partial class GatewayGrain
         }
         finally { EndAttempt(); }
     }
+
+    public Task<Sealed<byte[]>> SignSurvivorsAsync(byte[] context, int[] survivors, string challenge) =>
+        Task.FromResult(Seal(SecureStage.Survivors, challenge, Attempt(context).Participant.SignSurvivors(survivors ?? [])));
 
     private Sealed<T> Seal<T>(string stage, string challenge, T answer) => seals.Seal(SealedPurpose.SecureStage(JobId, GatewayId, stage), challenge, answer);
 

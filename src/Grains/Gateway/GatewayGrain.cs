@@ -35,6 +35,7 @@ public sealed partial class GatewayGrain(
     StoreLocation store,
     TimeProvider time,
     AnswerSeals seals,
+    SecAggSigning signing,
     ILogger<GatewayGrain> logger) : Grain, IGatewayGrain
 {
     private ReleaseReconciler? reconciler;

@@ -54,6 +54,7 @@ public static class SiloBuilderExtensions
         builder.Services.AddSingleton(Options.Create(auth));
         builder.Services.AddSingleton(Options.Create(sites));
         builder.Services.TryAddSingleton(TimeProvider.System);
+        builder.Services.TryAddSingleton(SecAggSigning.None); // UseFedGrainsTls puts the silo's certificate in its place
         builder.Services.TryAddSingleton<IReplayCache, ReplayCache>();
         builder.Services.TryAddSingleton<AnswerSeals>();
         builder.AddIncomingGrainCallFilter<ClientAccessFilter>(); // deny by default, authentication on or off

@@ -23,6 +23,7 @@ public static class TlsHostingExtensions
             o.ConfigureSiloOutboundConnection(c => c.UseClientTls(Options(c, credentials, PeerRole.SiloServing, "connection to another silo")));
             o.ConfigureGatewayInboundConnection(c => c.UseServerTls(Options(c, credentials, PeerRole.Client, "client port")));
         });
+        builder.Services.AddSingleton(new SecAggSigning(credentials));
         builder.AddStartupTask((services, _) =>
         {
             TlsLog.Enabled(services.GetRequiredService<ILoggerFactory>().CreateLogger(LoggerName), credentials.Identity.Uri,
