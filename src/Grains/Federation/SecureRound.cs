@@ -80,9 +80,7 @@ internal static class SecureRound
         try
         {
             var graph = NeighbourGraph.Build(cohort.Count, plan.Neighbours, new Random(RandomNumberGenerator.GetInt32(int.MaxValue)));
-            // The site of the gateway a key claims to be, from the spec (null for a gateway the job does not have).
-            var sites = spec.ResolveGateways().ToDictionary(g => g.Id, g => g.SiteId);
-            var aggregator = new SecAggAggregator(plan.Protocol(context), graph, host.Signing.VerifierFor(sites.GetValueOrDefault));
+            var aggregator = new SecAggAggregator(plan.Protocol(context), graph, host.Signing.VerifierFor(spec));
             // What the aggregator itself set aside at a stage (malformed, or not the sender's own) is a dropout too.
             void SetAside(IEnumerable<int> indices, string why)
             {

@@ -59,8 +59,7 @@ public sealed partial class GatewayGrain
             (held, update, unmaskedFor) = ((task.Sequence, task.ModelVersion, setup.CohortSize, encoded), released, null);
         }
         EndAttempt();
-        var sites = spec.ResolveGateways().ToDictionary(g => g.Id, g => g.SiteId);
-        var participant = new SecAggParticipant(setup.Index, plan.Protocol(setup.Context), signing.IdentityFor(GatewayId, sites.GetValueOrDefault));
+        var participant = new SecAggParticipant(setup.Index, plan.Protocol(setup.Context), signing.IdentityFor(GatewayId, spec));
         attempt = (setup.Context, participant);
         return Seal(SecureStage.Train, setup.Challenge, new SecureTrainAnswer(update, participant.AdvertiseKeys()));
     }

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
+using FedGrains.Learning.Jobs;
 using FedGrains.Learning.SecureAggregation;
 
 namespace FedGrains.Grains.Security;
@@ -34,11 +35,14 @@ public sealed class SecAggSigning
     /// The identity of a gateway on this silo when the silo holds a site certificate, else null (unsigned). A signed
     /// gateway accepts only signed neighbours: a federation cannot strip the signatures to fall back.
     /// </summary>
-    public SecAggIdentity? IdentityFor(string gatewayId, Func<string, string?> siteOf) =>
-        _signer is null ? null : new SecAggIdentity(gatewayId, _signer, new Verifier(this, siteOf));
+    public SecAggIdentity? IdentityFor(string gatewayId, JobSpec spec) =>
+        _signer is null ? null : new SecAggIdentity(gatewayId, _signer, new Verifier(this, SitesOf(spec)));
 
     /// <summary>The federation's check of the keys it relays (so one bad gateway drops alone); null without TLS.</summary>
-    public ISecAggVerifier? VerifierFor(Func<string, string?> siteOf) => _credentials is null ? null : new Verifier(this, siteOf);
+    public ISecAggVerifier? VerifierFor(JobSpec spec) => _credentials is null ? null : new Verifier(this, SitesOf(spec));
+
+    /// <summary>The site of the gateway a key claims to be, as the spec names it; null for a gateway the job does not have.</summary>
+    private static Func<string, string?> SitesOf(JobSpec spec) => spec.ResolveGateways().ToDictionary(g => g.Id, g => g.SiteId).GetValueOrDefault;
 
     private bool Verify(string owner, byte[] signer, byte[] message, byte[] signature, Func<string, string?> siteOf)
     {

@@ -8,15 +8,8 @@ internal static class SecAggKeyAgreement
 {
     public static X25519Key NewKeyPair() => X25519Key.Generate();
 
-    /// <summary>
-    /// Refuses a public key that is not 32 bytes or is a low-order point (it would give every neighbour the all-zero
-    /// secret): one agreement with <paramref name="probe"/>, a throwaway key of the checker's own.
-    /// </summary>
-    public static void CheckPublicKey(X25519Key probe, byte[]? publicKey, int owner)
-    {
-        try { CryptographicOperations.ZeroMemory(probe.Agree(publicKey ?? [])); }
-        catch (InvalidDataException e) { throw new InvalidDataException($"gateway {owner}'s public key is refused: {e.Message}"); }
-    }
+    /// <summary>A public key a neighbour can agree with: 32 bytes, not a low-order point (that would give it the all-zero secret).</summary>
+    public static bool IsValidPublicKey(byte[]? publicKey) => publicKey is { Length: X25519Key.KeyBytes } && !X25519Key.IsLowOrder(publicKey);
 
     /// <summary>A key pair rebuilt from a recovered private key, if it is the one behind the advertised public key.</summary>
     /// <exception cref="CryptographicException">It is not.</exception>

@@ -45,6 +45,35 @@ public sealed partial class X25519Key : IDisposable
         if (EVP_PKEY_get_raw_public_key(_key, PublicKey, ref length) != 1 || length != KeyBytes) throw Failure("reading the public key");
     }
 
+    /// <summary>
+    /// True for the encodings of Curve25519's points of small order (the agreement with them is all zero whatever the
+    /// private key), compared with the unused top bit cleared: libsodium's list of the seven (u = 0, 1, the two points
+    /// of order 8, p - 1, p, p + 1). Lets the federation refuse such a key without an agreement of its own.
+    /// </summary>
+    public static bool IsLowOrder(ReadOnlySpan<byte> publicKey)
+    {
+        if (publicKey.Length != KeyBytes) return false;
+        Span<byte> u = stackalloc byte[KeyBytes];
+        publicKey.CopyTo(u);
+        u[^1] &= 0x7f;
+        foreach (var point in LowOrderPoints) if (u.SequenceEqual(point)) return true;
+        return false;
+    }
+
+    private static readonly byte[][] LowOrderPoints =
+    [
+        .. new[]
+        {
+            "0000000000000000000000000000000000000000000000000000000000000000",
+            "0100000000000000000000000000000000000000000000000000000000000000",
+            "e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800",
+            "5f9c95bca3508c24b1d0b1559c83ef5b04445cc4581c8e86d8224eddd09f1157",
+            "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+            "edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+            "eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+        }.Select(Convert.FromHexString),
+    ];
+
     /// <summary>The private key, to be Shamir-shared (the mask key) and zeroed by the caller.</summary>
     public byte[] ExportPrivateKey() => _private.ToArray();
 

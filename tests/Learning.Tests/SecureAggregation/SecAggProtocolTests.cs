@@ -201,6 +201,32 @@ public sealed class SecAggProtocolTests
     }
 
     [Fact]
+    public void The_low_order_list_is_exactly_the_keys_that_give_an_all_zero_agreement()
+    {
+        using var own = SecAggKeyAgreement.NewKeyPair();
+        var listed = new[]
+        {
+            "0000000000000000000000000000000000000000000000000000000000000000", "0100000000000000000000000000000000000000000000000000000000000000",
+            "e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800", "5f9c95bca3508c24b1d0b1559c83ef5b04445cc4581c8e86d8224eddd09f1157",
+            "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f", "edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+            "eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+        }.Select(Convert.FromHexString).ToList();
+        foreach (var point in listed.Concat(listed.Select(p => p[..31].Append((byte)(p[31] | 0x80)).ToArray()))) // the top bit is ignored
+        {
+            Assert.True(X25519Key.IsLowOrder(point));
+            Assert.Throws<InvalidDataException>(() => own.Agree(point)); // libcrypto agrees: the secret would be all zero
+        }
+        var random = new Random(5);
+        for (int i = 0; i < 200; i++)
+        {
+            var key = new byte[32];
+            random.NextBytes(key);
+            Assert.False(X25519Key.IsLowOrder(key));
+            Assert.Equal(32, own.Agree(key).Length);
+        }
+    }
+
+    [Fact]
     public void X25519_agrees_with_the_test_vectors_of_rfc_7748()
     {
         // RFC 7748 section 6.1: Alice's and Bob's key pairs and their shared secret.
