@@ -81,7 +81,9 @@ public sealed partial class GatewayGrain(
         var planned = await NewPlanAsync(spec);
         // The submitting client, as the access filter established it for the submission this plan is part of.
         await sitePolicy.EnforceAsync(JobId, spec, planned, atSubmission: true, submitter: CallerContext.Current?.KeyId);
-        return planned.Plan.Charges(spec.PlannedParticipations());
+        // The secure sums' site-level charge too, so the site's ledger can hold the job to its secure-sum budget up front.
+        var sums = PlannedWork.PlannedSecureSumCharge(spec, FedGrains.Learning.Models.ModelSize.Parameters(spec.Model, planned.ExampleShape, planned.Classes));
+        return [.. planned.Plan.Charges(spec.PlannedParticipations()), .. sums is null ? [] : new[] { sums }];
     }
 
     public async Task JoinAsync(JobSpec spec)

@@ -27,6 +27,12 @@ public sealed class SitePolicyOptions
     /// </summary>
     public double? MaxSecureSumEpsilonPerJob { get; set; }
 
+    /// <summary>
+    /// The site-level epsilon the secure sums of all jobs may reach on this site's data (> 0), composed in RDP at the
+    /// site's lifetime delta; enforced by the site's ledger at admission and at every spend.
+    /// </summary>
+    public double? LifetimeSecureSumEpsilon { get; set; }
+
     /// <summary>The smallest DP-SGD noise multiplier accepted (>= 0).</summary>
     public double? MinNoiseMultiplier { get; set; }
 
@@ -69,6 +75,7 @@ public sealed class SitePolicyOptions
         if (MaxEpsilonPerJob is { } e && !(e > 0 && double.IsFinite(e))) yield return $"{Section}:MaxEpsilonPerJob={e} must be a number > 0 (or left out for no limit).";
         if (LifetimeEpsilon is { } l && !(l > 0 && double.IsFinite(l))) yield return $"{Section}:LifetimeEpsilon={l} must be a number > 0 (or left out for no limit).";
         if (MaxSecureSumEpsilonPerJob is { } s && !(s > 0 && double.IsFinite(s))) yield return $"{Section}:MaxSecureSumEpsilonPerJob={s} must be a number > 0 (or left out for no limit).";
+        if (LifetimeSecureSumEpsilon is { } ls && !(ls > 0 && double.IsFinite(ls))) yield return $"{Section}:LifetimeSecureSumEpsilon={ls} must be a number > 0 (or left out for no limit).";
         if (MinNoiseMultiplier is { } z && !(z >= 0 && double.IsFinite(z))) yield return $"{Section}:MinNoiseMultiplier={z} must be a number >= 0.";
         if (MaxSampleRate is { } q && !(q > 0 && q <= 1)) yield return $"{Section}:MaxSampleRate={q} must be in (0, 1].";
         foreach (var kind in AllowedModelKinds ?? [])

@@ -32,6 +32,9 @@ public sealed class SiteLedgerGrain(
     private SitePrivacyOptions Options => options.Value;
     private LifetimeBudget Budget => field ??= LifetimeBudget.Of(SiteId, Options, site.Value, silo.Value);
 
+    /// <summary>The site's own cap on its secure sums' epsilon over all jobs (a silo named for another site holds none for this one).</summary>
+    private double? SecureSumBudget => string.IsNullOrWhiteSpace(silo.Value.Site) || silo.Value.Site == SiteId ? site.Value.Policy?.LifetimeSecureSumEpsilon : null;
+
     /// <summary>Why this ledger refuses everything (altered, unreadable or missing in storage), or null when its chain verifies.</summary>
     private string? altered;
 
@@ -173,7 +176,14 @@ public sealed class SiteLedgerGrain(
     /// <summary>Why adding <paramref name="more"/> would cross the site's budget, or null when it fits or there is no budget.</summary>
     private async Task<string?> RefusalAsync(string what, IReadOnlyList<PrivacyCharge> more)
     {
-        var site = Ledger(ledger.State.Entries.SelectMany(e => e.Charges));
+        var recorded = ledger.State.Entries.SelectMany(e => e.Charges).ToArray();
+        var site = Ledger(recorded);
+        if (SecureSumBudget is { } cap && more.Any(c => !c.IsExampleLevel)
+            && Ledger(recorded.Concat(more)) is var projected
+            && await AccountantWork.RunAsync(() => (Before: site.SecureSumEpsilon() ?? 0, After: projected.SecureSumEpsilon() ?? 0)) is var sums
+            && !(sums.After <= cap * (1 + 1e-9)))
+            return string.Create(CultureInfo.InvariantCulture,
+                $"site '{SiteId}' lifetime budget for secure sums: {what}, which would bring the site-level epsilon of its secure sums to {sums.After:F3} > the site's {SitePolicyOptions.Section}:LifetimeSecureSumEpsilon {cap} (delta {Options.LifetimeDelta}, RDP); its sums so far are at {sums.Before:F3}. Raise aggregation.secure.noise_multiplier or lower the rounds, or the site may raise its {SitePolicyOptions.Section}:LifetimeSecureSumEpsilon.");
         if (site.Budget is not { } budget) return null;
         var projection = await AccountantWork.RunAsync(() => site.Project(more));
         if (projection.Fits) return null;

@@ -29,13 +29,19 @@ public sealed record PlannedWork(string NoiseLevel, double NoiseMultiplier, doub
             spec.Model.Kind, parameters, spec.Aggregation.Secure.Enabled, PlannedSecureSumEpsilon(spec, parameters));
     }
 
-    // The same plan, hence the same per-sum charge, the gateways and the federation compute each round (SecureRound),
-    // at the full cohort: a sum unmasked with fewer survivors is charged at the worst n it can hold all the same.
-    private static double? PlannedSecureSumEpsilon(JobSpec spec, long parameters)
+    private static double? PlannedSecureSumEpsilon(JobSpec spec, long parameters) =>
+        PlannedSecureSumCharge(spec, parameters) is { } charge ? RdpAccountant.Epsilon([charge], spec.Privacy.Delta) : null;
+
+    /// <summary>
+    /// The site-level charge of the job's secure sums, one per planned participation; null without distributed
+    /// noise. The same plan, hence the same per-sum charge, the gateways and the federation compute each round
+    /// (SecureRound), at the full cohort: a sum unmasked with fewer survivors is charged at the worst n it can hold.
+    /// </summary>
+    public static PrivacyCharge? PlannedSecureSumCharge(JobSpec spec, long parameters)
     {
         var secure = spec.Aggregation.Secure;
         if (!secure.Enabled || !(secure.NoiseMultiplier > 0)) return null;
         var charge = SecureRoundPlan.For(secure, spec.CohortCount(), (int)Math.Min(int.MaxValue, parameters)).Charge();
-        return charge is null ? null : RdpAccountant.Epsilon([charge with { Steps = spec.PlannedParticipations() }], spec.Privacy.Delta);
+        return charge is null ? null : charge with { Steps = spec.PlannedParticipations() };
     }
 }
