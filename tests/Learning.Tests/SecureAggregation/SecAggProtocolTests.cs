@@ -135,7 +135,26 @@ public sealed class SecAggProtocolTests
         answers[1] = answers[1] with { SelfMaskShares = answers[1].SelfMaskShares.ToDictionary(p => p.Key, p => p.Key == owner ? altered : p.Value) };
 
         var aborted = Assert.Throws<SecAggAbortedException>(() => round.Aggregator.Unmask(answers));
-        Assert.Equal($"gateway {owner}'s recovered self-mask seed does not match the commitment it advertised (altered shares): the round is aborted", aborted.Message);
+        Assert.Equal($"no 3 of the 3 shares of gateway {owner}'s self-mask seed that arrived rebuild the one matching the commitment it advertised (altered shares): the round is aborted", aborted.Message);
+    }
+
+    [Fact]
+    public void With_more_shares_than_the_threshold_altered_shares_are_worked_around_and_the_sum_is_exact()
+    {
+        // 9 gateways, classic (8 neighbours), threshold 5; gateway 9 drops after sharing, so its mask key is rebuilt too.
+        using var round = new SecAggRound(9, 8, 5, 16, 4, seed: 3);
+        var inputs = Inputs(9, 4, 16, new Random(10));
+        var masked = round.MaskAll(inputs);
+        masked.Remove(9);
+        var request = round.Aggregator.RequestUnmask(masked);
+        var answers = request.Survivors.ToDictionary(i => i, i => round.Participants[i].Unmask(request));
+        static ShamirShare Altered(ShamirShare share) { var y = share.Y.ToArray(); y[^1] ^= 1; return share with { Y = y }; }
+        // Two of the seven shares of gateway 1's seed altered (by 2 and 3), one of gateway 9's mask key (by 4).
+        foreach (var from in new[] { 2, 3 })
+            answers[from] = answers[from] with { SelfMaskShares = answers[from].SelfMaskShares.ToDictionary(p => p.Key, p => p.Key == 1 ? Altered(p.Value) : p.Value) };
+        answers[4] = answers[4] with { MaskKeyShares = answers[4].MaskKeyShares.ToDictionary(p => p.Key, p => Altered(p.Value)) };
+
+        Assert.Equal(NaiveSum(inputs, Enumerable.Range(1, 8), 16), round.Aggregator.Unmask(answers));
     }
 
     [Fact]
