@@ -38,7 +38,7 @@ internal static class SecAggBench
     private static (double PerGateway, double Federation, double PlainSum, double UploadBytes) Measure(int n, int k, int threshold)
     {
         var random = new Random(n * 7 + k);
-        var parameters = new SecAggParameters(Bits, threshold, Length, "bench/1/0"u8.ToArray());
+        var parameters = new SecAggParameters(Bits, threshold, k, Length, "bench/1/0"u8.ToArray());
         var graph = NeighbourGraph.Build(n, k, random);
         var aggregator = new SecAggAggregator(parameters, graph);
         var participants = Enumerable.Range(1, n).ToDictionary(i => i, i => new SecAggParticipant(i, parameters));

@@ -75,12 +75,13 @@ internal static class SecureRound
             if (host.Aggregator.SecureAnswerRefusal(host.JobId, a.Received) is { } refused) dropped[a.Received.Id] = $"dropped out of secure aggregation: {refused}";
         var advertised = answers.Where(a => a.Keys is not null && !dropped.ContainsKey(a.Received.Id)).ToDictionary(a => index[a.Received.Id], a => a.Keys!);
         foreach (var a in answers.Where(a => a.Keys is null)) dropped[a.Received.Id] = a.Received.Error ?? a.Received.Update?.RefusedReason ?? "no keys";
-        bytesUp += advertised.Values.Sum(k => (long)k.CipherPublicKey.Length + k.MaskPublicKey.Length);
+        bytesUp += advertised.Values.Sum(k => (long)(k.CipherPublicKey?.Length ?? 0) + (k.MaskPublicKey?.Length ?? 0));
 
         try
         {
             var graph = NeighbourGraph.Build(cohort.Count, plan.Neighbours, new Random(RandomNumberGenerator.GetInt32(int.MaxValue)));
-            var aggregator = new SecAggAggregator(plan.Protocol(context), graph, host.Signing.VerifierFor(spec));
+            var verifier = host.Signing.VerifierFor(spec);
+            var aggregator = new SecAggAggregator(plan.Protocol(context), graph, verifier);
             // What the aggregator itself set aside at a stage (malformed, or not the sender's own) is a dropout too.
             void SetAside(IEnumerable<int> indices, string why)
             {
@@ -89,9 +90,9 @@ internal static class SecureRound
             var keys = aggregator.RouteKeys(advertised);
             SetAside(aggregator.Dropouts.BeforeKeys.Where(advertised.ContainsKey), "its public keys were refused (not X25519 keys, or not its own)");
             var sent = await StageAsync(keys, (i, k) => Sealed(i, SecureStage.Share, (g, c) => g.ShareKeysAsync(context, k, c)), "sharing keys", idOf, dropped, cancellationToken);
-            bytesUp += sent.Values.Sum(s => s.Sum(e => (long)e.Ciphertext.Length + e.Nonce.Length + e.Tag.Length));
             Lap(SecureStage.Share);
-            var routed = aggregator.RouteShares(sent);
+            var routed = aggregator.RouteShares(sent); // only well-formed, complete share lists are routed
+            bytesUp += routed.Values.Sum(s => s.Sum(e => (long)(e.Ciphertext?.Length ?? 0) + (e.Nonce?.Length ?? 0) + (e.Tag?.Length ?? 0)));
             SetAside(aggregator.Dropouts.BeforeShares.Where(sent.ContainsKey), "it did not send exactly one share to every neighbour");
             // Unpacked as it arrives: a gateway whose bytes are not the round's vector dropped (StageAsync).
             var masked = await StageAsync(routed, async (i, s) => ModularArithmetic.Unpack(await Sealed(i, SecureStage.Mask, (g, c) => g.MaskInputAsync(context, s, c)), plan.Length, plan.Encoding.Bits),
@@ -103,7 +104,8 @@ internal static class SecureRound
                 throw new SecAggAbortedException($"only {request.Survivors.Count} gateways sent masked inputs, fewer than min_updates_per_round={spec.MinUpdatesPerRound}");
             SetAside(aggregator.Dropouts.BeforeInput.Where(masked.ContainsKey), "its masked delta has the wrong length");
             // Signed rounds: each survivor signs the survivor set, and each is asked to unmask with its neighbours' signatures of it.
-            var signed = advertised.Values.Any(k => k.Signature is not null);
+            // Decided by the deployment (certificates to check them with), never by what a gateway sent.
+            var signed = verifier is not null && request.Survivors.All(i => advertised[i].Signature is not null);
             var survivors = signed ? await CountersignAsync() : request.Survivors.ToDictionary(i => i, _ => request);
             var shares = await StageAsync(survivors, (i, r) => Sealed(i, SecureStage.Unmask, (g, c) => g.UnmaskAsync(context, r, c)), "unmasking", idOf, dropped, cancellationToken);
             bytesUp += shares.Values.Sum(s => 36L * (s.SelfMaskShares.Count + s.MaskKeyShares.Count) * 2);

@@ -24,9 +24,9 @@ public sealed class SecAggAggregator
     /// <param name="verifier">Signed rounds: keys are relayed only when signed for their gateway, so one gateway with bad keys cannot stop its neighbours.</param>
     public SecAggAggregator(SecAggParameters parameters, IReadOnlyDictionary<int, int[]> graph, ISecAggVerifier? verifier = null)
     {
-        ModularArithmetic.Mask(parameters.Bits);
-        if (parameters.Threshold < 1 || graph.Values.Any(n => n.Length < parameters.Threshold))
-            throw new ArgumentException($"threshold {parameters.Threshold} must be between 1 and every gateway's number of neighbours ({graph.Values.Min(n => n.Length)})");
+        parameters.Check();
+        if (graph.Values.Any(n => n.Length < parameters.Threshold || n.Length > parameters.Neighbours))
+            throw new ArgumentException($"every gateway needs between the threshold {parameters.Threshold} and {parameters.Neighbours} neighbours ({graph.Values.Min(n => n.Length)}-{graph.Values.Max(n => n.Length)} in this graph)");
         _parameters = parameters;
         _graph = graph;
         _verifier = verifier;
@@ -66,7 +66,7 @@ public sealed class SecAggAggregator
     private bool SharedWithEveryNeighbour(int from, IReadOnlyList<EncryptedShare> shares)
     {
         var expected = _graph[from].Where(_keys!.ContainsKey).ToHashSet();
-        return shares.All(s => s.From == from) && shares.Count == expected.Count && shares.Select(s => s.To).ToHashSet().SetEquals(expected);
+        return shares.All(s => s is not null && s.From == from) && shares.Count == expected.Count && shares.Select(s => s.To).ToHashSet().SetEquals(expected);
     }
 
     /// <summary>
@@ -94,9 +94,9 @@ public sealed class SecAggAggregator
     public IReadOnlyDictionary<int, UnmaskRequest> Countersign(IReadOnlyDictionary<int, byte[]> signatures)
     {
         if (_request is null) throw new InvalidOperationException("the survivor set is signed after the unmask request is made");
-        var message = SecAggSigned.Survivors(_parameters.Context, _request.Survivors);
         var valid = signatures.Where(p => _request.Survivors.Contains(p.Key) && p.Value is not null
-            && (_verifier is null || _verifier.Verify(_keys![p.Key].Owner ?? "", _keys[p.Key].Signer ?? [], message, p.Value))).ToDictionary(p => p.Key, p => p.Value);
+            && (_verifier is null || _verifier.Verify(_keys![p.Key].Owner ?? "", _keys[p.Key].Signer ?? [], SecAggSigned.Survivors(_parameters.Context, _keys[p.Key], _request.Survivors), p.Value)))
+            .ToDictionary(p => p.Key, p => p.Value);
         Dropouts.BeforeConsistency.AddRange(_request.Survivors.Where(i => !valid.ContainsKey(i)));
         return valid.Keys.ToDictionary(i => i, i => _request with
         {

@@ -3,10 +3,22 @@ namespace FedGrains.Learning.SecureAggregation;
 /// <summary>What every party of one SecAgg+ round agrees on.</summary>
 /// <param name="Bits">Values are summed mod 2^Bits (1..32).</param>
 /// <param name="Threshold">Shares needed to recover a gateway's secret (t); up to Neighbours - Threshold of a gateway's neighbours may drop.</param>
+/// <param name="Neighbours">The most neighbours a gateway may have (k). t > k / 2 is what keeps a federation from
+/// asking two disjoint groups of t neighbours for the two kinds of one gateway's shares, so a gateway takes part with
+/// no more than k.</param>
 /// <param name="Length">The length of every encoded vector.</param>
 /// <param name="Context">Names this round and attempt (job, round, attempt): bound into every key derivation and
 /// encryption, so nothing from one round or retry can be replayed into another.</param>
-public sealed record SecAggParameters(int Bits, int Threshold, int Length, byte[] Context);
+public sealed record SecAggParameters(int Bits, int Threshold, int Neighbours, int Length, byte[] Context)
+{
+    /// <summary>Refuses parameters under which the protocol cannot hide an input.</summary>
+    public void Check()
+    {
+        ModularArithmetic.Mask(Bits);
+        if (Threshold < 1 || Neighbours < Threshold || 2 * Threshold <= Neighbours)
+            throw new ArgumentException($"threshold {Threshold} must be more than half the neighbours ({Neighbours}) and at most all of them");
+    }
+}
 
 /// <summary>
 /// A gateway's two public keys for one round: one to encrypt shares to it, one for the pairwise masks (X25519, 32

@@ -29,9 +29,10 @@ public sealed class SecAggParticipant : IDisposable
     private Dictionary<int, (ShamirShare SelfMask, ShamirShare MaskKey)>? _held;
     private readonly SecAggIdentity? _identity;
     private int[]? _signedSurvivors;
+    private SecAggKeys? _ownKeys;
     private Stage _stage = Stage.New;
 
-    private enum Stage { New, Advertised, Shared, Masked, Consistent, Unmasked }
+    private enum Stage { New, Advertised, Shared, Masked, Consistent, Unmasked, Disposed }
 
     /// <summary>Bounds the work one relayed list can cause (Shamir sharing is O(neighbours x threshold)).</summary>
     public const int MaxNeighbours = 4096;
@@ -43,8 +44,9 @@ public sealed class SecAggParticipant : IDisposable
     /// </param>
     public SecAggParticipant(int index, SecAggParameters parameters, SecAggIdentity? identity = null)
     {
-        if (index < 1) throw new ArgumentOutOfRangeException(nameof(index), index, "cohort indices start at 1");
-        ModularArithmetic.Mask(parameters.Bits);
+        if (index < 1) { Dispose(); throw new ArgumentOutOfRangeException(nameof(index), index, "cohort indices start at 1"); }
+        try { parameters.Check(); }
+        catch (ArgumentException) { Dispose(); throw; }
         _index = index;
         _parameters = parameters;
         _identity = identity;
@@ -58,7 +60,7 @@ public sealed class SecAggParticipant : IDisposable
             SelfMaskCommitment.Of(_parameters.Context, _index, _selfMaskSeed));
         if (_identity is null) return keys;
         keys = keys with { Owner = _identity.Owner, Signer = _identity.Signer.Signer };
-        return keys with { Signature = _identity.Signer.Sign(SecAggSigned.Keys(_parameters.Context, keys)) };
+        return _ownKeys = keys with { Signature = _identity.Signer.Sign(SecAggSigned.Keys(_parameters.Context, keys)) };
     }
 
     /// <summary>Stage 2: t-of-k shares of the self-mask seed and of the mask key, one encrypted bundle per neighbour.</summary>
@@ -66,17 +68,18 @@ public sealed class SecAggParticipant : IDisposable
     public IReadOnlyList<EncryptedShare> ShareKeys(IReadOnlyList<SecAggKeys> neighbours)
     {
         Advance(Stage.Advertised, Stage.Shared);
-        if (neighbours.Count > MaxNeighbours)
-            throw new InvalidDataException($"{neighbours.Count} neighbours relayed, more than the {MaxNeighbours} a round may have");
+        if (neighbours.Count > Math.Min(MaxNeighbours, _parameters.Neighbours))
+            throw new InvalidDataException($"{neighbours.Count} neighbours relayed, more than the {_parameters.Neighbours} of this round: two groups of the threshold {_parameters.Threshold} among them could be asked for the two kinds of this gateway's shares, so it takes no part");
         if (neighbours.Any(k => k is null || k.Index < 1 || k.Index == _index) || neighbours.Select(k => k.Index).Distinct().Count() != neighbours.Count)
             throw new InvalidDataException("the relayed neighbour keys repeat a gateway or include this one");
         if (neighbours.Count < _parameters.Threshold)
             throw new InvalidOperationException($"only {neighbours.Count} neighbours advertised keys, fewer than the threshold {_parameters.Threshold}: the round cannot hide this input");
         if (_identity is not null) CheckSigned(neighbours);
         _neighbourKeys = neighbours.ToDictionary(k => k.Index);
-        _neighbours = neighbours.ToDictionary(k => k.Index, k => (
-            SecAggKeyAgreement.Derive(_cipherKey, k.CipherPublicKey, "share", _parameters.Context, _index, k.Index),
-            SecAggKeyAgreement.Derive(_maskKey, k.MaskPublicKey, "mask", _parameters.Context, _index, k.Index)));
+        _neighbours = [];
+        foreach (var k in neighbours) // kept as derived, so Dispose zeroes them even when a later neighbour's key is refused
+            _neighbours[k.Index] = (SecAggKeyAgreement.Derive(_cipherKey, k.CipherPublicKey, "share", _parameters.Context, _index, k.Index),
+                SecAggKeyAgreement.Derive(_maskKey, k.MaskPublicKey, "mask", _parameters.Context, _index, k.Index));
         var points = neighbours.Select(k => k.Index).ToArray();
         var scalar = _maskKey.ExportPrivateKey();
         var selfShares = ShamirSharing.Split(_selfMaskSeed, _parameters.Threshold, points);
@@ -91,6 +94,8 @@ public sealed class SecAggParticipant : IDisposable
             selfShares[i].Y.CopyTo(plaintext, 8);
             keyShares[i].Y.CopyTo(plaintext, 8 + selfShares[i].Y.Length);
             sent[i] = Encrypt(points[i], plaintext);
+            CryptographicOperations.ZeroMemory(selfShares[i].Y);
+            CryptographicOperations.ZeroMemory(keyShares[i].Y);
         }
         return sent;
     }
@@ -142,8 +147,9 @@ public sealed class SecAggParticipant : IDisposable
         int neighboursSurviving = _held!.Keys.Count(survivors.Contains);
         if (neighboursSurviving < _parameters.Threshold)
             throw new InvalidOperationException($"only {neighboursSurviving} of this gateway's neighbours are among the survivors, fewer than the threshold {_parameters.Threshold}: the round is aborted");
-        var selfMask = _held.Keys.Where(survivors.Contains).ToDictionary(v => v, v => _held[v].SelfMask);
-        var maskKey = _held.Keys.Where(v => !survivors.Contains(v)).ToDictionary(v => v, v => _held[v].MaskKey);
+        // Copies: Dispose zeroes the shares this participant holds, and the answer outlives it.
+        var selfMask = _held.Keys.Where(survivors.Contains).ToDictionary(v => v, v => _held[v].SelfMask with { Y = [.. _held[v].SelfMask.Y] });
+        var maskKey = _held.Keys.Where(v => !survivors.Contains(v)).ToDictionary(v => v, v => _held[v].MaskKey with { Y = [.. _held[v].MaskKey.Y] });
         return new UnmaskShares(_index, selfMask, maskKey);
     }
 
@@ -160,7 +166,7 @@ public sealed class SecAggParticipant : IDisposable
         if (set.Distinct().Count() != set.Length || !set.Contains(_index))
             throw new InvalidDataException("the announced survivors repeat a gateway or leave this one out");
         _signedSurvivors = set;
-        return _identity.Signer.Sign(SecAggSigned.Survivors(_parameters.Context, set));
+        return _identity.Signer.Sign(SecAggSigned.Survivors(_parameters.Context, _ownKeys!, set));
     }
 
     /// <summary>Every relayed key is signed by a signer the verifier accepts for its gateway, and no gateway appears twice.</summary>
@@ -179,13 +185,12 @@ public sealed class SecAggParticipant : IDisposable
     {
         if (!request.Survivors.Order().SequenceEqual(_signedSurvivors!))
             throw new InvalidDataException("the unmask request names other survivors than the set this gateway signed: the federation told gateways different sets, so nothing is revealed");
-        var message = SecAggSigned.Survivors(_parameters.Context, _signedSurvivors!);
         int valid = 0;
         foreach (var (v, signature) in request.Signatures ?? new Dictionary<int, byte[]>())
         {
             if (!_held!.ContainsKey(v) || !_signedSurvivors!.Contains(v)) continue; // not a surviving neighbour: not this gateway's to check
             var keys = _neighbourKeys![v];
-            if (signature is null || !_identity!.Verifier.Verify(keys.Owner!, keys.Signer!, message, signature))
+            if (signature is null || !_identity!.Verifier.Verify(keys.Owner!, keys.Signer!, SecAggSigned.Survivors(_parameters.Context, keys, _signedSurvivors!), signature))
                 throw new InvalidDataException($"neighbour {v}'s signature of the survivor set does not verify: nothing is revealed");
             valid++;
         }
@@ -195,6 +200,12 @@ public sealed class SecAggParticipant : IDisposable
 
     public void Dispose()
     {
+        _stage = Stage.Disposed; // no stage runs on the zeroed secrets
+        foreach (var (selfMask, maskKey) in _held?.Values ?? Enumerable.Empty<(ShamirShare, ShamirShare)>())
+        {
+            CryptographicOperations.ZeroMemory(selfMask.Y);
+            CryptographicOperations.ZeroMemory(maskKey.Y);
+        }
         _cipherKey.Dispose();
         _maskKey.Dispose();
         CryptographicOperations.ZeroMemory(_selfMaskSeed);

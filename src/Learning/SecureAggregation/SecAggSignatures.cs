@@ -36,8 +36,10 @@ public static class SecAggSigned
         Fields("fedgrains.secagg.keys"u8.ToArray(), context, Int(keys.Index), Encoding.UTF8.GetBytes(keys.Owner ?? ""),
             keys.CipherPublicKey ?? [], keys.MaskPublicKey ?? [], keys.SelfMaskCommitment ?? []);
 
-    public static byte[] Survivors(byte[] context, IEnumerable<int> survivors) =>
-        Fields("fedgrains.secagg.survivors"u8.ToArray(), context, [.. survivors.Order().SelectMany(Int)]);
+    /// <summary>The survivor set as one gateway signs it: bound to its own signed round keys, so one signature stands for one signer in one attempt.</summary>
+    public static byte[] Survivors(byte[] context, SecAggKeys signer, IEnumerable<int> survivors) =>
+        Fields("fedgrains.secagg.survivors"u8.ToArray(), context, System.Security.Cryptography.SHA256.HashData(Keys(context, signer)), signer.Signature ?? [],
+            [.. survivors.Order().SelectMany(Int)]);
 
     private static byte[] Int(int value)
     {

@@ -64,7 +64,7 @@ public sealed record SecureRoundPlan(int Gateways, int Neighbours, int Threshold
         : null;
 
     /// <summary>The protocol's parameters for one attempt, named by <paramref name="context"/>.</summary>
-    public SecAggParameters Protocol(byte[] context) => new(Encoding.Bits, Threshold, Length, context);
+    public SecAggParameters Protocol(byte[] context) => new(Encoding.Bits, Threshold, Neighbours, Length, context);
 
     /// <summary>
     /// A fresh context for one attempt of one round: the job, the round, the model version and 16 random bytes, so

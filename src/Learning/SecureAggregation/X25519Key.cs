@@ -38,11 +38,16 @@ public sealed partial class X25519Key : IDisposable
     public X25519Key(ReadOnlySpan<byte> privateKey)
     {
         if (privateKey.Length != KeyBytes) throw new ArgumentException($"an X25519 private key is {KeyBytes} bytes, got {privateKey.Length}");
-        _private = privateKey.ToArray();
-        _key = Checked(EVP_PKEY_new_raw_private_key(NidX25519, IntPtr.Zero, privateKey, (nuint)KeyBytes), "importing a private key");
+        _private = GC.AllocateArray<byte>(KeyBytes, pinned: true); // not moved (and left behind) by the GC
+        privateKey.CopyTo(_private);
+        _key = EVP_PKEY_new_raw_private_key(NidX25519, IntPtr.Zero, privateKey, (nuint)KeyBytes);
         PublicKey = new byte[KeyBytes];
         nuint length = KeyBytes;
-        if (EVP_PKEY_get_raw_public_key(_key, PublicKey, ref length) != 1 || length != KeyBytes) throw Failure("reading the public key");
+        if (_key.IsInvalid || EVP_PKEY_get_raw_public_key(_key, PublicKey, ref length) != 1 || length != KeyBytes)
+        {
+            Dispose();
+            throw Failure("importing a private key");
+        }
     }
 
     /// <summary>
@@ -75,7 +80,9 @@ public sealed partial class X25519Key : IDisposable
     ];
 
     /// <summary>The private key, to be Shamir-shared (the mask key) and zeroed by the caller.</summary>
-    public byte[] ExportPrivateKey() => _private.ToArray();
+    public byte[] ExportPrivateKey() => _disposed ? throw new ObjectDisposedException(nameof(X25519Key)) : _private.ToArray();
+
+    private bool _disposed;
 
     /// <summary>The 32-byte shared secret with <paramref name="peerPublicKey"/> (not yet a key: run it through a KDF).</summary>
     /// <exception cref="InvalidDataException">The peer key is not 32 bytes, or is a low-order point (all-zero secret).</exception>
@@ -92,11 +99,16 @@ public sealed partial class X25519Key : IDisposable
             ERR_clear_error(); // leave no error behind for .NET's own OpenSSL calls on this thread
             throw new InvalidDataException("the X25519 public key is a low-order point (the shared secret would be all zero)");
         }
+        // libcrypto refuses the all-zero secret itself (RFC 7748 section 6.1); checked here too, in constant time, so
+        // no provider can let one through.
+        if (CryptographicOperations.FixedTimeEquals(secret, new byte[KeyBytes]))
+            throw new InvalidDataException("the X25519 public key is a low-order point (the shared secret would be all zero)");
         return secret;
     }
 
     public void Dispose()
     {
+        _disposed = true;
         _key.Dispose();
         CryptographicOperations.ZeroMemory(_private);
     }

@@ -18,7 +18,7 @@ public sealed class SecAggProtocolTests
     [InlineData(10, 4, 3, 16, 1)]
     [InlineData(12, 11, 6, 32, 2)]  // classic SecAgg: complete graph
     [InlineData(20, 6, 4, 20, 3)]
-    [InlineData(5, 4, 2, 8, 4)]   // complete graph with room to drop
+    [InlineData(5, 4, 3, 8, 4)]   // complete graph with room to drop
     public void The_sum_of_the_survivors_inputs_is_recovered_exactly_whatever_drops_within_tolerance(int count, int neighbours, int threshold, int bits, int seed)
     {
         // Property over random dropout patterns at every stage: at most (neighbours - threshold) of any gateway's
@@ -60,20 +60,20 @@ public sealed class SecAggProtocolTests
     [Fact]
     public void One_survivor_is_never_unmasked_even_at_threshold_one()
     {
-        using var round = new SecAggRound(4, 3, 1, 16, 10, seed: 7);
-        var inputs = Inputs(4, 10, 16, new Random(3));
+        using var round = new SecAggRound(2, 1, 1, 16, 10, seed: 7);
+        var inputs = Inputs(2, 10, 16, new Random(3));
         // A sum of one input is that input, whatever the threshold allows.
-        var e = Assert.Throws<SecAggAbortedException>(() => round.Run(inputs, dropBeforeInput: new HashSet<int> { 1, 2, 3 }));
+        var e = Assert.Throws<SecAggAbortedException>(() => round.Run(inputs, dropBeforeInput: new HashSet<int> { 1 }));
         Assert.Contains("never fewer than 2", e.Message);
         // Nor does a participant answer a request that names it the only survivor.
-        using var other = new SecAggRound(3, 2, 1, 16, 10, seed: 8);
+        using var other = new SecAggRound(2, 1, 1, 16, 10, seed: 8);
         var p = other.Participants[1];
         var keys = other.Participants.ToDictionary(q => q.Key, q => q.Value.AdvertiseKeys());
         var routed = other.Aggregator.RouteKeys(keys);
         var sent = routed.ToDictionary(r => r.Key, r => other.Participants[r.Key].ShareKeys(r.Value));
         var shares = other.Aggregator.RouteShares(sent);
         p.MaskInput(inputs[1].AsSpan(0, 10), shares[1]);
-        Assert.Throws<InvalidOperationException>(() => p.Unmask(new UnmaskRequest([1], [2, 3])));
+        Assert.Throws<InvalidOperationException>(() => p.Unmask(new UnmaskRequest([1], [2])));
     }
 
     [Fact]
@@ -136,6 +136,22 @@ public sealed class SecAggProtocolTests
 
         var aborted = Assert.Throws<SecAggAbortedException>(() => round.Aggregator.Unmask(answers));
         Assert.Equal($"no 3 of the 3 shares of gateway {owner}'s self-mask seed that arrived rebuild the one matching the commitment it advertised (altered shares): the round is aborted", aborted.Message);
+    }
+
+    [Fact]
+    public void An_unmask_answer_outlives_its_participant_which_zeroes_its_own_secrets_and_runs_no_stage_after_disposal()
+    {
+        using var round = new SecAggRound(5, 4, 3, 16, 4, seed: 4);
+        var inputs = Inputs(5, 4, 16, new Random(11));
+        var masked = round.MaskAll(inputs);
+        var request = round.Aggregator.RequestUnmask(masked);
+        var answers = request.Survivors.ToDictionary(i => i, i => round.Participants[i].Unmask(request));
+        foreach (var p in round.Participants.Values) p.Dispose(); // as a gateway ends its attempt before its answer is sent
+        Assert.Equal(NaiveSum(inputs, [1, 2, 3, 4, 5], 16), round.Aggregator.Unmask(answers));
+
+        var disposed = new SecAggParticipant(1, round.Parameters);
+        disposed.Dispose();
+        Assert.Throws<InvalidOperationException>(() => disposed.AdvertiseKeys());
     }
 
     [Fact]
@@ -209,7 +225,7 @@ public sealed class SecAggProtocolTests
         foreach (var bad in new[] { zero, one, order8, trailing, own.PublicKey[..31], [1, 2, 3] })
             Assert.Throws<InvalidDataException>(() => SecAggKeyAgreement.Derive(own, bad, "mask", [1], 1, 2));
         // A gateway advertising such a key drops out at stage 1 instead of failing the round for its neighbours.
-        using var round = new SecAggRound(5, 4, 2, 16, 4, seed: 21);
+        using var round = new SecAggRound(5, 4, 3, 16, 4, seed: 21);
         var advertised = round.Participants.ToDictionary(p => p.Key, p => p.Value.AdvertiseKeys());
         advertised[2] = advertised[2] with { MaskPublicKey = order8 };
         advertised[3] = advertised[4]; // 3 relays 4's keys as its own
@@ -265,7 +281,7 @@ public sealed class SecAggProtocolTests
     [Fact]
     public void A_gateway_that_leaves_a_neighbour_out_of_its_shares_counts_as_dropped()
     {
-        using var round = new SecAggRound(5, 4, 2, 16, 4, seed: 22);
+        using var round = new SecAggRound(5, 4, 3, 16, 4, seed: 22);
         var inputs = Inputs(5, 4, 16, new Random(5));
         var keys = round.Aggregator.RouteKeys(round.Participants.ToDictionary(p => p.Key, p => p.Value.AdvertiseKeys()));
         var sent = keys.ToDictionary(p => p.Key, p => round.Participants[p.Key].ShareKeys(p.Value));
@@ -293,7 +309,7 @@ public sealed class SecAggProtocolTests
     [Fact]
     public void Stages_run_once_and_in_order()
     {
-        using var p = new SecAggParticipant(1, new SecAggParameters(16, 2, 4, [1]));
+        using var p = new SecAggParticipant(1, new SecAggParameters(16, 2, 3, 4, [1]));
         Assert.Throws<InvalidOperationException>(() => p.MaskInput(new uint[4], []));
         p.AdvertiseKeys();
         Assert.Throws<InvalidOperationException>(() => p.AdvertiseKeys());

@@ -8,7 +8,7 @@ internal sealed class SecAggRound : IDisposable
     /// <param name="signed">Each gateway signs with a key of a test PKI (<see cref="TestPki"/>), and the aggregator checks them.</param>
     public SecAggRound(int count, int neighbours, int threshold, int bits, int length, int seed, bool signed = false)
     {
-        Parameters = new SecAggParameters(bits, threshold, length, "job/1/0"u8.ToArray());
+        Parameters = new SecAggParameters(bits, threshold, neighbours, length, "job/1/0"u8.ToArray());
         Graph = NeighbourGraph.Build(count, neighbours, new Random(seed));
         Pki = signed ? new TestPki() : null;
         Aggregator = new SecAggAggregator(Parameters, Graph, Pki);

@@ -85,4 +85,20 @@ public sealed class SignedSecAggTests
         var answers = new[] { 4, 5, 6 }.ToDictionary(i => i, i => round.Participants[i].Unmask(requests[i]));
         Assert.Equal(3, answers.Count);
     }
+
+    [Fact]
+    public void A_gateway_given_more_neighbours_than_the_round_has_takes_no_part()
+    {
+        // t > k / 2 keeps two disjoint groups of t neighbours from existing; a federation that relays more than k
+        // neighbours to one gateway (all signed, all real) could otherwise ask one group for its self-mask shares and
+        // the other for its mask-key shares.
+        using var round = new SecAggRound(6, 2, 2, 16, 4, seed: 34, signed: true); // k = 2, t = 2
+        var advertised = round.Participants.ToDictionary(p => p.Key, p => p.Value.AdvertiseKeys());
+        var e = Assert.Throws<InvalidDataException>(() => round.Participants[1].ShareKeys([.. advertised.Values.Where(k => k.Index != 1)]));
+        Assert.Contains("more than the 2 of this round", e.Message);
+        // Nor does an aggregator take a graph that gives a gateway more than k, or a threshold of half of k.
+        var wide = new Dictionary<int, int[]> { [1] = [2, 3, 4, 5], [2] = [1, 3, 4], [3] = [1, 2, 4], [4] = [1, 2, 3], [5] = [1] };
+        Assert.Throws<ArgumentException>(() => new SecAggAggregator(round.Parameters, wide));
+        Assert.Throws<ArgumentException>(() => new SecAggParticipant(1, round.Parameters with { Threshold = 2, Neighbours = 4 }));
+    }
 }
