@@ -160,8 +160,10 @@ public sealed class SecAggAggregator
     private static bool ValidKeys(SecAggKeys keys) =>
         keys.SelfMaskCommitment is { Length: 32 } && SecAggKeyAgreement.IsValidPublicKey(keys.CipherPublicKey) && SecAggKeyAgreement.IsValidPublicKey(keys.MaskPublicKey);
 
+    // Unsigned keys pass (a gateway on a host without a site certificate): a signed neighbour refuses them itself. Badly
+    // signed ones are dropped here, so they cannot make honest neighbours drop.
     private bool Signed(SecAggKeys keys) =>
-        _verifier is null || keys is { Owner.Length: > 0, Signer: not null, Signature: not null }
+        _verifier is null || keys.Signature is null || keys is { Owner.Length: > 0, Signer: not null }
             && _verifier.Verify(keys.Owner, keys.Signer, SecAggSigned.Keys(_parameters.Context, keys), keys.Signature);
 
     private bool MatchesMaskKey(byte[] scalar, int owner)

@@ -178,6 +178,13 @@ public sealed class SecAggParticipant : IDisposable
                 throw new InvalidDataException($"the keys relayed for neighbour {k.Index} ('{k.Owner}') are not signed for that gateway: the federation may have made them up, so this gateway takes no part");
         if (neighbours.Select(k => k.Owner).Distinct().Count() != neighbours.Count)
             throw new InvalidDataException("the relayed keys name one gateway under two indices: this gateway takes no part");
+        // A signer (a site) other than this gateway's own answers for all its gateways: if it colludes with the
+        // federation, its c neighbours give both kinds of shares, and two groups of honest neighbours of t - c each
+        // then suffice, which fit among m neighbours once c >= 2t - m. So no other site may hold that many.
+        int m = neighbours.Count, t = _parameters.Threshold;
+        foreach (var site in neighbours.Where(k => !k.Signer!.AsSpan().SequenceEqual(_identity!.Signer.Signer)).GroupBy(k => Convert.ToHexString(k.Signer!)))
+            if (site.Count() >= 2 * t - m)
+                throw new InvalidDataException($"one site signs {site.Count()} of this gateway's {m} neighbours ({string.Join(", ", site.Select(k => k.Owner))}); with threshold {t}, that site and the federation together could rebuild both of this gateway's secrets, so it takes no part: raise aggregation.secure.threshold to at least {(m + site.Count()) / 2 + 1}, or give each site fewer gateways");
     }
 
     /// <summary>The request names the survivor set this gateway signed, with valid signatures over it from at least t of its neighbours.</summary>

@@ -64,9 +64,10 @@ internal sealed class TestPki : ISecAggVerifier, IDisposable
 {
     private readonly Dictionary<string, System.Security.Cryptography.ECDsa> _keys = [];
 
-    public SecAggIdentity Identity(string owner)
+    /// <param name="siteOf">Another gateway of the same site: this one signs with that one's key (one certificate per site).</param>
+    public SecAggIdentity Identity(string owner, string? siteOf = null)
     {
-        var key = System.Security.Cryptography.ECDsa.Create(System.Security.Cryptography.ECCurve.NamedCurves.nistP256);
+        var key = siteOf is null ? System.Security.Cryptography.ECDsa.Create(System.Security.Cryptography.ECCurve.NamedCurves.nistP256) : _keys[siteOf];
         _keys[owner] = key;
         return new SecAggIdentity(owner, new KeySigner(key), this);
     }
@@ -77,7 +78,7 @@ internal sealed class TestPki : ISecAggVerifier, IDisposable
 
     public void Dispose()
     {
-        foreach (var key in _keys.Values) key.Dispose();
+        foreach (var key in _keys.Values.Distinct()) key.Dispose();
     }
 
     /// <summary>Signs as <paramref name="key"/>; a test may also sign with it as an attacker holding that key would.</summary>

@@ -63,7 +63,7 @@ public sealed class SignedSecAggTests
     [Fact]
     public void A_gateway_reveals_nothing_unless_its_neighbours_signed_the_very_survivor_set_it_signed()
     {
-        using var round = new SecAggRound(6, 5, 3, 16, 4, seed: 33, signed: true);
+        using var round = new SecAggRound(6, 5, 4, 16, 4, seed: 33, signed: true);
         var masked = round.MaskAll(Inputs(6, 4, new Random(33)));
         var request = round.Aggregator.RequestUnmask(masked);
         var all = request.Survivors;
@@ -100,5 +100,31 @@ public sealed class SignedSecAggTests
         var wide = new Dictionary<int, int[]> { [1] = [2, 3, 4, 5], [2] = [1, 3, 4], [3] = [1, 2, 4], [4] = [1, 2, 3], [5] = [1] };
         Assert.Throws<ArgumentException>(() => new SecAggAggregator(round.Parameters, wide));
         Assert.Throws<ArgumentException>(() => new SecAggParticipant(1, round.Parameters with { Threshold = 2, Neighbours = 4 }));
+    }
+
+    [Fact]
+    public void A_gateway_refuses_a_neighbourhood_in_which_one_other_site_could_with_the_federation_rebuild_its_secrets()
+    {
+        // 5 gateways, classic (4 neighbours), threshold 3: a site holding 2t - m = 2 of gateway 1's neighbours gives
+        // both kinds of its shares, and one honest neighbour more on each side completes two sets of 3.
+        using var round = new SecAggRound(5, 4, 3, 16, 4, seed: 35, signed: true);
+        using var colluding = new TestPki();
+        var parameters = round.Parameters;
+        using var target = new SecAggParticipant(1, parameters, colluding.Identity("u"));
+        using var a = new SecAggParticipant(2, parameters, colluding.Identity("site-m-1"));
+        using var b = new SecAggParticipant(3, parameters, colluding.Identity("site-m-2", siteOf: "site-m-1"));
+        using var c = new SecAggParticipant(4, parameters, colluding.Identity("v"));
+        using var d = new SecAggParticipant(5, parameters, colluding.Identity("w"));
+        target.AdvertiseKeys();
+        var e = Assert.Throws<InvalidDataException>(() => target.ShareKeys([a.AdvertiseKeys(), b.AdvertiseKeys(), c.AdvertiseKeys(), d.AdvertiseKeys()]));
+        Assert.Contains("one site signs 2 of this gateway's 4 neighbours (site-m-1, site-m-2)", e.Message);
+        Assert.Contains("raise aggregation.secure.threshold to at least 4", e.Message);
+        // Its own site's other gateways are no such risk to it: they hold its data already.
+        using var own = new SecAggParticipant(1, parameters, colluding.Identity("u2", siteOf: "site-m-1"));
+        own.AdvertiseKeys();
+        var again = new[] { (2, "site-m-1"), (3, "site-m-2"), (4, "v"), (5, "w") }
+            .Select(p => new SecAggParticipant(p.Item1, parameters, colluding.Identity(p.Item2 + "-again", siteOf: p.Item2))).ToList();
+        Assert.Equal(4, own.ShareKeys([.. again.Select(p => p.AdvertiseKeys())]).Count);
+        foreach (var p in again) p.Dispose();
     }
 }
