@@ -132,7 +132,9 @@ internal static class SecureRound
         {
             return new Outcome(results, null, null); // cancelled or shutting down: nothing of this round is recorded
         }
-        catch (Exception e) when (e is SecAggAbortedException or ArgumentException or InvalidDataException or OperationCanceledException)
+        // CryptographicException and DllNotFoundException: OpenSSL's X25519 unavailable or failing on this silo.
+        catch (Exception e) when (e is SecAggAbortedException or ArgumentException or InvalidDataException or OperationCanceledException
+            or System.Security.Cryptography.CryptographicException or DllNotFoundException)
         {
             Telemetry.SecureRoundsAborted.Add(1);
             var reason = e is OperationCanceledException ? $"round_timeout_seconds={spec.RoundTimeoutSeconds} passed" : e.Message;

@@ -101,6 +101,13 @@ public sealed partial class GatewayGrain
         attempt is { } a && a.Context.AsSpan().SequenceEqual(context) ? a
             : throw new InvalidOperationException($"gateway '{GatewayId}' has no secure round attempt under this context (it restarted, or the attempt ended or was replaced); the round starts a new attempt");
 
+    /// <summary>An activation that goes away mid-round takes its attempt's secrets with it (zeroed, not left to the GC).</summary>
+    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        EndAttempt();
+        return base.OnDeactivateAsync(reason, cancellationToken);
+    }
+
     private void EndAttempt()
     {
         attempt?.Participant.Dispose();

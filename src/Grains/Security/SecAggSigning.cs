@@ -22,7 +22,7 @@ public sealed class SecAggSigning
     private readonly CertificateSigner? _signer;
     // Accepted certificates, by the SHA-256 of their DER: each is chained to the CA once. Refused ones are not kept,
     // so bytes a federation makes up cannot fill the cache.
-    private readonly ConcurrentDictionary<string, (ECDsa Key, string Site)> _accepted = new();
+    private readonly ConcurrentDictionary<string, (ECDsa Key, string Site, DateTime NotAfter)> _accepted = new();
 
     public SecAggSigning(TlsCredentials? credentials)
     {
@@ -47,10 +47,11 @@ public sealed class SecAggSigning
     private bool Verify(string owner, byte[] signer, byte[] message, byte[] signature, Func<string, string?> siteOf)
     {
         if (siteOf(owner) is not { } site || Accepted(signer) is not { } accepted || accepted.Site != site) return false;
+        if (DateTime.UtcNow > accepted.NotAfter) return false; // expired since it was accepted
         lock (accepted.Key) return accepted.Key.VerifyData(message, signature, HashAlgorithmName.SHA256);
     }
 
-    private (ECDsa Key, string Site)? Accepted(byte[] der)
+    private (ECDsa Key, string Site, DateTime NotAfter)? Accepted(byte[] der)
     {
         var digest = Convert.ToHexString(SHA256.HashData(der));
         if (_accepted.TryGetValue(digest, out var known)) return known;
@@ -61,7 +62,7 @@ public sealed class SecAggSigning
             if (_credentials!.Validator.Check(certificate, PeerRole.SiloConnectingIn) is not null || CertificateIdentity.SiteOf(certificate) is not { } site
                 || certificate.GetECDsaPublicKey() is not { } key)
                 return null;
-            return _accepted.GetOrAdd(digest, (key, site));
+            return _accepted.GetOrAdd(digest, (key, site, certificate.NotAfter.ToUniversalTime()));
         }
         catch (CryptographicException) { return null; }
     }
