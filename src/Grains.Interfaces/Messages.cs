@@ -119,8 +119,13 @@ public sealed record SecureRoundSetup(
     [property: Id(2)] byte[] Context,
     [property: Id(3)] string Challenge);
 
-/// <summary>A gateway's answer to a secure round's training: its update without the delta (kept at the gateway), and its keys for this attempt.</summary>
+/// <summary>
+/// A gateway's answer to a secure round's training: its update without the delta (kept at the gateway), its keys for
+/// this attempt, and, when an earlier attempt of the same request got its unmask shares, the survivors (cohort
+/// indices) of that sum: the only sum of these deltas it will help unmask.
+/// </summary>
 [GenerateSerializer, Immutable, Alias("fedgrains.secure-train-answer")]
 public sealed record SecureTrainAnswer(
     [property: Id(0)] GatewayUpdate Update,
-    [property: Id(1)] FedGrains.Learning.SecureAggregation.SecAggKeys? Keys);
+    [property: Id(1)] FedGrains.Learning.SecureAggregation.SecAggKeys? Keys,
+    [property: Id(2)] int[]? UnmaskedFor = null);

@@ -13,14 +13,23 @@ internal static class GatewayCalls
             update => (update, (SecAggKeys?)null))).Received;
 
     /// <summary>A secure round's training: the update (without its delta) and the gateway's keys for the attempt, or why there are none.</summary>
-    public static Task<(ReceivedUpdate Received, SecAggKeys? Keys)> AskSecureAsync(IRoundHost host, string gatewayId, RoundTask task, SecureRoundSetup setup,
-        double timeoutSeconds, CancellationToken cancellationToken) =>
-        CallAsync(host, gatewayId, task, timeoutSeconds, () => SiteCalls.Gateway(host.GrainFactory, host.JobId, gatewayId).TrainSecureAsync(task, setup, cancellationToken),
+    public static async Task<(ReceivedUpdate Received, SecAggKeys? Keys, int[]? UnmaskedFor)> AskSecureAsync(IRoundHost host, string gatewayId, RoundTask task, SecureRoundSetup setup,
+        double timeoutSeconds, CancellationToken cancellationToken)
+    {
+        int[]? unmaskedFor = null;
+        var (received, keys) = await CallAsync(host, gatewayId, task, timeoutSeconds, () => SiteCalls.Gateway(host.GrainFactory, host.JobId, gatewayId).TrainSecureAsync(task, setup, cancellationToken),
             sealedAnswer =>
             {
-                try { var answer = host.Seals.Open(SealedPurpose.SecureStage(host.JobId, gatewayId, SecureStage.Train), setup.Challenge, sealedAnswer); return (answer.Update, answer.Keys); }
+                try
+                {
+                    var answer = host.Seals.Open(SealedPurpose.SecureStage(host.JobId, gatewayId, SecureStage.Train), setup.Challenge, sealedAnswer);
+                    unmaskedFor = answer.UnmaskedFor;
+                    return (answer.Update, answer.Keys);
+                }
                 catch (InvalidOperationException e) { throw new UnsealedAnswerException(e.Message); }
             });
+        return (received, keys, unmaskedFor);
+    }
 
     /// <summary>An answer not sealed for its call (forged on the way): a dropout of this round, not the gateway's refusal.</summary>
     private sealed class UnsealedAnswerException(string message) : Exception(message);

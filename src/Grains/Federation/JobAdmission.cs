@@ -57,7 +57,10 @@ internal static class JobAdmission
             (g.SiteId, Plan: SiteCalls.CallAsync(g.SiteId, () => Gateway(grains, jobId, g.Id).PlanAsync(spec)))).ToArray();
         try { await Task.WhenAll(asked.Select(a => a.Plan)); }
         catch (Exception) { } // every gateway's outcome is read below, not only the first failure's
-        var failures = asked.Select(a => a.Plan.Exception?.InnerException).OfType<Exception>().ToArray();
+        // A plan cancelled (its silo stopping mid-call) is an outage like an offline site: worth a retry, not a stack trace.
+        var failures = asked.Select(a => a.Plan.IsCanceled
+            ? new SiteOfflineException(a.SiteId)
+            : a.Plan.Exception?.InnerException).OfType<Exception>().ToArray();
         // A site's refusal is final and says what to change, so it is told even when another site is offline (a
         // retry after starting that silo would only be refused again); an offline site alone is worth a retry.
         if (failures.OfType<ArgumentException>().Select(e => e.Message).Distinct().ToArray() is { Length: > 0 } refused)

@@ -42,7 +42,10 @@ internal static class SecureRound
         async Task<T> Sealed<T>(int i, string stage, Func<IGatewayGrain, string, Task<Sealed<T>>> call)
         {
             var challenge = AnswerSeals.NewChallenge();
-            return host.Seals.Open(SealedPurpose.SecureStage(host.JobId, idOf[i], stage), challenge, await call(Gateway(idOf[i]), challenge));
+            // With the gateway's site, as every call to it: one that lost its activation is placed on its site's silo
+            // again (and then says it has no attempt) rather than failing for want of a site.
+            var answer = await SiteCalls.CallAsync(host.SiteOf(idOf[i]), () => call(Gateway(idOf[i]), challenge));
+            return host.Seals.Open(SealedPurpose.SecureStage(host.JobId, idOf[i], stage), challenge, answer);
         }
         var dropped = new Dictionary<string, string>();
         long bytesUp = 0;
@@ -73,6 +76,14 @@ internal static class SecureRound
         // An answer the federation could not accept (unsigned, no examples) is dropped before its delta enters the sum.
         foreach (var a in answers.Where(a => a.Keys is not null))
             if (host.Aggregator.SecureAnswerRefusal(host.JobId, a.Received) is { } refused) dropped[a.Received.Id] = $"dropped out of secure aggregation: {refused}";
+        // An earlier attempt of this request got unmask shares for one set of survivors: the gateways will help unmask
+        // that same sum only, so this attempt takes exactly those (a gateway back since then is left out of this round).
+        var pinned = answers.Select(a => a.UnmaskedFor).OfType<int[]>().Select(s => s.Order().ToArray()).DistinctBy(s => string.Join(',', s)).ToList();
+        if (pinned.Count > 1)
+            return new Outcome(results, null, $"secure aggregation of round {task.Sequence} cannot go on, nothing was unmasked: its gateways gave unmask shares for {pinned.Count} different sums in earlier attempts");
+        if (pinned.SingleOrDefault() is { } earlier)
+            foreach (var a in answers.Where(a => a.Keys is not null && !earlier.Contains(index[a.Received.Id])))
+                dropped.TryAdd(a.Received.Id, $"left out of this attempt of round {task.Sequence}: an earlier attempt's unmasking covered the {earlier.Length} gateways it had then, and no other sum of the same deltas may be unmasked");
         var advertised = answers.Where(a => a.Keys is not null && !dropped.ContainsKey(a.Received.Id)).ToDictionary(a => index[a.Received.Id], a => a.Keys!);
         foreach (var a in answers.Where(a => a.Keys is null)) dropped[a.Received.Id] = a.Received.Error ?? a.Received.Update?.RefusedReason ?? "no keys";
         bytesUp += advertised.Values.Sum(k => (long)(k.CipherPublicKey?.Length ?? 0) + (k.MaskPublicKey?.Length ?? 0));

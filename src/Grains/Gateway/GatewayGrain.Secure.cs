@@ -61,7 +61,7 @@ public sealed partial class GatewayGrain
         EndAttempt();
         var participant = new SecAggParticipant(setup.Index, plan.Protocol(setup.Context), signing.IdentityFor(GatewayId, spec));
         attempt = (setup.Context, participant);
-        return Seal(SecureStage.Train, setup.Challenge, new SecureTrainAnswer(update, participant.AdvertiseKeys()));
+        return Seal(SecureStage.Train, setup.Challenge, new SecureTrainAnswer(update, participant.AdvertiseKeys(), unmaskedFor));
     }
 
     public Task<Sealed<IReadOnlyList<EncryptedShare>>> ShareKeysAsync(byte[] context, IReadOnlyList<SecAggKeys> neighbours, string challenge) =>

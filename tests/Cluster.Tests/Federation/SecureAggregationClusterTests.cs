@@ -157,6 +157,41 @@ public sealed class SecureAggregationClusterTests
         finally { await StopAsync(cluster); }
     }
 
+    /// <summary>
+    /// The first attempt of round 1 loses gw-03 (no masked delta) and then every unmask answer on the way back (as a
+    /// federation that crashed mid-unmasking would): the gateways gave their shares for the sum of gw-00..02. In the
+    /// next attempt gw-03 is back, but that sum is the only one of these deltas they will help unmask, so the
+    /// federation takes exactly those three and the round completes, gw-03 left out saying why.
+    /// </summary>
+    [Fact]
+    public async Task An_attempt_after_a_cut_short_unmasking_takes_the_same_survivors_and_the_round_completes()
+    {
+        byte[]? first = null;
+        var cluster = await TestCluster.StartAsync(TestCluster.NewDatabasePath(), silos: 2, silo => silo.AddOutgoingGrainCallFilter(async context =>
+        {
+            var method = context.InterfaceMethod?.Name;
+            if (method == nameof(IGatewayGrain.ShareKeysAsync)) first ??= (byte[])context.Request.GetArgument(0)!;
+            bool firstAttempt = method is nameof(IGatewayGrain.MaskInputAsync) or nameof(IGatewayGrain.UnmaskAsync)
+                && first is not null && ((byte[])context.Request.GetArgument(0)!).AsSpan().SequenceEqual(first);
+            if (firstAttempt && method == nameof(IGatewayGrain.MaskInputAsync) && context.TargetId.ToString().EndsWith("/gw-03", StringComparison.Ordinal))
+                throw new TimeoutException("gw-03 did not send its masked delta");
+            await context.Invoke();
+            if (firstAttempt && method == nameof(IGatewayGrain.UnmaskAsync)) throw new TimeoutException("the answer was lost with the federation");
+        }));
+        try
+        {
+            var job = cluster.Client.GetGrain<IFederationGrain>("secure-pinned");
+            await job.StartAsync(Secure(rounds: 1, gateways: 4));
+            var status = await TestCluster.WaitFinishedAsync(job);
+            Assert.True(status.State == JobState.Completed, status.Error);
+            var round = Assert.Single(await job.GetHistoryAsync());
+            Assert.Equal(["gw-00", "gw-01", "gw-02"], round.Participants.Order());
+            Assert.Contains(round.Rejected, r => r.GatewayId == "gw-03" && r.Reason.Contains("an earlier attempt's unmasking covered the 3 gateways it had then"));
+            Assert.All(await job.GetGatewayPrivacyAsync(), g => Assert.Equal(1, g.Releases)); // trained and spent once
+        }
+        finally { await StopAsync(cluster); }
+    }
+
     [Fact]
     public async Task Too_many_dropouts_unmask_nothing_and_the_job_fails_saying_why()
     {
