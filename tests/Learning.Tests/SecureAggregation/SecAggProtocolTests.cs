@@ -108,9 +108,7 @@ public sealed class SecAggProtocolTests
     {
         using var round = new SecAggRound(6, 5, 3, 16, 4, seed: 8);
         var inputs = Inputs(6, 4, 16, new Random(4));
-        var masked = round.MaskAll(inputs);
-        var request = round.Aggregator.RequestUnmask(masked);
-        var answers = request.Survivors.ToDictionary(i => i, i => round.Participants[i].Unmask(request));
+        var (request, answers) = round.AnswerAll(inputs);
         // Gateway 1 volunteers mask-key shares of survivors, and gateway 2 answers in 3's name: both set aside unread,
         // and the other neighbours' shares (at least three of each gateway's five) still recover every self mask.
         answers[1] = answers[1] with { MaskKeyShares = answers[1].SelfMaskShares };
@@ -126,9 +124,7 @@ public sealed class SecAggProtocolTests
         // Threshold = neighbours: every share of a seed is needed, so the altered one is used.
         using var round = new SecAggRound(4, 3, 3, 16, 4, seed: 2);
         var inputs = Inputs(4, 4, 16, new Random(9));
-        var masked = round.MaskAll(inputs);
-        var request = round.Aggregator.RequestUnmask(masked);
-        var answers = request.Survivors.ToDictionary(i => i, i => round.Participants[i].Unmask(request));
+        var (request, answers) = round.AnswerAll(inputs);
         var (owner, share) = answers[1].SelfMaskShares.First();
         var altered = share with { Y = [.. share.Y] };
         altered.Y[0] ^= 1;
@@ -143,9 +139,7 @@ public sealed class SecAggProtocolTests
     {
         using var round = new SecAggRound(5, 4, 3, 16, 4, seed: 4);
         var inputs = Inputs(5, 4, 16, new Random(11));
-        var masked = round.MaskAll(inputs);
-        var request = round.Aggregator.RequestUnmask(masked);
-        var answers = request.Survivors.ToDictionary(i => i, i => round.Participants[i].Unmask(request));
+        var (request, answers) = round.AnswerAll(inputs);
         foreach (var p in round.Participants.Values) p.Dispose(); // as a gateway ends its attempt before its answer is sent
         Assert.Equal(NaiveSum(inputs, [1, 2, 3, 4, 5], 16), round.Aggregator.Unmask(answers));
 
@@ -160,10 +154,7 @@ public sealed class SecAggProtocolTests
         // 9 gateways, classic (8 neighbours), threshold 5; gateway 9 drops after sharing, so its mask key is rebuilt too.
         using var round = new SecAggRound(9, 8, 5, 16, 4, seed: 3);
         var inputs = Inputs(9, 4, 16, new Random(10));
-        var masked = round.MaskAll(inputs);
-        masked.Remove(9);
-        var request = round.Aggregator.RequestUnmask(masked);
-        var answers = request.Survivors.ToDictionary(i => i, i => round.Participants[i].Unmask(request));
+        var (request, answers) = round.AnswerAll(inputs, withoutInput: 9);
         static ShamirShare Altered(ShamirShare share) { var y = share.Y.ToArray(); y[^1] ^= 1; return share with { Y = y }; }
         // Two of the seven shares of gateway 1's seed altered (by 2 and 3), one of gateway 9's mask key (by 4).
         foreach (var from in new[] { 2, 3 })

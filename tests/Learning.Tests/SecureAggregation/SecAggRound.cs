@@ -49,6 +49,15 @@ internal sealed class SecAggRound : IDisposable
         return routed.ToDictionary(p => p.Key, p => Participants[p.Key].MaskInput(inputs[p.Key], p.Value));
     }
 
+    /// <summary>Runs stages 1-3 (every gateway but <paramref name="withoutInput"/> sends its masked input) and asks every survivor to unmask.</summary>
+    public (UnmaskRequest Request, Dictionary<int, UnmaskShares> Answers) AnswerAll(IReadOnlyDictionary<int, uint[]> inputs, int? withoutInput = null)
+    {
+        var masked = MaskAll(inputs);
+        if (withoutInput is { } gone) masked.Remove(gone);
+        var request = Aggregator.RequestUnmask(masked);
+        return (request, request.Survivors.ToDictionary(i => i, i => Participants[i].Unmask(request)));
+    }
+
     public void Dispose()
     {
         foreach (var p in Participants.Values) p.Dispose();
