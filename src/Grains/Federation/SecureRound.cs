@@ -76,21 +76,19 @@ internal static class SecureRound
         // An answer the federation could not accept (unsigned, no examples) is dropped before its delta enters the sum.
         foreach (var a in answers.Where(a => a.Keys is not null))
             if (host.Aggregator.SecureAnswerRefusal(host.JobId, a.Received) is { } refused) dropped[a.Received.Id] = $"dropped out of secure aggregation: {refused}";
-        // An earlier attempt of this request got unmask shares for one set of survivors: the gateways will help unmask
-        // that same sum only, so this attempt takes exactly those (a gateway back since then is left out of this round).
-        var pinned = answers.Select(a => a.UnmaskedFor).OfType<int[]>().Select(s => s.Order().ToArray()).DistinctBy(s => string.Join(',', s)).ToList();
-        if (pinned.Count > 1)
-            return new Outcome(results, null, $"secure aggregation of round {task.Sequence} cannot go on, nothing was unmasked: its gateways gave unmask shares for {pinned.Count} different sums in earlier attempts");
-        if (pinned.SingleOrDefault() is { } earlier)
+        var earlier = PinnedSurvivors(answers.Where(a => a.Keys is not null && !dropped.ContainsKey(a.Received.Id)).Select(a => (index[a.Received.Id], a.UnmaskedFor)),
+            cohort.Count, plan.MinSurvivors, idOf, dropped);
+        if (earlier is not null)
             foreach (var a in answers.Where(a => a.Keys is not null && !earlier.Contains(index[a.Received.Id])))
-                dropped.TryAdd(a.Received.Id, $"left out of this attempt of round {task.Sequence}: an earlier attempt's unmasking covered the {earlier.Length} gateways it had then, and no other sum of the same deltas may be unmasked");
+                dropped.TryAdd(a.Received.Id, $"left out of this attempt of round {task.Sequence}: an earlier attempt's unmasking covered the {earlier.Count} gateways it had then, and no other sum of the same deltas may be unmasked");
         var advertised = answers.Where(a => a.Keys is not null && !dropped.ContainsKey(a.Received.Id)).ToDictionary(a => index[a.Received.Id], a => a.Keys!);
         foreach (var a in answers.Where(a => a.Keys is null)) dropped[a.Received.Id] = a.Received.Error ?? a.Received.Update?.RefusedReason ?? "no keys";
         bytesUp += advertised.Values.Sum(k => (long)(k.CipherPublicKey?.Length ?? 0) + (k.MaskPublicKey?.Length ?? 0));
 
         try
         {
-            var graph = NeighbourGraph.Build(cohort.Count, plan.Neighbours, new Random(RandomNumberGenerator.GetInt32(int.MaxValue)));
+            var graph = earlier is null ? NeighbourGraph.Build(cohort.Count, plan.Neighbours, new Random(RandomNumberGenerator.GetInt32(int.MaxValue)))
+                : GraphOver(earlier.Order().ToArray(), plan.Neighbours);
             var verifier = host.Signing.VerifierFor(spec);
             var aggregator = new SecAggAggregator(plan.Protocol(context), graph, verifier);
             // What the aggregator itself set aside at a stage (malformed, or not the sender's own) is a dropout too.
@@ -119,7 +117,7 @@ internal static class SecureRound
             var signed = verifier is not null && request.Survivors.All(i => advertised[i].Signature is not null);
             var survivors = signed ? await CountersignAsync() : request.Survivors.ToDictionary(i => i, _ => request);
             var shares = await StageAsync(survivors, (i, r) => Sealed(i, SecureStage.Unmask, (g, c) => g.UnmaskAsync(context, r, c)), "unmasking", idOf, dropped, cancellationToken);
-            bytesUp += shares.Values.Sum(s => 36L * (s.SelfMaskShares.Count + s.MaskKeyShares.Count) * 2);
+            bytesUp += shares.Values.Sum(s => 36L * ((s?.SelfMaskShares?.Count ?? 0) + (s?.MaskKeyShares?.Count ?? 0)) * 2);
             Lap(SecureStage.Unmask);
 
             async Task<IReadOnlyDictionary<int, UnmaskRequest>> CountersignAsync()
@@ -145,7 +143,7 @@ internal static class SecureRound
         }
         // CryptographicException and DllNotFoundException: OpenSSL's X25519 unavailable or failing on this silo.
         catch (Exception e) when (e is SecAggAbortedException or ArgumentException or InvalidDataException or OperationCanceledException
-            or System.Security.Cryptography.CryptographicException or DllNotFoundException)
+            or System.Security.Cryptography.CryptographicException or DllNotFoundException or EntryPointNotFoundException)
         {
             Telemetry.SecureRoundsAborted.Add(1);
             var reason = e is OperationCanceledException ? $"round_timeout_seconds={spec.RoundTimeoutSeconds} passed" : e.Message;
@@ -153,6 +151,38 @@ internal static class SecureRound
             return new Outcome(Dropouts(results, dropped), null,
                 dropped.Count == 0 ? why : $"{why} (dropped: {string.Join("; ", dropped.Select(d => $"{d.Key}: {d.Value}"))})");
         }
+    }
+
+    /// <summary>
+    /// An earlier attempt of this request got unmask shares for one set of survivors (cohort indices, stable across
+    /// attempts: the cohort is the same list): the gateways will help unmask that same sum only, so this attempt
+    /// takes exactly those. A report that cannot be one (not naming its reporter, repeated or out-of-range indices,
+    /// fewer than a sum may hold) drops its reporter; when reports disagree (only a lying gateway makes them), the
+    /// reporters of all but the set most report are dropped; null when nobody reports one.
+    /// </summary>
+    internal static HashSet<int>? PinnedSurvivors(IEnumerable<(int Index, int[]? Set)> reports, int cohort, int minSurvivors,
+        Dictionary<int, string> idOf, Dictionary<string, string> dropped)
+    {
+        var valid = new List<(int Index, string Set)>();
+        foreach (var (i, set) in reports)
+        {
+            if (set is null) continue;
+            if (set.Length < minSurvivors || set.Distinct().Count() != set.Length || set.Any(v => v < 1 || v > cohort) || !set.Contains(i))
+                dropped.TryAdd(idOf[i], "dropped out of secure aggregation: it reported an earlier unmasking that cannot have been");
+            else valid.Add((i, string.Join(',', set.Order())));
+        }
+        var groups = valid.GroupBy(v => v.Set).OrderByDescending(g => g.Count()).ToList();
+        if (groups.Count == 0) return null;
+        foreach (var (i, _) in groups.Skip(1).SelectMany(g => g))
+            dropped.TryAdd(idOf[i], "dropped out of secure aggregation: it reported an earlier unmasking other gateways contradict");
+        return groups[0].Key.Split(',').Select(int.Parse).ToHashSet();
+    }
+
+    /// <summary>A fresh neighbour graph over <paramref name="members"/> only (each keeps at most k neighbours, as the gateways require).</summary>
+    private static Dictionary<int, int[]> GraphOver(int[] members, int k)
+    {
+        var local = NeighbourGraph.Build(members.Length, Math.Min(k, members.Length - 1), new Random(RandomNumberGenerator.GetInt32(int.MaxValue)));
+        return local.ToDictionary(p => members[p.Key - 1], p => p.Value.Select(v => members[v - 1]).ToArray());
     }
 
     /// <summary>Calls every gateway of a stage at once; those that fail or are late have dropped, with the reason.</summary>

@@ -16,7 +16,7 @@ public sealed partial class GatewayGrain
     /// The delta of the last secure request, held for its attempts: the request, and the delta encoded with its noise
     /// for that cohort size. Encoded once: every encoding is a new noised release, so an attempt never re-encodes.
     /// </summary>
-    private (int Sequence, long ModelVersion, int CohortSize, uint[] Encoded)? held;
+    private (int Sequence, long ModelVersion, int CohortSize, int Index, uint[] Encoded)? held;
 
     /// <summary>
     /// The survivors this gateway gave unmask shares for in the held request, if it did. Two sums of the same held
@@ -46,6 +46,9 @@ public sealed partial class GatewayGrain
         {
             if (h.CohortSize != setup.CohortSize)
                 throw new InvalidOperationException($"gateway '{GatewayId}' encoded its delta of request {task.Sequence} for a cohort of {h.CohortSize}, and this attempt names {setup.CohortSize}; encoding it again would release it twice");
+            // Its earlier unmasking named survivors by cohort index: under another index the same set would be another sum.
+            if (h.Index != setup.Index)
+                throw new InvalidOperationException($"gateway '{GatewayId}' took part in request {task.Sequence} as cohort index {h.Index}, and this attempt names {setup.Index}; the cohort's order does not change between attempts, so it takes no part");
             update = last; // a new attempt of the same round: the held delta, masked afresh below
         }
         else
@@ -56,7 +59,7 @@ public sealed partial class GatewayGrain
             if (Array.FindIndex(delta, v => !float.IsFinite(v)) is var bad and >= 0)
                 throw new InvalidOperationException($"gateway '{GatewayId}': delta value {bad} is not finite; nothing is sent");
             var encoded = plan.Encode(delta, SecureRoundPlan.RotationSeed(JobId, task.Sequence, task.ModelVersion), spec.Privacy.SecureNoise);
-            (held, update, unmaskedFor) = ((task.Sequence, task.ModelVersion, setup.CohortSize, encoded), released, null);
+            (held, update, unmaskedFor) = ((task.Sequence, task.ModelVersion, setup.CohortSize, setup.Index, encoded), released, null);
         }
         EndAttempt();
         var participant = new SecAggParticipant(setup.Index, plan.Protocol(setup.Context), signing.IdentityFor(GatewayId, spec));

@@ -56,7 +56,7 @@ public sealed class SecAggAggregator
     public IReadOnlyDictionary<int, IReadOnlyList<EncryptedShare>> RouteShares(IReadOnlyDictionary<int, IReadOnlyList<EncryptedShare>> sent)
     {
         if (_keys is null) throw new InvalidOperationException("shares routed before keys");
-        var complete = sent.Where(p => _keys.ContainsKey(p.Key) && SharedWithEveryNeighbour(p.Key, p.Value)).ToDictionary(p => p.Key, p => p.Value);
+        var complete = sent.Where(p => _keys.ContainsKey(p.Key) && p.Value is not null && SharedWithEveryNeighbour(p.Key, p.Value)).ToDictionary(p => p.Key, p => p.Value);
         _shared = complete.Keys.ToHashSet();
         Dropouts.BeforeShares.AddRange(_keys.Keys.Where(i => !_shared.Contains(i)).Order());
         var byRecipient = complete.Values.SelectMany(s => s).Where(s => _shared.Contains(s.To)).ToLookup(s => s.To);
@@ -120,10 +120,10 @@ public sealed class SecAggAggregator
         var answered = new HashSet<int>();
         foreach (var (from, answer) in answers)
         {
-            if (answer.From != from || !survivors.Contains(from)) continue;
+            if (answer is not { SelfMaskShares: not null, MaskKeyShares: not null } || answer.From != from || !survivors.Contains(from)) continue;
             // The invariant that keeps every input hidden: a survivor's mask key and a dropped gateway's self mask are never taken.
             if (answer.SelfMaskShares.Keys.Any(v => !survivors.Contains(v)) || answer.MaskKeyShares.Keys.Any(v => !dropped.Contains(v))) continue;
-            if (answer.SelfMaskShares.Concat(answer.MaskKeyShares).Any(p => !_graph[p.Key].Contains(from) || p.Value.X != from)) continue;
+            if (answer.SelfMaskShares.Concat(answer.MaskKeyShares).Any(p => p.Value is null || !_graph.TryGetValue(p.Key, out var of) || !of.Contains(from) || p.Value.X != from)) continue;
             answered.Add(from);
             foreach (var (v, share) in answer.SelfMaskShares) Collect(selfShares, v, share);
             foreach (var (v, share) in answer.MaskKeyShares) Collect(keyShares, v, share);
@@ -196,7 +196,7 @@ public sealed class SecAggAggregator
         int t = _parameters.Threshold;
         if (held.Count < t)
             throw new SecAggAbortedException($"only {held.Count} shares of gateway {owner}'s {what} arrived, fewer than the threshold {t}: the round is aborted");
-        foreach (var subset in Subsets(held, t, new Random(owner)).Take(Math.Max(1, MaxRebuildWork / (t * t))))
+        foreach (var subset in Subsets(held, t, new Random(System.Security.Cryptography.RandomNumberGenerator.GetInt32(int.MaxValue))).Take(Math.Max(1, MaxRebuildWork / (t * t))))
         {
             byte[] secret;
             try { secret = ShamirSharing.Combine(subset, 32, t); }
@@ -217,15 +217,17 @@ public sealed class SecAggAggregator
 
     private static IEnumerable<List<ShamirShare>> Subsets(List<ShamirShare> held, int t, Random random)
     {
+        // Distinct subsets only: leaving out one of the first t + 1, then two of the first t + 2.
         yield return held.Take(t).ToList();
         if (held.Count == t) yield break;
-        for (int a = 0; a < held.Count; a++)
-            yield return held.Where((_, i) => i != a).Take(t).ToList();
+        for (int a = 0; a <= t; a++)
+            yield return held.Take(t + 1).Where((_, i) => i != a).ToList();
         if (held.Count > t + 1)
-            for (int a = 0; a < held.Count; a++)
-                for (int b = a + 1; b < held.Count; b++)
-                    yield return held.Where((_, i) => i != a && i != b).Take(t).ToList();
-        for (int i = 0; i < MaxRandomSubsets; i++)
+            for (int a = 0; a < t + 2; a++)
+                for (int b = a + 1; b < t + 2; b++)
+                    yield return held.Take(t + 2).Where((_, i) => i != a && i != b).ToList();
+        if (held.Count > t + 2)
+            for (int i = 0; i < MaxRandomSubsets; i++)
             yield return held.OrderBy(_ => random.Next()).Take(t).ToList();
     }
 }

@@ -1,3 +1,4 @@
+using FedGrains.Grains.Federation;
 using FedGrains.Grains.Interfaces;
 using FedGrains.Learning.Aggregation;
 using FedGrains.Learning.Jobs;
@@ -190,6 +191,27 @@ public sealed class SecureAggregationClusterTests
             Assert.All(await job.GetGatewayPrivacyAsync(), g => Assert.Equal(1, g.Releases)); // trained and spent once
         }
         finally { await StopAsync(cluster); }
+    }
+
+    [Fact]
+    public void A_gateway_that_reports_an_earlier_unmasking_that_cannot_be_or_that_others_contradict_is_dropped_not_followed()
+    {
+        var idOf = Enumerable.Range(1, 6).ToDictionary(i => i, i => $"gw-{i}");
+        var dropped = new Dictionary<string, string>();
+        // Honest gateways 1-4 gave shares for {1,2,3,4}; 5 reports a set without itself, 6 one others contradict.
+        var pinned = SecureRound.PinnedSurvivors([(1, [1, 2, 3, 4]), (2, [4, 3, 2, 1]), (3, [1, 2, 3, 4]), (4, null), (5, [1, 2]), (6, [1, 6])],
+            cohort: 6, minSurvivors: 2, idOf, dropped);
+        Assert.Equal([1, 2, 3, 4], pinned!.Order());
+        Assert.Contains("cannot have been", dropped["gw-5"]);
+        Assert.Contains("other gateways contradict", dropped["gw-6"]);
+        // Out of range, repeated, too small: the reporter drops, and alone it pins nothing.
+        foreach (int[] bad in new[] { new[] { 1, 7 }, [1, 1, 2], [1] })
+        {
+            dropped.Clear();
+            Assert.Null(SecureRound.PinnedSurvivors([(1, bad)], cohort: 6, minSurvivors: 2, idOf, dropped));
+            Assert.Contains("gw-1", dropped.Keys);
+        }
+        Assert.Null(SecureRound.PinnedSurvivors([(1, null), (2, null)], cohort: 6, minSurvivors: 2, idOf, dropped)); // a first attempt
     }
 
     [Fact]

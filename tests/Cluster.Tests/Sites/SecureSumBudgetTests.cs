@@ -28,8 +28,10 @@ public sealed class SecureSumBudgetTests
     {
         var spec = Job();
         var (shape, classes) = spec.Dataset.Geometry();
-        var oneJob = RdpAccountant.Epsilon([PlannedWork.PlannedSecureSumCharge(spec, ModelSize.Parameters(spec.Model, shape, classes))!], 1e-5);
-        double cap = 1.5 * oneJob; // one job fits, two do not (two jobs' RDP curves compose to more than 1.5x one's epsilon)
+        var charge = PlannedWork.PlannedSecureSumCharge(spec, ModelSize.Parameters(spec.Model, shape, classes))!;
+        var oneJob = RdpAccountant.Epsilon([charge], 1e-5);
+        var twoJobs = RdpAccountant.Epsilon([charge, charge], 1e-5);
+        double cap = (oneJob + twoJobs) / 2; // one job fits, two do not
         var cluster = await TestCluster.StartAsync(TestCluster.NewDatabasePath(), silos: 2,
             silo => silo.AddFedGrainsSite(new SiteOptions { Policy = new SitePolicyOptions { LifetimeSecureSumEpsilon = cap } }));
         try
