@@ -13,12 +13,28 @@ namespace FedGrains.Cli.Running;
 internal sealed record RunReport(string JobId, JobSpec Spec, JobStatus Status, IReadOnlyList<RoundRecord> History,
     IReadOnlyList<GatewayPrivacy> Gateways, ModelSnapshot Model, double WallSeconds)
 {
-    // A round without released training metrics has train_loss NaN, written as "NaN".
+    // A round without released training metrics has train_loss NaN: written as null ("empty", as history.csv and the
+    // README say); an epsilon that is not claimed stays "Infinity".
     private static readonly JsonSerializerOptions Json = new(JobSpecJson.Options)
     {
         UnmappedMemberHandling = default,
         NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals,
+        Converters = { new NaNAsNull() },
     };
+
+    private sealed class NaNAsNull : System.Text.Json.Serialization.JsonConverter<double>
+    {
+        public override double Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
+            reader.TokenType == JsonTokenType.Null ? double.NaN
+            : reader.TokenType == JsonTokenType.String ? double.Parse(reader.GetString()!, CultureInfo.InvariantCulture) : reader.GetDouble();
+
+        public override void Write(Utf8JsonWriter writer, double value, JsonSerializerOptions options)
+        {
+            if (double.IsNaN(value)) writer.WriteNullValue();
+            else if (double.IsInfinity(value)) writer.WriteStringValue(value > 0 ? "Infinity" : "-Infinity");
+            else writer.WriteNumberValue(value);
+        }
+    }
 
     /// <summary>Writes report.json, history.csv, the model (model.fgw and model.safetensors) and accuracy/epsilon plots.</summary>
     public void WriteTo(string directory)
