@@ -62,6 +62,8 @@ public sealed record RejectedUpdate([property: Id(0)] string GatewayId, [propert
 
 /// <summary>One completed round (in buffered mode: one model version), as persisted in the federation's history.</summary>
 /// <param name="Staleness">Per participant, how many versions old the model it trained from was (always 0 in synchronous rounds).</param>
+/// <param name="SecureSigned">Under aggregation.secure: whether the round's keys and survivor set were signed with the
+/// site certificates (so a federation that lies could not have unmasked one delta); null without secure aggregation.</param>
 [GenerateSerializer, Immutable, Alias("fedgrains.round-record")]
 public sealed record RoundRecord(
     [property: Id(0)] int Round,
@@ -79,7 +81,8 @@ public sealed record RoundRecord(
     [property: Id(12)] DateTimeOffset CompletedAt,
     [property: Id(13)] long BytesUpDense = 0,
     [property: Id(14)] double? CentralEpsilon = null,
-    [property: Id(15)] IReadOnlyList<long>? Staleness = null)
+    [property: Id(15)] IReadOnlyList<long>? Staleness = null,
+    [property: Id(16)] bool? SecureSigned = null)
 {
     /// <summary>The largest epsilon a participant claimed after this round, or null when none claims one.</summary>
     public double? MaxEpsilon() => Privacy.Select(p => p.Epsilon).Where(e => e is not null).Max();

@@ -97,7 +97,8 @@ public sealed class RoundAggregator(DatasetCache data, UpdateAuthenticator authe
             time.GetUtcNow(),
             BytesUpDense: (long)current.Length * 4 * (secure?.Survivors.Count ?? results.Count(r => r.Update?.Delta is not null)),
             CentralEpsilon: centralEpsilon,
-            Staleness: accepted.Select(a => a.Staleness).ToArray());
+            Staleness: accepted.Select(a => a.Staleness).ToArray(),
+            SecureSigned: secure?.Signed);
         activity?.SetTag("fedgrains.test_accuracy", accuracy);
         return new RoundOutcome(record, result.Weights, result.Checkpoint, null);
     }

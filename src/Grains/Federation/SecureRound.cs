@@ -9,7 +9,7 @@ using FedGrains.Learning.SecureAggregation;
 namespace FedGrains.Grains.Federation;
 
 /// <summary>The unmasked result of a secure round: the survivors' mean delta, and what the protocol cost.</summary>
-public sealed record SecureSum(float[] MeanDelta, IReadOnlyList<string> Survivors, long BytesUp, double WrapProbability);
+public sealed record SecureSum(float[] MeanDelta, IReadOnlyList<string> Survivors, long BytesUp, double WrapProbability, bool Signed);
 
 /// <summary>
 /// One attempt of a secure round (SecAgg+, Bell et al. 2020): the federation only relays. It asks the cohort to
@@ -135,7 +135,7 @@ internal static class SecureRound
             Lap("sum");
             activity?.SetTag("fedgrains.secagg.survivors", request.Survivors.Count);
             Telemetry.SecureRoundDropouts.Add(cohort.Count - request.Survivors.Count);
-            return new Outcome(Dropouts(results, dropped), new SecureSum(mean, request.Survivors.Select(i => idOf[i]).ToArray(), bytesUp, plan.WrapProbability), null);
+            return new Outcome(Dropouts(results, dropped), new SecureSum(mean, request.Survivors.Select(i => idOf[i]).ToArray(), bytesUp, plan.WrapProbability, signed), null);
         }
         catch (OperationCanceledException) when (host.Stopped)
         {

@@ -187,6 +187,7 @@ public sealed class SecureAggregationClusterTests
             Assert.True(status.State == JobState.Completed, status.Error);
             var round = Assert.Single(await job.GetHistoryAsync());
             Assert.Equal(["gw-00", "gw-01", "gw-02"], round.Participants.Order());
+            Assert.False(round.SecureSigned); // no certificates in this cluster: an unsigned round, and the record says so
             Assert.Contains(round.Rejected, r => r.GatewayId == "gw-03" && r.Reason.Contains("an earlier attempt's unmasking covered the 3 gateways it had then"));
             Assert.All(await job.GetGatewayPrivacyAsync(), g => Assert.Equal(1, g.Releases)); // trained and spent once
         }

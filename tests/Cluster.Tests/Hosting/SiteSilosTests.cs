@@ -102,6 +102,26 @@ public sealed class SiteSilosTests : IAsyncLifetime
         var placements = await job.GetGatewaysAsync();
         Assert.All(placements, p => Assert.Contains($":{siloPorts[p.Site].Port}:", p.Silo));
 
+        // A secure job across the three site silos: its rounds are signed with the sites' certificates (mTLS is on),
+        // each gateway checking its neighbours' keys and survivor signatures in another process.
+        var secure = await SubmitAsync("signed", Job(rounds: 2) with
+        {
+            Aggregation = new Learning.Aggregation.AggregationSpec { Secure = new Learning.SecureAggregation.SecureAggregationSpec { Enabled = true, Bits = 24, ClippingNorm = 10 } },
+        });
+        Assert.True(secure.ExitCode == 0, secure.Output);
+        var signedJob = grains.GetGrain<IFederationGrain>("signed");
+        await WaitAsync(signedJob, s => s.Waiting is not null);
+        var pending = await CliAsync(["site", "requests", "--site", "site-a"], "admin-a", AdminKey);
+        var digest = System.Text.RegularExpressions.Regex.Match(pending.Output, @"job signed \(spec ([0-9a-f]{12})\)").Groups[1].Value;
+        Assert.True((await CliAsync(["site", "approve", "signed", "--site", "site-a", "--spec", digest], "admin-a", AdminKey)).ExitCode == 0);
+        var signedEnd = await WaitAsync(signedJob, s => s.State != JobState.Running, TimeSpan.FromMinutes(3));
+        Assert.True(signedEnd.State == JobState.Completed, $"{signedEnd.State}: {signedEnd.Error}");
+        Assert.All(await signedJob.GetHistoryAsync(), r =>
+        {
+            Assert.Equal(["a", "b", "c"], r.Participants.Order());
+            Assert.True(r.SecureSigned);
+        });
+
         // Read before the kill: right after it, a status call may wait out the client's timeout for the dead silo. One
         // more round may complete before the kill lands, and the round in flight then may still hold c's update.
         int killedAfter = (await job.GetStatusAsync()).RoundsCompleted + 1;

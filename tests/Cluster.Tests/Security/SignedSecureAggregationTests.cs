@@ -86,7 +86,11 @@ public sealed class SignedSecureAggregationTests
             await honest.StartAsync(Job());
             var done = await TestCluster.WaitFinishedAsync(honest);
             Assert.True(done.State == JobState.Completed, done.Error);
-            Assert.All(await honest.GetHistoryAsync(), r => Assert.Equal(6, r.Participants.Count));
+            Assert.All(await honest.GetHistoryAsync(), r =>
+            {
+                Assert.Equal(6, r.Participants.Count);
+                Assert.True(r.SecureSigned); // and the round's record says so
+            });
             Assert.NotEmpty(seen);
             Assert.All(seen, k => Assert.Equal(siteCredentials.Certificate.RawData, k.Signer)); // signed with the site's certificate
             Assert.Equal(2 * 6, survivorSignatures); // the consistency check ran in both rounds
