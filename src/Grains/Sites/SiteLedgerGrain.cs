@@ -32,9 +32,6 @@ public sealed class SiteLedgerGrain(
     private SitePrivacyOptions Options => options.Value;
     private LifetimeBudget Budget => field ??= LifetimeBudget.Of(SiteId, Options, site.Value, silo.Value);
 
-    /// <summary>The site's own cap on its secure sums' epsilon over all jobs (a silo named for another site holds none for this one).</summary>
-    private double? SecureSumBudget => string.IsNullOrWhiteSpace(silo.Value.Site) || silo.Value.Site == SiteId ? site.Value.Policy?.LifetimeSecureSumEpsilon : null;
-
     /// <summary>Why this ledger refuses everything (altered, unreadable or missing in storage), or null when its chain verifies.</summary>
     private string? altered;
 
@@ -178,7 +175,7 @@ public sealed class SiteLedgerGrain(
     {
         var recorded = ledger.State.Entries.SelectMany(e => e.Charges).ToArray();
         var site = Ledger(recorded);
-        if (SecureSumBudget is { } cap && more.Any(c => !c.IsExampleLevel)
+        if (Budget.SecureSumEpsilon is { } cap && more.Any(c => !c.IsExampleLevel)
             && Ledger(recorded.Concat(more)) is var projected
             && await AccountantWork.RunAsync(() => (Before: site.SecureSumEpsilon() ?? 0, After: projected.SecureSumEpsilon() ?? 0)) is var sums
             && !(sums.After <= cap * (1 + 1e-9)))
