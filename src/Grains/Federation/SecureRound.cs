@@ -114,12 +114,6 @@ internal static class SecureRound
             SetAside(aggregator.Dropouts.BeforeInput.Where(masked.ContainsKey), "its masked delta has the wrong length");
             // Signed rounds: each survivor signs the survivor set, and each is asked to unmask with its neighbours' signatures of it.
             // Decided by the deployment (certificates to check them with), never by what a gateway sent.
-            var signed = verifier is not null && request.Survivors.All(i => advertised[i].Signature is not null);
-            var survivors = signed ? await CountersignAsync() : request.Survivors.ToDictionary(i => i, _ => request);
-            var shares = await StageAsync(survivors, (i, r) => Sealed(i, SecureStage.Unmask, (g, c) => g.UnmaskAsync(context, r, c)), "unmasking", idOf, dropped, cancellationToken);
-            bytesUp += shares.Values.Sum(s => 36L * ((s?.SelfMaskShares?.Count ?? 0) + (s?.MaskKeyShares?.Count ?? 0)) * 2);
-            Lap(SecureStage.Unmask);
-
             async Task<IReadOnlyDictionary<int, UnmaskRequest>> CountersignAsync()
             {
                 int[] set = [.. request.Survivors];
@@ -130,6 +124,11 @@ internal static class SecureRound
                 Lap(SecureStage.Survivors);
                 return requests;
             }
+            var signed = verifier is not null && request.Survivors.All(i => advertised[i].Signature is not null);
+            var survivors = signed ? await CountersignAsync() : request.Survivors.ToDictionary(i => i, _ => request);
+            var shares = await StageAsync(survivors, (i, r) => Sealed(i, SecureStage.Unmask, (g, c) => g.UnmaskAsync(context, r, c)), "unmasking", idOf, dropped, cancellationToken);
+            bytesUp += shares.Values.Sum(s => 36L * ((s?.SelfMaskShares?.Count ?? 0) + (s?.MaskKeyShares?.Count ?? 0)) * 2);
+            Lap(SecureStage.Unmask);
             var sum = aggregator.Unmask(shares);
             var mean = plan.DecodeMean(sum, request.Survivors.Count, SecureRoundPlan.RotationSeed(host.JobId, task.Sequence, task.ModelVersion));
             Lap("sum");
@@ -163,19 +162,19 @@ internal static class SecureRound
     internal static HashSet<int>? PinnedSurvivors(IEnumerable<(int Index, int[]? Set)> reports, int cohort, int minSurvivors,
         Dictionary<int, string> idOf, Dictionary<string, string> dropped)
     {
-        var valid = new List<(int Index, string Set)>();
+        var valid = new List<(int Index, int[] Set)>();
         foreach (var (i, set) in reports)
         {
             if (set is null) continue;
             if (set.Length < minSurvivors || set.Distinct().Count() != set.Length || set.Any(v => v < 1 || v > cohort) || !set.Contains(i))
                 dropped.TryAdd(idOf[i], "dropped out of secure aggregation: it reported an earlier unmasking that cannot have been");
-            else valid.Add((i, string.Join(',', set.Order())));
+            else valid.Add((i, set.Order().ToArray()));
         }
-        var groups = valid.GroupBy(v => v.Set).OrderByDescending(g => g.Count()).ToList();
+        var groups = valid.GroupBy(v => string.Join(',', v.Set)).OrderByDescending(g => g.Count()).ToList();
         if (groups.Count == 0) return null;
         foreach (var (i, _) in groups.Skip(1).SelectMany(g => g))
             dropped.TryAdd(idOf[i], "dropped out of secure aggregation: it reported an earlier unmasking other gateways contradict");
-        return groups[0].Key.Split(',').Select(int.Parse).ToHashSet();
+        return groups[0].First().Set.ToHashSet();
     }
 
     /// <summary>A fresh neighbour graph over <paramref name="members"/> only (each keeps at most k neighbours, as the gateways require).</summary>
