@@ -23,9 +23,8 @@ public sealed class SecAggParticipant : IDisposable
     private readonly X25519Key _cipherKey = SecAggKeyAgreement.NewKeyPair();
     private readonly X25519Key _maskKey = SecAggKeyAgreement.NewKeyPair();
     private readonly byte[] _selfMaskSeed = RandomNumberGenerator.GetBytes(32);
-    /// <summary>Per neighbour, the key its shares travel under both ways and the seed of the pairwise mask (stage 2 derives both: one agreement per key).</summary>
-    private Dictionary<int, (byte[] ShareKey, byte[] MaskSeed)>? _neighbours;
-    private Dictionary<int, SecAggKeys>? _neighbourKeys;
+    /// <summary>Per neighbour, its relayed keys, the key its shares travel under both ways and the seed of the pairwise mask (stage 2 derives both: one agreement per key).</summary>
+    private Dictionary<int, (SecAggKeys Keys, byte[] ShareKey, byte[] MaskSeed)>? _neighbours;
     private Dictionary<int, (ShamirShare SelfMask, ShamirShare MaskKey)>? _held;
     private readonly SecAggIdentity? _identity;
     private int[]? _signedSurvivors;
@@ -75,10 +74,9 @@ public sealed class SecAggParticipant : IDisposable
         if (neighbours.Count < _parameters.Threshold)
             throw new InvalidOperationException($"only {neighbours.Count} neighbours advertised keys, fewer than the threshold {_parameters.Threshold}: the round cannot hide this input");
         if (_identity is not null) CheckSigned(neighbours);
-        _neighbourKeys = neighbours.ToDictionary(k => k.Index);
         _neighbours = [];
         foreach (var k in neighbours) // kept as derived, so Dispose zeroes them even when a later neighbour's key is refused
-            _neighbours[k.Index] = (SecAggKeyAgreement.Derive(_cipherKey, k.CipherPublicKey, "share", _parameters.Context, _index, k.Index),
+            _neighbours[k.Index] = (k, SecAggKeyAgreement.Derive(_cipherKey, k.CipherPublicKey, "share", _parameters.Context, _index, k.Index),
                 SecAggKeyAgreement.Derive(_maskKey, k.MaskPublicKey, "mask", _parameters.Context, _index, k.Index));
         var points = neighbours.Select(k => k.Index).ToArray();
         var scalar = _maskKey.ExportPrivateKey();
@@ -196,7 +194,7 @@ public sealed class SecAggParticipant : IDisposable
         foreach (var (v, signature) in request.Signatures ?? new Dictionary<int, byte[]>())
         {
             if (!_held!.ContainsKey(v) || !_signedSurvivors!.Contains(v)) continue; // not a surviving neighbour: not this gateway's to check
-            var keys = _neighbourKeys![v];
+            var keys = _neighbours![v].Keys;
             if (signature is null || !_identity!.Verifier.Verify(keys.Owner!, keys.Signer!, SecAggSigned.Survivors(_parameters.Context, keys, _signedSurvivors!), signature))
                 throw new InvalidDataException($"neighbour {v}'s signature of the survivor set does not verify: nothing is revealed");
             valid++;
@@ -216,7 +214,7 @@ public sealed class SecAggParticipant : IDisposable
         _cipherKey.Dispose();
         _maskKey.Dispose();
         CryptographicOperations.ZeroMemory(_selfMaskSeed);
-        foreach (var (shareKey, maskSeed) in _neighbours?.Values ?? Enumerable.Empty<(byte[], byte[])>())
+        foreach (var (_, shareKey, maskSeed) in _neighbours?.Values ?? Enumerable.Empty<(SecAggKeys, byte[], byte[])>())
         {
             CryptographicOperations.ZeroMemory(shareKey);
             CryptographicOperations.ZeroMemory(maskSeed);
