@@ -25,21 +25,20 @@ public sealed class SecAggKeysConverter : IConverter<SecAggKeys, SecAggKeysSurro
 }
 
 [GenerateSerializer, Immutable, Alias("fedgrains.secagg-share")]
-public readonly struct EncryptedShareSurrogate(int from, int to, byte[] nonce, byte[] ciphertext, byte[] tag)
+public readonly struct EncryptedShareSurrogate(int from, int to, byte[] ciphertext, byte[] tag)
 {
     [Id(0)] public readonly int From = from;
     [Id(1)] public readonly int To = to;
-    [Id(2)] public readonly byte[] Nonce = nonce;
-    [Id(3)] public readonly byte[] Ciphertext = ciphertext;
-    [Id(4)] public readonly byte[] Tag = tag;
+    [Id(2)] public readonly byte[] Ciphertext = ciphertext;
+    [Id(3)] public readonly byte[] Tag = tag;
 }
 
 [RegisterConverter]
 public sealed class EncryptedShareConverter : IConverter<EncryptedShare, EncryptedShareSurrogate>
 {
-    public EncryptedShare ConvertFromSurrogate(in EncryptedShareSurrogate s) => new(s.From, s.To, s.Nonce, s.Ciphertext, s.Tag);
+    public EncryptedShare ConvertFromSurrogate(in EncryptedShareSurrogate s) => new(s.From, s.To, s.Ciphertext, s.Tag);
 
-    public EncryptedShareSurrogate ConvertToSurrogate(in EncryptedShare e) => new(e.From, e.To, e.Nonce, e.Ciphertext, e.Tag);
+    public EncryptedShareSurrogate ConvertToSurrogate(in EncryptedShare e) => new(e.From, e.To, e.Ciphertext, e.Tag);
 }
 
 [GenerateSerializer, Immutable, Alias("fedgrains.secagg-unmask-request")]

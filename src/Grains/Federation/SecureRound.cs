@@ -83,7 +83,7 @@ internal static class SecureRound
                 dropped.TryAdd(a.Received.Id, $"left out of this attempt of round {task.Sequence}: an earlier attempt's unmasking covered the {earlier.Count} gateways it had then, and no other sum of the same deltas may be unmasked");
         var advertised = answers.Where(a => a.Keys is not null && !dropped.ContainsKey(a.Received.Id)).ToDictionary(a => index[a.Received.Id], a => a.Keys!);
         foreach (var a in answers.Where(a => a.Keys is null)) dropped[a.Received.Id] = a.Received.Error ?? a.Received.Update?.RefusedReason ?? "no keys";
-        bytesUp += advertised.Values.Sum(k => (long)(k.CipherPublicKey?.Length ?? 0) + (k.MaskPublicKey?.Length ?? 0));
+        bytesUp += advertised.Values.Sum(k => k.WireBytes);
 
         try
         {
@@ -101,7 +101,7 @@ internal static class SecureRound
             var sent = await StageAsync(keys, (i, k) => Sealed(i, SecureStage.Share, (g, c) => g.ShareKeysAsync(context, k, c)), "sharing keys", idOf, dropped, cancellationToken);
             Lap(SecureStage.Share);
             var routed = aggregator.RouteShares(sent); // only well-formed, complete share lists are routed
-            bytesUp += routed.Values.Sum(s => s.Sum(e => (long)(e.Ciphertext?.Length ?? 0) + (e.Nonce?.Length ?? 0) + (e.Tag?.Length ?? 0)));
+            bytesUp += routed.Values.Sum(s => s.Sum(e => e.WireBytes));
             SetAside(aggregator.Dropouts.BeforeShares.Where(sent.ContainsKey), "it did not send exactly one share to every neighbour");
             // Unpacked as it arrives: a gateway whose bytes are not the round's vector dropped (StageAsync).
             var masked = await StageAsync(routed, async (i, s) => ModularArithmetic.Unpack(await Sealed(i, SecureStage.Mask, (g, c) => g.MaskInputAsync(context, s, c)), plan.Length, plan.Encoding.Bits),
@@ -127,7 +127,7 @@ internal static class SecureRound
             var signed = verifier is not null && request.Survivors.All(i => advertised[i].Signature is not null);
             var survivors = signed ? await CountersignAsync() : request.Survivors.ToDictionary(i => i, _ => request);
             var shares = await StageAsync(survivors, (i, r) => Sealed(i, SecureStage.Unmask, (g, c) => g.UnmaskAsync(context, r, c)), "unmasking", idOf, dropped, cancellationToken);
-            bytesUp += shares.Values.Sum(s => 36L * ((s?.SelfMaskShares?.Count ?? 0) + (s?.MaskKeyShares?.Count ?? 0)) * 2);
+            bytesUp += shares.Values.Sum(s => s?.WireBytes ?? 0);
             Lap(SecureStage.Unmask);
             var sum = aggregator.Unmask(shares);
             var mean = plan.DecodeMean(sum, request.Survivors.Count, SecureRoundPlan.RotationSeed(host.JobId, task.Sequence, task.ModelVersion));

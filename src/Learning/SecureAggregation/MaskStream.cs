@@ -3,7 +3,7 @@ using System.Security.Cryptography;
 
 namespace FedGrains.Learning.SecureAggregation;
 
-/// <summary>Expands a 32-byte seed into a pseudorandom mask of values uniform mod 2^bits (AES-256 in counter mode).</summary>
+/// <summary>Expands a 16- or 32-byte seed into a pseudorandom mask of values uniform mod 2^bits (AES-128 or AES-256 in counter mode).</summary>
 /// <remarks>
 /// .NET has no AES-CTR type; counter mode is AES-ECB over consecutive counter blocks, which <see cref="Aes.EncryptEcb(ReadOnlySpan{byte}, PaddingMode)"/>
 /// does in one call. Each 16-byte block gives four 32-bit words; keeping the low <c>bits</c> bits of a uniform word is
@@ -14,7 +14,7 @@ public static class MaskStream
     /// <summary>The mask for <paramref name="length"/> values mod 2^<paramref name="bits"/>.</summary>
     public static uint[] Expand(ReadOnlySpan<byte> seed, int length, int bits)
     {
-        if (seed.Length != 32) throw new ArgumentException("a mask seed is 32 bytes");
+        if (seed.Length is not (16 or 32)) throw new ArgumentException($"a mask seed is 16 or 32 bytes, got {seed.Length}");
         var mask = new uint[length];
         int blocks = (length + 3) / 4;
         var counters = new byte[blocks * 16];

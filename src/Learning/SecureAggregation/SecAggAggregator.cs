@@ -144,7 +144,7 @@ public sealed class SecAggAggregator
             var maskedNeighbours = _graph[v].Where(survivors.Contains).ToArray();
             if (maskedNeighbours.Length == 0) continue;
             var scalar = Recover(keyShares, v, "mask key", "the public key it advertised", s => MatchesMaskKey(s, v));
-            using var key = SecAggKeyAgreement.FromPrivateKey(scalar, _keys![v].MaskPublicKey);
+            using var key = SecAggKeyAgreement.MaskKeyPair(scalar, _keys![v].MaskPublicKey);
             System.Security.Cryptography.CryptographicOperations.ZeroMemory(scalar);
             foreach (var u in maskedNeighbours)
             {
@@ -170,7 +170,7 @@ public sealed class SecAggAggregator
     {
         try
         {
-            using var _ = SecAggKeyAgreement.FromPrivateKey(scalar, _keys![owner].MaskPublicKey);
+            using var _ = SecAggKeyAgreement.MaskKeyPair(scalar, _keys![owner].MaskPublicKey);
             return true;
         }
         catch (System.Security.Cryptography.CryptographicException) { return false; }
@@ -199,8 +199,8 @@ public sealed class SecAggAggregator
         foreach (var subset in Subsets(held, t, new Random(System.Security.Cryptography.RandomNumberGenerator.GetInt32(int.MaxValue))).Take(Math.Max(1, MaxRebuildWork / (t * t))))
         {
             byte[] secret;
-            try { secret = ShamirSharing.Combine(subset, 32, t); }
-            catch (ArgumentException) { continue; } // a malformed share, or one that rebuilds no 32-byte secret
+            try { secret = ShamirSharing.Combine(subset, t); }
+            catch (ArgumentException) { continue; } // a malformed share
             if (matches(secret)) return secret;
             System.Security.Cryptography.CryptographicOperations.ZeroMemory(secret);
         }

@@ -11,14 +11,25 @@ internal static class SecAggKeyAgreement
     /// <summary>A public key a neighbour can agree with: 32 bytes, not a low-order point (that would give it the all-zero secret).</summary>
     public static bool IsValidPublicKey(byte[]? publicKey) => publicKey is { Length: X25519Key.KeyBytes } && !X25519Key.IsLowOrder(publicKey);
 
-    /// <summary>A key pair rebuilt from a recovered private key, if it is the one behind the advertised public key.</summary>
-    /// <exception cref="CryptographicException">It is not.</exception>
-    public static X25519Key FromPrivateKey(byte[] privateKey, byte[] publicKey)
+    /// <summary>
+    /// The mask key pair of a 16-byte Shamir secret (its X25519 private key is HKDF-SHA256 of it): the secret, not
+    /// the 32-byte private key, is what is shared, so every share stays one 16-byte field element.
+    /// </summary>
+    public static X25519Key MaskKeyPair(ReadOnlySpan<byte> secret)
     {
-        var key = new X25519Key(privateKey);
+        var privateKey = HKDF.DeriveKey(HashAlgorithmName.SHA256, secret.ToArray(), X25519Key.KeyBytes, salt: null, "fedgrains-secagg/mask-key"u8.ToArray());
+        try { return new X25519Key(privateKey); }
+        finally { CryptographicOperations.ZeroMemory(privateKey); }
+    }
+
+    /// <summary>The mask key pair rebuilt from a recovered secret, if it is the one behind the advertised public key.</summary>
+    /// <exception cref="CryptographicException">It is not.</exception>
+    public static X25519Key MaskKeyPair(byte[] secret, byte[] publicKey)
+    {
+        var key = MaskKeyPair(secret);
         if (CryptographicOperations.FixedTimeEquals(key.PublicKey, publicKey)) return key;
         key.Dispose();
-        throw new CryptographicException("the recovered private key does not belong to the advertised public key");
+        throw new CryptographicException("the recovered secret does not give the advertised public key");
     }
 
     /// <summary>

@@ -27,11 +27,16 @@ public sealed record SecAggParameters(int Bits, int Threshold, int Neighbours, i
 /// when the gateway has an identity: its gateway id, its signer and the signature.
 /// </summary>
 public sealed record SecAggKeys(int Index, byte[] CipherPublicKey, byte[] MaskPublicKey, byte[] SelfMaskCommitment,
-    string? Owner = null, byte[]? Signer = null, byte[]? Signature = null);
+    string? Owner = null, byte[]? Signer = null, byte[]? Signature = null)
+{
+    /// <summary>Its size on the wire: the index, both keys, the commitment and, when signed, owner, signer and signature.</summary>
+    public long WireBytes => sizeof(int) + (CipherPublicKey?.Length ?? 0) + (MaskPublicKey?.Length ?? 0) + (SelfMaskCommitment?.Length ?? 0)
+        + System.Text.Encoding.UTF8.GetByteCount(Owner ?? "") + (Signer?.Length ?? 0) + (Signature?.Length ?? 0);
+}
 
 /// <summary>
 /// SHA-256 over the round's context, the owner's index and its self-mask seed: binding (a different seed would need a
-/// SHA-256 collision) and, with a 256-bit random seed, hiding. Fixed by the gateway before any share is sent.
+/// SHA-256 collision) and, with a random 127-bit seed (a Shamir field element), hiding: guessing it is a 2^127 search. Fixed by the gateway before any share is sent.
 /// </summary>
 public static class SelfMaskCommitment
 {
@@ -39,8 +44,15 @@ public static class SelfMaskCommitment
         System.Security.Cryptography.SHA256.HashData([.. "fedgrains.secagg.self-mask|"u8, .. context, .. BitConverter.GetBytes(owner), .. seed]);
 }
 
-/// <summary>A gateway's Shamir shares for one neighbour, AES-GCM-encrypted to it; the federation only relays it.</summary>
-public sealed record EncryptedShare(int From, int To, byte[] Nonce, byte[] Ciphertext, byte[] Tag);
+/// <summary>
+/// A gateway's two Shamir shares for one neighbour, AES-GCM-encrypted to it; the federation only relays it. No nonce
+/// travels: the key is the pair's for this round only, and the nonce is the direction (from, to), so it is never reused.
+/// </summary>
+public sealed record EncryptedShare(int From, int To, byte[] Ciphertext, byte[] Tag)
+{
+    /// <summary>Its size on the wire: ciphertext, tag and the receiver's index (the sender is the caller).</summary>
+    public long WireBytes => (Ciphertext?.Length ?? 0) + (Tag?.Length ?? 0) + sizeof(int);
+}
 
 /// <summary>
 /// The federation's request after the masked inputs: self-mask shares of the survivors, mask-key shares of the
@@ -50,4 +62,8 @@ public sealed record EncryptedShare(int From, int To, byte[] Nonce, byte[] Ciphe
 public sealed record UnmaskRequest(IReadOnlyList<int> Survivors, IReadOnlyList<int> Dropped, IReadOnlyDictionary<int, byte[]>? Signatures = null);
 
 /// <summary>A gateway's answer to an <see cref="UnmaskRequest"/>, keyed by the gateway each share belongs to.</summary>
-public sealed record UnmaskShares(int From, IReadOnlyDictionary<int, ShamirShare> SelfMaskShares, IReadOnlyDictionary<int, ShamirShare> MaskKeyShares);
+public sealed record UnmaskShares(int From, IReadOnlyDictionary<int, ShamirShare> SelfMaskShares, IReadOnlyDictionary<int, ShamirShare> MaskKeyShares)
+{
+    /// <summary>Its size on the wire: per share, the owner's index and the 16-byte value (the point is the sender's index).</summary>
+    public long WireBytes => ((SelfMaskShares?.Count ?? 0) + (MaskKeyShares?.Count ?? 0)) * (long)(sizeof(int) + ShamirSharing.SecretBytes);
+}

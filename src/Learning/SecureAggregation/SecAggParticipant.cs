@@ -21,8 +21,10 @@ public sealed class SecAggParticipant : IDisposable
     private readonly int _index;
     private readonly SecAggParameters _parameters;
     private readonly X25519Key _cipherKey = SecAggKeyAgreement.NewKeyPair();
-    private readonly X25519Key _maskKey = SecAggKeyAgreement.NewKeyPair();
-    private readonly byte[] _selfMaskSeed = RandomNumberGenerator.GetBytes(32);
+    /// <summary>The mask key is made from a field-sized secret, so the secret (not the 32-byte private key) is what is shared.</summary>
+    private readonly byte[] _maskKeySecret = ShamirSharing.NewSecret();
+    private readonly X25519Key _maskKey;
+    private readonly byte[] _selfMaskSeed = ShamirSharing.NewSecret();
     /// <summary>Per neighbour, its relayed keys, the key its shares travel under both ways and the seed of the pairwise mask (stage 2 derives both: one agreement per key).</summary>
     private Dictionary<int, (SecAggKeys Keys, byte[] ShareKey, byte[] MaskSeed)>? _neighbours;
     private Dictionary<int, (ShamirShare SelfMask, ShamirShare MaskKey)>? _held;
@@ -43,6 +45,7 @@ public sealed class SecAggParticipant : IDisposable
     /// </param>
     public SecAggParticipant(int index, SecAggParameters parameters, SecAggIdentity? identity = null)
     {
+        _maskKey = SecAggKeyAgreement.MaskKeyPair(_maskKeySecret);
         if (index < 1) { Dispose(); throw new ArgumentOutOfRangeException(nameof(index), index, "cohort indices start at 1"); }
         try { parameters.Check(); }
         catch (ArgumentException) { Dispose(); throw; }
@@ -79,18 +82,15 @@ public sealed class SecAggParticipant : IDisposable
             _neighbours[k.Index] = (k, SecAggKeyAgreement.Derive(_cipherKey, k.CipherPublicKey, "share", _parameters.Context, _index, k.Index),
                 SecAggKeyAgreement.Derive(_maskKey, k.MaskPublicKey, "mask", _parameters.Context, _index, k.Index));
         var points = neighbours.Select(k => k.Index).ToArray();
-        var scalar = _maskKey.ExportPrivateKey();
         var selfShares = ShamirSharing.Split(_selfMaskSeed, _parameters.Threshold, points);
-        var keyShares = ShamirSharing.Split(scalar, _parameters.Threshold, points);
-        CryptographicOperations.ZeroMemory(scalar);
+        var keyShares = ShamirSharing.Split(_maskKeySecret, _parameters.Threshold, points);
         var sent = new EncryptedShare[points.Length];
         for (int i = 0; i < points.Length; i++)
         {
-            var plaintext = new byte[8 + selfShares[i].Y.Length + keyShares[i].Y.Length];
-            BinaryPrimitives.WriteInt32BigEndian(plaintext, _index);
-            BinaryPrimitives.WriteInt32BigEndian(plaintext.AsSpan(4), points[i]);
-            selfShares[i].Y.CopyTo(plaintext, 8);
-            keyShares[i].Y.CopyTo(plaintext, 8 + selfShares[i].Y.Length);
+            // Just the two field elements: who sent it to whom is bound by the AAD and the nonce, not repeated inside.
+            var plaintext = new byte[2 * ShamirSharing.SecretBytes];
+            selfShares[i].Y.CopyTo(plaintext, 0);
+            keyShares[i].Y.CopyTo(plaintext, ShamirSharing.SecretBytes);
             sent[i] = Encrypt(points[i], plaintext);
             CryptographicOperations.ZeroMemory(selfShares[i].Y);
             CryptographicOperations.ZeroMemory(keyShares[i].Y);
@@ -214,6 +214,7 @@ public sealed class SecAggParticipant : IDisposable
         _cipherKey.Dispose();
         _maskKey.Dispose();
         CryptographicOperations.ZeroMemory(_selfMaskSeed);
+        CryptographicOperations.ZeroMemory(_maskKeySecret);
         foreach (var (_, shareKey, maskSeed) in _neighbours?.Values ?? Enumerable.Empty<(SecAggKeys, byte[], byte[])>())
         {
             CryptographicOperations.ZeroMemory(shareKey);
@@ -229,32 +230,47 @@ public sealed class SecAggParticipant : IDisposable
 
     private EncryptedShare Encrypt(int to, byte[] plaintext)
     {
-        var nonce = RandomNumberGenerator.GetBytes(AesGcm.NonceByteSizes.MaxSize);
         var ciphertext = new byte[plaintext.Length];
-        var tag = new byte[AesGcm.TagByteSizes.MaxSize];
-        using (var aes = new AesGcm(_neighbours![to].ShareKey, tag.Length)) aes.Encrypt(nonce, plaintext, ciphertext, tag, Envelope(_index, to));
+        var tag = new byte[TagBytes];
+        using (var aes = new AesGcm(_neighbours![to].ShareKey, tag.Length)) aes.Encrypt(Nonce(_index, to), plaintext, ciphertext, tag, Envelope(_index, to));
         CryptographicOperations.ZeroMemory(plaintext);
-        return new EncryptedShare(_index, to, nonce, ciphertext, tag);
+        return new EncryptedShare(_index, to, ciphertext, tag);
     }
 
     private (ShamirShare, ShamirShare) Decrypt(EncryptedShare share)
     {
-        if (share.Nonce is null || share.Tag is null || share.Ciphertext is not { Length: 8 + 2 * ShamirSharing.FieldBytes })
-            throw new InvalidDataException($"the share from gateway {share.From} is malformed (a share holds {8 + 2 * ShamirSharing.FieldBytes} bytes)");
+        if (share.Tag is not { Length: TagBytes } || share.Ciphertext is not { Length: 2 * ShamirSharing.SecretBytes })
+            throw new InvalidDataException($"the share from gateway {share.From} is malformed (a share holds {2 * ShamirSharing.SecretBytes} bytes and a {TagBytes}-byte tag)");
         var plaintext = new byte[share.Ciphertext.Length];
         try
         {
-            using var aes = new AesGcm(_neighbours![share.From].ShareKey, AesGcm.TagByteSizes.MaxSize);
-            aes.Decrypt(share.Nonce, share.Ciphertext, share.Tag, plaintext, Envelope(share.From, _index));
+            using var aes = new AesGcm(_neighbours![share.From].ShareKey, TagBytes);
+            aes.Decrypt(Nonce(share.From, _index), share.Ciphertext, share.Tag, plaintext, Envelope(share.From, _index));
         }
         catch (Exception e) when (e is CryptographicException or ArgumentException)
         {
             throw new InvalidDataException($"the share from gateway {share.From} does not decrypt: it was altered, or made for another round");
         }
-        int half = (plaintext.Length - 8) / 2;
-        if (BinaryPrimitives.ReadInt32BigEndian(plaintext) != share.From || BinaryPrimitives.ReadInt32BigEndian(plaintext.AsSpan(4)) != _index)
-            throw new InvalidDataException($"the share from gateway {share.From} names other parties inside");
-        return (new ShamirShare(_index, plaintext[8..(8 + half)]), new ShamirShare(_index, plaintext[(8 + half)..]));
+        var selfMask = new ShamirShare(_index, plaintext[..ShamirSharing.SecretBytes]);
+        var maskKey = new ShamirShare(_index, plaintext[ShamirSharing.SecretBytes..]);
+        CryptographicOperations.ZeroMemory(plaintext);
+        if (!ShamirSharing.InField(selfMask.Y) || !ShamirSharing.InField(maskKey.Y))
+            throw new InvalidDataException($"the share from gateway {share.From} is not a field element");
+        return (selfMask, maskKey);
+    }
+
+    private const int TagBytes = 16;
+
+    /// <summary>
+    /// The AES-GCM nonce: the direction (from, to). The share key is this pair's for this round and attempt only
+    /// (derived with the round's context) and each direction encrypts once, so a nonce is never used twice under a key.
+    /// </summary>
+    private static byte[] Nonce(int from, int to)
+    {
+        var nonce = new byte[12];
+        BinaryPrimitives.WriteInt32BigEndian(nonce, from);
+        BinaryPrimitives.WriteInt32BigEndian(nonce.AsSpan(4), to);
+        return nonce;
     }
 
     private byte[] Envelope(int from, int to)

@@ -21,7 +21,6 @@ public sealed partial class X25519Key : IDisposable
     private const int NidX25519 = 1034; // EVP_PKEY_X25519
 
     private readonly SafeEvpPKey _key;
-    private readonly byte[] _private;
 
     /// <summary>The 32-byte public key (RFC 7748's u-coordinate).</summary>
     public byte[] PublicKey { get; }
@@ -38,8 +37,6 @@ public sealed partial class X25519Key : IDisposable
     public X25519Key(ReadOnlySpan<byte> privateKey)
     {
         if (privateKey.Length != KeyBytes) throw new ArgumentException($"an X25519 private key is {KeyBytes} bytes, got {privateKey.Length}");
-        _private = GC.AllocateArray<byte>(KeyBytes, pinned: true); // not moved (and left behind) by the GC
-        privateKey.CopyTo(_private);
         _key = EVP_PKEY_new_raw_private_key(NidX25519, IntPtr.Zero, privateKey, (nuint)KeyBytes);
         PublicKey = new byte[KeyBytes];
         nuint length = KeyBytes;
@@ -79,11 +76,6 @@ public sealed partial class X25519Key : IDisposable
         }.Select(Convert.FromHexString),
     ];
 
-    /// <summary>The private key, to be Shamir-shared (the mask key) and zeroed by the caller.</summary>
-    public byte[] ExportPrivateKey() => _disposed ? throw new ObjectDisposedException(nameof(X25519Key)) : _private.ToArray();
-
-    private bool _disposed;
-
     /// <summary>The 32-byte shared secret with <paramref name="peerPublicKey"/> (not yet a key: run it through a KDF).</summary>
     /// <exception cref="InvalidDataException">The peer key is not 32 bytes, or is a low-order point (all-zero secret).</exception>
     public byte[] Agree(ReadOnlySpan<byte> peerPublicKey)
@@ -106,12 +98,7 @@ public sealed partial class X25519Key : IDisposable
         return secret;
     }
 
-    public void Dispose()
-    {
-        _disposed = true;
-        _key.Dispose();
-        CryptographicOperations.ZeroMemory(_private);
-    }
+    public void Dispose() => _key.Dispose();
 
     private static SafeEvpPKey Checked(SafeEvpPKey key, string what) => key.IsInvalid ? throw Failure(what) : key;
 

@@ -263,10 +263,17 @@ public sealed class SecAggProtocolTests
         var shared = "4a5d9d5ba4ce2de1728e3bf480350f25e07e21c947d19e3376f09b3c1e161742";
         Assert.Equal(shared, Convert.ToHexStringLower(alice.Agree(bob.PublicKey)));
         Assert.Equal(shared, Convert.ToHexStringLower(bob.Agree(alice.PublicKey)));
-        // A private key rebuilt from its 32 bytes is the same key; another key's public half is refused.
-        using var rebuilt = SecAggKeyAgreement.FromPrivateKey(alice.ExportPrivateKey(), alice.PublicKey);
-        Assert.Equal(shared, Convert.ToHexStringLower(rebuilt.Agree(bob.PublicKey)));
-        Assert.Throws<System.Security.Cryptography.CryptographicException>(() => SecAggKeyAgreement.FromPrivateKey(alice.ExportPrivateKey(), bob.PublicKey));
+    }
+
+    [Fact]
+    public void A_mask_key_rebuilt_from_its_shared_secret_is_the_same_key_and_another_keys_public_half_is_refused()
+    {
+        var secret = ShamirSharing.NewSecret();
+        using var mask = SecAggKeyAgreement.MaskKeyPair(secret);
+        using var other = SecAggKeyAgreement.MaskKeyPair(ShamirSharing.NewSecret());
+        using var rebuilt = SecAggKeyAgreement.MaskKeyPair(secret, mask.PublicKey.ToArray());
+        Assert.Equal(mask.Agree(other.PublicKey), rebuilt.Agree(other.PublicKey));
+        Assert.Throws<System.Security.Cryptography.CryptographicException>(() => SecAggKeyAgreement.MaskKeyPair(secret, other.PublicKey.ToArray()));
     }
 
     [Fact]
