@@ -37,7 +37,7 @@ internal static class ClusterCommands
             JobSpecValidator.Validate(spec);
             var id = r.GetValue(jobId) ?? JobIds.New();
             var status = await Submission.SubmitAsync(client.GetGrain<IFederationGrain>(id), spec, ct);
-            AnsiConsole.MarkupLineInterpolated($"submitted: {status.State}, {status.TotalRounds} rounds");
+            AnsiConsole.MarkupLineInterpolated($"submitted: {status.State}, {status.TotalRounds} rounds, {JobOptions.ModelSummary(spec)}");
             Console.WriteLine(id);
             return 0;
         }));

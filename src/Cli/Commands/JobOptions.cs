@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.CommandLine;
 using FedGrains.Learning.Datasets;
 using FedGrains.Learning.Jobs;
@@ -19,7 +20,7 @@ internal sealed class JobOptions
     public readonly Option<string?> DataDir = new("--data-dir") { Description = "Folder with the Fashion-MNIST idx files (default $FEDGRAINS_DATA, then /usr/share/datasets/fashion-mnist)." };
     public readonly Option<string?> Partition = new("--partition") { Description = "How gateways split the shared dataset: iid or dirichlet (label skew) (default iid)." };
     public readonly Option<double?> Alpha = new("--dirichlet-alpha") { Description = "Label-skew concentration for --partition dirichlet, > 0; smaller is more skewed (default 0.5)." };
-    public readonly Option<string?> Model = new("--model") { Description = "mlp, cnn (tanh CNN for 28x28 images; fashion-mnist only) or text (token embedding, then an MLP; needs --dataset synthetic-text) (default mlp)." };
+    public readonly Option<string?> Model = new("--model") { Description = "mlp, cnn (tanh CNN for 28x28 images; fashion-mnist only), text (token embedding, then an MLP; needs --dataset synthetic-text), or layers (the --spec file's model.layers) (default mlp, or layers when the spec lists them)." };
     public readonly Option<string?> Activation = new("--activation") { Description = "MLP activation: relu or tanh; unused by cnn and text (default relu)." };
     public readonly Option<string?> Hidden = new("--hidden") { Description = "Hidden widths of the mlp (and text) model, e.g. 256 or 512,128; none for a linear model (default 256)." };
     public readonly Option<string?> Features = new("--features") { Description = "pixels or scattering (ScatterNet features, Tramer & Boneh 2021; fashion-mnist only; no privacy cost) (default pixels)." };
@@ -97,6 +98,13 @@ internal sealed class JobOptions
                 ProximalMu = r.GetValue(ProximalMu) ?? h.ProximalMu,
             },
         };
+    }
+
+    /// <summary>What a job trains, as the run and submit commands say it: "mlp model, 203,530 parameters".</summary>
+    public static string ModelSummary(JobSpec spec)
+    {
+        var (shape, classes) = spec.Dataset.Geometry();
+        return string.Create(CultureInfo.InvariantCulture, $"{spec.Model.KindOrDefault} model, {ModelSize.Parameters(spec.Model, shape, classes):N0} parameters");
     }
 
     private static int[] ParseWidths(string text)

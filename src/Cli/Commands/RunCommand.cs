@@ -56,7 +56,7 @@ internal static class RunCommand
     {
         var stopwatch = Stopwatch.StartNew();
         var database = Path.Combine(outputDir, "state", "fedgrains.db");
-        AnsiConsole.MarkupLineInterpolated($"job [bold]{jobId}[/]: {spec.Model.Kind} on {spec.Dataset.Kind}, {spec.ResolveGateways().Count} gateways, {spec.Rounds} rounds, epsilon <= {spec.Privacy.TargetEpsilon} per gateway (delta {spec.Privacy.Delta}, noise level {spec.Privacy.NoiseLevel})");
+        AnsiConsole.MarkupLineInterpolated($"job [bold]{jobId}[/]: {JobOptions.ModelSummary(spec)} on {spec.Dataset.Kind}, {spec.ResolveGateways().Count} gateways, {spec.Rounds} rounds, epsilon <= {spec.Privacy.TargetEpsilon} per gateway (delta {spec.Privacy.Delta}, noise level {spec.Privacy.NoiseLevel})");
         RunReport report;
         try
         {

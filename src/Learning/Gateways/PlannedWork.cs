@@ -26,7 +26,7 @@ public sealed record PlannedWork(string NoiseLevel, double NoiseMultiplier, doub
             : double.PositiveInfinity;
         long parameters = ModelSize.Parameters(spec.Model, exampleShape, classes);
         return new PlannedWork(privacy.NoiseLevel, plan.Settings.NoiseMultiplier, plan.Settings.SampleRate, epsilon, privacy.Delta,
-            spec.Model.Kind, parameters, spec.Aggregation.Secure.Enabled, PlannedSecureSumEpsilon(spec, parameters));
+            spec.Model.KindOrDefault, parameters, spec.Aggregation.Secure.Enabled, PlannedSecureSumEpsilon(spec, parameters));
     }
 
     private static double? PlannedSecureSumEpsilon(JobSpec spec, long parameters) =>

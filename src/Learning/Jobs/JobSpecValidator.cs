@@ -1,4 +1,5 @@
 using FedGrains.Learning.Aggregation;
+using FedGrains.Learning.Models;
 using FedGrains.Learning.SecureAggregation;
 using FedGrains.Learning.Training;
 
@@ -12,13 +13,7 @@ public static class JobSpecValidator
         var p = new List<string>();
         if (spec.Rounds < 1) p.Add($"rounds: {spec.Rounds} must be >= 1.");
         if (spec.RoundTimeoutSeconds is <= 0 or > 86400) p.Add($"round_timeout_seconds: {spec.RoundTimeoutSeconds} must be in (0, 86400].");
-        if (spec.Model.Kind is not ("mlp" or "cnn" or "text")) p.Add($"model.kind: '{spec.Model.Kind}' is not known; use \"mlp\", \"cnn\" or \"text\".");
-        if ((spec.Model.Kind == "text") != (spec.Dataset.Kind == "synthetic-text"))
-            p.Add($"model.kind: \"text\" and dataset.kind \"synthetic-text\" go together (token ids); got model '{spec.Model.Kind}' with dataset '{spec.Dataset.Kind}'.");
-        else if (spec.Model.Kind == "text" && spec.Model.Vocabulary < spec.Dataset.SyntheticVocabulary)
-            p.Add($"model.vocabulary: {spec.Model.Vocabulary} is smaller than dataset.synthetic_vocabulary ({spec.Dataset.SyntheticVocabulary}); the embedding must cover every token id.");
-        if (spec.Model.Hidden is { } hidden && hidden.Any(h => h < 1))
-            p.Add("model.hidden: layer widths must be >= 1, e.g. [256]; [] is a linear model.");
+        ModelProblems(spec, p);
 
         var d = spec.Dataset;
         if (d.Kind is not ("fashion-mnist" or "synthetic" or "synthetic-text")) p.Add($"dataset.kind: '{d.Kind}' is not known; use \"fashion-mnist\", \"synthetic\" or \"synthetic-text\".");
@@ -34,7 +29,7 @@ public static class JobSpecValidator
             p.Add($"dataset.synthetic_sequence_length must be >= 1 and synthetic_vocabulary at least 5 x classes + 1 ({d.SyntheticClasses * 5 + 1}).");
         if (d.Kind is "synthetic" or "synthetic-text" && (d.SyntheticTrainExamples < 1 || d.SyntheticTestExamples < 1 || d.SyntheticFeatures < 1 || d.SyntheticClasses < 2))
             p.Add("dataset.synthetic_*: example counts and features must be >= 1 and classes >= 2.");
-        if (spec.Model.Kind == "cnn" && d.Kind != "fashion-mnist") p.Add("model.kind: \"cnn\" needs 28x28 images; use \"mlp\" with the synthetic dataset.");
+        if (spec.Model.KindOrDefault == "cnn" && d.Kind != "fashion-mnist") p.Add("model.kind: \"cnn\" needs 28x28 images; use \"mlp\" with the synthetic dataset, or give model.layers.");
 
         if (spec.Gateways is { Count: 0 })
             p.Add("gateways: [] lists no gateway; list at least one, or leave gateways out to use gateway_count.");
@@ -116,6 +111,43 @@ public static class JobSpecValidator
     }
 
     /// <summary>An id a person can read, a key and a file name can hold: 1-64 letters, digits, '-', '_' or '.', not only dots.</summary>
+    // The model: a preset kind or a layer list, whose shapes must fit the data (known from the spec: every site's data
+    // must match the job's dataset shape), and token models go with token data.
+    private static void ModelProblems(JobSpec spec, List<string> p)
+    {
+        int before = p.Count;
+        var m = spec.Model;
+        var kind = m.KindOrDefault;
+        if (kind is not ("mlp" or "cnn" or "text" or "layers"))
+            p.Add($"model.kind: '{Shown(kind)}' is not known; use \"mlp\", \"cnn\", \"text\", or give model.layers (kind \"layers\").");
+        if (m.Layers is not null && kind != "layers")
+            p.Add($"model.layers: given with model.kind '{Shown(kind)}', which is a preset with its own layers; leave model.kind out (or set it to \"layers\") to train the list.");
+        if (kind == "layers")
+        {
+            if (m.Layers is null) p.Add("model.kind: \"layers\" needs model.layers, e.g. [{\"type\": \"flatten\"}, {\"type\": \"linear\", \"out\": 10}].");
+            if (m.Hidden is not null) p.Add("model.hidden: sizes the presets only; with model.layers give each layer's \"out\" in the list.");
+            if (m.Layers is { } layers) p.AddRange(ModelLayout.Problems(layers));
+        }
+        if (m.Hidden is { } hidden && hidden.Any(h => h < 1))
+            p.Add("model.hidden: layer widths must be >= 1, e.g. [256]; [] is a linear model.");
+        var embedding = kind == "layers" ? m.Layers?.FirstOrDefault(l => l?.Type == "embedding") : null;
+        bool tokens = kind == "text" || embedding is not null;
+        if (tokens != (spec.Dataset.Kind == "synthetic-text"))
+            p.Add(tokens
+                ? $"model: an embedding reads token ids, which only dataset.kind \"synthetic-text\" gives; dataset '{Shown(spec.Dataset.Kind)}' gives features: use model.kind \"mlp\" or a list without embedding."
+                : $"dataset.kind: \"synthetic-text\" gives token ids, which only an embedding reads: use model.kind \"text\" or a list that starts with an embedding.");
+        else if (tokens && (embedding?.Vocabulary ?? m.Vocabulary) is var vocabulary && vocabulary < spec.Dataset.SyntheticVocabulary)
+            p.Add($"{(embedding is null ? "model.vocabulary" : "model.layers[0].vocabulary")}: {vocabulary} is smaller than dataset.synthetic_vocabulary ({spec.Dataset.SyntheticVocabulary}); the embedding must cover every token id.");
+        // With the fields sound, the shapes: each layer must fit its input and the last must give one score per class.
+        bool known = spec.Dataset.Kind is "fashion-mnist" or "synthetic" or "synthetic-text" && !(kind == "cnn" && spec.Dataset.Kind != "fashion-mnist");
+        if (p.Count == before && known)
+        {
+            var (shape, classes) = spec.Dataset.Geometry();
+            try { ModelFactory.Plan(m, shape, classes); }
+            catch (ArgumentException e) { p.Add(e.Message); }
+        }
+    }
+
     private static bool IsId(string? id) =>
         id is { Length: >= 1 and <= MaxIdLength } && id.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.') && id.Any(c => c != '.');
 

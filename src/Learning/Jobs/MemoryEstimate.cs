@@ -28,11 +28,13 @@ public static class MemoryEstimate
     /// One gateway's training: weights, gradients, the global copy and the delta (4 float copies of the model), Adam's
     /// two moments or SGD's momentum, and each step's activations with their gradients for the expected batch.
     /// </summary>
-    public static double Training(ModelSpec model, long parameters, int[] exampleShape, int classes, HyperParameters h)
+    public static double Training(ModelSpec model, int[] exampleShape, int classes, HyperParameters h)
     {
+        var plan = ModelFactory.Plan(model, exampleShape, classes);
         double copies = 4 + (h.Optimizer == "adam" ? 2 : h.Momentum > 0 ? 1 : 0);
-        double inputs = exampleShape.Aggregate(1.0, (a, b) => a * b);
-        double widths = model.Kind == "mlp" ? inputs + model.HiddenOrDefault.Sum(w => (double)w) + classes : inputs;
+        double parameters = plan.Sum(l => (double)l.Parameters);
+        // Every layer's output is a new tensor, except flatten's (a view of its input).
+        double widths = exampleShape.Aggregate(1.0, (a, b) => a * b) + plan.Where(l => l.Spec.Type != "flatten").Sum(l => l.Output.Aggregate(1.0, (a, b) => a * b));
         return copies * parameters * sizeof(float) + 2.0 * h.BatchSize * widths * sizeof(float);
     }
 
@@ -52,9 +54,9 @@ public static class MemoryEstimate
     public static void CheckGateway(JobSpec spec, HyperParameters h, int[] exampleShape, int classes, string gatewayId)
     {
         long parameters = ModelSize.Parameters(spec.Model, exampleShape, classes);
-        Check(Training(spec.Model, parameters, exampleShape, classes, h), string.Create(CultureInfo.InvariantCulture,
-            $"gateway '{gatewayId}': training the {spec.Model.Kind} model ({parameters:N0} parameters, batch {h.BatchSize})"),
-            "make model.hidden (or model.vocabulary / embedding_dim) or batch_size smaller.");
+        Check(Training(spec.Model, exampleShape, classes, h), string.Create(CultureInfo.InvariantCulture,
+            $"gateway '{gatewayId}': training the {spec.Model.KindOrDefault} model ({parameters:N0} parameters, batch {h.BatchSize})"),
+            "make model.hidden or model.layers (or model.vocabulary / embedding_dim) or batch_size smaller.");
     }
 
     private static string Gb(double bytes) => string.Create(CultureInfo.InvariantCulture, $"{bytes / (1L << 30):0.##} GiB");

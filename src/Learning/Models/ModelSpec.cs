@@ -1,14 +1,24 @@
+using System.Text.Json.Serialization;
+
 namespace FedGrains.Learning.Models;
 
 /// <summary>Which model a job trains.</summary>
-/// <param name="Kind">"mlp" (fully connected, ReLU), "cnn" (small tanh conv net for 28x28 images) or "text" (token
-/// embedding, mean over tokens, LayerNorm, then an MLP with <paramref name="Hidden"/> widths).</param>
+/// <param name="Kind">"mlp" (fully connected, ReLU), "cnn" (small tanh conv net for 28x28 images), "text" (token
+/// embedding, mean over tokens, LayerNorm, then an MLP with <paramref name="Hidden"/> widths): presets of a layer list
+/// (<see cref="ModelPresets"/>); or "layers" for the spec's own <see cref="Layers"/>. Unset: "layers" when Layers is
+/// given, else "mlp".</param>
 /// <param name="Hidden">Hidden layer widths of the MLP ([] is a linear model); ignored by the CNN.</param>
 /// <param name="Activation">Activation of the MLP's hidden layers: "relu" or "tanh" (bounded activations often train better under DP-SGD, Papernot et al. 2021).</param>
 /// <param name="Frozen">Parameter-name prefixes (e.g. "fc1") that are neither trained nor sent: partial training,
 /// such as a pretrained feature extractor. Their deltas are exactly zero and the codec omits them.</param>
-public sealed record ModelSpec(string Kind = "mlp", int[]? Hidden = null, string Activation = "relu", string[]? Frozen = null)
+public sealed record ModelSpec(string? Kind = null, int[]? Hidden = null, string Activation = "relu", string[]? Frozen = null)
 {
+    /// <summary>The model as a sequential layer list (model.kind "layers"); shapes are inferred from the data (<see cref="ModelLayout"/>).</summary>
+    public LayerSpec[]? Layers { get; init; }
+
+    [JsonIgnore]
+    public string KindOrDefault => (Kind ?? (Layers is null ? "mlp" : "layers")).ToLowerInvariant();
+
     /// <summary>Token ids the text model can embed (ids 0 .. vocabulary - 1).</summary>
     public int Vocabulary { get; init; } = 256;
 

@@ -173,6 +173,26 @@ public sealed class CliTests : IDisposable
     }
 
     [Fact]
+    public async Task Run_trains_the_specs_own_layer_list_and_exports_it_under_the_layer_names()
+    {
+        var spec = Path.Combine(dir, "layers.json");
+        File.WriteAllText(spec, """
+            { "rounds": 2, "gateway_count": 2, "dataset": { "kind": "synthetic" },
+              "model": { "layers": [ { "type": "linear", "name": "hidden", "out": 32 }, { "type": "gelu" }, { "type": "layer_norm" },
+                                     { "type": "dropout", "p": 0.1 }, { "type": "linear", "out": 4 } ] } }
+            """);
+        var run = await RunAsync("run", "--spec", spec, "--output", dir);
+
+        Assert.True(run.ExitCode == 0, run.Output);
+        Assert.Contains("layers model, 868 parameters", run.Output); // 20 x 32 + 32, 2 x 32, 32 x 4 + 4: counted at submission
+        using var report = JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, "report.json")));
+        Assert.True(report.RootElement.GetProperty("final_test_accuracy").GetDouble() > 0.5, run.Output);
+        var tensors = Learning.Codecs.Safetensors.Read(File.ReadAllBytes(Path.Combine(dir, "model.safetensors")));
+        Assert.Equal(["hidden.weight", "hidden.bias", "2.weight", "2.bias", "4.weight", "4.bias"], tensors.Select(t => t.Name));
+        Assert.Equal([32L, 20], tensors[0].Shape);
+    }
+
+    [Fact]
     public async Task Run_with_a_buffer_size_trains_asynchronously_and_reports_staleness()
     {
         var output = Path.Combine(dir, "buffered");

@@ -111,6 +111,18 @@ public sealed class JobSpecTests
 public sealed class DocumentedSpecTests
 {
     [Fact]
+    public void The_documented_layer_list_example_validates_with_the_shapes_the_docs_give()
+    {
+        var spec = JobSpecJson.Load(Path.GetFullPath(Path.Combine(AppContext.BaseDirectory, "../../../../../docs/examples/own-cnn.json")));
+
+        Assert.Empty(JobSpecValidator.Problems(spec));
+        Assert.Equal("layers", spec.Model.KindOrDefault);
+        var plan = Learning.Models.ModelFactory.Plan(spec.Model, [1, 28, 28], 10);
+        Assert.Equal([32, 5, 5], plan.Single(l => l.Name == "conv2").Output);
+        Assert.Equal(13_098, plan.Sum(l => l.Parameters));
+    }
+
+    [Fact]
     public void The_example_spec_in_the_docs_parses_and_validates()
     {
         var path = Path.Combine(AppContext.BaseDirectory, "../../../../../docs/examples/hospitals.json");

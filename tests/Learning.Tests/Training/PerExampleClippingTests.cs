@@ -12,7 +12,7 @@ public sealed class PerExampleClippingTests
     public static TheoryData<string, double> Models()
     {
         var data = new TheoryData<string, double>();
-        foreach (var kind in new[] { "mlp", "mlp-materialised", "cnn", "cnn-ghost", "cnn-materialised", "groupnorm-cnn", "dilated-conv", "dilated-conv-ghost", "text", "sequence-linear" })
+        foreach (var kind in new[] { "mlp", "mlp-materialised", "cnn", "cnn-ghost", "cnn-materialised", "groupnorm-cnn", "dilated-conv", "dilated-conv-ghost", "text", "sequence-linear", "layer-list", "layer-list-ghost" })
             foreach (var norm in new[] { 1.0, 0.05 })
                 data.Add(kind, norm);
         return data;
@@ -39,6 +39,13 @@ public sealed class PerExampleClippingTests
             "text" => (ModelFactory.Create(new ModelSpec("text", [8]) { Vocabulary = 40, EmbeddingDim = 6 }, [16], 10, seed: 3), Tokens(), PerExampleNorms.Cheaper),
             "sequence-linear" => (nn.Sequential(("ids", new TokenIds()), ("embed", nn.Embedding(40, 6)), ("fc", nn.Linear(6, 5)), ("ln", nn.LayerNorm(5)),
                 ("pool", new MeanOverTokens()), ("out", nn.Linear(5, 10))), Tokens(), PerExampleNorms.Cheaper),
+            // A spec's layer list with every parameterised and shape-changing type but dropout (random, so no naive twin).
+            "layer-list" or "layer-list-ghost" => (ModelFactory.Create(new ModelSpec
+            {
+                Layers = [new("conv2d") { Out = 4, Kernel = 5, Stride = 2, Padding = 1 }, new("group_norm") { Groups = 2 }, new("gelu"),
+                    new("avg_pool2d") { Kernel = 2 }, new("conv2d") { Out = 6, Kernel = 3 }, new("sigmoid"), new("max_pool2d") { Kernel = 2, Stride = 1 },
+                    new("flatten"), new("layer_norm"), new("linear") { Out = 12 }, new("relu"), new("linear") { Out = 10 }],
+            }, [1, 28, 28], 10, seed: 3), Images(), kind.EndsWith("ghost") ? PerExampleNorms.Ghost : PerExampleNorms.Cheaper),
             _ => throw new ArgumentException(kind),
         };
     }
