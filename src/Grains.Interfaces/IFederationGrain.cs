@@ -63,8 +63,9 @@ public interface IFederationGrain : IGrainWithStringKey
 }
 
 /// <summary>A job spec as its submitter wrote it (JSON), so the silo reads it strictly whatever release the client is.</summary>
+/// <param name="InitialWeights">The bytes of the spec's model.initial_weights file (safetensors), whose SHA-256 the spec pins; null when it names none.</param>
 [GenerateSerializer, Immutable, Alias("fedgrains.job-submission")]
-public sealed record JobSubmission([property: Id(0)] string SpecJson);
+public sealed record JobSubmission([property: Id(0)] string SpecJson, [property: Id(1)] byte[]? InitialWeights = null);
 
 /// <summary>A job's owner (the client key that submitted it; null when none is known) and the data sites it trains on.</summary>
 [GenerateSerializer, Immutable, Alias("fedgrains.job-access")]
@@ -77,5 +78,6 @@ public sealed record GatewayPlacement([property: Id(0)] string GatewayId, [prope
 public static class FederationGrainExtensions
 {
     /// <summary>Submits <paramref name="spec"/> (see <see cref="IFederationGrain.StartAsync"/>).</summary>
-    public static Task<JobStatus> StartAsync(this IFederationGrain job, JobSpec spec) => job.StartAsync(new JobSubmission(JobSpecJson.Serialize(spec)));
+    public static Task<JobStatus> StartAsync(this IFederationGrain job, JobSpec spec, byte[]? initialWeights = null) =>
+        job.StartAsync(new JobSubmission(JobSpecJson.Serialize(spec), initialWeights));
 }

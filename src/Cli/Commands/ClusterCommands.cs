@@ -33,10 +33,10 @@ internal static class ClusterCommands
         foreach (var o in job.All) command.Add(o);
         command.SetAction((r, ct) => WithClusterAsync(r, ct, async client =>
         {
-            var spec = job.Build(r);
+            var (spec, initialWeights) = InitialWeightsUpload.Attach(job.Build(r));
             JobSpecValidator.Validate(spec);
             var id = r.GetValue(jobId) ?? JobIds.New();
-            var status = await Submission.SubmitAsync(client.GetGrain<IFederationGrain>(id), spec, ct);
+            var status = await Submission.SubmitAsync(client.GetGrain<IFederationGrain>(id), spec, initialWeights, ct);
             AnsiConsole.MarkupLineInterpolated($"submitted: {status.State}, {status.TotalRounds} rounds, {JobOptions.ModelSummary(spec)}");
             Console.WriteLine(id);
             return 0;

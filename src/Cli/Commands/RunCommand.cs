@@ -31,9 +31,10 @@ internal static class RunCommand
         command.SetAction(async (r, ct) =>
         {
             JobSpec spec;
+            byte[]? initialWeights;
             try
             {
-                spec = job.Build(r);
+                (spec, initialWeights) = InitialWeightsUpload.Attach(job.Build(r));
                 JobSpecValidator.Validate(spec);
                 if (spec.Dataset.Kind == "fashion-mnist") FashionMnist.Locate(spec.Dataset.DataDir);
                 TorchRuntime.SelectDevice(r.GetValue(device)!);
@@ -47,12 +48,12 @@ internal static class RunCommand
             }
             var dir = r.GetValue(output)!.FullName;
             var id = r.GetValue(jobId) ?? JobIds.New();
-            return await RunAsync(spec, id, dir, r.GetValue(device)!, r.GetValue(telemetry), ct);
+            return await RunAsync(spec, initialWeights, id, dir, r.GetValue(device)!, r.GetValue(telemetry), ct);
         });
         return command;
     }
 
-    private static async Task<int> RunAsync(JobSpec spec, string jobId, string outputDir, string device, string? telemetry, CancellationToken ct)
+    private static async Task<int> RunAsync(JobSpec spec, byte[]? initialWeights, string jobId, string outputDir, string device, string? telemetry, CancellationToken ct)
     {
         var stopwatch = Stopwatch.StartNew();
         var database = Path.Combine(outputDir, "state", "fedgrains.db");
@@ -62,7 +63,7 @@ internal static class RunCommand
         {
             await using var federation = await EmbeddedFederation.StartAsync(database, device, telemetry, ct);
             var grain = federation.Grains.GetGrain<IFederationGrain>(jobId);
-            await grain.StartAsync(spec);
+            await grain.StartAsync(spec, initialWeights);
             var status = await ProgressDisplay.FollowAsync(grain, ct);
             report = new RunReport(jobId, spec, status, await grain.GetHistoryAsync(), await grain.GetGatewayPrivacyAsync(),
                 await grain.GetModelAsync(), stopwatch.Elapsed.TotalSeconds);

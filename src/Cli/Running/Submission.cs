@@ -17,14 +17,14 @@ internal static class Submission
     public static readonly TimeSpan Patience = TimeSpan.FromMinutes(1);
     private static readonly TimeSpan StatusEvery = TimeSpan.FromSeconds(3);
 
-    public static async Task<JobStatus> SubmitAsync(IFederationGrain job, JobSpec spec, CancellationToken cancellationToken)
+    public static async Task<JobStatus> SubmitAsync(IFederationGrain job, JobSpec spec, byte[]? initialWeights, CancellationToken cancellationToken)
     {
         var deadline = DateTime.UtcNow + Patience;
         while (true)
         {
             try
             {
-                if (await AttemptAsync(job, spec, cancellationToken) is { } status) return status;
+                if (await AttemptAsync(job, spec, initialWeights, cancellationToken) is { } status) return status;
             }
             catch (Exception e) when (Transient(e) && DateTime.UtcNow < deadline)
             {
@@ -37,13 +37,13 @@ internal static class Submission
     public static bool Transient(Exception e) => e is OrleansException or TimeoutException or RedisException;
 
     /// <summary>The federation's answer, or null when the silo running the submission died before it answered.</summary>
-    private static async Task<JobStatus?> AttemptAsync(IFederationGrain job, JobSpec spec, CancellationToken cancellationToken)
+    private static async Task<JobStatus?> AttemptAsync(IFederationGrain job, JobSpec spec, byte[]? initialWeights, CancellationToken cancellationToken)
     {
         // Status queries interleave with the submission, so they are answered by the activation running it while it lives.
         string running;
         try { running = (await job.GetStatusAsync()).Silo!; }
-        catch (UnauthorizedAccessException) { return await job.StartAsync(spec); } // another's job id: the submission's refusal says so
-        var start = job.StartAsync(spec);
+        catch (UnauthorizedAccessException) { return await job.StartAsync(spec, initialWeights); } // another's job id: the submission's refusal says so
+        var start = job.StartAsync(spec, initialWeights);
         while (await Task.WhenAny(start, Task.Delay(StatusEvery, cancellationToken)) != start)
         {
             cancellationToken.ThrowIfCancellationRequested();

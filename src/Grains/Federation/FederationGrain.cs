@@ -98,7 +98,7 @@ public sealed class FederationGrain(
         if (JobSpecValidator.IdProblem("job id", JobId) is { } badId) throw new ArgumentException(badId);
 
         // The initial model first: a model that cannot fit is refused before any gateway joins.
-        var initial = await JobAdmission.InitialStateAsync(data, spec, time.GetUtcNow());
+        var initial = await JobAdmission.InitialStateAsync(data, spec, submission.InitialWeights, time.GetUtcNow());
         await JobAdmission.AdmitAsync(GrainFactory, JobId, spec);
         initial.Owner = CallerContext.Current is { } caller && caller != ClientIdentity.LocalOperator ? caller.KeyId : null;
         await index.SetStateAsync(JobId, nameof(JobState.Running));

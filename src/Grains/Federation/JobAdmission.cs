@@ -30,8 +30,9 @@ internal static class JobAdmission
     /// loads the shared dataset, so a data file that cannot be used (in dataset.data_dir) is refused here as an
     /// ArgumentException, before any gateway joins.
     /// </summary>
-    public static async Task<FederationState> InitialStateAsync(DatasetCache data, JobSpec spec, DateTimeOffset now)
+    public static async Task<FederationState> InitialStateAsync(DatasetCache data, JobSpec spec, byte[]? initialWeights, DateTimeOffset now)
     {
+        CheckInitialWeights(spec, initialWeights);
         var dataset = await Task.Run(() =>
         {
             try { return data.Dataset(spec); }
@@ -42,8 +43,23 @@ internal static class JobAdmission
         MemoryEstimate.Check(MemoryEstimate.Federation(parameters, cohort),
             string.Create(CultureInfo.InvariantCulture, $"the federation's round ({parameters:N0} parameters, {cohort} deltas held at once)"),
             "make model.hidden (or model.vocabulary) smaller, or the cohort (cohort_size).");
-        var (weights, layout) = await Task.Run(() => GlobalModel.Initial(spec.Model, dataset.ExampleShape, dataset.Classes, spec.Seed));
+        var (weights, layout) = await Task.Run(() => GlobalModel.Initial(spec.Model, dataset.ExampleShape, dataset.Classes, spec.Seed, initialWeights));
         return FederationState.Start(spec, WeightBuffer.Encode(weights, WeightKind.Weights, 0, layout), layout, now);
+    }
+
+    /// <summary>The uploaded file is the one the spec pins (its SHA-256), and is there exactly when the spec names one.</summary>
+    private static void CheckInitialWeights(JobSpec spec, byte[]? initialWeights)
+    {
+        if (spec.Model.InitialWeights is null)
+        {
+            if (initialWeights is not null) throw new ArgumentException("the submission carries initial weights, but its spec names no model.initial_weights; name the file in the spec.");
+            return;
+        }
+        if (initialWeights is null)
+            throw new ArgumentException("model.initial_weights names a file, but the submission carries none: submit with `fedgrains run` or `submit`, which upload it.");
+        var sha = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(initialWeights));
+        if (sha != spec.Model.InitialWeightsSha256)
+            throw new ArgumentException($"the uploaded initial weights have SHA-256 {sha}, but the spec pins {spec.Model.InitialWeightsSha256}: the file changed after the spec was made, or was altered on the way; submit again.");
     }
 
     /// <summary>

@@ -8,12 +8,20 @@ namespace FedGrains.Learning.Federation;
 /// <summary>The federation's side of the model: its initial weights and its evaluation on held-out data.</summary>
 public static class GlobalModel
 {
-    /// <summary>Initial weights from the job seed, as a flat array, with the layout hash deltas must match.</summary>
-    public static (float[] Weights, ulong LayoutHash) Initial(ModelSpec spec, int[] exampleShape, int classes, long jobSeed)
+    /// <summary>
+    /// Initial weights as a flat array, with the layout hash deltas must match: from <paramref name="initialWeights"/>
+    /// (the bytes of the spec's model.initial_weights, a safetensors file) when given, else from the job seed.
+    /// </summary>
+    /// <exception cref="ArgumentException">The file is not a safetensors file, or its tensors do not fit the model.</exception>
+    public static (float[] Weights, ulong LayoutHash) Initial(ModelSpec spec, int[] exampleShape, int classes, long jobSeed, byte[]? initialWeights = null)
     {
         using var model = ModelFactory.Create(spec, exampleShape, classes, Seeds.Derive(jobSeed, "init"));
         PrivateModelValidator.Validate(model);
-        return (ModelWeights.Read(model), ModelWeights.LayoutHash(model));
+        if (initialWeights is null) return (ModelWeights.Read(model), ModelWeights.LayoutHash(model));
+        IReadOnlyList<Codecs.SafetensorsTensor> file;
+        try { file = Codecs.Safetensors.Read(initialWeights); }
+        catch (InvalidDataException e) { throw new ArgumentException($"model.initial_weights ({Path.GetFileName(spec.InitialWeights)}): {e.Message}"); }
+        return (InitialWeights.Map(ModelWeights.Layout(model), file, spec.InitialWeightsRename), ModelWeights.LayoutHash(model));
     }
 
     /// <summary>The model's tensors in flat order, and whether each is frozen (the segments of a delta on the wire).</summary>

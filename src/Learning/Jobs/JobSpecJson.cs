@@ -86,6 +86,7 @@ public static class JobSpecJson
         return spec with
         {
             Dataset = spec.Dataset with { DataDir = Full(spec.Dataset.DataDir) },
+            Model = spec.Model with { InitialWeights = Full(spec.Model.InitialWeights) },
             Gateways = spec.Gateways?.Select(g => g.Source is { } s
                 ? g with { Source = s with { Csv = Full(s.Csv), Images = Full(s.Images), Labels = Full(s.Labels), Folder = Full(s.Folder) } }
                 : g).ToList(),

@@ -111,6 +111,25 @@ public static class JobSpecValidator
     }
 
     /// <summary>An id a person can read, a key and a file name can hold: 1-64 letters, digits, '-', '_' or '.', not only dots.</summary>
+    private static void InitialWeightsProblems(ModelSpec m, List<string> p)
+    {
+        if (m.InitialWeights is null)
+        {
+            if (m.InitialWeightsSha256 is not null || m.InitialWeightsRename is not null)
+                p.Add("model.initial_weights_sha256 / initial_weights_rename: given without model.initial_weights; name the safetensors file, or leave them out.");
+            return;
+        }
+        if (string.IsNullOrWhiteSpace(m.InitialWeights)) p.Add("model.initial_weights: is empty; name a safetensors file, or leave it out for a seeded random start.");
+        if (m.InitialWeightsSha256 is not { Length: 64 } sha || !sha.All(char.IsAsciiHexDigitLower))
+            p.Add("model.initial_weights_sha256: must be the file's SHA-256 as 64 lowercase hex digits; `fedgrains run` and `submit` fill it in from the file (leave it out there).");
+        if (m.InitialWeightsRename is { } rename)
+        {
+            if (rename.Count > 10_000) p.Add($"model.initial_weights_rename: {rename.Count} entries are more than 10,000.");
+            else if (rename.FirstOrDefault(r => r.Key.Length is 0 or > 1000 || r.Value is null || r.Value.Length is 0 or > 1000) is { Key: not null } bad)
+                p.Add($"model.initial_weights_rename: '{Shown(bad.Key)}' -> '{Shown(bad.Value)}': both must be 1-1000 characters.");
+        }
+    }
+
     // The model: a preset kind or a layer list, whose shapes must fit the data (known from the spec: every site's data
     // must match the job's dataset shape), and token models go with token data.
     private static void ModelProblems(JobSpec spec, List<string> p)
@@ -128,6 +147,7 @@ public static class JobSpecValidator
             if (m.Hidden is not null) p.Add("model.hidden: sizes the presets only; with model.layers give each layer's \"out\" in the list.");
             if (m.Layers is { } layers) p.AddRange(ModelLayout.Problems(layers));
         }
+        InitialWeightsProblems(m, p);
         if (m.Hidden is { } hidden && hidden.Any(h => h < 1))
             p.Add("model.hidden: layer widths must be >= 1, e.g. [256]; [] is a linear model.");
         var embedding = kind == "layers" ? m.Layers?.FirstOrDefault(l => l?.Type == "embedding") : null;

@@ -16,6 +16,19 @@ public sealed record ModelSpec(string? Kind = null, int[]? Hidden = null, string
     /// <summary>The model as a sequential layer list (model.kind "layers"); shapes are inferred from the data (<see cref="ModelLayout"/>).</summary>
     public LayerSpec[]? Layers { get; init; }
 
+    /// <summary>
+    /// A safetensors file (e.g. saved by PyTorch) the job starts from as model version 0 instead of a seeded random
+    /// initialisation; with <see cref="Frozen"/>, partial training of a pretrained model. `run` and `submit` read it
+    /// (relative to the spec file) and upload it with the job.
+    /// </summary>
+    public string? InitialWeights { get; init; }
+
+    /// <summary>The SHA-256 (hex) of <see cref="InitialWeights"/>' bytes: filled in by the CLI, so the stored spec (and what a site approves) pins the exact weights.</summary>
+    public string? InitialWeightsSha256 { get; init; }
+
+    /// <summary>Prefixes of the file's tensor names and the layer names they become, e.g. {"features.0": "conv1"} (PyTorch's nested module names hold dots, layer names do not).</summary>
+    public Dictionary<string, string>? InitialWeightsRename { get; init; }
+
     [JsonIgnore]
     public string KindOrDefault => (Kind ?? (Layers is null ? "mlp" : "layers")).ToLowerInvariant();
 

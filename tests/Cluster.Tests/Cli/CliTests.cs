@@ -193,6 +193,62 @@ public sealed class CliTests : IDisposable
     }
 
     [Fact]
+    public async Task A_pytorch_shaped_safetensors_start_trains_its_unfrozen_head_and_the_export_evaluates_as_reported()
+    {
+        // As safetensors.torch.save_file writes an nn.Sequential(features=Sequential(Linear(20, 16)), ..., classifier=Linear(16, 4)):
+        // "__metadata__" first, tensors sorted by name, F32 little-endian, the header padded with spaces.
+        var shapes = new (string Name, long[] Shape)[] { ("classifier.bias", [4]), ("classifier.weight", [4, 16]), ("features.0.bias", [16]), ("features.0.weight", [16, 20]) };
+        var values = shapes.Select((t, k) => Enumerable.Range(0, (int)t.Shape.Aggregate(1L, (a, b) => a * b)).Select(i => (float)Math.Sin(1 + i + 100 * k) * 0.3f).ToArray()).ToArray();
+        var header = new System.Text.Json.Nodes.JsonObject { ["__metadata__"] = new System.Text.Json.Nodes.JsonObject { ["format"] = "pt" } };
+        long offset = 0;
+        for (int k = 0; k < shapes.Length; k++)
+        {
+            header[shapes[k].Name] = new System.Text.Json.Nodes.JsonObject
+            {
+                ["dtype"] = "F32", ["shape"] = new System.Text.Json.Nodes.JsonArray(shapes[k].Shape.Select(d => (System.Text.Json.Nodes.JsonNode?)d).ToArray()),
+                ["data_offsets"] = new System.Text.Json.Nodes.JsonArray(offset, offset + values[k].Length * 4),
+            };
+            offset += values[k].Length * 4;
+        }
+        File.WriteAllBytes(Path.Combine(dir, "pretrained.safetensors"),
+            Learning.Tests.Codecs.SafetensorsFiles.Lay(header.ToJsonString(), values.SelectMany(v => v).SelectMany(BitConverter.GetBytes).ToArray()));
+        var spec = Path.Combine(dir, "finetune.json");
+        File.WriteAllText(spec, """
+            { "rounds": 2, "gateway_count": 2, "dataset": { "kind": "synthetic" },
+              "model": { "layers": [ { "type": "linear", "name": "hidden", "out": 16 }, { "type": "tanh" }, { "type": "linear", "name": "out", "out": 4 } ],
+                         "initial_weights": "pretrained.safetensors", "initial_weights_rename": { "features.0": "hidden", "classifier": "out" },
+                         "frozen": ["hidden"] } }
+            """);
+
+        var run = await RunAsync("run", "--spec", spec, "--output", Path.Combine(dir, "out"));
+
+        Assert.True(run.ExitCode == 0, run.Output);
+        var exported = Learning.Codecs.Safetensors.Read(File.ReadAllBytes(Path.Combine(dir, "out", "model.safetensors")));
+        Assert.Equal(["hidden.weight", "hidden.bias", "out.weight", "out.bias"], exported.Select(t => t.Name));
+        Assert.Equal(values[3], exported[0].Values); // frozen: exactly the file's, after two rounds
+        Assert.Equal(values[2], exported[1].Values);
+        Assert.NotEqual(values[1], exported[2].Values); // the head trained
+        using var report = JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, "out", "report.json")));
+        var stored = Learning.Jobs.JobSpecJson.ParseStored(report.RootElement.GetProperty("spec").GetRawText());
+        Assert.Equal(Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(Path.Combine(dir, "pretrained.safetensors")))), stored.Model.InitialWeightsSha256);
+
+        // Loaded back and evaluated on the job's test set: the accuracy the report gives.
+        var data = Learning.Jobs.JobData.Load(stored);
+        var (x, y) = data.Test.ToTensors();
+        var (_, accuracy) = Learning.Federation.GlobalModel.Evaluate(stored.Model, exported.SelectMany(t => t.Values).ToArray(), x, y, data.Classes);
+        Assert.Equal(report.RootElement.GetProperty("final_test_accuracy").GetDouble(), accuracy, 6);
+
+        // The file changed after the spec pinned it: refused before anything runs.
+        File.WriteAllText(spec, File.ReadAllText(spec).Replace("\"frozen\"", $"\"initial_weights_sha256\": \"{stored.Model.InitialWeightsSha256}\", \"frozen\""));
+        var bytes = File.ReadAllBytes(Path.Combine(dir, "pretrained.safetensors"));
+        bytes[^1] ^= 1;
+        File.WriteAllBytes(Path.Combine(dir, "pretrained.safetensors"), bytes);
+        var changed = await RunAsync("run", "--spec", spec, "--output", Path.Combine(dir, "out2"));
+        Assert.Equal(2, changed.ExitCode);
+        Assert.Contains("the file changed since the spec was written", string.Join(" ", changed.Output.Split([' ', '\n', '\r'], StringSplitOptions.RemoveEmptyEntries)));
+    }
+
+    [Fact]
     public async Task Run_with_a_buffer_size_trains_asynchronously_and_reports_staleness()
     {
         var output = Path.Combine(dir, "buffered");

@@ -39,6 +39,17 @@ internal static class SpecCases
         SpecFile("a hundred thousand layers", $$$"""{"rounds":1,"model":{"layers":[{{{string.Join(",", Enumerable.Repeat("""{"type":"relu"}""", 100_000))}}}]}}""", "256"),
         SpecFile("a layer list beside model.kind mlp", """{"rounds":1,"model":{"kind":"mlp","layers":[{"type":"flatten"},{"type":"linear","out":10}]}}""", "model.layers", "model.kind"),
         SpecFile("a linear layer of two billion outputs", """{"rounds":1,"model":{"layers":[{"type":"flatten"},{"type":"linear","out":2000000000},{"type":"linear","out":10}]}}""", "memory", "GiB"),
+        SpecFile("initial weights that do not exist", """{"rounds":1,"dataset":{"kind":"synthetic"},"model":{"initial_weights":"nowhere.safetensors"}}""", "model.initial_weights", "nowhere.safetensors", "does not exist"),
+        SpecFile("initial weights that are a folder", """{"rounds":1,"dataset":{"kind":"synthetic"},"model":{"initial_weights":"."}}""", "model.initial_weights", "is a folder"),
+        SpecFile("initial weights that are not safetensors", """{"rounds":1,"dataset":{"kind":"synthetic"},"model":{"initial_weights":"w.safetensors"}}""", "model.initial_weights (w.safetensors)", "not a safetensors file")
+            .With("w.safetensors", "PK\u0003\u0004 a zip file, say a torch.save checkpoint"),
+        SpecFile("initial weights of another model", """{"rounds":1,"dataset":{"kind":"synthetic"},"model":{"hidden":[8],"initial_weights":"w.safetensors"}}""", "'fc1.weight' is [8, 5] in the file but [8, 20] in the model", "The model has fc1.weight [8, 20]", "The file has fc1.weight [8, 5]")
+            .With("w.safetensors", Learning.Codecs.Safetensors.Write([new("fc1.weight", [8, 5]), new("fc1.bias", [8]), new("out.weight", [4, 8]), new("out.bias", [4])], new float[8 * 5 + 8 + 32 + 4])),
+        SpecFile("initial weights whose header claims 2^63 bytes", """{"rounds":1,"dataset":{"kind":"synthetic"},"model":{"initial_weights":"w.safetensors"}}""", "header length", "does not fit the file")
+            .With("w.safetensors", [0, 0, 0, 0, 0, 0, 0, 0x80, (byte)'{', (byte)'}']),
+        SpecFile("a pinned SHA-256 the file does not have", """{"rounds":1,"dataset":{"kind":"synthetic"},"model":{"initial_weights":"w.safetensors","initial_weights_sha256":"0000000000000000000000000000000000000000000000000000000000000000"}}""", "pins 0000", "the file changed")
+            .With("w.safetensors", "anything"),
+        SpecFile("a SHA-256 without initial weights", """{"rounds":1,"dataset":{"kind":"synthetic"},"model":{"initial_weights_sha256":"abc"}}""", "without model.initial_weights"),
         Run("device cuda without CUDA", ["cuda", "--device cpu"], "--dataset", "synthetic", "--rounds", "1", "--device", "cuda"),
         new BadInput("output names a file", ["run", "--dataset", "synthetic", "--rounds", "1", "--output", "{dir}/a-file"], ["--output", "is a file"]).With("a-file", "keep me"),
         new BadInput("output in a folder nobody can write", ["run", "--dataset", "synthetic", "--rounds", "1", "--output", "/proc/fedgrains-out"], ["--output", "cannot write"]),
