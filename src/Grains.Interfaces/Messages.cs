@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 
 namespace FedGrains.Grains.Interfaces;
 
@@ -82,7 +83,8 @@ public sealed record RoundRecord(
     [property: Id(13)] long BytesUpDense = 0,
     [property: Id(14)] double? CentralEpsilon = null,
     [property: Id(15)] IReadOnlyList<long>? Staleness = null,
-    [property: Id(16)] bool? SecureSigned = null)
+    [property: Id(16)] bool? SecureSigned = null,
+    [property: Id(17), JsonIgnore] IReadOnlyList<long>? Confusion = null)
 {
     /// <summary>The largest epsilon a participant claimed after this round, or null when none claims one.</summary>
     public double? MaxEpsilon() => Privacy.Select(p => p.Epsilon).Where(e => e is not null).Max();

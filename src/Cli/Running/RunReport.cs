@@ -6,6 +6,7 @@ using FedGrains.Grains.Interfaces;
 using FedGrains.Learning.Codecs;
 using FedGrains.Learning.Jobs;
 using FedGrains.Learning.Models;
+using FedGrains.Learning.Training;
 
 namespace FedGrains.Cli.Running;
 
@@ -74,6 +75,7 @@ internal sealed record RunReport(string JobId, JobSpec Spec, JobStatus Status, I
         Status.FinishedAt,
         Seed = Spec.Seed,
         ModelVersion = Model.Version,
+        FinalTestEvaluation = FinalEvaluation(),
         Versions = new
         {
             Fedgrains = Version(typeof(RunReport).Assembly),
@@ -118,6 +120,22 @@ internal sealed record RunReport(string JobId, JobSpec Spec, JobStatus Status, I
         Spec,
         History,
     };
+
+    /// <summary>The last round's model on the federation's test set, class by class (no site's data: costs no privacy).</summary>
+    private object? FinalEvaluation()
+    {
+        if (History.LastOrDefault()?.Confusion is not { } confusion) return null;
+        var metrics = new ClassificationMetrics((int)Math.Round(Math.Sqrt(confusion.Count)), [.. confusion]);
+        return new
+        {
+            metrics.Classes,
+            PerClassAccuracy = metrics.PerClassAccuracy(),
+            PerClassF1 = metrics.F1(),
+            MacroF1 = metrics.MacroF1(),
+            ConfusionMatrix = metrics.Rows(),
+            ConfusionMatrixAxes = "rows: the true class, columns: the predicted class",
+        };
+    }
 
     /// <summary>What update-level DP, if any, protects: whole sites, with the amplification that really applies.</summary>
     private string? UpdateLevelGuarantee()

@@ -6,6 +6,7 @@ using FedGrains.Grains.Security;
 using FedGrains.Learning.Aggregation;
 using FedGrains.Learning.Codecs;
 using FedGrains.Learning.Federation;
+using FedGrains.Learning.Training;
 using FedGrains.Learning.Jobs;
 using FedGrains.Learning.Privacy;
 using FedGrains.Learning;
@@ -66,7 +67,7 @@ public sealed class RoundAggregator(DatasetCache data, UpdateAuthenticator authe
         var centralNoise = noise.Create(spec.Seed, $"central-noise/{round}", spec.Privacy.SecureNoise);
         // Off the grain's scheduler: the first call computes the test set's features (ScatterNet: seconds), and the
         // federation must keep answering status and cancel meanwhile.
-        var (result, loss, accuracy) = await Task.Run(() =>
+        var (result, loss, accuracy, metrics) = await Task.Run(() =>
         {
             var test = data.TestData(spec, device);
             var classes = data.Dataset(spec).Classes;
@@ -82,8 +83,8 @@ public sealed class RoundAggregator(DatasetCache data, UpdateAuthenticator authe
                     a.Update.Examples * Staleness.Weight(a.Staleness, exponent))).ToArray();
             var aggregated = AggregationPipeline.Run(spec.Aggregation, current, deltas, checkpoint,
                 results.Count, centralNoise, validationLoss);
-            var (l, acc) = GlobalModel.Evaluate(spec.Model, aggregated.Weights, test.X, test.Y, classes);
-            return (aggregated, l, acc);
+            var (l, acc, m) = GlobalModel.Assess(spec.Model, aggregated.Weights, test.X, test.Y, classes);
+            return (aggregated, l, acc, m);
         });
         foreach (var (id, reason) in result.Dropped) Reject(id, reason);
         accepted.RemoveAll(a => result.Dropped.Any(d => d.GatewayId == a.Update.GatewayId));
@@ -98,7 +99,8 @@ public sealed class RoundAggregator(DatasetCache data, UpdateAuthenticator authe
             BytesUpDense: (long)current.Length * 4 * (secure?.Survivors.Count ?? results.Count(r => r.Update?.Delta is not null)),
             CentralEpsilon: centralEpsilon,
             Staleness: accepted.Select(a => a.Staleness).ToArray(),
-            SecureSigned: secure?.Signed);
+            SecureSigned: secure?.Signed,
+            Confusion: metrics.Classes <= ClassificationMetrics.MaxKeptClasses ? metrics.Confusion : null);
         activity?.SetTag("fedgrains.test_accuracy", accuracy);
         return new RoundOutcome(record, result.Weights, result.Checkpoint, null);
     }

@@ -34,10 +34,17 @@ public static class GlobalModel
     /// <summary>Test loss and accuracy of <paramref name="weights"/>.</summary>
     public static (double Loss, double Accuracy) Evaluate(ModelSpec spec, float[] weights, Tensor x, Tensor y, int classes)
     {
+        var (loss, accuracy, _) = Assess(spec, weights, x, y, classes);
+        return (loss, accuracy);
+    }
+
+    /// <summary>Test loss, accuracy and per-class metrics of <paramref name="weights"/>.</summary>
+    public static (double Loss, double Accuracy, ClassificationMetrics Metrics) Assess(ModelSpec spec, float[] weights, Tensor x, Tensor y, int classes)
+    {
         var shape = x.shape.Skip(1).Select(s => (int)s).ToArray();
         using var model = ModelFactory.Create(spec, shape, classes, seed: 0);
         model.to(x.device);
         ModelWeights.Write(model, weights);
-        return Evaluator.Evaluate(model, x, y);
+        return Evaluator.Assess(model, x, y);
     }
 }

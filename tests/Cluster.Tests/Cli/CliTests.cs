@@ -187,6 +187,14 @@ public sealed class CliTests : IDisposable
         Assert.Contains("layers model, 868 parameters", run.Output); // 20 x 32 + 32, 2 x 32, 32 x 4 + 4: counted at submission
         using var report = JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, "report.json")));
         Assert.True(report.RootElement.GetProperty("final_test_accuracy").GetDouble() > 0.5, run.Output);
+        // Class by class: the confusion matrix holds the whole test set, and its diagonal is the accuracy.
+        var evaluation = report.RootElement.GetProperty("final_test_evaluation");
+        var matrix = evaluation.GetProperty("confusion_matrix").EnumerateArray().Select(r => r.EnumerateArray().Select(v => v.GetInt64()).ToArray()).ToArray();
+        Assert.Equal(4, matrix.Length);
+        Assert.Equal(1000, matrix.Sum(r => r.Sum()));
+        Assert.Equal(report.RootElement.GetProperty("final_test_accuracy").GetDouble(), Enumerable.Range(0, 4).Sum(c => matrix[c][c]) / 1000.0, 9);
+        Assert.Equal(4, evaluation.GetProperty("per_class_accuracy").GetArrayLength());
+        Assert.InRange(evaluation.GetProperty("macro_f1").GetDouble(), 0.3, 1);
         var tensors = Learning.Codecs.Safetensors.Read(File.ReadAllBytes(Path.Combine(dir, "model.safetensors")));
         Assert.Equal(["hidden.weight", "hidden.bias", "2.weight", "2.bias", "4.weight", "4.bias"], tensors.Select(t => t.Name));
         Assert.Equal([32L, 20], tensors[0].Shape);
