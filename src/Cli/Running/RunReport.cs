@@ -97,6 +97,10 @@ internal sealed record RunReport(string JobId, JobSpec Spec, JobStatus Status, I
                 : "gateways release no training metric (train_loss is empty); test metrics come from the federation's own data",
             UpdateLevel = UpdateLevelGuarantee(),
             SecureAggregation = SecureAggregationGuarantee(),
+            PublicData = Spec.Dataset.PublicExamples > 0
+                ? $"{Spec.Dataset.PublicExamples} examples of the shared training set are declared public and held at the federation, disjoint from every gateway's data" +
+                  (Spec.PublicPretraining.Epochs > 0 ? $"; model version 0 was trained on them ({Spec.PublicPretraining.Epochs} epochs of SGD, no clipping or noise), at no site's privacy cost" : "; nothing was trained on them")
+                : null,
         },
         Gateways = Gateways.OrderBy(g => g.GatewayId, StringComparer.Ordinal).Select(g => new
         {

@@ -7,6 +7,7 @@ using FedGrains.Learning.Data;
 using FedGrains.Learning.Federation;
 using FedGrains.Learning.Jobs;
 using FedGrains.Learning.Models;
+using FedGrains.Learning.Training;
 using Microsoft.Extensions.Logging;
 
 namespace FedGrains.Grains.Federation;
@@ -43,7 +44,12 @@ internal static class JobAdmission
         MemoryEstimate.Check(MemoryEstimate.Federation(parameters, cohort),
             string.Create(CultureInfo.InvariantCulture, $"the federation's round ({parameters:N0} parameters, {cohort} deltas held at once)"),
             "make model.hidden (or model.vocabulary) smaller, or the cohort (cohort_size).");
-        var (weights, layout) = await Task.Run(() => GlobalModel.Initial(spec.Model, dataset.ExampleShape, dataset.Classes, spec.Seed, initialWeights));
+        var (weights, layout) = await Task.Run(() =>
+        {
+            var (start, hash) = GlobalModel.Initial(spec.Model, dataset.ExampleShape, dataset.Classes, spec.Seed, initialWeights);
+            // Version 0 may be trained further on the data declared public: no site's data, so no site's privacy.
+            return (dataset.Public is { } open ? PublicPretraining.Run(spec.PublicPretraining, spec.Model, open, dataset.Classes, start, spec.Seed) : start, hash);
+        });
         return FederationState.Start(spec, WeightBuffer.Encode(weights, WeightKind.Weights, 0, layout), layout, now);
     }
 

@@ -20,6 +20,13 @@ public sealed record DatasetSpec
 
     public int ValidationExamples { get; init; } = 6000;
 
+    /// <summary>
+    /// Examples of the shared training set declared public and held at the federation (a seeded sample, after the
+    /// validation hold-out), never given to a gateway: what the federation may pretrain on (<see cref="Jobs.JobSpec.PublicPretraining"/>)
+    /// at no site's privacy cost. 0: none.
+    /// </summary>
+    public int PublicExamples { get; init; }
+
     /// <summary>"iid" or "dirichlet" (label skew).</summary>
     public string Partition { get; init; } = "iid";
 

@@ -11,8 +11,11 @@ public sealed class FederatedDataset
     private readonly bool fashionMnist, scattering;
     private readonly Lazy<LabeledData> test;
 
-    private FederatedDataset(LabeledData train, LabeledData test, Dictionary<string, int[]> shards, bool fashionMnist, bool scattering)
+    private readonly Lazy<LabeledData?> publicData;
+
+    private FederatedDataset(LabeledData train, LabeledData test, LabeledData? publicData, Dictionary<string, int[]> shards, bool fashionMnist, bool scattering)
     {
+        this.publicData = new Lazy<LabeledData?>(() => publicData is null ? null : scattering ? ScatterNetFeatures.Apply(publicData, FeatureCache.Shared) : publicData);
         this.fashionMnist = fashionMnist;
         this.scattering = scattering;
         Train = train;
@@ -26,6 +29,9 @@ public sealed class FederatedDataset
 
     /// <summary>The evaluation set in the job's features (computed on first use).</summary>
     public LabeledData Test => test.Value;
+
+    /// <summary>The examples declared public (dataset.public_examples) in the job's features, held apart from every gateway; null when none.</summary>
+    public LabeledData? Public => publicData.Value;
 
     /// <summary>The shape of one example as the model sees it (after any feature transform).</summary>
     public int[] ExampleShape { get; }
@@ -47,11 +53,20 @@ public sealed class FederatedDataset
             int held = dataset.ValidationExamples;
             (train, test) = (train.Subset(order[held..]), train.Subset(order[..held]));
         }
+        LabeledData? publicData = null;
+        if (dataset.PublicExamples > 0)
+        {
+            // Declared public: a seeded sample no gateway gets, so training on it spends no site's privacy.
+            var order = Enumerable.Range(0, train.Count).ToArray();
+            new Random(Seeds.Derive32(jobSeed, "public")).Shuffle(order);
+            int held = dataset.PublicExamples;
+            (train, publicData) = (train.Subset(order[held..]), train.Subset(order[..held]));
+        }
         int partitionSeed = Seeds.Derive32(jobSeed, "partition");
         var parts = sharedGatewayIds.Count == 0 ? [] : dataset.Partition == "dirichlet"
             ? Partitioner.Dirichlet(train.Labels, train.Classes, sharedGatewayIds.Count, dataset.DirichletAlpha, partitionSeed)
             : Partitioner.Iid(train.Count, sharedGatewayIds.Count, partitionSeed);
-        return new FederatedDataset(train, test, sharedGatewayIds.Select((id, k) => (id, parts[k])).ToDictionary(x => x.id, x => x.Item2),
+        return new FederatedDataset(train, test, publicData, sharedGatewayIds.Select((id, k) => (id, parts[k])).ToDictionary(x => x.id, x => x.Item2),
             dataset.Kind == "fashion-mnist", dataset.Features == "scattering");
     }
 

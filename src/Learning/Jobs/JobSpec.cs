@@ -45,6 +45,9 @@ public sealed record JobSpec
     /// <summary>How the federation combines the round's updates (zeroing, clipping, rule, server optimizer).</summary>
     public AggregationSpec Aggregation { get; init; } = new();
 
+    /// <summary>Training of model version 0 at the federation on the data declared public (dataset.public_examples), before round 1.</summary>
+    public PublicPretrainingSpec PublicPretraining { get; init; } = new();
+
     /// <summary>
     /// How many times each gateway expects to train, the horizon its noise is calibrated for. Synchronous: every round.
     /// Buffered: each version takes K updates from n gateways, so a gateway trains about R K / n times; half again as

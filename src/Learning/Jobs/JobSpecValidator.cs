@@ -21,6 +21,10 @@ public static class JobSpecValidator
         if (d.Evaluation is not ("test" or "validation")) p.Add($"dataset.evaluation: '{d.Evaluation}' is not known; use \"test\" or \"validation\" (tuning).");
         else if (d.Evaluation == "validation" && (d.ValidationExamples < 1 || d.ValidationExamples >= (d.Kind == "fashion-mnist" ? 60000 : d.SyntheticTrainExamples)))
             p.Add($"dataset.validation_examples: {d.ValidationExamples} must be >= 1 and leave training examples for the gateways.");
+        int trainExamples = d.Kind == "fashion-mnist" ? 60000 : d.SyntheticTrainExamples;
+        if (d.PublicExamples < 0 || d.PublicExamples > 0 && (long)d.PublicExamples + (d.Evaluation == "validation" ? d.ValidationExamples : 0) >= trainExamples)
+            p.Add($"dataset.public_examples: {d.PublicExamples} must be >= 0 and leave training examples for the gateways ({trainExamples} in the training set{(d.Evaluation == "validation" ? $", {d.ValidationExamples} held out for validation" : "")}).");
+        p.AddRange(spec.PublicPretraining.Problems(d.PublicExamples));
         if (d.Features is not ("pixels" or "scattering")) p.Add($"dataset.features: '{d.Features}' is not known; use \"pixels\" or \"scattering\" (ScatterNet).");
         else if (d.Features == "scattering" && d.Kind != "fashion-mnist")
             p.Add($"dataset.features: \"scattering\" needs images; dataset.kind '{d.Kind}' is not an image dataset, use \"pixels\".");
