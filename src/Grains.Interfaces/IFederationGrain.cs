@@ -57,6 +57,10 @@ public interface IFederationGrain : IGrainWithStringKey
     [Alias("unsubscribe"), AlwaysInterleave]
     Task UnsubscribeAsync(IJobObserver observer);
 
+    /// <summary>A personalised job's site accuracies (model.local), once its last round committed; empty before and for other jobs.</summary>
+    [Alias("personal-evaluations"), AlwaysInterleave]
+    Task<IReadOnlyList<PersonalEvaluation>> GetPersonalEvaluationsAsync();
+
     /// <summary>Each gateway's spend as its own durable ledger records it (the source of truth for the report).</summary>
     [Alias("gateway-privacy"), AlwaysInterleave]
     Task<IReadOnlyList<GatewayPrivacy>> GetGatewayPrivacyAsync();

@@ -62,6 +62,13 @@ public interface IGatewayGrain : IGrainWithStringKey
     [Alias("secure-survivors"), ResponseTimeout("00:02:00")]
     Task<Sealed<byte[]>> SignSurvivorsAsync(byte[] context, int[] survivors, string challenge);
 
+    /// <summary>
+    /// A personalised job's end (model.local): this site's accuracy with its own local layers on the final global
+    /// model, on the examples it held out, released once (charged to both ledgers); asked again, the same answer.
+    /// </summary>
+    [Alias("personal-evaluation"), ResponseTimeout("00:10:00")]
+    Task<PersonalEvaluation> EvaluatePersonalAsync(RoundTask final);
+
     /// <summary>Everything this gateway has spent, from its own ledger.</summary>
     [Alias("privacy"), AlwaysInterleave]
     Task<GatewayPrivacy?> GetPrivacyAsync();

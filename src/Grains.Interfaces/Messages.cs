@@ -134,3 +134,24 @@ public sealed record SecureTrainAnswer(
     [property: Id(0)] GatewayUpdate Update,
     [property: Id(1)] FedGrains.Learning.SecureAggregation.SecAggKeys? Keys,
     [property: Id(2)] int[]? UnmaskedFor = null);
+
+/// <summary>
+/// A personalised job's site accuracy (model.local): the final global model with the gateway's own local layers, on
+/// the examples it held out of training, released once per job as a noised count.
+/// </summary>
+/// <param name="Accuracy">Noised (Gaussian, <paramref name="NoiseMultiplier"/> examples); null when not released.</param>
+/// <param name="OwnLocalLayers">False when the gateway never trained, so it was measured with the initial local layers.</param>
+/// <param name="Error">Why the federation has no evaluation of this gateway (set by the federation; the rest is then empty).</param>
+[GenerateSerializer, Immutable, Alias("fedgrains.personal-evaluation")]
+public sealed record PersonalEvaluation(
+    [property: Id(0)] string GatewayId,
+    [property: Id(1)] int HeldOutExamples,
+    [property: Id(2)] double? Accuracy,
+    [property: Id(3)] double NoiseMultiplier,
+    [property: Id(4)] long ModelVersion,
+    [property: Id(5)] bool OwnLocalLayers,
+    [property: Id(6)] string? Error = null)
+{
+    /// <summary>The request number of the release in both ledgers (rounds and dispatches count from 1).</summary>
+    public const int Sequence = 0;
+}

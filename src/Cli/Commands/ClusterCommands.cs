@@ -155,7 +155,7 @@ internal static class ClusterCommands
             var status = await job.GetStatusAsync();
             var wall = ((status.FinishedAt ?? DateTimeOffset.UtcNow) - (status.StartedAt ?? DateTimeOffset.UtcNow)).TotalSeconds;
             var report = new RunReport(id, spec, status, await job.GetHistoryAsync(), await job.GetGatewayPrivacyAsync(),
-                r.GetValue(version) is { } v ? await job.GetModelVersionAsync(v) : await job.GetModelAsync(), wall);
+                r.GetValue(version) is { } v ? await job.GetModelVersionAsync(v) : await job.GetModelAsync(), wall, await job.GetPersonalEvaluationsAsync());
             var dir = r.GetValue(output)!.FullName;
             report.WriteTo(dir);
             Console.WriteLine($"exported {id} ({status.State}, {status.RoundsCompleted} rounds, model version {report.Model.Version}) to {dir}");

@@ -66,7 +66,7 @@ internal static class RunCommand
             await grain.StartAsync(spec, initialWeights);
             var status = await ProgressDisplay.FollowAsync(grain, ct);
             report = new RunReport(jobId, spec, status, await grain.GetHistoryAsync(), await grain.GetGatewayPrivacyAsync(),
-                await grain.GetModelAsync(), stopwatch.Elapsed.TotalSeconds);
+                await grain.GetModelAsync(), stopwatch.Elapsed.TotalSeconds, await grain.GetPersonalEvaluationsAsync());
         }
         catch (OperationCanceledException)
         {
@@ -94,6 +94,8 @@ internal static class RunCommand
         AnsiConsole.Write(table);
         var last = report.History.LastOrDefault();
         AnsiConsole.MarkupLineInterpolated($"rounds {report.Status.RoundsCompleted}/{report.Spec.Rounds}, final test accuracy {last?.TestAccuracy:P2}, max epsilon {report.Gateways.Max(g => g.Epsilon):F3}, wall time {report.WallSeconds:F1}s");
+        if (report.MeanPersonalAccuracy() is { } personal)
+            AnsiConsole.MarkupLineInterpolated($"personalised: mean accuracy {personal:P2} over {report.Personal!.Count(p => p.Accuracy is not null)} sites, each its own model on its own held-out data (noised, counted in its epsilon)");
         if (report.Status.Error is { } error) AnsiConsole.MarkupLineInterpolated($"[red]error:[/] {error}");
         AnsiConsole.MarkupLineInterpolated($"wrote {Path.Combine(outputDir, "report.json")}, history.csv, model.fgw, model.safetensors, accuracy.png and epsilon.png");
     }

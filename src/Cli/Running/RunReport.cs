@@ -12,7 +12,7 @@ namespace FedGrains.Cli.Running;
 
 /// <summary>What `fedgrains run` writes into --output: report.json, history.csv and the final model.</summary>
 internal sealed record RunReport(string JobId, JobSpec Spec, JobStatus Status, IReadOnlyList<RoundRecord> History,
-    IReadOnlyList<GatewayPrivacy> Gateways, ModelSnapshot Model, double WallSeconds)
+    IReadOnlyList<GatewayPrivacy> Gateways, ModelSnapshot Model, double WallSeconds, IReadOnlyList<PersonalEvaluation>? Personal = null)
 {
     // A round without released training metrics has train_loss NaN: written as null ("empty", as history.csv and the
     // README say); an epsilon that is not claimed stays "Infinity".
@@ -76,6 +76,7 @@ internal sealed record RunReport(string JobId, JobSpec Spec, JobStatus Status, I
         Seed = Spec.Seed,
         ModelVersion = Model.Version,
         FinalTestEvaluation = FinalEvaluation(),
+        Personalization = PersonalizationReport(),
         Versions = new
         {
             Fedgrains = Version(typeof(RunReport).Assembly),
@@ -124,6 +125,38 @@ internal sealed record RunReport(string JobId, JobSpec Spec, JobStatus Status, I
         Spec,
         History,
     };
+
+    /// <summary>The mean of the personal accuracies the sites released (noised), or null when none did.</summary>
+    public double? MeanPersonalAccuracy() =>
+        Personal?.Where(p => p.Accuracy is not null).Select(p => p.Accuracy!.Value).DefaultIfEmpty(double.NaN).Average() is var mean and not double.NaN ? mean : null;
+
+    /// <summary>A personalised job's sites (model.local): each one's own model on its own held-out data, as released.</summary>
+    private object? PersonalizationReport()
+    {
+        if (Spec.Model.Local is not { Length: > 0 } local) return null;
+        var z = Spec.Personalization.AccuracyNoiseMultiplier;
+        return new
+        {
+            LocalLayers = local,
+            Spec.Personalization.HeldOutFraction,
+            Spec.Personalization.AccuracyNoiseMultiplier,
+            Meaning = $"the layers {string.Join(", ", local)} are trained at each site and never sent: the exported model holds the federation's initial copy of them, and final_test_accuracy is the shared layers with that copy. "
+                + (z > 0
+                    ? $"Each site's accuracy is its own model (the final shared layers with its own local layers) on the {Spec.Personalization.HeldOutFraction:P0} of its examples it held out of training, released once with Gaussian noise of {z} examples on the count of correct predictions and counted in its epsilon"
+                    : "No site released its accuracy (accuracy_noise_multiplier 0): each logged it on its own silo only"),
+            MeanAccuracy = MeanPersonalAccuracy(),
+            Sites = (Personal ?? []).OrderBy(p => p.GatewayId, StringComparer.Ordinal).Select(p => new
+            {
+                Gateway = p.GatewayId,
+                Site = Spec.ResolveGateways().FirstOrDefault(g => g.Id == p.GatewayId)?.SiteId,
+                p.HeldOutExamples,
+                p.Accuracy,
+                p.OwnLocalLayers,
+                p.ModelVersion,
+                p.Error,
+            }),
+        };
+    }
 
     /// <summary>The last round's model on the federation's test set, class by class (no site's data: costs no privacy).</summary>
     private object? FinalEvaluation()

@@ -229,7 +229,13 @@ public sealed class FederationGrain(
         var record = outcome.Record!;
         var weights = WeightBuffer.Encode(outcome.Weights!, WeightKind.Weights, s.ModelVersion + 1, s.LayoutHash);
         await versions.StoreAsync(JobId, s.ModelVersion + 1, weights);
+        // The last version: each site measures its own model on it before the job ends (a crash meanwhile reruns the
+        // round, and each gateway answers with the evaluation it already released).
+        var personal = record.Round >= spec.Rounds && spec.Model.Local is { Length: > 0 }
+            ? await EvaluatePersonalAsync(spec, new RoundTask(PersonalEvaluation.Sequence, s.ModelVersion + 1, weights))
+            : null;
         alsoPersist();
+        if (personal is not null) s.Personal = personal;
         bool finished = s.Commit(record, weights, CheckpointCodec.Encode(outcome.Checkpoint!), spec.Rounds, time.GetUtcNow());
         await WriteAsync();
         await versions.ForgetOlderThanKeptAsync(JobId, spec, s.ModelVersion);
@@ -242,6 +248,28 @@ public sealed class FederationGrain(
             await jobCancellation.CancelAsync(); // buffered mode: calls still out are no longer needed
             await AnnounceEndAsync();
         }
+    }
+
+    /// <summary>Every gateway's personal accuracy on <paramref name="final"/>; one that cannot answer is listed with why.</summary>
+    private async Task<List<PersonalEvaluation>> EvaluatePersonalAsync(JobSpec spec, RoundTask final)
+    {
+        double z = spec.Personalization.AccuracyNoiseMultiplier;
+        var answers = await Task.WhenAll(spec.ResolveGateways().Select(async g =>
+        {
+            try { return await SiteCalls.CallAsync(g.SiteId, () => SiteCalls.Gateway(GrainFactory, JobId, g.Id).EvaluatePersonalAsync(final)); }
+            catch (Exception e) when (e is not OperationCanceledException || !jobCancellation.IsCancellationRequested)
+            {
+                Log.PersonalEvaluationFailed(logger, JobId, g.Id, e.Message);
+                return new PersonalEvaluation(g.Id, 0, null, z, final.ModelVersion, false, e.Message);
+            }
+        }));
+        return [.. answers];
+    }
+
+    public Task<IReadOnlyList<PersonalEvaluation>> GetPersonalEvaluationsAsync()
+    {
+        var visible = job.State.Spec?.ResolveGateways().Where(VisibleToCaller).Select(g => g.Id).ToHashSet() ?? [];
+        return Task.FromResult<IReadOnlyList<PersonalEvaluation>>(job.State.Personal?.Where(p => visible.Contains(p.GatewayId)).ToArray() ?? []);
     }
 
     public async Task FailAsync(string error)

@@ -40,6 +40,9 @@ public sealed class FederationState
     /// <summary>Every site whose policy asks to approve each job has approved this one (<see cref="ApprovalGate"/>).</summary>
     [Id(15)] public bool SitesApproved { get; set; }
 
+    /// <summary>A personalised job's site accuracies (model.local), asked of every gateway as the last round commits; null before.</summary>
+    [Id(16)] public List<PersonalEvaluation>? Personal { get; set; }
+
     /// <summary>A job that starts now from model version 0 (<paramref name="weights"/>, a WeightBuffer).</summary>
     public static FederationState Start(JobSpec spec, byte[] weights, ulong layoutHash, DateTimeOffset now) => new()
     {

@@ -35,4 +35,7 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 1009, Level = LogLevel.Warning, Message = "Job {JobId}: gateway {GatewayId} could not join yet: {Reason}")]
     public static partial void JoinFailed(ILogger logger, string jobId, string gatewayId, string reason);
+
+    [LoggerMessage(EventId = 1011, Level = LogLevel.Warning, Message = "Job {JobId}: gateway {GatewayId} gave no personal accuracy: {Reason}")]
+    public static partial void PersonalEvaluationFailed(ILogger logger, string jobId, string gatewayId, string reason);
 }

@@ -83,6 +83,7 @@ public sealed class RoundAggregator(DatasetCache data, UpdateAuthenticator authe
                     a.Update.Examples * Staleness.Weight(a.Staleness, exponent))).ToArray();
             var aggregated = AggregationPipeline.Run(spec.Aggregation, current, deltas, checkpoint,
                 results.Count, centralNoise, validationLoss);
+            GlobalModel.KeepUnsent(spec.Model, [.. test.X.shape.Skip(1).Select(d => (int)d)], classes, current, aggregated.Weights);
             var (l, acc, m) = GlobalModel.Assess(spec.Model, aggregated.Weights, test.X, test.Y, classes);
             return (aggregated, l, acc, m);
         });

@@ -43,10 +43,16 @@ public sealed class DatasetCache : IDisposable
     /// </summary>
     public FederatedDataset Dataset(JobSpec spec) => Once(datasets, DatasetKey(spec), () => JobData.Load(spec));
 
-    /// <summary>A gateway's training examples as tensors (its own source, or its partition of the shared set).</summary>
+    /// <summary>A gateway's training examples as tensors (its own source, or its partition of the shared set; less what a personalised job holds out).</summary>
     public (Tensor X, Tensor Y) GatewayData(JobSpec spec, GatewaySpec gateway, Device device) =>
-        Cached($"{DatasetKey(spec)}|gw:{gateway.Id}|{gateway.Source?.Csv}|{gateway.Source?.Images}|{gateway.Source?.Folder}|{device}",
-            () => Dataset(spec).ForGateway(gateway).ToTensors(device));
+        Cached($"{GatewayKey(spec, gateway)}|{device}", () => Dataset(spec).ForGatewayTraining(spec, gateway).ToTensors(device));
+
+    /// <summary>The examples a personalised job's gateway holds out of training, for its own model's accuracy.</summary>
+    public (Tensor X, Tensor Y) GatewayHeldOut(JobSpec spec, GatewaySpec gateway, Device device) =>
+        Cached($"{GatewayKey(spec, gateway)}|held-out|{device}", () => Dataset(spec).ForGatewayHeldOut(spec, gateway).ToTensors(device));
+
+    private static string GatewayKey(JobSpec spec, GatewaySpec gateway) =>
+        $"{DatasetKey(spec)}|gw:{gateway.Id}|{gateway.Source?.Csv}|{gateway.Source?.Images}|{gateway.Source?.Folder}";
 
     /// <summary>The job's reported test set as tensors (without the server's validation examples, if any are held out).</summary>
     public (Tensor X, Tensor Y) TestData(JobSpec spec, Device device) =>

@@ -83,7 +83,7 @@ public sealed partial class GatewayGrain(
         await sitePolicy.EnforceAsync(JobId, spec, planned, atSubmission: true, submitter: CallerContext.Current?.KeyId);
         // The secure sums' site-level charge too, so the site's ledger can hold the job to its secure-sum budget up front.
         var sums = PlannedWork.PlannedSecureSumCharge(spec, FedGrains.Learning.Models.ModelSize.Parameters(spec.Model, planned.ExampleShape, planned.Classes));
-        return [.. planned.Plan.Charges(spec.PlannedParticipations()), .. sums is null ? [] : new[] { sums }];
+        return [.. planned.Plan.JobCharges(spec.PlannedParticipations()), .. sums is null ? [] : new[] { sums }];
     }
 
     public async Task JoinAsync(JobSpec spec)
@@ -128,7 +128,7 @@ public sealed partial class GatewayGrain(
         MemoryEstimate.CheckGateway(spec, spec.Defaults.With(gateway.Overrides), shape, classes, id);
         var plan = await AccountantWork.RunAsync(() =>
         {
-            try { return LocalPlan.For(spec.Defaults.With(gateway.Overrides), spec.Privacy, examples, spec.PlannedParticipations()); }
+            try { return LocalPlan.For(spec.Defaults.With(gateway.Overrides), spec.Privacy, examples, spec.PlannedParticipations(), spec.Personalization.Charge(spec.Model)); }
             catch (ArgumentException e) { throw new ArgumentException($"gateway '{id}': {e.Message}"); }
         });
         return new PlannedGateway(gateway, examples, shape, classes, plan);
@@ -208,11 +208,13 @@ public sealed partial class GatewayGrain(
 
         byte[] bytes;
         double releasedLoss;
+        float[]? localLayers;
         try
         {
             var global = WeightBuffer.Decode(task.GlobalWeights);
-            (bytes, releasedLoss) = await Task.Run(() =>
-                GatewayRound.Run(spec, GatewayId, local, x, y, classes, global, task.Sequence, noise, cancellationToken), cancellationToken);
+            var own = State.LocalLayers;
+            (bytes, releasedLoss, localLayers) = await Task.Run(() =>
+                GatewayRound.Run(spec, GatewayId, local, x, y, classes, global, task.Sequence, noise, cancellationToken, own), cancellationToken);
         }
         catch when (earlier is null)
         {
@@ -231,6 +233,7 @@ public sealed partial class GatewayGrain(
         var update = authenticator.Sign(new GatewayUpdate(GatewayId, task.Sequence, secure ? null : bytes, State.Plan!.Examples, releasedLoss, privacy, seconds, null),
             JobId, task.ModelVersion);
         (State.LastRelease, State.LastReleaseModelVersion) = (update, task.ModelVersion);
+        if (localLayers is not null) State.LocalLayers = localLayers; // stored with the release that trained them
         try
         {
             // Not stored, not released: a write that fails after retries deactivates this gateway (DurableWrites), so a
@@ -258,7 +261,7 @@ public sealed partial class GatewayGrain(
         if (cached is { } c && ReferenceEquals(c.Spec, spec)) return c.Plan;
         var (examples, sigma) = (State.Plan!.Examples, State.Plan.NoiseMultiplier);
         var restored = await AccountantWork.RunAsync(() =>
-            LocalPlan.Restore(spec.Defaults.With(gateway.Overrides), spec.Privacy, examples, spec.PlannedParticipations(), sigma));
+            LocalPlan.Restore(spec.Defaults.With(gateway.Overrides), spec.Privacy, examples, spec.PlannedParticipations(), sigma, spec.Personalization.Charge(spec.Model)));
         // A join may have replaced the spec meanwhile (an interleaved privacy query): keep only a plan of the current one.
         if (ReferenceEquals(State.Spec, spec)) cached = (spec, restored);
         return restored;

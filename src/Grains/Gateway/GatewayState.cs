@@ -50,6 +50,15 @@ public sealed class GatewayState
     /// <summary>Every release, one record per request, each with the charges it cost.</summary>
     [Id(11)] public List<GatewayRelease> Releases { get; set; } = [];
 
+    /// <summary>
+    /// This site's own local layers (model.local) as its last release left them: trained here, never sent, the start
+    /// of its next round. Written with the release that trained them.
+    /// </summary>
+    [Id(12)] public float[]? LocalLayers { get; set; }
+
+    /// <summary>The personal accuracy this gateway released (once per job; asked again, it answers this).</summary>
+    [Id(13)] public PersonalEvaluation? Personal { get; set; }
+
     /// <summary>Brings a record of an older format to this one (in memory; it is written with the next release).</summary>
     public void Upgrade()
     {

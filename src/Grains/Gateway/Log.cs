@@ -11,4 +11,9 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 2002, Level = LogLevel.Warning, Message = "Gateway {GatewayId} of job {JobId} refused round {Round}: {Reason}")]
     public static partial void Refused(ILogger logger, string jobId, string gatewayId, int round, string reason);
+
+    // The exact accuracy stays on the site's own silo: it is logged here, and released only noised (or not at all).
+    [LoggerMessage(EventId = 2007, Level = LogLevel.Information,
+        Message = "Gateway {GatewayId} of job {JobId}: its own model (local layers {OwnLocalLayers}) on model version {ModelVersion} has accuracy {Accuracy:P2} on {Examples} held-out examples (exact, this silo only); released: {Released}")]
+    public static partial void PersonalEvaluated(ILogger logger, string jobId, string gatewayId, bool ownLocalLayers, long modelVersion, double accuracy, int examples, string released);
 }

@@ -23,6 +23,7 @@ public static class ClientSurface
         [("fedgrains.federation", nameof(IFederationGrain.SubscribeAsync))] = ClientAccess.ReadJob,
         [("fedgrains.federation", nameof(IFederationGrain.UnsubscribeAsync))] = ClientAccess.ReadJob,
         [("fedgrains.federation", nameof(IFederationGrain.GetGatewayPrivacyAsync))] = ClientAccess.ReadJob,
+        [("fedgrains.federation", nameof(IFederationGrain.GetPersonalEvaluationsAsync))] = ClientAccess.ReadJob,
         [("fedgrains.federation", nameof(IFederationGrain.GetGatewaysAsync))] = ClientAccess.ReadJob,
         [("fedgrains.federation", nameof(IFederationGrain.CancelAsync))] = ClientAccess.CancelJob,
         [("fedgrains.job-directory", nameof(IJobDirectoryGrain.ListAsync))] = ClientAccess.ListJobs,

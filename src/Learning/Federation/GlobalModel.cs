@@ -28,7 +28,24 @@ public static class GlobalModel
     public static Codecs.DeltaSegment[] Segments(ModelSpec spec, int[] exampleShape, int classes)
     {
         using var model = ModelFactory.Create(spec, exampleShape, classes, seed: 0);
-        return model.parameters().Select(p => new Codecs.DeltaSegment(p.numel(), !p.requires_grad)).ToArray();
+        var local = spec.Local ?? [];
+        // Frozen layers have nothing to send, local ones must not be sent: both are omitted.
+        return model.named_parameters().Select(p => new Codecs.DeltaSegment(p.parameter.numel(), !p.parameter.requires_grad || ModelFactory.IsFrozen(p.name, local))).ToArray();
+    }
+
+    /// <summary>
+    /// Puts back into <paramref name="next"/> the values of <paramref name="current"/> that no gateway sends (frozen and
+    /// local layers): central or distributed noise, a secure sum's noise on their zero deltas and a server optimizer's
+    /// momentum must not move what the spec says stays as it is.
+    /// </summary>
+    public static void KeepUnsent(ModelSpec spec, int[] exampleShape, int classes, ReadOnlySpan<float> current, Span<float> next)
+    {
+        long offset = 0;
+        foreach (var (length, unsent) in Segments(spec, exampleShape, classes))
+        {
+            if (unsent) current.Slice((int)offset, (int)length).CopyTo(next.Slice((int)offset, (int)length));
+            offset += length;
+        }
     }
 
     /// <summary>Test loss and accuracy of <paramref name="weights"/>.</summary>

@@ -12,7 +12,9 @@ namespace FedGrains.Learning.Gateways;
 /// <param name="StepsPerRound">ceil(local_epochs / q): Poisson-sampled steps per round.</param>
 /// <param name="PlannedSteps">Steps over all rounds, the horizon the noise is calibrated for.</param>
 /// <param name="MetricCharge">One noised training-loss release, when the job releases metrics (null: none).</param>
-public sealed record LocalPlan(TrainerSettings Settings, int StepsPerRound, long PlannedSteps, bool EpsilonClaimed, PrivacyCharge? MetricCharge = null)
+/// <param name="PersonalCharge">The one release of the site's personal accuracy at the end of the job (null: none).</param>
+public sealed record LocalPlan(TrainerSettings Settings, int StepsPerRound, long PlannedSteps, bool EpsilonClaimed, PrivacyCharge? MetricCharge = null,
+    PrivacyCharge? PersonalCharge = null)
 {
     /// <summary>
     /// What <paramref name="rounds"/> rounds of this plan release, as a ledger records them: the DP-SGD steps (with
@@ -24,12 +26,16 @@ public sealed record LocalPlan(TrainerSettings Settings, int StepsPerRound, long
         return MetricCharge is { } metric ? [steps, metric with { Steps = metric.Steps * rounds }] : [steps];
     }
 
+    /// <summary>Everything the job plans to release over <paramref name="rounds"/> rounds: theirs, and the personal accuracy once.</summary>
+    public IReadOnlyList<PrivacyCharge> JobCharges(long rounds) => PersonalCharge is { } personal ? [.. Charges(rounds), personal] : Charges(rounds);
+
     /// <summary>This plan with the noise multiplier a gateway calibrated when it joined, so it is not calibrated again.</summary>
-    public static LocalPlan Restore(HyperParameters h, PrivacySpec privacy, int examples, int rounds, double noiseMultiplier) =>
-        For(h with { NoiseMultiplier = noiseMultiplier }, privacy, examples, rounds);
+    public static LocalPlan Restore(HyperParameters h, PrivacySpec privacy, int examples, int rounds, double noiseMultiplier, PrivacyCharge? personal = null) =>
+        For(h with { NoiseMultiplier = noiseMultiplier }, privacy, examples, rounds, personal);
 
     /// <summary>Plans a gateway holding <paramref name="examples"/> examples for a job of <paramref name="rounds"/> rounds.</summary>
-    public static LocalPlan For(HyperParameters h, PrivacySpec privacy, int examples, int rounds)
+    /// <param name="personal">The personal accuracy's release (<see cref="Jobs.PersonalizationSpec.Charge"/>), calibrated for with the rest.</param>
+    public static LocalPlan For(HyperParameters h, PrivacySpec privacy, int examples, int rounds, PrivacyCharge? personal = null)
     {
         if (!JobSpecValidator.TryParseNoiseLevel(privacy.NoiseLevel, out var level))
             throw new ArgumentException($"privacy.noise_level '{privacy.NoiseLevel}' is not known.");
@@ -42,12 +48,13 @@ public sealed record LocalPlan(TrainerSettings Settings, int StepsPerRound, long
         int stepsPerRound = (int)Math.Ceiling(h.LocalEpochs / q);
         long planned = (long)stepsPerRound * rounds;
         // Noised training metrics spend on the same data, so the DP-SGD noise is calibrated with them included.
-        PrivacyCharge[] metrics = privacy.TrainMetrics.Mode == "noised" ? [PrivateLoss.Charge(privacy.TrainMetrics.NoiseMultiplier, rounds)] : [];
+        PrivacyCharge[] metrics = [.. privacy.TrainMetrics.Mode == "noised" ? [PrivateLoss.Charge(privacy.TrainMetrics.NoiseMultiplier, rounds)] : Array.Empty<PrivacyCharge>(),
+            .. personal is null ? [] : new[] { personal }];
         double sigma = level == NoiseLevel.None ? 0
             : h.NoiseMultiplier ?? PrivacyAccountants.Get(privacy.Accountant).NoiseMultiplierFor(privacy.TargetEpsilon, q, planned, privacy.Delta, metrics);
         var settings = new TrainerSettings(h.LearningRate, h.ClippingNorm, sigma, q, stepsPerRound, level,
             h.Optimizer == "adam" ? LocalOptimizer.Adam : LocalOptimizer.Sgd, h.Momentum, h.ProximalMu);
         return new LocalPlan(settings, stepsPerRound, planned, level == NoiseLevel.Sample && sigma > 0,
-            metrics.Length > 0 ? PrivateLoss.Charge(privacy.TrainMetrics.NoiseMultiplier, 1) : null);
+            privacy.TrainMetrics.Mode == "noised" ? PrivateLoss.Charge(privacy.TrainMetrics.NoiseMultiplier, 1) : null, personal);
     }
 }

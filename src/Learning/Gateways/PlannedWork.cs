@@ -22,7 +22,7 @@ public sealed record PlannedWork(string NoiseLevel, double NoiseMultiplier, doub
     {
         var privacy = spec.Privacy;
         double epsilon = plan.EpsilonClaimed
-            ? PrivacyAccountants.Get(privacy.Accountant).Epsilon(plan.Charges(spec.PlannedParticipations()), privacy.Delta)
+            ? PrivacyAccountants.Get(privacy.Accountant).Epsilon(plan.JobCharges(spec.PlannedParticipations()), privacy.Delta)
             : double.PositiveInfinity;
         long parameters = ModelSize.Parameters(spec.Model, exampleShape, classes);
         return new PlannedWork(privacy.NoiseLevel, plan.Settings.NoiseMultiplier, plan.Settings.SampleRate, epsilon, privacy.Delta,

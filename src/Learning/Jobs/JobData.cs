@@ -16,6 +16,21 @@ public static class JobData
         return FederatedDataset.Load(d, spec.Seed, spec.ResolveGateways().Where(g => g.Source is null).Select(g => g.Id).ToArray());
     }
 
-    /// <summary>The training data of <paramref name="gateway"/> in the job's features.</summary>
+    /// <summary>The data of <paramref name="gateway"/> in the job's features (all of it: see <see cref="ForGatewayTraining"/>).</summary>
     public static LabeledData ForGateway(this FederatedDataset dataset, GatewaySpec gateway) => dataset.ForGateway(gateway.Id, gateway.Source);
+
+    /// <summary>What <paramref name="gateway"/> trains on: its data, less the part a personalised job holds out (<see cref="ForGatewayHeldOut"/>).</summary>
+    public static LabeledData ForGatewayTraining(this FederatedDataset dataset, JobSpec spec, GatewaySpec gateway) =>
+        spec.Model.Local is { Length: > 0 } ? SplitFor(dataset, spec, gateway).Train : dataset.ForGateway(gateway);
+
+    /// <summary>The examples a personalised job's <paramref name="gateway"/> keeps out of training to evaluate its own model on.</summary>
+    public static LabeledData ForGatewayHeldOut(this FederatedDataset dataset, JobSpec spec, GatewaySpec gateway) =>
+        spec.Model.Local is { Length: > 0 } ? SplitFor(dataset, spec, gateway).HeldOut
+            : throw new ArgumentException("only a job with model.local layers holds examples out at its gateways.");
+
+    private static (LabeledData Train, LabeledData HeldOut) SplitFor(FederatedDataset dataset, JobSpec spec, GatewaySpec gateway)
+    {
+        try { return HeldOut.Split(dataset.ForGateway(gateway), spec.Personalization.HeldOutFraction, Seeds.Derive32(spec.Seed, $"held-out/{gateway.Id}")); }
+        catch (ArgumentException e) { throw new DataFileException($"gateway '{gateway.Id}': {e.Message}"); }
+    }
 }

@@ -48,6 +48,9 @@ public sealed record JobSpec
     /// <summary>Training of model version 0 at the federation on the data declared public (dataset.public_examples), before round 1.</summary>
     public PublicPretrainingSpec PublicPretraining { get; init; } = new();
 
+    /// <summary>How each gateway evaluates its personal layers (model.local) on examples it holds out of training.</summary>
+    public PersonalizationSpec Personalization { get; init; } = new();
+
     /// <summary>
     /// How many times each gateway expects to train, the horizon its noise is calibrated for. Synchronous: every round.
     /// Buffered: each version takes K updates from n gateways, so a gateway trains about R K / n times; half again as

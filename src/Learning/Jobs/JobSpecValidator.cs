@@ -167,9 +167,28 @@ public static class JobSpecValidator
         if (p.Count == before && known)
         {
             var (shape, classes) = spec.Dataset.Geometry();
-            try { ModelFactory.Plan(m, shape, classes); }
+            try { LocalLayerProblems(m, ModelFactory.Plan(m, shape, classes), p); }
             catch (ArgumentException e) { p.Add(e.Message); }
         }
+        p.AddRange(spec.Personalization.Problems(m));
+    }
+
+    // Personal layers (FedPer): named layers with parameters, neither frozen nor all of them (something must be shared).
+    private static void LocalLayerProblems(ModelSpec m, IReadOnlyList<PlannedLayer> plan, List<string> p)
+    {
+        if (m.Local is not { } local) return;
+        var trainable = plan.Where(l => l.Parameters > 0).Select(l => l.Name).ToArray();
+        if (local.Length == 0) p.Add("model.local: [] lists no layer; name the layers each site keeps to itself (e.g. [\"out\"]), or leave it out.");
+        foreach (var name in local)
+        {
+            if (!trainable.Contains(name))
+                p.Add($"model.local: '{Shown(name)}' names no layer with parameters; this model's are {string.Join(", ", trainable)}.");
+            else if (m.Frozen?.Contains(name) == true)
+                p.Add($"model.local: '{Shown(name)}' is also in model.frozen; a layer is either frozen (never trained) or local (trained at each site), not both.");
+        }
+        var shared = trainable.Where(n => !local.Contains(n) && m.Frozen?.Contains(n) != true).ToArray();
+        if (local.Length > 0 && local.All(trainable.Contains) && shared.Length == 0)
+            p.Add("model.local: leaves no layer to train together (every layer is local or frozen); keep at least one shared layer, or train each site alone.");
     }
 
     private static bool IsId(string? id) =>

@@ -13,6 +13,13 @@ namespace FedGrains.Learning.Models;
 /// such as a pretrained feature extractor. Their deltas are exactly zero and the codec omits them.</param>
 public sealed record ModelSpec(string? Kind = null, int[]? Hidden = null, string Activation = "relu", string[]? Frozen = null)
 {
+    /// <summary>
+    /// Parameter-name prefixes (e.g. "out") of layers personal to each site (FedPer, Arivazhagan et al. 2019): trained
+    /// at every gateway on its own data, kept in its own state and never sent, so each site ends with its own head on
+    /// the shared body. The federation's copy of them stays as initialised. See <see cref="Jobs.PersonalizationSpec"/>.
+    /// </summary>
+    public string[]? Local { get; init; }
+
     /// <summary>The model as a sequential layer list (model.kind "layers"); shapes are inferred from the data (<see cref="ModelLayout"/>).</summary>
     public LayerSpec[]? Layers { get; init; }
 
