@@ -34,9 +34,13 @@ public static class MemoryEstimate
         double copies = 4 + (h.Optimizer == "adam" ? 2 : h.Momentum > 0 ? 1 : 0);
         double parameters = plan.Sum(l => (double)l.Parameters);
         // Every layer's output is a new tensor, except flatten's (a view of its input).
-        double widths = exampleShape.Aggregate(1.0, (a, b) => a * b) + plan.Where(l => l.Spec.Type != "flatten").Sum(l => l.Output.Aggregate(1.0, (a, b) => a * b));
+        double widths = exampleShape.Aggregate(1.0, (a, b) => a * b) + Widths(plan);
         return copies * parameters * sizeof(float) + 2.0 * h.BatchSize * widths * sizeof(float);
     }
+
+    // A residual block's body makes its own outputs, and the block one more (the sum).
+    private static double Widths(IEnumerable<PlannedLayer> layers) =>
+        layers.Where(l => l.Spec.Type != "flatten").Sum(l => l.Output.Aggregate(1.0, (a, b) => a * b) + (l.Body is null ? 0 : Widths(l.Body)));
 
     /// <summary>The federation's round: the model, its aggregation state and every cohort member's decoded delta at once.</summary>
     public static double Federation(long parameters, int cohort) => (4.0 + cohort) * parameters * sizeof(float);

@@ -5,7 +5,7 @@ namespace FedGrains.Learning.Models;
 /// "kernel": 3, "stride": 2, "padding": 1}. Which fields a type takes, and their defaults, is <see cref="ModelLayout"/>'s.
 /// </summary>
 /// <param name="Type">linear, conv2d, max_pool2d, avg_pool2d, flatten, dropout, embedding, mean_tokens, layer_norm,
-/// group_norm, relu, tanh, gelu or sigmoid.</param>
+/// group_norm, relu, tanh, gelu, sigmoid or residual.</param>
 public sealed record LayerSpec(string Type)
 {
     /// <summary>The layer's name in parameter names ("{name}.weight"), for model.frozen and safetensors files; by default its position in the list, as in PyTorch's nn.Sequential.</summary>
@@ -27,4 +27,7 @@ public sealed record LayerSpec(string Type)
     /// <summary>An embedding's token ids (0 .. vocabulary - 1) and its width.</summary>
     public int? Vocabulary { get; init; }
     public int? Dim { get; init; }
+
+    /// <summary>A residual block's body: layers whose output, of the block's input shape, is added to that input (He et al. 2016).</summary>
+    public LayerSpec[]? Layers { get; init; }
 }

@@ -72,6 +72,7 @@ public static class ModelFactory
             "tanh" => Tanh(),
             "gelu" => GELU(),
             "sigmoid" => Sigmoid(),
+            "residual" => new ResidualBlock([.. layer.Body!.Select(inner => (inner.Name, Module(inner)))]),
             var type => throw new ArgumentException($"layer type '{type}' has no module."), // ModelLayout.Types and this switch name the same types
         };
     }

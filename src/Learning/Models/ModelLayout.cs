@@ -3,7 +3,8 @@ using System.Globalization;
 namespace FedGrains.Learning.Models;
 
 /// <summary>One layer with the shapes it takes and gives (one example's, without the batch axis) and its parameter count.</summary>
-public sealed record PlannedLayer(string Name, LayerSpec Spec, int[] Input, int[] Output, long Parameters);
+/// <param name="Body">A residual block's layers, planned on its input (null for every other type).</param>
+public sealed record PlannedLayer(string Name, LayerSpec Spec, int[] Input, int[] Output, long Parameters, IReadOnlyList<PlannedLayer>? Body = null);
 
 /// <summary>
 /// A layer list's shapes, worked out without building anything (no TorchSharp): each layer's fields are checked, its
@@ -14,7 +15,7 @@ public static class ModelLayout
 {
     /// <summary>The layer types a list may use, all of which per-example clipping supports (or which have no parameters).</summary>
     public static readonly IReadOnlyList<string> Types =
-        ["linear", "conv2d", "max_pool2d", "avg_pool2d", "flatten", "dropout", "embedding", "mean_tokens", "layer_norm", "group_norm", "relu", "tanh", "gelu", "sigmoid"];
+        ["linear", "conv2d", "max_pool2d", "avg_pool2d", "flatten", "dropout", "embedding", "mean_tokens", "layer_norm", "group_norm", "relu", "tanh", "gelu", "sigmoid", "residual"];
 
     public const int MaxLayers = 256;
 
@@ -28,29 +29,39 @@ public static class ModelLayout
         ["dropout"] = ["p"],
         ["embedding"] = ["vocabulary", "dim"],
         ["group_norm"] = ["groups"],
+        ["residual"] = ["layers"],
     };
 
     private static readonly Dictionary<string, string[]> Required = new()
     {
         ["linear"] = ["out"], ["conv2d"] = ["out", "kernel"], ["max_pool2d"] = ["kernel"], ["avg_pool2d"] = ["kernel"],
-        ["dropout"] = ["p"], ["embedding"] = ["vocabulary", "dim"], ["group_norm"] = ["groups"],
+        ["dropout"] = ["p"], ["embedding"] = ["vocabulary", "dim"], ["group_norm"] = ["groups"], ["residual"] = ["layers"],
     };
 
     /// <summary>The problems of a list that do not depend on the data's shape: types, fields, ranges, names.</summary>
     public static IReadOnlyList<string> Problems(IReadOnlyList<LayerSpec?> layers)
     {
         var p = new List<string>();
-        if (layers.Count == 0) p.Add("model.layers: [] has no layer; list at least the output layer, e.g. [{\"type\": \"flatten\"}, {\"type\": \"linear\", \"out\": 10}].");
-        if (layers.Count > MaxLayers) { p.Add($"model.layers: {layers.Count} layers are more than {MaxLayers}; a model this deep does not train under DP-SGD, and the list is refused before anything is built."); return p; }
+        int count = layers.Sum(l => 1 + (l?.Layers?.Length ?? 0));
+        if (count > MaxLayers) { p.Add($"model.layers: {count} layers (with those in residual blocks) are more than {MaxLayers}; a model this deep does not train under DP-SGD, and the list is refused before anything is built."); return p; }
+        Problems(layers, "model.layers", inBlock: false, p);
+        return p;
+    }
+
+    private static void Problems(IReadOnlyList<LayerSpec?> layers, string path, bool inBlock, List<string> p)
+    {
+        if (layers.Count == 0)
+            p.Add(inBlock ? $"{path}: [] has no layer; a residual block needs at least one, e.g. [{{\"type\": \"linear\", \"out\": 64}}]."
+                : $"{path}: [] has no layer; list at least the output layer, e.g. [{{\"type\": \"flatten\"}}, {{\"type\": \"linear\", \"out\": 10}}].");
         // The module that turns token ids into int64 before an embedding is named "ids" (ModelFactory).
         var names = new HashSet<string>(StringComparer.Ordinal);
         if (layers.Any(l => l?.Type == "embedding")) names.Add("ids");
         for (int i = 0; i < layers.Count; i++)
         {
-            if (layers[i] is not { } layer) { p.Add($"model.layers[{i}]: is null; give an object with a \"type\"."); continue; }
-            var at = $"model.layers[{i}] ({layer.Type})";
+            if (layers[i] is not { } layer) { p.Add($"{path}[{i}]: is null; give an object with a \"type\"."); continue; }
+            var at = $"{path}[{i}] ({layer.Type})";
             var type = layer.Type;
-            if (type is null) { p.Add($"model.layers[{i}]: has no \"type\"; use one of {string.Join(", ", Types)}."); continue; }
+            if (type is null) { p.Add($"{path}[{i}]: has no \"type\"; use one of {string.Join(", ", Types)}."); continue; }
             if (type.Replace("_", "").StartsWith("batchnorm", StringComparison.OrdinalIgnoreCase))
             {
                 p.Add($"{at}: batch normalisation mixes the examples of a batch, so one example's gradient depends on the others and per-example clipping no longer bounds it; use group_norm (after conv2d) or layer_norm instead.");
@@ -58,7 +69,7 @@ public static class ModelLayout
             }
             if (!Types.Contains(type))
             {
-                p.Add($"model.layers[{i}]: type '{Shown(type)}' is not known; use one of {string.Join(", ", Types)}.");
+                p.Add($"{path}[{i}]: type '{Shown(type)}' is not known; use one of {string.Join(", ", Types)}.");
                 continue;
             }
             var takes = Fields.GetValueOrDefault(type, []);
@@ -76,12 +87,16 @@ public static class ModelLayout
             if (layer.P is { } drop && !(drop >= 0 && drop < 1)) p.Add($"{at}: p {drop.ToString(CultureInfo.InvariantCulture)} must be in [0, 1).");
             if (layer.Vocabulary is < 2) p.Add($"{at}: vocabulary {layer.Vocabulary} must be >= 2.");
             if (layer.Dim is < 1) p.Add($"{at}: dim {layer.Dim} must be >= 1.");
-            if (type == "embedding" && i != 0) p.Add($"{at}: an embedding reads token ids, which only the data gives: it must be the first layer.");
+            if (type == "embedding" && (i != 0 || inBlock)) p.Add($"{at}: an embedding reads token ids, which only the data gives: it must be the first layer.");
+            if (type == "residual" && layer.Layers is { } body)
+            {
+                if (inBlock) p.Add($"{at}: a residual block inside a residual block is not supported; list its layers in the outer block.");
+                else Problems(body, $"{at[..at.IndexOf(' ')]}.layers", inBlock: true, p);
+            }
             var name = NameOf(layer, i);
             if (!IsName(name)) p.Add($"{at}: name '{Shown(name)}' must be 1-64 letters, digits or '_' (it becomes '{Shown(name)}.weight').");
             else if (!names.Add(name)) p.Add(name == "ids" ? $"{at}: name 'ids' is taken by the token-id conversion before the embedding; choose another." : $"{at}: name '{name}' is used by an earlier layer; names must be unique.");
         }
-        return p;
     }
 
     /// <summary>The layers with their shapes, for examples of <paramref name="exampleShape"/> and <paramref name="classes"/> outputs.</summary>
@@ -90,22 +105,40 @@ public static class ModelLayout
     {
         var problems = Problems(layers);
         if (problems.Count > 0) throw new ArgumentException(string.Join(" ", problems));
-        var planned = new List<PlannedLayer>();
-        int[] shape = exampleShape;
-        for (int i = 0; i < layers.Count; i++)
-        {
-            var layer = layers[i];
-            var at = $"model.layers[{i}] ({layer.Type})";
-            int[] output;
-            long parameters;
-            try { (output, parameters) = Infer(layer, shape, at); }
-            catch (OverflowException) { throw new ArgumentException($"{at}: its output [{Shape(shape)}] flattened is more than 2^31 values; make the layers before it smaller."); }
-            planned.Add(new PlannedLayer(NameOf(layer, i), layer, shape, output, parameters));
-            shape = output;
-        }
+        var planned = PlanList(layers, exampleShape, "model.layers");
+        var shape = planned[^1].Output;
         if (!shape.SequenceEqual([classes]))
             throw new ArgumentException($"model.layers: the last layer gives [{Shape(shape)}] per example, but the data has {classes} classes: end with {{\"type\": \"linear\", \"out\": {classes}}}" +
                 (shape.Length > 1 ? " after a flatten (or mean_tokens)." : "."));
+        return planned;
+    }
+
+    private static List<PlannedLayer> PlanList(IReadOnlyList<LayerSpec> layers, int[] input, string path)
+    {
+        var planned = new List<PlannedLayer>();
+        int[] shape = input;
+        for (int i = 0; i < layers.Count; i++)
+        {
+            var layer = layers[i];
+            var at = $"{path}[{i}] ({layer.Type})";
+            int[] output;
+            long parameters;
+            List<PlannedLayer>? body = null;
+            try
+            {
+                if (layer.Type == "residual")
+                {
+                    body = PlanList(layer.Layers!, shape, $"{path}[{i}].layers");
+                    (output, parameters) = (body[^1].Output, body.Sum(l => l.Parameters));
+                    if (!output.SequenceEqual(shape))
+                        throw new ArgumentException($"{at}: its layers give [{Shape(output)}] per example, but its input is [{Shape(shape)}]: the block adds its layers' output to its input, so they must keep its shape (e.g. conv2d with out {shape[0]}, kernel 3, padding 1; or linear with out {shape[^1]}).");
+                }
+                else (output, parameters) = Infer(layer, shape, at);
+            }
+            catch (OverflowException) { throw new ArgumentException($"{at}: its output [{Shape(shape)}] flattened is more than 2^31 values; make the layers before it smaller."); }
+            planned.Add(new PlannedLayer(NameOf(layer, i), layer, shape, output, parameters, body));
+            shape = output;
+        }
         return planned;
     }
 
@@ -168,6 +201,7 @@ public static class ModelLayout
     [
         ("out", l.Out is not null), ("kernel", l.Kernel is not null), ("stride", l.Stride is not null), ("padding", l.Padding is not null),
         ("groups", l.Groups is not null), ("p", l.P is not null), ("vocabulary", l.Vocabulary is not null), ("dim", l.Dim is not null),
+        ("layers", l.Layers is not null),
     ];
 
     private static string Shape(int[] shape) => string.Join(", ", shape);

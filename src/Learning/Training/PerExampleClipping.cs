@@ -50,14 +50,7 @@ internal static class PerExampleClipping
         Sequential model, Tensor x, Tensor y, double clippingNorm, PerExampleNorms mode = PerExampleNorms.Cheaper)
     {
         var captured = new List<(nn.Module Layer, Tensor Input, Tensor Output)>();
-        Tensor h = x;
-        foreach (var (_, child) in model.named_children())
-        {
-            var input = h;
-            h = ((nn.Module<Tensor, Tensor>)child).call(h);
-            // Frozen layers release nothing, so they neither count towards an example's norm nor get a gradient.
-            if (child.parameters().Any(p => p.requires_grad)) captured.Add((child, input, h));
-        }
+        Tensor h = Forward(model.named_children().Select(c => c.module), x, captured);
         var loss = nn.functional.cross_entropy(h, y, reduction: nn.Reduction.Sum);
         var outputGrads = torch.autograd.grad([loss], captured.Select(c => c.Output).ToList());
 
@@ -85,6 +78,27 @@ internal static class PerExampleClipping
         var factors = norms.Plus(Tiny).reciprocal_().mul_(bound).clamp_max(One);
         var gradients = terms.SelectMany(t => t.ClippedSum(factors)).ToList();
         return (gradients, norms, loss.ToDouble());
+    }
+
+    /// <summary>
+    /// Runs <paramref name="layers"/> on <paramref name="h"/>, keeping each trainable leaf layer's input and output; a
+    /// residual block's body is walked the same way (its skip connection adds no parameter).
+    /// </summary>
+    private static Tensor Forward(IEnumerable<nn.Module> layers, Tensor h, List<(nn.Module Layer, Tensor Input, Tensor Output)> captured)
+    {
+        foreach (var child in layers)
+        {
+            if (child is Models.ResidualBlock block)
+            {
+                h = h.Plus(Forward(block.Body, h, captured));
+                continue;
+            }
+            var input = h;
+            h = ((nn.Module<Tensor, Tensor>)child).call(h);
+            // Frozen layers release nothing, so they neither count towards an example's norm nor get a gradient.
+            if (child.parameters().Any(p => p.requires_grad)) captured.Add((child, input, h));
+        }
+        return h;
     }
 
     private static LayerTerm LinearTerm(Linear linear, Tensor a, Tensor g, PerExampleNorms mode)

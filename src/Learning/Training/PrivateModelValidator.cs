@@ -11,9 +11,19 @@ public static class PrivateModelValidator
     {
         if (model is not Sequential sequential)
             throw new NotSupportedException($"DP-SGD needs a Sequential model; got {model.GetType().Name}.");
-        foreach (var (name, child) in sequential.named_children())
+        Validate(sequential.named_children().Select(c => (c.name, c.module)));
+    }
+
+    private static void Validate(IEnumerable<(string Name, nn.Module Layer)> layers)
+    {
+        foreach (var (name, child) in layers)
         {
             if (child is Linear or Conv2d or Embedding or LayerNorm or GroupNorm) continue;
+            if (child is Models.ResidualBlock block)
+            {
+                Validate(block.named_children().Select(c => ($"{name}.{c.name}", c.module)));
+                continue;
+            }
             if (child is BatchNorm1d or BatchNorm2d or BatchNorm3d)
                 throw new NotSupportedException($"layer '{name}' is {child.GetType().Name}, which mixes examples in a batch and breaks per-example privacy: use GroupNorm or LayerNorm instead.");
             if (child.parameters().Any())

@@ -286,6 +286,52 @@ public sealed class CliTests : IDisposable
         Assert.True(clock.Elapsed < TimeSpan.FromSeconds(60), $"took {clock.Elapsed}");
     }
 
+    [Fact]
+    public async Task Run_trains_a_pretrained_layer_list_on_image_folders_with_a_personal_head_per_site()
+    {
+        // Two sites, each a folder of PNGs (one subfolder per class) cut from Fashion-MNIST's test images.
+        var (pixels, _, _, _) = Learning.Data.IdxReader.ReadImages(Path.Combine(Learning.Data.FashionMnist.DebianPackageDirectory, "t10k-images-idx3-ubyte.gz"));
+        var labels = Learning.Data.IdxReader.ReadLabels(Path.Combine(Learning.Data.FashionMnist.DebianPackageDirectory, "t10k-labels-idx1-ubyte.gz"));
+        for (int i = 0; i < 600; i++)
+        {
+            var image = pixels.Skip(i * 784).Take(784).Select(p => (byte)Math.Round(p * 255)).ToArray();
+            FedGrains.Tests.ImageFiles.Write(Path.Combine(dir, i < 300 ? "north" : "south", $"{labels[i]}", $"{i:D4}.png"), FedGrains.Tests.ImageFiles.Gray(28, 28, image));
+        }
+        // A start trained elsewhere, saved under the model's own layer names.
+        var layout = new Learning.Codecs.NamedTensor[] { new("body.weight", [32, 784]), new("body.bias", [32]), new("head.weight", [10, 32]), new("head.bias", [10]) };
+        var start = Enumerable.Range(0, 32 * 784 + 32 + 10 * 32 + 10).Select(i => (float)Math.Sin(i) * 0.05f).ToArray();
+        File.WriteAllBytes(Path.Combine(dir, "start.safetensors"), Learning.Codecs.Safetensors.Write(layout, start, new Dictionary<string, string>()));
+        var spec = Path.Combine(dir, "personal.json");
+        File.WriteAllText(spec, """
+            { "rounds": 2, "dataset": { "kind": "fashion-mnist" },
+              "gateways": [ { "id": "north", "source": { "folder": "north" } }, { "id": "south", "source": { "folder": "south" } } ],
+              "model": { "layers": [ { "type": "flatten" }, { "type": "linear", "name": "body", "out": 32 }, { "type": "tanh" },
+                                     { "type": "linear", "name": "head", "out": 10 } ],
+                         "initial_weights": "start.safetensors", "local": [ "head" ] },
+              "defaults": { "batch_size": 64, "learning_rate": 0.5 },
+              "privacy": { "target_epsilon": 3, "delta": 1e-4 } }
+            """);
+
+        var run = await RunAsync("run", "--spec", spec, "--output", Path.Combine(dir, "out"));
+
+        Assert.True(run.ExitCode == 0, run.Output);
+        Assert.Contains("personalised: mean accuracy", string.Join(' ', run.Output.Split((char[])[' ', '\n'], StringSplitOptions.RemoveEmptyEntries)));
+        using var report = JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, "out", "report.json")));
+        var sites = report.RootElement.GetProperty("personalization").GetProperty("sites").EnumerateArray().ToArray();
+        Assert.Equal(["north", "south"], sites.Select(s => s.GetProperty("gateway").GetString()));
+        Assert.All(sites, s =>
+        {
+            Assert.Equal(30, s.GetProperty("held_out_examples").GetInt32()); // 10% of 300 images
+            Assert.InRange(s.GetProperty("accuracy").GetDouble(), 0, 1);
+            Assert.True(s.GetProperty("own_local_layers").GetBoolean());
+        });
+        Assert.All(report.RootElement.GetProperty("gateways").EnumerateArray(), g => Assert.InRange(g.GetProperty("epsilon").GetDouble(), 0, 3 + 1e-9));
+        // The exported model: the shared body trained from the file, the federation's head still the file's (no site sent its own).
+        var exported = Learning.Codecs.Safetensors.Read(File.ReadAllBytes(Path.Combine(dir, "out", "model.safetensors"))).ToDictionary(t => t.Name, t => t.Values);
+        Assert.NotEqual(start[..(32 * 784)], exported["body.weight"]);
+        Assert.Equal(start[(32 * 784 + 32)..(32 * 784 + 32 + 320)], exported["head.weight"]);
+    }
+
     private static double LastNumber(string output) =>
         double.Parse(output.TrimEnd().Split('\n')[^1].Trim(), CultureInfo.InvariantCulture);
 

@@ -123,6 +123,16 @@ public sealed class DocumentedSpecTests
     }
 
     [Fact]
+    public void The_documented_personal_heads_example_validates_with_its_head_local()
+    {
+        var spec = JobSpecJson.Load(Path.GetFullPath(Path.Combine(AppContext.BaseDirectory, "../../../../../docs/examples/personal-heads.json")));
+
+        Assert.Empty(JobSpecValidator.Problems(spec));
+        Assert.Equal(["out"], spec.Model.Local!);
+        Assert.Equal(0.3, spec.Dataset.DirichletAlpha);
+    }
+
+    [Fact]
     public void The_example_spec_in_the_docs_parses_and_validates()
     {
         var path = Path.Combine(AppContext.BaseDirectory, "../../../../../docs/examples/hospitals.json");

@@ -36,6 +36,51 @@ public sealed class ModelLayoutTests
         Assert.Equal(2 * 16, plan[10].Parameters);
     }
 
+    private static readonly LayerSpec[] Residual =
+    [
+        new("conv2d") { Name = "stem", Out = 4, Kernel = 3, Stride = 2, Padding = 1 },
+        new("residual") { Name = "block1", Layers = [new("conv2d") { Out = 4, Kernel = 3, Padding = 1 }, new("group_norm") { Groups = 2 }, new("tanh"), new("conv2d") { Out = 4, Kernel = 3, Padding = 1 }] },
+        new("flatten"), new("linear") { Name = "fc", Out = 16 },
+        new("residual") { Name = "block2", Layers = [new("layer_norm"), new("linear") { Name = "up", Out = 16 }, new("gelu")] },
+        new("linear") { Name = "out", Out = 10 },
+    ];
+
+    [Fact]
+    public void A_residual_block_keeps_its_input_shape_counts_its_body_and_names_its_parameters_under_its_own()
+    {
+        var plan = ModelLayout.Plan(Residual, [1, 28, 28], 10);
+        Assert.Equal([4, 14, 14], plan[1].Output);
+        Assert.Equal(2 * (4 * 4 * 9 + 4) + 2 * 4, plan[1].Parameters);
+        Assert.Equal(["0", "1", "2", "3"], plan[1].Body!.Select(l => l.Name));
+        Assert.Equal(2 * 16 + 16 * 16 + 16, plan[4].Parameters);
+
+        using var model = ModelFactory.Create(new ModelSpec { Layers = Residual }, [1, 28, 28], 10, seed: 1);
+        Assert.Equal(plan.Sum(l => l.Parameters), model.parameters().Sum(p => p.numel()));
+        Assert.Contains("block1.3.weight", model.named_parameters().Select(p => p.name));
+        Assert.Contains("block2.up.bias", model.named_parameters().Select(p => p.name));
+        // x + body(x): with the body's last layer zeroed, the block passes its input through.
+        using var x = torch.randn([2, 16]);
+        var block = (ResidualBlock)model.named_children().Single(c => c.name == "block2").module;
+        using (torch.no_grad()) foreach (var p in ((nn.Module)block.Body[1]).parameters()) p.zero_();
+        using var y = block.call(x);
+        Assert.True(torch.allclose(x, y));
+    }
+
+    [Theory]
+    [InlineData("""[{"type": "flatten"}, {"type": "residual", "layers": [{"type": "linear", "out": 8}]}, {"type": "linear", "out": 10}]""",
+        "model.layers[1] (residual): its layers give [8] per example, but its input is [784]", "linear with out 784")]
+    [InlineData("""[{"type": "flatten"}, {"type": "residual"}, {"type": "linear", "out": 10}]""", "model.layers[1] (residual): needs \"layers\"")]
+    [InlineData("""[{"type": "flatten"}, {"type": "residual", "layers": []}, {"type": "linear", "out": 10}]""", "a residual block needs at least one")]
+    [InlineData("""[{"type": "flatten"}, {"type": "residual", "layers": [{"type": "residual", "layers": [{"type": "relu"}]}]}, {"type": "linear", "out": 10}]""", "inside a residual block is not supported")]
+    [InlineData("""[{"type": "flatten"}, {"type": "residual", "layers": [{"type": "batch_norm1d"}]}, {"type": "linear", "out": 10}]""", "model.layers[1].layers[0] (batch_norm1d): batch normalisation")]
+    [InlineData("""[{"type": "flatten"}, {"type": "residual", "layers": [{"type": "relu", "name": "a"}, {"type": "tanh", "name": "a"}]}, {"type": "linear", "out": 10}]""", "model.layers[1].layers[1] (tanh): name 'a' is used by an earlier layer")]
+    [InlineData("""[{"type": "flatten"}, {"type": "linear", "out": 10, "layers": [{"type": "relu"}]}]""", "model.layers[1] (linear): takes no \"layers\"")]
+    public void A_residual_block_that_cannot_work_is_refused_with_its_path(string layers, params string[] expected)
+    {
+        var problems = JobSpecValidator.Problems(JobSpecJson.Parse($$$"""{"model": {"layers": {{{layers}}}}}"""));
+        foreach (var text in expected) Assert.Contains(problems, p => p.Contains(text));
+    }
+
     [Fact]
     public void A_layer_list_builds_the_planned_model_and_a_dp_step_clips_every_layer_per_example()
     {

@@ -12,7 +12,7 @@ public sealed class PerExampleClippingTests
     public static TheoryData<string, double> Models()
     {
         var data = new TheoryData<string, double>();
-        foreach (var kind in new[] { "mlp", "mlp-materialised", "cnn", "cnn-ghost", "cnn-materialised", "groupnorm-cnn", "dilated-conv", "dilated-conv-ghost", "text", "sequence-linear", "layer-list", "layer-list-ghost" })
+        foreach (var kind in new[] { "mlp", "mlp-materialised", "cnn", "cnn-ghost", "cnn-materialised", "groupnorm-cnn", "dilated-conv", "dilated-conv-ghost", "text", "sequence-linear", "layer-list", "layer-list-ghost", "residual", "residual-ghost" })
             foreach (var norm in new[] { 1.0, 0.05 })
                 data.Add(kind, norm);
         return data;
@@ -45,6 +45,14 @@ public sealed class PerExampleClippingTests
                 Layers = [new("conv2d") { Out = 4, Kernel = 5, Stride = 2, Padding = 1 }, new("group_norm") { Groups = 2 }, new("gelu"),
                     new("avg_pool2d") { Kernel = 2 }, new("conv2d") { Out = 6, Kernel = 3 }, new("sigmoid"), new("max_pool2d") { Kernel = 2, Stride = 1 },
                     new("flatten"), new("layer_norm"), new("linear") { Out = 12 }, new("relu"), new("linear") { Out = 10 }],
+            }, [1, 28, 28], 10, seed: 3), Images(), kind.EndsWith("ghost") ? PerExampleNorms.Ghost : PerExampleNorms.Cheaper),
+            // Residual blocks around convolutions and around linear layers: each body layer's gradient flows through two paths.
+            "residual" or "residual-ghost" => (ModelFactory.Create(new ModelSpec
+            {
+                Layers = [new("conv2d") { Out = 4, Kernel = 5, Stride = 3 },
+                    new("residual") { Layers = [new("conv2d") { Out = 4, Kernel = 3, Padding = 1 }, new("group_norm") { Groups = 2 }, new("tanh"), new("conv2d") { Out = 4, Kernel = 3, Padding = 1 }] },
+                    new("flatten"), new("linear") { Out = 12 },
+                    new("residual") { Layers = [new("layer_norm"), new("linear") { Out = 12 }, new("relu")] }, new("linear") { Out = 10 }],
             }, [1, 28, 28], 10, seed: 3), Images(), kind.EndsWith("ghost") ? PerExampleNorms.Ghost : PerExampleNorms.Cheaper),
             _ => throw new ArgumentException(kind),
         };
