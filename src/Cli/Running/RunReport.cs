@@ -37,7 +37,7 @@ internal sealed record RunReport(string JobId, JobSpec Spec, JobStatus Status, I
         }
     }
 
-    /// <summary>Writes report.json, history.csv, the model (model.fgw and model.safetensors) and accuracy/epsilon plots.</summary>
+    /// <summary>Writes report.json, history.csv, the model (model.fgw and model.safetensors) and the plots (<see cref="Plots"/>, PNG and SVG).</summary>
     public void WriteTo(string directory)
     {
         Directory.CreateDirectory(directory);
@@ -45,7 +45,7 @@ internal sealed record RunReport(string JobId, JobSpec Spec, JobStatus Status, I
         File.WriteAllText(Path.Combine(directory, "history.csv"), HistoryCsv());
         File.WriteAllBytes(Path.Combine(directory, "model.fgw"), Model.Weights);
         File.WriteAllBytes(Path.Combine(directory, "model.safetensors"), Safetensors());
-        Plots.Write(History, directory);
+        Plots.Write(History, Spec, directory);
     }
 
     private byte[] Safetensors()

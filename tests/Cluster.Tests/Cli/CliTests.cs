@@ -198,7 +198,26 @@ public sealed class CliTests : IDisposable
         var tensors = Learning.Codecs.Safetensors.Read(File.ReadAllBytes(Path.Combine(dir, "model.safetensors")));
         Assert.Equal(["hidden.weight", "hidden.bias", "2.weight", "2.bias", "4.weight", "4.bias"], tensors.Select(t => t.Name));
         Assert.Equal([32L, 20], tensors[0].Shape);
+
+        // The plots, as PNG and SVG: two gateways of the same size spend alike, so their curves are one line with its count.
+        foreach (var plot in new[] { "accuracy", "epsilon", "participation" })
+            foreach (var extension in new[] { ".png", ".svg" })
+                Assert.True(new FileInfo(Path.Combine(dir, plot + extension)).Length > 1000, plot + extension);
+        var epsilon = SvgTexts(Path.Combine(dir, "epsilon.svg"));
+        Assert.Contains("gw-00 and 1 more (2 identical curves)", epsilon);
+        Assert.DoesNotContain("gw-01", epsilon);
+        Assert.Contains("target epsilon 3 per gateway", epsilon);
+        Assert.Contains(epsilon, t => t.Contains("delta 1E-05, prv accountant"));
+        Assert.Contains(SvgTexts(Path.Combine(dir, "accuracy.svg")), t => t.Contains("2 gateways, each at epsilon <= 3"));
+        var strip = SvgTexts(Path.Combine(dir, "participation.svg"));
+        Assert.Contains("gw-00", strip);
+        Assert.Contains("gw-01", strip);
+        Assert.Contains("update in the round", strip);
     }
+
+    /// <summary>The text elements of an SVG file, trimmed.</summary>
+    private static string[] SvgTexts(string path) =>
+        [.. System.Text.RegularExpressions.Regex.Matches(File.ReadAllText(path), @"<text[^>]*>([^<]*)</text>").Select(m => System.Net.WebUtility.HtmlDecode(m.Groups[1].Value).Trim())];
 
     [Fact]
     public async Task A_pytorch_shaped_safetensors_start_trains_its_unfrozen_head_and_the_export_evaluates_as_reported()
