@@ -3,6 +3,9 @@ using FedGrains.Cli.Commands;
 using FedGrains.Learning;
 
 NativeMemoryTuning.Apply();
+// Into a file or a pipe there is no screen to fit: a line wrapped at 80 columns breaks mid-phrase for whoever reads
+// the log, and for grep. Lines stay whole there; a terminal still gets its own width.
+if (Console.IsOutputRedirected) Spectre.Console.AnsiConsole.Profile.Width = 4096;
 var root = new RootCommand("FedGrains: privacy-preserving federated learning on Orleans and TorchSharp.")
 {
     RunCommand.Create(),

@@ -21,6 +21,8 @@ internal static class RunCommand
         device.AcceptOnlyFromAmong("auto", "cpu", "cuda");
         var telemetry = new Option<string?>("--telemetry") { Description = "OpenTelemetry exporter: none, console or otlp (default otlp if OTEL_EXPORTER_OTLP_ENDPOINT is set, else none)." };
         telemetry.AcceptOnlyFromAmong("none", "console", "otlp");
+        var quiet = new Option<bool>("--quiet") { Description = "Print only the final line (and errors); the files are written as always (default off)." };
+        var json = new Option<bool>("--json") { Description = "Print one JSON object per line instead of text: each start-up phase, each round, and the end (default off)." };
 
         var command = new Command("run", "Run a federation job to completion in this process (SQLite state under --output).");
         foreach (var o in job.All) command.Add(o);
@@ -28,6 +30,12 @@ internal static class RunCommand
         command.Add(jobId);
         command.Add(device);
         command.Add(telemetry);
+        command.Add(quiet);
+        command.Add(json);
+        command.Validators.Add(result =>
+        {
+            if (result.GetValue(quiet) && result.GetValue(json)) result.AddError("--quiet and --json: give one of them (--json already prints only JSON lines).");
+        });
         command.SetAction(async (r, ct) =>
         {
             JobSpec spec;
@@ -48,23 +56,31 @@ internal static class RunCommand
             }
             var dir = r.GetValue(output)!.FullName;
             var id = r.GetValue(jobId) ?? JobIds.New();
-            return await RunAsync(spec, initialWeights, id, dir, r.GetValue(device)!, r.GetValue(telemetry), ct);
+            var mode = r.GetValue(json) ? OutputMode.Json : r.GetValue(quiet) ? OutputMode.Quiet : OutputMode.Human;
+            return await RunAsync(spec, initialWeights, id, dir, r.GetValue(device)!, r.GetValue(telemetry), mode, ct);
         });
         return command;
     }
 
-    private static async Task<int> RunAsync(JobSpec spec, byte[]? initialWeights, string jobId, string outputDir, string device, string? telemetry, CancellationToken ct)
+    private static async Task<int> RunAsync(JobSpec spec, byte[]? initialWeights, string jobId, string outputDir, string device, string? telemetry,
+        OutputMode mode, CancellationToken ct)
     {
         var stopwatch = Stopwatch.StartNew();
+        var progress = new ProgressDisplay(mode, stopwatch);
         var database = Path.Combine(outputDir, "state", "fedgrains.db");
-        AnsiConsole.MarkupLineInterpolated($"job [bold]{jobId}[/]: {JobOptions.ModelSummary(spec)} on {spec.Dataset.Kind}, {spec.ResolveGateways().Count} gateways, {spec.Rounds} rounds, epsilon <= {spec.Privacy.TargetEpsilon} per gateway (delta {spec.Privacy.Delta}, noise level {spec.Privacy.NoiseLevel})");
+        if (mode == OutputMode.Human)
+            AnsiConsole.MarkupLineInterpolated($"job [bold]{jobId}[/]: {JobOptions.ModelSummary(spec)} on {spec.Dataset.Kind}, {spec.ResolveGateways().Count} gateways, {spec.Rounds} rounds, epsilon <= {spec.Privacy.TargetEpsilon} per gateway (delta {spec.Privacy.Delta}, noise level {spec.Privacy.NoiseLevel})");
         RunReport report;
         try
         {
+            progress.Phase($"starting the embedded silo (state in {database})");
             await using var federation = await EmbeddedFederation.StartAsync(database, device, telemetry, ct);
             var grain = federation.Grains.GetGrain<IFederationGrain>(jobId);
+            progress.Phase($"admitting the job: each of the {spec.ResolveGateways().Count} gateways loads its data and calibrates its noise for epsilon <= {spec.Privacy.TargetEpsilon} over {spec.Rounds} rounds"
+                + (spec.PublicPretraining.Epochs > 0 ? $"; the federation pretrains on the public data ({spec.PublicPretraining.Epochs} epochs)" : ""));
             await grain.StartAsync(spec, initialWeights);
-            var status = await ProgressDisplay.FollowAsync(grain, ct);
+            progress.Phase($"training: {spec.Rounds} rounds");
+            var status = await progress.FollowAsync(grain, ct);
             report = new RunReport(jobId, spec, status, await grain.GetHistoryAsync(), await grain.GetGatewayPrivacyAsync(),
                 await grain.GetModelAsync(), stopwatch.Elapsed.TotalSeconds, await grain.GetPersonalEvaluationsAsync());
         }
@@ -81,9 +97,14 @@ internal static class RunCommand
         }
 
         report.WriteTo(outputDir);
-        PrintSummary(report, outputDir);
+        if (mode == OutputMode.Human) PrintSummary(report, outputDir);
+        else if (mode == OutputMode.Quiet) Console.WriteLine(FinalLine(report));
+        progress.Finished(report, outputDir);
         return report.Status.State == JobState.Completed ? 0 : 1;
     }
+
+    private static string FinalLine(RunReport report) => string.Create(System.Globalization.CultureInfo.InvariantCulture,
+        $"{report.JobId} {report.Status.State.ToString().ToLowerInvariant()}: rounds {report.Status.RoundsCompleted}/{report.Spec.Rounds}, final test accuracy {report.History.LastOrDefault()?.TestAccuracy:P2}, max epsilon {report.Gateways.Max(g => g.Epsilon):F3}, wall time {report.WallSeconds:F1} s{(report.Status.Error is { } error ? $"; error: {error}" : "")}");
 
     private static void PrintSummary(RunReport report, string outputDir)
     {
@@ -93,9 +114,9 @@ internal static class RunCommand
                 g.NoiseMultiplier.ToString("F3"), g.Steps.ToString());
         AnsiConsole.Write(table);
         var last = report.History.LastOrDefault();
-        AnsiConsole.MarkupLineInterpolated($"rounds {report.Status.RoundsCompleted}/{report.Spec.Rounds}, final test accuracy {last?.TestAccuracy:P2}, max epsilon {report.Gateways.Max(g => g.Epsilon):F3}, wall time {report.WallSeconds:F1}s");
+        AnsiConsole.MarkupLineInterpolated($"rounds {report.Status.RoundsCompleted}/{report.Spec.Rounds}, final test accuracy {last?.TestAccuracy:P2}, max epsilon {report.Gateways.Max(g => g.Epsilon):F3}, wall time {report.WallSeconds:F1} s");
         if (report.MeanPersonalAccuracy() is { } personal)
-            AnsiConsole.MarkupLineInterpolated($"personalised: mean accuracy {personal:P2} over {report.Personal!.Count(p => p.Accuracy is not null)} sites, each its own model on its own held-out data (noised, counted in its epsilon)");
+            AnsiConsole.MarkupLineInterpolated($"personalised: mean accuracy {personal:P2} over {report.Personal!.Count(p => p.Accuracy is not null)} sites, each its own model on its own held-out data (noised{(report.Spec.Privacy.NoiseLevel == "sample" ? ", counted in its epsilon" : "")})");
         if (report.Status.Error is { } error) AnsiConsole.MarkupLineInterpolated($"[red]error:[/] {error}");
         AnsiConsole.MarkupLineInterpolated($"wrote {Path.Combine(outputDir, "report.json")}, history.csv, model.fgw, model.safetensors and plots ({string.Join(", ", Plots.Names)}; PNG and SVG)");
     }

@@ -19,6 +19,11 @@ internal sealed class EmbeddedFederation : IAsyncDisposable
     public static async Task<EmbeddedFederation> StartAsync(string databasePath, string device, string? telemetry, CancellationToken cancellationToken)
     {
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = [], DisableDefaults = false });
+        // The defaults read appsettings*.json from the working directory: a file there belongs to whatever else lives in
+        // that folder (a silo's, an app's) and must not change what `run` logs or how its silo is set up. The
+        // environment (FedGrains__...) still configures it.
+        foreach (var file in builder.Configuration.Sources.OfType<Microsoft.Extensions.Configuration.Json.JsonConfigurationSource>().ToArray())
+            builder.Configuration.Sources.Remove(file);
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
         {
             ["FedGrains:Storage:DatabasePath"] = databasePath,

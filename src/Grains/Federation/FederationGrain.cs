@@ -231,9 +231,13 @@ public sealed class FederationGrain(
         await versions.StoreAsync(JobId, s.ModelVersion + 1, weights);
         // The last version: each site measures its own model on it before the job ends (a crash meanwhile reruns the
         // round, and each gateway answers with the evaluation it already released).
-        var personal = record.Round >= spec.Rounds && spec.Model.Local is { Length: > 0 }
-            ? await EvaluatePersonalAsync(spec, new RoundTask(PersonalEvaluation.Sequence, s.ModelVersion + 1, weights))
-            : null;
+        List<PersonalEvaluation>? personal = null;
+        if (record.Round >= spec.Rounds && spec.Model.Local is { Length: > 0 })
+        {
+            // Buffered mode: a gateway still training a dispatch would hold the evaluation behind it; the job needs it no more.
+            if (spec.Aggregation.Buffered.Enabled) await jobCancellation.CancelAsync();
+            personal = await EvaluatePersonalAsync(spec, new RoundTask(PersonalEvaluation.Sequence, s.ModelVersion + 1, weights));
+        }
         alsoPersist();
         if (personal is not null) s.Personal = personal;
         bool finished = s.Commit(record, weights, CheckpointCodec.Encode(outcome.Checkpoint!), spec.Rounds, time.GetUtcNow());
@@ -257,7 +261,7 @@ public sealed class FederationGrain(
         var answers = await Task.WhenAll(spec.ResolveGateways().Select(async g =>
         {
             try { return await SiteCalls.CallAsync(g.SiteId, () => SiteCalls.Gateway(GrainFactory, JobId, g.Id).EvaluatePersonalAsync(final)); }
-            catch (Exception e) when (e is not OperationCanceledException || !jobCancellation.IsCancellationRequested)
+            catch (Exception e)
             {
                 Log.PersonalEvaluationFailed(logger, JobId, g.Id, e.Message);
                 return new PersonalEvaluation(g.Id, 0, null, z, final.ModelVersion, false, e.Message);

@@ -191,16 +191,9 @@ public sealed partial class GatewayGrain(
         var (x, y) = await Task.Run(() => Examples(spec, gateway), cancellationToken);
         var local = await JoinedPlanAsync(spec, gateway);
         IReadOnlyList<PrivacyCharge> charges = siteLevel is null ? local.Charges(1) : [.. local.Charges(1), siteLevel];
-        // The site's policy again, as this silo reads it now: a job admitted before the site tightened it stops here,
-        // and so does one its admin has not approved (or has rejected since).
         int classes = data.Dataset(spec).Classes;
-        var planned = new PlannedGateway(gateway, State.Plan!.Examples, x.shape.Skip(1).Select(d => (int)d).ToArray(), classes, local);
-        var work = await sitePolicy.WorkAsync(spec, planned);
-        var policy = sitePolicy.Refusals(JobId, gateway, work, atSubmission: false, submitter: null);
-        if (policy.Count == 0 && await sitePolicy.ApprovalRefusalAsync(JobId, spec, planned, work, null) is { } unapproved)
-            policy = [unapproved];
         // A spend both ledgers already hold (adopted: its update never left) is not checked or charged again.
-        if ((policy.Count > 0 ? string.Join(" ", policy) : earlier is null ? await RefusalAsync(spec, gateway, task, local, charges) : null) is { } reason)
+        if ((await SitePolicyRefusalAsync(spec, gateway, local, x) ?? (earlier is null ? await RefusalAsync(spec, gateway, task, local, charges) : null)) is { } reason)
         {
             Log.Refused(logger, JobId, GatewayId, task.Sequence, reason);
             return (new GatewayUpdate(GatewayId, task.Sequence, null, State.Plan!.Examples, double.NaN, await PrivacyAsync(), 0, reason), null);
@@ -253,6 +246,20 @@ public sealed partial class GatewayGrain(
         Log.Trained(logger, JobId, GatewayId, task.Sequence, State.Plan.Examples, local.Settings.Steps, local.Settings.SampleRate,
             local.Settings.NoiseMultiplier, privacy.Epsilon?.ToString("F3") ?? "not claimed", seconds);
         return (update, bytes);
+    }
+
+    /// <summary>
+    /// The site's policy again, as this silo reads it now, before anything is spent: a job admitted before the site
+    /// tightened it stops here, and so does one its admin has not approved (or has rejected since).
+    /// </summary>
+    private async Task<string?> SitePolicyRefusalAsync(JobSpec spec, GatewaySpec gateway, LocalPlan local, TorchSharp.torch.Tensor x)
+    {
+        var planned = new PlannedGateway(gateway, State.Plan!.Examples, x.shape.Skip(1).Select(d => (int)d).ToArray(), data.Dataset(spec).Classes, local);
+        var work = await sitePolicy.WorkAsync(spec, planned);
+        var policy = sitePolicy.Refusals(JobId, gateway, work, atSubmission: false, submitter: null);
+        if (policy.Count == 0 && await sitePolicy.ApprovalRefusalAsync(JobId, spec, planned, work, null) is { } unapproved)
+            policy = [unapproved];
+        return policy.Count > 0 ? string.Join(" ", policy) : null;
     }
 
     /// <summary>The plan fixed at join, rebuilt after a reactivation from the stored noise multiplier (no recalibration).</summary>
@@ -315,7 +322,8 @@ public sealed partial class GatewayGrain(
         var s = State;
         var own = Ledger();
         var steps = s.Charges().Where(c => c.Mechanism == Mechanism.DpSgd).ToArray();
-        var metrics = s.Charges().Where(c => c.Mechanism == Mechanism.NoisedMetric).ToArray();
+        // The training loss releases (the personal accuracy's one release is in the epsilon, not among these).
+        var metrics = s.Releases.Where(r => r.Sequence != PersonalEvaluation.Sequence).SelectMany(r => r.Charges).Where(c => c.Mechanism == Mechanism.NoisedMetric).ToArray();
         // The plan of a joined gateway; a first-format record has only its last round's charge and its noise level.
         var last = steps.LastOrDefault();
         var (sampleRate, sigma, claimed) = (last?.SampleRate ?? 0, last?.NoiseMultiplier ?? 0, s.NoiseLevel == "sample");
@@ -325,7 +333,9 @@ public sealed partial class GatewayGrain(
             (sampleRate, sigma, claimed) = (local.Settings.SampleRate, local.Settings.NoiseMultiplier, local.EpsilonClaimed);
         }
         // A snapshot: the computation runs off the grain's turn, while an interleaved call may add a release.
-        var (updateCharges, delta) = (s.UpdateNoiseMultiplier > 0 && s.Releases.Count > 0 ? new[] { UpdateDp.Charge(s.UpdateNoiseMultiplier, s.Releases.Count) } : null, s.Delta);
+        // Update-level DP covers the deltas released, not the personal accuracy (a count, charged on its own).
+        int deltas = s.Releases.Count(r => r.Sequence != PersonalEvaluation.Sequence);
+        var (updateCharges, delta) = (s.UpdateNoiseMultiplier > 0 && deltas > 0 ? new[] { UpdateDp.Charge(s.UpdateNoiseMultiplier, deltas) } : null, s.Delta);
         var (epsilon, updateEpsilon, secureSumEpsilon) = await AccountantWork.RunAsync(() => (
             claimed ? own.Epsilon() : (double?)null,
             updateCharges is null ? (double?)null : own.Accountant.Epsilon(updateCharges, delta),

@@ -14,6 +14,6 @@ internal static partial class Log
 
     // The exact accuracy stays on the site's own silo: it is logged here, and released only noised (or not at all).
     [LoggerMessage(EventId = 2007, Level = LogLevel.Information,
-        Message = "Gateway {GatewayId} of job {JobId}: its own model (local layers {OwnLocalLayers}) on model version {ModelVersion} has accuracy {Accuracy:P2} on {Examples} held-out examples (exact, this silo only); released: {Released}")]
-    public static partial void PersonalEvaluated(ILogger logger, string jobId, string gatewayId, bool ownLocalLayers, long modelVersion, double accuracy, int examples, string released);
+        Message = "Gateway {GatewayId} of job {JobId}: its own model on model version {ModelVersion} has accuracy {Accuracy:P2} on {Examples} held-out examples (exact, this silo only); released: {Released}")]
+    public static partial void PersonalEvaluated(ILogger logger, string jobId, string gatewayId, long modelVersion, double accuracy, int examples, string released);
 }

@@ -161,8 +161,10 @@ public sealed class SiteLedgerGrain(
             {
                 var steps = g.SelectMany(e => e.Charges).Where(c => c.Mechanism == Mechanism.DpSgd).ToArray();
                 var spent = Ledger(g.SelectMany(e => e.Charges));
-                return new SiteJobSpend(g.Key.JobId, g.Key.GatewayId, g.Count(), steps.Sum(c => c.Steps), steps[^1].SampleRate,
-                    steps[^1].NoiseMultiplier, spent.Epsilon(), g.Last().RecordedAt, spent.SecureSumEpsilon());
+                // A gateway may have released only noised metrics (a personal accuracy), no DP-SGD step.
+                var last = steps.LastOrDefault();
+                return new SiteJobSpend(g.Key.JobId, g.Key.GatewayId, g.Count(), steps.Sum(c => c.Steps), last?.SampleRate ?? 0,
+                    last?.NoiseMultiplier ?? 0, spent.Epsilon(), g.Last().RecordedAt, spent.SecureSumEpsilon());
             })
             .OrderBy(j => j.LastRecordedAt)
             .ToArray();

@@ -14,7 +14,7 @@ public static class HeldOut
             throw new ArgumentException($"{data.Count} example(s) are too few to hold {held} out for the site's own evaluation and train on the rest; lower personalization.held_out_fraction or give the site more data.");
         var order = Enumerable.Range(0, data.Count).ToArray();
         new Random(seed).Shuffle(order);
-        // Sorted within each part: the examples keep their order, so training samples the same rows a plain job would.
+        // Sorted within each part: each part keeps the site's order of its examples.
         return (data.Subset([.. order[held..].Order()]), data.Subset([.. order[..held].Order()]));
     }
 }

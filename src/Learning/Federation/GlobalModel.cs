@@ -30,7 +30,7 @@ public static class GlobalModel
         using var model = ModelFactory.Create(spec, exampleShape, classes, seed: 0);
         var local = spec.Local ?? [];
         // Frozen layers have nothing to send, local ones must not be sent: both are omitted.
-        return model.named_parameters().Select(p => new Codecs.DeltaSegment(p.parameter.numel(), !p.parameter.requires_grad || ModelFactory.IsFrozen(p.name, local))).ToArray();
+        return model.named_parameters().Select(p => new Codecs.DeltaSegment(p.parameter.numel(), !p.parameter.requires_grad || ModelFactory.MatchesPrefix(p.name, local))).ToArray();
     }
 
     /// <summary>

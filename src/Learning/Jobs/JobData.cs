@@ -30,7 +30,8 @@ public static class JobData
 
     private static (LabeledData Train, LabeledData HeldOut) SplitFor(FederatedDataset dataset, JobSpec spec, GatewaySpec gateway)
     {
+        // The gateway's own refusal names it (GatewayGrain.Examples).
         try { return HeldOut.Split(dataset.ForGateway(gateway), spec.Personalization.HeldOutFraction, Seeds.Derive32(spec.Seed, $"held-out/{gateway.Id}")); }
-        catch (ArgumentException e) { throw new DataFileException($"gateway '{gateway.Id}': {e.Message}"); }
+        catch (ArgumentException e) { throw new DataFileException(e.Message); }
     }
 }

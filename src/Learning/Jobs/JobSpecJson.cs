@@ -25,6 +25,9 @@ public static class JobSpecJson
 
     private static readonly JsonSerializerOptions StoredOptions = new(Options) { UnmappedMemberHandling = JsonUnmappedMemberHandling.Skip };
 
+    // A person's "privacy": null (or any section) is refused naming the field, not left for the validator to trip on.
+    private static readonly JsonSerializerOptions UserOptions = new(Options) { RespectNullableAnnotations = true };
+
     /// <summary>Fields the first stored format named differently: (object path, old name, new name).</summary>
     private static readonly (string[] Path, string Old, string New)[] Renamed =
     [
@@ -58,13 +61,15 @@ public static class JobSpecJson
     {
         try
         {
-            return JsonSerializer.Deserialize<JobSpec>(json, Options) ?? throw new JobSpecException([$"{source} is empty: expected a JSON object."]);
+            return JsonSerializer.Deserialize<JobSpec>(json, UserOptions) ?? throw new JobSpecException([$"{source} is empty: expected a JSON object."]);
         }
         catch (JsonException e)
         {
             var field = string.IsNullOrEmpty(e.Path) ? "" : $" at {e.Path}";
             if (e.Message.StartsWith("Duplicate property", StringComparison.Ordinal))
                 throw new JobSpecException([$"{source}{field}: this field is given twice; give each field once (nothing is taken from either copy)."]);
+            if (e.Message.Contains("doesn't allow setting null values", StringComparison.Ordinal))
+                throw new JobSpecException([$"{source}{field}: null is not a value of this field; give one (see docs/job-spec.md), or leave the field out for its default."]);
             if (Renamed.FirstOrDefault(r => e.Path == "$." + string.Join(".", r.Path.Append(r.Old))) is { Old: not null } renamed)
                 throw new JobSpecException([$"{source}{field}: {string.Join(".", renamed.Path)}.{renamed.Old} was renamed {renamed.New}; write \"{renamed.New}\"."]);
             throw new JobSpecException([$"{source}{field}: {e.Message.Split(" Path:")[0]} See docs/job-spec.md for the fields and their types."]);

@@ -181,13 +181,14 @@ public static class JobSpecValidator
         if (local.Length == 0) p.Add("model.local: [] lists no layer; name the layers each site keeps to itself (e.g. [\"out\"]), or leave it out.");
         foreach (var name in local)
         {
-            if (!trainable.Contains(name))
+            if (name is null) p.Add("model.local: holds a null; list layer names, e.g. [\"out\"].");
+            else if (!trainable.Contains(name))
                 p.Add($"model.local: '{Shown(name)}' names no layer with parameters; this model's are {string.Join(", ", trainable)}.");
             else if (m.Frozen?.Contains(name) == true)
                 p.Add($"model.local: '{Shown(name)}' is also in model.frozen; a layer is either frozen (never trained) or local (trained at each site), not both.");
         }
         var shared = trainable.Where(n => !local.Contains(n) && m.Frozen?.Contains(n) != true).ToArray();
-        if (local.Length > 0 && local.All(trainable.Contains) && shared.Length == 0)
+        if (local.Length > 0 && local.All(n => n is not null && trainable.Contains(n)) && shared.Length == 0)
             p.Add("model.local: leaves no layer to train together (every layer is local or frozen); keep at least one shared layer, or train each site alone.");
     }
 

@@ -24,7 +24,7 @@ public sealed class LocalLayers
         foreach (var (name, p) in model.named_parameters())
         {
             int n = (int)p.numel();
-            if (ModelFactory.IsFrozen(name, local)) found.Add((offset, n));
+            if (ModelFactory.MatchesPrefix(name, local)) found.Add((offset, n));
             offset += n;
         }
         return new LocalLayers([.. found]);

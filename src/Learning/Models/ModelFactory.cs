@@ -37,20 +37,20 @@ public static class ModelFactory
     public static IReadOnlyList<PlannedLayer> Plan(ModelSpec spec, int[] exampleShape, int classes) =>
         ModelLayout.Plan(ModelPresets.ForClasses(ModelPresets.Layers(spec, exampleShape), classes), exampleShape, classes);
 
-    /// <summary>True when the parameter named <paramref name="name"/> is frozen by one of the prefixes.</summary>
-    public static bool IsFrozen(string name, IReadOnlyCollection<string> frozen) =>
-        frozen.Any(prefix => name == prefix || name.StartsWith(prefix + ".", StringComparison.Ordinal));
+    /// <summary>True when the parameter named <paramref name="name"/> is one of the prefixes' (model.frozen, model.local): the name itself or under it.</summary>
+    public static bool MatchesPrefix(string name, IReadOnlyCollection<string> prefixes) =>
+        prefixes.Any(prefix => name == prefix || name.StartsWith(prefix + ".", StringComparison.Ordinal));
 
     private static void Freeze(Sequential model, string[] frozen)
     {
         if (frozen.Length == 0) return;
         var names = model.named_parameters().Select(p => p.name).ToArray();
         foreach (var prefix in frozen)
-            if (!names.Any(n => IsFrozen(n, [prefix])))
+            if (!names.Any(n => MatchesPrefix(n, [prefix])))
                 throw new ArgumentException($"model.frozen: '{prefix}' matches no parameter; this model has {string.Join(", ", names)}.");
-        if (names.All(n => IsFrozen(n, frozen))) throw new ArgumentException("model.frozen freezes every parameter: leave at least one layer trainable.");
+        if (names.All(n => MatchesPrefix(n, frozen))) throw new ArgumentException("model.frozen freezes every parameter: leave at least one layer trainable.");
         foreach (var (name, p) in model.named_parameters())
-            if (IsFrozen(name, frozen)) p.requires_grad = false;
+            if (MatchesPrefix(name, frozen)) p.requires_grad = false;
     }
 
     private static Module<Tensor, Tensor> Module(PlannedLayer layer)

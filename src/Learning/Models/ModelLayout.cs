@@ -131,7 +131,7 @@ public static class ModelLayout
                     body = PlanList(layer.Layers!, shape, $"{path}[{i}].layers");
                     (output, parameters) = (body[^1].Output, body.Sum(l => l.Parameters));
                     if (!output.SequenceEqual(shape))
-                        throw new ArgumentException($"{at}: its layers give [{Shape(output)}] per example, but its input is [{Shape(shape)}]: the block adds its layers' output to its input, so they must keep its shape (e.g. conv2d with out {shape[0]}, kernel 3, padding 1; or linear with out {shape[^1]}).");
+                        throw new ArgumentException($"{at}: its layers give [{Shape(output)}] per example, but its input is [{Shape(shape)}]: the block adds its layers' output to its input, so they must keep its shape ({(shape.Length == 3 ? $"e.g. conv2d with out {shape[0]}, kernel 3, padding 1" : $"e.g. a last linear with out {shape[^1]}")}).");
                 }
                 else (output, parameters) = Infer(layer, shape, at);
             }

@@ -215,6 +215,68 @@ public sealed class CliTests : IDisposable
         Assert.Contains("update in the round", strip);
     }
 
+    private const string TinyJob = """{ "rounds": 2, "gateway_count": 2, "dataset": { "kind": "synthetic" }, "model": { "hidden": [16] } }""";
+
+    [Fact]
+    public async Task Run_output_in_a_log_names_each_phase_keeps_a_whole_line_per_round_and_has_json_and_quiet_forms()
+    {
+        var spec = Path.Combine(dir, "tiny.json");
+        File.WriteAllText(spec, TinyJob);
+
+        var plain = await RunAsync(false, "run", "--spec", spec, "--output", Path.Combine(dir, "plain"));
+        Assert.True(plain.ExitCode == 0, plain.Output);
+        var lines = plain.Output.Split('\n').Select(l => l.TrimEnd('\r')).ToArray();
+        Assert.Contains(lines, l => System.Text.RegularExpressions.Regex.IsMatch(l, @"^\[\d+\.\d s\] starting the embedded silo"));
+        Assert.Contains(lines, l => l.Contains("] admitting the job: each of the 2 gateways loads its data and calibrates its noise for epsilon <= 3 over 2 rounds"));
+        // One whole line per round, with its own counts (not the next round's), the time and what is left.
+        var rounds = lines.Where(l => System.Text.RegularExpressions.Regex.IsMatch(l, @"^\[\d+\.\d s\] round \d/2: 2/2 updates, accuracy \d+\.\d\d %, max epsilon \d\.\d{3}, \d+\.\d s, ETA \d+ s$")).ToArray();
+        Assert.Equal(2, rounds.Length);
+        Assert.Contains("round 1/2", rounds[0]);
+        Assert.Contains(lines, l => l.StartsWith("job job-") && l.EndsWith("noise level sample)")); // not wrapped at 80 columns
+        // The same wall time in the last round's line, the summary and the report.
+        using (var report = JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, "plain", "report.json"))))
+            Assert.Contains($"wall time {report.RootElement.GetProperty("wall_seconds").GetDouble().ToString("F1", CultureInfo.InvariantCulture)} s", plain.Output);
+
+        var json = await RunAsync(false, "run", "--spec", spec, "--output", Path.Combine(dir, "json"), "--json");
+        Assert.True(json.ExitCode == 0, json.Output);
+        var events = json.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Where(l => l.StartsWith('{')).Select(l => JsonDocument.Parse(l).RootElement).ToArray();
+        Assert.Equal(["phase", "phase", "phase", "round", "round", "finished"], events.Select(e => e.GetProperty("event").GetString()));
+        Assert.Equal(2, events[4].GetProperty("round").GetInt32());
+        Assert.Equal(2, events[4].GetProperty("updates").GetInt32());
+        Assert.Equal("completed", events[5].GetProperty("state").GetString());
+        Assert.InRange(events[5].GetProperty("max_epsilon").GetDouble(), 0, 3 + 1e-9);
+        Assert.DoesNotContain("┌", json.Output); // no table among the JSON lines
+
+        var quiet = await RunAsync(false, "run", "--spec", spec, "--output", Path.Combine(dir, "quiet"), "--quiet");
+        Assert.True(quiet.ExitCode == 0, quiet.Output);
+        var said = quiet.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Where(l => !l.StartsWith("warn:") && !l.StartsWith("      ")).ToArray();
+        Assert.True(said.Length == 1, quiet.Output);
+        Assert.Matches(@"^job-\S+ completed: rounds 2/2, final test accuracy \d+\.\d\d %, max epsilon \d\.\d{3}, wall time \d+\.\d s$", said[0]);
+        Assert.True(File.Exists(Path.Combine(dir, "quiet", "report.json")));
+
+        var both = await RunAsync(false, "run", "--spec", spec, "--output", Path.Combine(dir, "both"), "--quiet", "--json");
+        Assert.Equal(2, both.ExitCode);
+        Assert.Contains("give one of them", both.Output);
+    }
+
+    [Fact]
+    public async Task Run_on_a_terminal_shows_a_live_bar_and_keeps_a_line_per_round_above_it()
+    {
+        var spec = Path.Combine(dir, "tiny.json");
+        File.WriteAllText(spec, TinyJob);
+
+        // A pseudo-terminal (util-linux `script`), as a person at a shell has.
+        var run = await RunAsync(true, "run", "--spec", spec, "--output", Path.Combine(dir, "tty"));
+
+        Assert.True(run.ExitCode == 0, run.Output);
+        Assert.Contains("\u001b[", run.Output); // the live display redraws in place
+        Assert.Matches(@"round [12]/2  gateways \d/2  \d+\.\d s", run.Output); // the bar's text: the round under way
+        var text = System.Text.RegularExpressions.Regex.Replace(run.Output, @"\u001b\[[0-9;?]*[A-Za-z]", "").Replace("\r", "");
+        Assert.Contains("round 1/2: 2/2 updates", text);
+        Assert.Contains("round 2/2: 2/2 updates", text);
+        Assert.Contains("final test accuracy", text);
+    }
+
     /// <summary>The text elements of an SVG file, trimmed.</summary>
     private static string[] SvgTexts(string path) =>
         [.. System.Text.RegularExpressions.Regex.Matches(File.ReadAllText(path), @"<text[^>]*>([^<]*)</text>").Select(m => System.Net.WebUtility.HtmlDecode(m.Groups[1].Value).Trim())];
@@ -354,11 +416,23 @@ public sealed class CliTests : IDisposable
     private static double LastNumber(string output) =>
         double.Parse(output.TrimEnd().Split('\n')[^1].Trim(), CultureInfo.InvariantCulture);
 
-    private static async Task<(int ExitCode, string Output)> RunAsync(params string[] args)
+    private static Task<(int ExitCode, string Output)> RunAsync(params string[] args) => RunAsync(false, args);
+
+    /// <param name="terminal">Run under a pseudo-terminal (util-linux `script`), as at an interactive shell.</param>
+    private static async Task<(int ExitCode, string Output)> RunAsync(bool terminal, params string[] args)
     {
-        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "fedgrains.dll"));
-        foreach (var a in args) info.ArgumentList.Add(a);
+        var fedgrains = Path.Combine(AppContext.BaseDirectory, "fedgrains.dll");
+        var info = new ProcessStartInfo(terminal ? "script" : "dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        if (terminal)
+        {
+            foreach (var a in new[] { "-qec", string.Join(' ', new[] { "dotnet", fedgrains }.Concat(args).Select(a => "'" + a.Replace("'", "'\\''") + "'")), "/dev/null" })
+                info.ArgumentList.Add(a);
+        }
+        else
+        {
+            info.ArgumentList.Add(fedgrains);
+            foreach (var a in args) info.ArgumentList.Add(a);
+        }
         info.Environment["COLUMNS"] = "200";
         using var process = Process.Start(info)!;
         var stdout = process.StandardOutput.ReadToEndAsync();

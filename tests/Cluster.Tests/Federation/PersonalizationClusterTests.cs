@@ -57,7 +57,7 @@ public sealed class PersonalizationClusterTests(ClusterFixture fixture)
         // One noised release each, planned into the calibration: still within the target.
         foreach (var privacy in await job.GetGatewayPrivacyAsync())
         {
-            Assert.Equal(1, privacy.MetricReleases);
+            Assert.Equal(3, privacy.Releases); // two rounds and the personal accuracy
             Assert.InRange(privacy.Epsilon!.Value, 2.9, 3 + 1e-9);
         }
 
@@ -67,11 +67,54 @@ public sealed class PersonalizationClusterTests(ClusterFixture fixture)
         var other = WeightBuffer.Encode(new float[final.Length], WeightKind.Weights, 1, layout);
         var again = await gateway0.EvaluatePersonalAsync(new RoundTask(PersonalEvaluation.Sequence, 1, other));
         Assert.Equal(evaluations.Single(e => e.GatewayId == "gw-00"), again);
-        Assert.Equal(1, (await gateway0.GetPrivacyAsync())!.MetricReleases);
+        Assert.Equal(3, (await gateway0.GetPrivacyAsync())!.Releases);
 
         // A client may not ask a gateway for it at all.
         await Assert.ThrowsAnyAsync<Exception>(() => fixture.Cluster.Client.GetGrain<IGatewayGrain>(IGatewayGrain.Key("personal", "gw-01"))
             .EvaluatePersonalAsync(new RoundTask(PersonalEvaluation.Sequence, 2, other)));
+    }
+
+    [Fact]
+    public async Task A_site_that_never_trained_releases_nothing_and_every_sites_report_still_reads()
+    {
+        var spec = TestCluster.SyntheticJob(rounds: 1, gateways: 3) with { Model = new ModelSpec("mlp", [32]) { Local = ["out"] }, CohortSize = 1 };
+        var job = fixture.Cluster.Client.GetGrain<IFederationGrain>("personal-cohort");
+        await job.StartAsync(spec);
+        var status = await TestCluster.WaitFinishedAsync(job);
+        Assert.True(status.State == JobState.Completed, status.Error);
+
+        var evaluations = await job.GetPersonalEvaluationsAsync();
+        var idle = evaluations.Where(e => !e.OwnLocalLayers).ToArray();
+        Assert.Equal(2, idle.Length); // a cohort of one: two sites never trained
+        Assert.All(idle, e => Assert.Null(e.Accuracy));
+        Assert.NotNull(Assert.Single(evaluations, e => e.OwnLocalLayers).Accuracy);
+        foreach (var gateway in spec.ResolveGateways())
+        {
+            var report = await fixture.Cluster.Client.GetGrain<ISiteLedgerGrain>(gateway.SiteId).GetReportAsync();
+            bool trained = idle.All(e => e.GatewayId != gateway.Id);
+            Assert.Equal(trained ? 1 : 0, report.Jobs.Count(j => j.JobId == "personal-cohort"));
+        }
+    }
+
+    [Fact]
+    public async Task A_request_before_the_last_version_is_refused_and_both_ledgers_agree_at_the_end()
+    {
+        var spec = TestCluster.SyntheticJob(rounds: 3, gateways: 2) with { Model = new ModelSpec("mlp", [32]) { Local = ["out"] } };
+        var job = fixture.Cluster.Client.GetGrain<IFederationGrain>("personal-early");
+        await job.StartAsync(spec);
+        var gateway = fixture.Cluster.Grains().GetGrain<IGatewayGrain>(IGatewayGrain.Key("personal-early", "gw-00"));
+        // A round's number and an earlier version: were it taken, it would spend the one release and the site's slot of that round.
+        var early = await Assert.ThrowsAsync<InvalidOperationException>(() => gateway.EvaluatePersonalAsync(new RoundTask(3, 2, [])));
+        Assert.Contains("last model version (3)", early.Message);
+        var status = await TestCluster.WaitFinishedAsync(job);
+        Assert.True(status.State == JobState.Completed, status.Error);
+
+        var own = (await gateway.GetPrivacyAsync())!;
+        var site = (await fixture.Cluster.Client.GetGrain<ISiteLedgerGrain>("gw-00").GetReportAsync()).Jobs.Single(j => j.JobId == "personal-early");
+        Assert.Equal(own.Epsilon!.Value, site.Epsilon, 9);
+        Assert.Equal(own.Steps, site.Steps);
+        Assert.Equal(4, site.Releases); // three rounds and the personal accuracy
+        Assert.Equal(0, own.MetricReleases); // no training metric was released; the personal count is in the epsilon
     }
 
     [Fact]
@@ -86,7 +129,7 @@ public sealed class PersonalizationClusterTests(ClusterFixture fixture)
         var refused = await Assert.ThrowsAsync<InvalidOperationException>(() => fixture.Cluster.Grains()
             .GetGrain<IGatewayGrain>(IGatewayGrain.Key("not-personal", "gw-00")).EvaluatePersonalAsync(new RoundTask(PersonalEvaluation.Sequence, 1, model)));
         Assert.Contains("no model.local layers", refused.Message);
-        Assert.Equal(0, (await job.GetGatewayPrivacyAsync()).Sum(g => g.MetricReleases));
+        Assert.All(await job.GetGatewayPrivacyAsync(), g => Assert.Equal(1, g.Releases));
     }
 
     [Fact]
