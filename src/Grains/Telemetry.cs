@@ -36,9 +36,17 @@ public static class Telemetry
     public static readonly Counter<long> RoundsCompleted =
         Meter.CreateCounter<long>("fedgrains.rounds.completed", "{round}", "Rounds completed and persisted.");
 
-    /// <summary>Records a persisted round's duration, aggregation time and bytes.</summary>
-    public static void RecordRound(Interfaces.RoundRecord record)
+    public static readonly Gauge<double> TestAccuracy =
+        Meter.CreateGauge<double>("fedgrains.round.test_accuracy", "1", "The federation's test accuracy after a round, per job (tag fedgrains.job).");
+    public static readonly Gauge<double> MaxEpsilon =
+        Meter.CreateGauge<double>("fedgrains.round.max_epsilon", "{epsilon}", "The largest epsilon a gateway of the job has spent after a round (tag fedgrains.job).");
+
+    /// <summary>Records a persisted round's duration, aggregation time and bytes, and the job's accuracy and largest epsilon after it.</summary>
+    public static void RecordRound(string jobId, Interfaces.RoundRecord record)
     {
+        var job = new KeyValuePair<string, object?>("fedgrains.job", jobId);
+        TestAccuracy.Record(record.TestAccuracy, job);
+        if (record.MaxEpsilon() is { } epsilon) MaxEpsilon.Record(epsilon, job);
         RoundsCompleted.Add(1);
         RoundDuration.Record(record.Seconds);
         AggregationDuration.Record(record.AggregationSeconds);

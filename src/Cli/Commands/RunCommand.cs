@@ -118,6 +118,6 @@ internal static class RunCommand
         if (report.MeanPersonalAccuracy() is { } personal)
             AnsiConsole.MarkupLineInterpolated($"personalised: mean accuracy {personal:P2} over {report.Personal!.Count(p => p.Accuracy is not null)} sites, each its own model on its own held-out data (noised{(report.Spec.Privacy.NoiseLevel == "sample" ? ", counted in its epsilon" : "")})");
         if (report.Status.Error is { } error) AnsiConsole.MarkupLineInterpolated($"[red]error:[/] {error}");
-        AnsiConsole.MarkupLineInterpolated($"wrote {Path.Combine(outputDir, "report.json")}, history.csv, model.fgw, model.safetensors and plots ({string.Join(", ", Plots.Names)}; PNG and SVG)");
+        AnsiConsole.MarkupLineInterpolated($"wrote {Path.Combine(outputDir, "report.json")}, history.csv, model.fgw, model.safetensors, plots ({string.Join(", ", Plots.Names)}; PNG and SVG) and tensorboard/ (tensorboard --logdir {Path.Combine(outputDir, "tensorboard")})");
     }
 }

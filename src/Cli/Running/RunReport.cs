@@ -37,7 +37,7 @@ internal sealed record RunReport(string JobId, JobSpec Spec, JobStatus Status, I
         }
     }
 
-    /// <summary>Writes report.json, history.csv, the model (model.fgw and model.safetensors) and the plots (<see cref="Plots"/>, PNG and SVG).</summary>
+    /// <summary>Writes report.json, history.csv, the model (model.fgw and model.safetensors), the plots (<see cref="Plots"/>, PNG and SVG) and TensorBoard events.</summary>
     public void WriteTo(string directory)
     {
         Directory.CreateDirectory(directory);
@@ -46,6 +46,7 @@ internal sealed record RunReport(string JobId, JobSpec Spec, JobStatus Status, I
         File.WriteAllBytes(Path.Combine(directory, "model.fgw"), Model.Weights);
         File.WriteAllBytes(Path.Combine(directory, "model.safetensors"), Safetensors());
         Plots.Write(History, Spec, directory);
+        TensorBoardLog.Write(History, directory);
     }
 
     private byte[] Safetensors()

@@ -243,7 +243,7 @@ public sealed class FederationGrain(
         bool finished = s.Commit(record, weights, CheckpointCodec.Encode(outcome.Checkpoint!), spec.Rounds, time.GetUtcNow());
         await WriteAsync();
         await versions.ForgetOlderThanKeptAsync(JobId, spec, s.ModelVersion);
-        Telemetry.RecordRound(record);
+        Telemetry.RecordRound(JobId, record);
         Log.RoundCompleted(logger, JobId, record.Round, spec.Rounds, record.Participants.Count, record.Rejected.Count, record.TestAccuracy, record.TestLoss,
             record.MaxEpsilon()?.ToString("F3") ?? "not claimed", record.Seconds);
         observers.Notify(o => o.RoundCompleted(Status(), record));

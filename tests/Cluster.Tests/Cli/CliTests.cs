@@ -209,6 +209,13 @@ public sealed class CliTests : IDisposable
         Assert.Contains("target epsilon 3 per gateway", epsilon);
         Assert.Contains(epsilon, t => t.Contains("delta 1E-05, prv accountant"));
         Assert.Contains(SvgTexts(Path.Combine(dir, "accuracy.svg")), t => t.Contains("2 gateways, each at epsilon <= 3"));
+        // TensorBoard: framed records TensorBoard's reader accepts (masked CRC-32C), one test/accuracy scalar per round as reported.
+        var scalars = TensorBoardScalars(Directory.GetFiles(Path.Combine(dir, "tensorboard"), "events.out.tfevents.*").Single());
+        var accuracies = report.RootElement.GetProperty("history").EnumerateArray().Select(r => (float)r.GetProperty("test_accuracy").GetDouble()).ToArray();
+        Assert.Equal(accuracies, scalars.Where(v => v.Tag == "test/accuracy").OrderBy(v => v.Step).Select(v => v.Value));
+        Assert.Equal([1L, 2], scalars.Where(v => v.Tag == "privacy/epsilon/gw-01").Select(v => v.Step));
+        Assert.Contains(scalars, v => v.Tag == "round/updates" && v.Value == 2);
+        Assert.DoesNotContain(scalars, v => v.Tag == "train/loss"); // not released in this job
         var strip = SvgTexts(Path.Combine(dir, "participation.svg"));
         Assert.Contains("gw-00", strip);
         Assert.Contains("gw-01", strip);
@@ -275,6 +282,39 @@ public sealed class CliTests : IDisposable
         Assert.Contains("round 1/2: 2/2 updates", text);
         Assert.Contains("round 2/2: 2/2 updates", text);
         Assert.Contains("final test accuracy", text);
+    }
+
+    /// <summary>
+    /// The scalars of a TensorBoard event file, read as TensorBoard reads it: records of a length, its masked CRC-32C,
+    /// the Event protobuf and its masked CRC-32C (each checked here, as tensorboard's reader does).
+    /// </summary>
+    private static List<(string Tag, long Step, float Value)> TensorBoardScalars(string path)
+    {
+        var bytes = File.ReadAllBytes(path);
+        var scalars = new List<(string, long, float)>();
+        for (int at = 0; at < bytes.Length;)
+        {
+            long length = BitConverter.ToInt64(bytes, at);
+            Assert.Equal(MaskedCrc32C(bytes.AsSpan(at, 8)), BitConverter.ToUInt32(bytes, at + 8));
+            var data = bytes.AsSpan(at + 12, (int)length);
+            Assert.Equal(MaskedCrc32C(data), BitConverter.ToUInt32(bytes, at + 12 + (int)length));
+            var e = Tensorboard.Event.Parser.ParseFrom(data.ToArray());
+            if (e.Summary is { } summary) scalars.AddRange(summary.Value.Select(v => (v.Tag, e.Step, v.SimpleValue)));
+            at += 12 + (int)length + 4;
+        }
+        return scalars;
+    }
+
+    private static uint MaskedCrc32C(ReadOnlySpan<byte> data)
+    {
+        uint crc = 0xFFFFFFFF;
+        foreach (var b in data)
+        {
+            crc ^= b;
+            for (int k = 0; k < 8; k++) crc = (crc & 1) != 0 ? (crc >> 1) ^ 0x82F63B78 : crc >> 1; // Castagnoli, reflected
+        }
+        crc = ~crc;
+        return ((crc >> 15) | (crc << 17)) + 0xa282ead8;
     }
 
     /// <summary>The text elements of an SVG file, trimmed.</summary>

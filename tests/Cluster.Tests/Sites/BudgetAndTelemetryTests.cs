@@ -54,7 +54,12 @@ public sealed class BudgetAndTelemetryTests(ClusterFixture fixture)
             InstrumentPublished = (instrument, l) => { if (instrument.Meter.Name == Telemetry.Name) l.EnableMeasurementEvents(instrument); },
         };
         meters.SetMeasurementEventCallback<long>((i, v, _, _) => measured.AddOrUpdate(i.Name, v, (_, old) => old + v));
-        meters.SetMeasurementEventCallback<double>((i, v, _, _) => measured.AddOrUpdate(i.Name, v, (_, old) => Math.Max(old, v)));
+        var accuracies = new ConcurrentQueue<double>();
+        meters.SetMeasurementEventCallback<double>((i, v, tags, _) =>
+        {
+            measured.AddOrUpdate(i.Name, v, (_, old) => Math.Max(old, v));
+            if (i.Name == "fedgrains.round.test_accuracy" && tags.ToArray().Any(t => t.Key == "fedgrains.job" && t.Value as string == "traced")) accuracies.Enqueue(v);
+        });
         meters.Start();
 
         var job = Grains.GetGrain<IFederationGrain>("traced");
@@ -74,5 +79,8 @@ public sealed class BudgetAndTelemetryTests(ClusterFixture fixture)
         Assert.True(measured.GetValueOrDefault("fedgrains.rounds.completed") >= 2);
         Assert.True(measured.GetValueOrDefault("fedgrains.bytes.up") > 0);
         Assert.InRange(measured.GetValueOrDefault("fedgrains.privacy.epsilon_spent"), 0.1, 3.0);
+        // Per round, the job's accuracy and largest epsilon as gauges: what a dashboard plots.
+        Assert.Equal((await job.GetHistoryAsync()).Select(r => r.TestAccuracy), accuracies);
+        Assert.InRange(measured.GetValueOrDefault("fedgrains.round.max_epsilon"), 0.1, 3.0);
     }
 }
