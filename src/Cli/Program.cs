@@ -6,14 +6,7 @@ NativeMemoryTuning.Apply();
 // Into a file or a pipe there is no screen to fit: a line wrapped at 80 columns breaks mid-phrase for whoever reads
 // the log, and for grep. Lines stay whole there; a terminal still gets its own width.
 if (Console.IsOutputRedirected) Spectre.Console.AnsiConsole.Profile.Width = 4096;
-var root = new RootCommand("FedGrains: privacy-preserving federated learning on Orleans and TorchSharp.")
-{
-    RunCommand.Create(),
-    PrivacyCommand.Create(),
-    ProvisionCommand.Create(),
-    SiteCommands.Create(),
-};
-foreach (var command in ClusterCommands.Create()) root.Add(command);
+var root = CliRoot.Create();
 var parsed = root.Parse(args);
 if (parsed.Errors.Count > 0) return ParseErrors.Report(parsed);
 try
