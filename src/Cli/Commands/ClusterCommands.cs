@@ -9,17 +9,15 @@ namespace FedGrains.Cli.Commands;
 /// <summary>`submit`, `status`, `watch`, `cancel`, `export`: the CLI against a running cluster.</summary>
 internal static class ClusterCommands
 {
-    internal static readonly Option<string> Cluster = new("--cluster")
+    internal static readonly Option<string?> Cluster = new("--cluster")
     {
         Description = "The cluster: redis://HOST:PORT (Redis membership) or a silo's client endpoint HOST:PORT (default $FEDGRAINS_CLUSTER, else 127.0.0.1:30000).",
-        DefaultValueFactory = _ => Environment.GetEnvironmentVariable("FEDGRAINS_CLUSTER") ?? "127.0.0.1:30000",
         Recursive = true,
     };
 
     internal static readonly Option<string?> Credential = new("--credential")
     {
         Description = "KEY_ID:BASE64_SECRET to sign requests with, when the cluster has FedGrains:Auth:Enabled (default $FEDGRAINS_CREDENTIAL).",
-        DefaultValueFactory = _ => Environment.GetEnvironmentVariable("FEDGRAINS_CREDENTIAL"),
         Recursive = true,
     };
 
@@ -29,7 +27,7 @@ internal static class ClusterCommands
     {
         var job = new JobOptions();
         var jobId = JobIds.Option("Job id; submitting the same id and spec again is a no-op (default job-yyyyMMdd-HHmmss, the UTC time).");
-        var command = new Command("submit", "Submit a job to a running cluster; prints the job id on the last line.") { Cluster, Credential, jobId };
+        var command = new Command("submit", HelpExamples.Describe("submit", "Submit a job to a running cluster; prints the job id on the last line.")) { Cluster, Credential, jobId };
         foreach (var o in job.All) command.Add(o);
         command.SetAction((r, ct) => WithClusterAsync(r, ct, async client =>
         {
@@ -77,7 +75,7 @@ internal static class ClusterCommands
     private static Command Watch()
     {
         var jobArg = JobIds.Argument();
-        var updates = new Option<bool>("--updates") { Description = "Also print each gateway's update as it arrives." };
+        var updates = new Option<bool>("--updates") { Description = "Also print each gateway's update as it arrives (default off)." };
         var command = new Command("watch", "Follow a job's rounds live (events from the federation) until it ends.") { Cluster, Credential, jobArg, updates };
         command.SetAction((r, ct) => WithClusterAsync(r, ct, async client =>
         {
@@ -187,7 +185,9 @@ internal static class ClusterCommands
     internal static Task<int> WithClusterAsync(ParseResult r, CancellationToken ct, Func<IClusterClient, Task<int>> action) =>
         WithGrainsAsync(async () =>
         {
-            await using var connection = await ClusterConnection.ConnectAsync(r.GetValue(Cluster)!, r.GetValue(Credential), ClusterTls.From(r), ct);
+            await using var connection = await ClusterConnection.ConnectAsync(
+                r.GetValue(Cluster) ?? Environment.GetEnvironmentVariable("FEDGRAINS_CLUSTER") ?? "127.0.0.1:30000",
+                r.GetValue(Credential) ?? Environment.GetEnvironmentVariable("FEDGRAINS_CREDENTIAL"), ClusterTls.From(r), ct);
             return await action(connection.Client);
         });
 

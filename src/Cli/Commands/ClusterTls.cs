@@ -13,14 +13,12 @@ internal static class ClusterTls
     internal static readonly Option<FileInfo?> Certificate = new("--tls-certificate")
     {
         Description = "This client's .pfx from `fedgrains provision --client ID`, when the cluster has FedGrains:Tls:Enabled (default $FEDGRAINS_TLS_CERTIFICATE; its password, if any, in $" + PasswordVariable + ").",
-        DefaultValueFactory = _ => Environment.GetEnvironmentVariable("FEDGRAINS_TLS_CERTIFICATE") is { Length: > 0 } path ? new FileInfo(path) : null,
         Recursive = true,
     };
 
     internal static readonly Option<FileInfo?> Authority = new("--tls-ca")
     {
         Description = "The deployment's ca.pem: the silos' certificates must be issued by it (default $FEDGRAINS_TLS_CA).",
-        DefaultValueFactory = _ => Environment.GetEnvironmentVariable("FEDGRAINS_TLS_CA") is { Length: > 0 } path ? new FileInfo(path) : null,
         Recursive = true,
     };
 
@@ -36,9 +34,11 @@ internal static class ClusterTls
     /// The TLS settings the flags ask for, checked now so a bad path, password or certificate exits 2 naming the flag;
     /// null when neither flag is given (a plaintext cluster).
     /// </summary>
+    private static FileInfo? FromEnvironment(string variable) => Environment.GetEnvironmentVariable(variable) is { Length: > 0 } path ? new FileInfo(path) : null;
+
     public static TlsSettings? From(ParseResult r)
     {
-        var (certificate, authority) = (r.GetValue(Certificate), r.GetValue(Authority));
+        var (certificate, authority) = (r.GetValue(Certificate) ?? FromEnvironment("FEDGRAINS_TLS_CERTIFICATE"), r.GetValue(Authority) ?? FromEnvironment("FEDGRAINS_TLS_CA"));
         if (certificate is null && authority is null) return null;
         if (certificate is null) throw new ArgumentException("--tls-ca is given without --tls-certificate: give this client's .pfx from `fedgrains provision --client ID` too.");
         var settings = new TlsSettings

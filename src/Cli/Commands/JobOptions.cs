@@ -28,7 +28,7 @@ internal sealed class JobOptions
     public readonly Option<double?> Delta = new("--delta") { Description = "delta of the (epsilon, delta) guarantee, in (0, 1) (default 1e-5)." };
     public readonly Option<string?> NoiseLevel = new("--noise-level") { Description = "sample (per-example clipping, epsilon claimed), batch (whole-batch clipping, no epsilon claimed) or none (no privacy) (default sample)." };
     public readonly Option<string?> Accountant = new("--accountant") { Description = "prv (numerical composition, tighter) or rdp: calibrates each gateway's noise and accounts its releases (default prv)." };
-    public readonly Option<bool?> SecureNoise = new("--secure-noise") { Description = "Draw DP noise from the OS's cryptographically secure generator (slower) (default false)." };
+    public readonly Option<bool?> SecureNoise = new("--secure-noise") { Description = "Draw DP noise from the OS's cryptographically secure generator (slower) (default off)." };
     public readonly Option<double?> NoiseMultiplier = new("--noise-multiplier") { Description = "Fixed sigma (>= 0) for every gateway instead of calibrating it to --epsilon (default none: calibrated)." };
     public readonly Option<double?> LearningRate = new("--learning-rate") { Description = "Local learning rate, > 0 (default 1; a --spec without defaults.learning_rate gets 0.5)." };
     public readonly Option<double?> ClippingNorm = new("--clipping-norm") { Description = "Per-example L2 clipping norm C, > 0 (default 1)." };

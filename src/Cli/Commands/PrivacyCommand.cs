@@ -21,17 +21,16 @@ internal static class PrivacyCommand
         var accountant = new Option<string>("--accountant")
         {
             Description = "prv (numerical composition, Gopi et al. 2021; tighter) or rdp (Renyi DP with the Balle et al. 2020 conversion) (default prv).",
-            DefaultValueFactory = _ => PrivacyAccountants.Default,
         };
         accountant.AcceptOnlyFromAmong([.. PrivacyAccountants.Names]);
 
-        var epsilon = new Command("epsilon", "Epsilon of the Poisson-subsampled Gaussian mechanism.")
+        var epsilon = new Command("epsilon", HelpExamples.Describe("privacy epsilon", "Epsilon of the Poisson-subsampled Gaussian mechanism."))
         {
             sampleRate, noise, steps, delta, accountant,
         };
         epsilon.SetAction(r =>
         {
-            var (q, s, n, d, a) = (r.GetValue(sampleRate), r.GetValue(noise), r.GetValue(steps), r.GetValue(delta), r.GetValue(accountant)!);
+            var (q, s, n, d, a) = (r.GetValue(sampleRate), r.GetValue(noise), r.GetValue(steps), r.GetValue(delta), r.GetValue(accountant) ?? PrivacyAccountants.Default);
             Console.WriteLine($"accountant: {a}; q={q}, sigma={s}, steps={n}, delta={d}");
             Console.WriteLine(PrivacyAccountants.Get(a).Epsilon(q, s, n, d).ToString("R", CultureInfo.InvariantCulture));
             return 0;
@@ -43,7 +42,7 @@ internal static class PrivacyCommand
         };
         noiseFor.SetAction(r =>
         {
-            var (q, n, d, e, a) = (r.GetValue(sampleRate), r.GetValue(steps), r.GetValue(delta), r.GetValue(target), r.GetValue(accountant)!);
+            var (q, n, d, e, a) = (r.GetValue(sampleRate), r.GetValue(steps), r.GetValue(delta), r.GetValue(target), r.GetValue(accountant) ?? PrivacyAccountants.Default);
             if (n > PrivacyAccountants.MaxCalibratedSteps)
                 return ParseErrors.Refuse($"--steps {n} is more than the {PrivacyAccountants.MaxCalibratedSteps} steps noise is calibrated for.");
             Console.WriteLine($"accountant: {a}; q={q}, steps={n}, delta={d}, target epsilon={e}");

@@ -19,9 +19,9 @@ internal static class PrivacyReportCommand
     {
         var state = new Option<FileInfo?>("--state")
         {
-            Description = "Read the ledger of a `fedgrains run` output instead of a cluster: its state/fedgrains.db (e.g. fedgrains-out/state/fedgrains.db).",
+            Description = "Read the ledger of a `fedgrains run` output instead of a cluster: its state/fedgrains.db (e.g. fedgrains-out/state/fedgrains.db) (default none: the cluster).",
         };
-        var site = new Option<string?>("--site") { Description = "Only this site." };
+        var site = new Option<string?>("--site") { Description = "Only this site (default every site the caller may see)." };
         var command = new Command("report", "Per site: lifetime epsilon (the accountant's composition of every run on its data) and budget; per job: what each gateway ran.")
         {
             ClusterCommands.Cluster, ClusterCommands.Credential, ClusterTls.Certificate, ClusterTls.Authority, state, site,

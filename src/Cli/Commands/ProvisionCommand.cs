@@ -14,7 +14,7 @@ internal static class ProvisionCommand
         var clients = Names("--client", "A client (CLI user, job submitter): writes client-ID.pfx (SAN fedgrains:client:ID). Repeatable.");
         var redis = Names("--redis", "The Redis server: writes redis-NAME.crt and redis-NAME.key (PEM, for redis-server --tls-cert-file/--tls-key-file; SAN fedgrains:redis:NAME, localhost, 127.0.0.1 and each --dns).");
         var dns = Names("--dns", "An extra DNS name for silo and Redis certificates (they always have localhost and 127.0.0.1). Repeatable.");
-        var days = new Option<int>("--days") { Description = "Validity of the new certificates in days (default 365; the CA's is 10 years).", DefaultValueFactory = _ => 365 };
+        var days = new Option<int?>("--days") { Description = "Validity of the new certificates in days (default 365; the CA's is 10 years)." };
         var command = new Command("provision",
             "Create the deployment's CA and a certificate per silo, site and client (ECDSA P-256, PKCS#12 without password, mode 0600). " +
             "Existing files are never overwritten: re-run with new names to add them.")
@@ -23,8 +23,8 @@ internal static class ProvisionCommand
         };
         command.SetAction((r, _) => ClusterCommands.WithGrainsAsync(() =>
         {
-            var request = new ProvisionRequest(r.GetValue(output)!.FullName, r.GetValue(silos)!, r.GetValue(sites)!, r.GetValue(clients)!, r.GetValue(dns)!, r.GetValue(days),
-                r.GetValue(redis)!);
+            var request = new ProvisionRequest(r.GetValue(output)!.FullName, r.GetValue(silos) ?? [], r.GetValue(sites) ?? [], r.GetValue(clients) ?? [], r.GetValue(dns) ?? [],
+                r.GetValue(days) ?? 365, r.GetValue(redis) ?? []);
             if (request.Silos.Count + request.Sites.Count + request.Clients.Count + request.Redis!.Count == 0)
                 throw new ArgumentException("give at least one --silo, --site, --client or --redis to issue a certificate for.");
             var result = Provisioning.Run(request, TimeProvider.System);
@@ -41,5 +41,5 @@ internal static class ProvisionCommand
     }
 
     private static Option<string[]> Names(string name, string description) =>
-        new(name) { Description = description, AllowMultipleArgumentsPerToken = false, DefaultValueFactory = _ => [] };
+        new(name) { Description = description + " (default none)", AllowMultipleArgumentsPerToken = false };
 }

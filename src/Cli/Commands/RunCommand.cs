@@ -15,16 +15,16 @@ internal static class RunCommand
     public static Command Create()
     {
         var job = new JobOptions();
-        var output = new Option<DirectoryInfo>("--output") { Description = "Folder for report.json, history.csv, model.fgw, model.safetensors, the plots and state/fedgrains.db (default fedgrains-out).", DefaultValueFactory = _ => new DirectoryInfo("fedgrains-out") };
+        var output = new Option<DirectoryInfo>("--output") { Description = "Folder for report.json, history.csv, model.fgw, model.safetensors, the plots and state/fedgrains.db (default fedgrains-out)." };
         var jobId = JobIds.Option("Job id; re-running with the same id and --output resumes that job (default job-yyyyMMdd-HHmmss, the UTC time).");
-        var device = new Option<string>("--device") { Description = "auto (cuda when usable, else cpu), cpu or cuda (default auto).", DefaultValueFactory = _ => "auto" };
+        var device = new Option<string?>("--device") { Description = "auto (cuda when usable, else cpu), cpu or cuda (default auto)." };
         device.AcceptOnlyFromAmong("auto", "cpu", "cuda");
         var telemetry = new Option<string?>("--telemetry") { Description = "OpenTelemetry exporter: none, console or otlp (default otlp if OTEL_EXPORTER_OTLP_ENDPOINT is set, else none)." };
         telemetry.AcceptOnlyFromAmong("none", "console", "otlp");
         var quiet = new Option<bool>("--quiet") { Description = "Print only the final line (and errors); the files are written as always (default off)." };
         var json = new Option<bool>("--json") { Description = "Print one JSON object per line instead of text: each start-up phase, each round, and the end (default off)." };
 
-        var command = new Command("run", "Run a federation job to completion in this process (SQLite state under --output).");
+        var command = new Command("run", HelpExamples.Describe("run", "Run a federation job to completion in this process (SQLite state under --output)."));
         foreach (var o in job.All) command.Add(o);
         command.Add(output);
         command.Add(jobId);
@@ -32,6 +32,7 @@ internal static class RunCommand
         command.Add(telemetry);
         command.Add(quiet);
         command.Add(json);
+        string OutputOf(ParseResult r) => (r.GetValue(output) ?? new DirectoryInfo("fedgrains-out")).FullName;
         command.Validators.Add(result =>
         {
             if (result.GetValue(quiet) && result.GetValue(json)) result.AddError("--quiet and --json: give one of them (--json already prints only JSON lines).");
@@ -45,19 +46,19 @@ internal static class RunCommand
                 (spec, initialWeights) = InitialWeightsUpload.Attach(job.Build(r));
                 JobSpecValidator.Validate(spec);
                 if (spec.Dataset.Kind == "fashion-mnist") FashionMnist.Locate(spec.Dataset.DataDir);
-                TorchRuntime.SelectDevice(r.GetValue(device)!);
-                OutputFolder.CheckWritable(r.GetValue(output)!.FullName);
-                OutputFolder.CheckState(r.GetValue(output)!.FullName);
+                TorchRuntime.SelectDevice(r.GetValue(device) ?? "auto");
+                OutputFolder.CheckWritable(OutputOf(r));
+                OutputFolder.CheckState(OutputOf(r));
             }
             catch (Exception e) when (e is JobSpecException or FileNotFoundException or InvalidOperationException)
             {
                 AnsiConsole.MarkupLineInterpolated($"[red]error:[/] {e.Message}");
                 return 2;
             }
-            var dir = r.GetValue(output)!.FullName;
+            var dir = OutputOf(r);
             var id = r.GetValue(jobId) ?? JobIds.New();
             var mode = r.GetValue(json) ? OutputMode.Json : r.GetValue(quiet) ? OutputMode.Quiet : OutputMode.Human;
-            return await RunAsync(spec, initialWeights, id, dir, r.GetValue(device)!, r.GetValue(telemetry), mode, ct);
+            return await RunAsync(spec, initialWeights, id, dir, r.GetValue(device) ?? "auto", r.GetValue(telemetry), mode, ct);
         });
         return command;
     }

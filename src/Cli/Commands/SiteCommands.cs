@@ -59,7 +59,7 @@ internal static class SiteCommands
         var reason = new Option<string?>("--reason") { Description = "Why (required to reject; the submitter sees it).", Required = !approve };
         var digest = new Option<string?>("--spec")
         {
-            Description = "The spec digest (or its first 12 or more characters) that `site requests` showed: the decision is made only if the job still has that spec.",
+            Description = "The spec digest (or its first 12 or more characters) that `site requests` showed: the decision is made only if the job still has that spec (default none: whatever spec the job has now).",
         };
         digest.Validators.Add(r =>
         {
