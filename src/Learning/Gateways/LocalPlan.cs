@@ -51,7 +51,7 @@ public sealed record LocalPlan(TrainerSettings Settings, int StepsPerRound, long
         PrivacyCharge[] metrics = [.. privacy.TrainMetrics.Mode == "noised" ? [PrivateLoss.Charge(privacy.TrainMetrics.NoiseMultiplier, rounds)] : Array.Empty<PrivacyCharge>(),
             .. personal is null ? [] : new[] { personal }];
         double sigma = level == NoiseLevel.None ? 0
-            : h.NoiseMultiplier ?? PrivacyAccountants.Get(privacy.Accountant).NoiseMultiplierFor(privacy.TargetEpsilon, q, planned, privacy.Delta, metrics);
+            : h.NoiseMultiplier ?? CalibrationCache.NoiseMultiplierFor(PrivacyAccountants.Get(privacy.Accountant), privacy.TargetEpsilon, q, planned, privacy.Delta, metrics);
         var settings = new TrainerSettings(h.LearningRate, h.ClippingNorm, sigma, q, stepsPerRound, level,
             h.Optimizer == "adam" ? LocalOptimizer.Adam : LocalOptimizer.Sgd, h.Momentum, h.ProximalMu);
         return new LocalPlan(settings, stepsPerRound, planned, level == NoiseLevel.Sample && sigma > 0,
