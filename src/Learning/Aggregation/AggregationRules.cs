@@ -24,26 +24,12 @@ public sealed class CoordinateMedianRule : IAggregationRule
 {
     public string Name => "median";
 
-    public float[] Aggregate(IReadOnlyList<WeightedDelta> updates) =>
-        Coordinatewise(updates, column =>
-        {
-            Array.Sort(column);
-            int n = column.Length;
-            return n % 2 == 1 ? column[n / 2] : 0.5f * (column[n / 2 - 1] + column[n / 2]);
-        });
-
-    internal static float[] Coordinatewise(IReadOnlyList<WeightedDelta> updates, Func<float[], float> reduce)
+    public float[] Aggregate(IReadOnlyList<WeightedDelta> updates)
     {
         RuleChecks.Require(updates);
-        int length = updates[0].Delta.Length;
-        var result = new float[length];
-        var column = new float[updates.Count];
-        for (int i = 0; i < length; i++)
-        {
-            for (int k = 0; k < updates.Count; k++) column[k] = updates[k].Delta[i];
-            result[i] = reduce(column);
-        }
-        return result;
+        int n = updates.Count;
+        // The middle rank, or the mean of the two middle ranks.
+        return SortedRanks.Mean([.. updates.Select(u => u.Delta)], (n - 1) / 2, n / 2 + 1);
     }
 }
 
@@ -56,14 +42,9 @@ public sealed class TrimmedMeanRule(double beta) : IAggregationRule
 
     public float[] Aggregate(IReadOnlyList<WeightedDelta> updates)
     {
+        RuleChecks.Require(updates);
         int trim = (int)Math.Floor(Beta * updates.Count);
-        return CoordinateMedianRule.Coordinatewise(updates, column =>
-        {
-            Array.Sort(column);
-            double sum = 0;
-            for (int k = trim; k < column.Length - trim; k++) sum += column[k];
-            return (float)(sum / (column.Length - 2 * trim));
-        });
+        return SortedRanks.Mean([.. updates.Select(u => u.Delta)], trim, updates.Count - trim);
     }
 }
 
