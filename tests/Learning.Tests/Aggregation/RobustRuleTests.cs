@@ -39,6 +39,25 @@ public sealed class RobustRuleTests
         }
     }
 
+    [Theory]
+    [InlineData(7, 1, 1, 20_007)]
+    [InlineData(10, 2, 4, 8192 * 3 + 1)]
+    [InlineData(12, 3, 1, 5)]
+    public void Krum_selects_what_naive_pairwise_distances_select(int n, int byzantine, int selected, int length)
+    {
+        var rng = new Random(n + length);
+        var updates = Enumerable.Range(0, n).Select(k => new WeightedDelta(
+            Enumerable.Range(0, length).Select(_ => (float)(rng.NextDouble() - 0.5) * (1 + k % 4)).ToArray(), 1)).ToArray();
+        double Distance(int a, int b) => Enumerable.Range(0, length).Sum(i => Math.Pow((double)updates[a].Delta[i] - updates[b].Delta[i], 2));
+        var scores = Enumerable.Range(0, n).Select(a => Enumerable.Range(0, n).Where(b => b != a).Select(b => Distance(a, b)).Order().Take(n - byzantine - 2).Sum()).ToArray();
+        var best = Enumerable.Range(0, n).OrderBy(a => scores[a]).ThenBy(a => a).Take(selected).ToArray();
+        var expected = Enumerable.Range(0, length).Select(i => best.Average(a => (double)updates[a].Delta[i])).ToArray();
+
+        var krum = new KrumRule(byzantine, selected).Aggregate(updates);
+
+        for (int i = 0; i < length; i++) Assert.Equal(expected[i], krum[i], 1e-6);
+    }
+
     [Fact]
     public void A_median_ignores_a_minority_of_arbitrary_updates_exactly()
     {
