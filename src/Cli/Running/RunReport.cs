@@ -72,6 +72,8 @@ internal sealed record RunReport(string JobId, JobSpec Spec, JobStatus Status, I
         FinalTestAccuracy = History.LastOrDefault()?.TestAccuracy,
         FinalTestLoss = History.LastOrDefault()?.TestLoss,
         WallSeconds = Math.Round(WallSeconds, 2),
+        // Two clocks, said so: a reader comparing them otherwise sees a discrepancy.
+        WallSecondsCovers = "this command's time from its start to the report: starting the silo, admitting the job (data, noise calibration), every round; started_at and finished_at are the job's own span in the federation, from its admission to its last round",
         Status.StartedAt,
         Status.FinishedAt,
         Seed = Spec.Seed,

@@ -140,6 +140,7 @@ public sealed class CliTests : IDisposable
         Assert.Equal(5, root.GetProperty("seed").GetInt64());
         Assert.InRange(root.GetProperty("final_test_accuracy").GetDouble(), 0.5, 1.0);
         Assert.True(root.GetProperty("wall_seconds").GetDouble() > 0);
+        Assert.Contains("started_at and finished_at are the job's own span", root.GetProperty("wall_seconds_covers").GetString());
         // No training metric was released: train_loss is empty (null), not the string "NaN".
         Assert.All(root.GetProperty("history").EnumerateArray(), r => Assert.Equal(JsonValueKind.Null, r.GetProperty("train_loss").ValueKind));
         Assert.Equal("10.4.2", root.GetProperty("versions").GetProperty("orleans").GetString());
