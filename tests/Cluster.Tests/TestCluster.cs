@@ -18,7 +18,8 @@ internal static class TestCluster
     public const string PrimarySilo = "Silo_0";
 
     /// <param name="configure">More silo wiring after FedGrains' own (e.g. a site's settings), applied to every silo.</param>
-    public static async Task<InProcessTestCluster> StartAsync(string databasePath, short silos = 3, Action<ISiloBuilder>? configure = null)
+    /// <param name="reminders">Resume reminders on (in memory), as a silo on Redis has them.</param>
+    public static async Task<InProcessTestCluster> StartAsync(string databasePath, short silos = 3, Action<ISiloBuilder>? configure = null, bool reminders = false)
     {
         var builder = new InProcessTestClusterBuilder(silos);
         builder.ConfigureSilo((options, silo) =>
@@ -32,7 +33,9 @@ internal static class TestCluster
                 TorchThreads = 1,
                 SeededNoiseForTests = true,
                 RoundTickMilliseconds = 20,
+                UseReminders = reminders,
             }, sites: new SitePrivacyOptions { Sites = { [SiteLedgerTests.UpFrontSite] = 3.0, [SiteLedgerTests.RoundSite] = 1.0 } });
+            if (reminders) silo.UseInMemoryReminderService();
             configure?.Invoke(silo);
         });
         var cluster = builder.Build();

@@ -38,4 +38,7 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 1011, Level = LogLevel.Warning, Message = "Job {JobId}: gateway {GatewayId} gave no personal accuracy: {Reason}")]
     public static partial void PersonalEvaluationFailed(ILogger logger, string jobId, string gatewayId, string reason);
+
+    [LoggerMessage(EventId = 1012, Level = LogLevel.Warning, Message = "Job {JobId}: its resume reminder could not be registered yet ({Reason}); the job runs, and the next tick tries again")]
+    public static partial void ReminderDeferred(ILogger logger, string jobId, string reason);
 }

@@ -26,8 +26,8 @@ internal sealed class RoundTicker(Grain grain, IRoundHost host, FedGrainsSiloOpt
 
     public async Task StartAsync()
     {
-        if (options.UseReminders)
-            await grain.RegisterOrUpdateReminder(ResumeReminder, TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(1));
+        // The timer first: it runs the job; the reminder only wakes it after a crash. A reminder store that fails now
+        // (Redis restarting) must not leave a stored, running job without its timer: every tick tries again.
         driver ??= grain.RegisterGrainTimer(TickAsync, new GrainTimerCreationOptions
         {
             DueTime = TimeSpan.Zero,
@@ -35,6 +35,23 @@ internal sealed class RoundTicker(Grain grain, IRoundHost host, FedGrainsSiloOpt
             Interleave = false,
             KeepAlive = true,
         });
+        await EnsureReminderAsync();
+    }
+
+    private bool reminded;
+
+    private async Task EnsureReminderAsync()
+    {
+        if (!options.UseReminders || reminded) return;
+        try
+        {
+            await grain.RegisterOrUpdateReminder(ResumeReminder, TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(1));
+            reminded = true;
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            Log.ReminderDeferred(logger, host.JobId, e.Message);
+        }
     }
 
     public void Stop()
@@ -53,6 +70,7 @@ internal sealed class RoundTicker(Grain grain, IRoundHost host, FedGrainsSiloOpt
                 await grain.UnregisterReminder(reminder);
             return;
         }
+        await EnsureReminderAsync();
         try
         {
             // A job stored by the first format sent its spec with every round: its gateways join it now.
