@@ -26,8 +26,6 @@ internal sealed class ProgressDisplay(OutputMode mode, Stopwatch clock)
         NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals, // an unbounded epsilon
     };
 
-    public OutputMode Mode => mode;
-
     private string Elapsed => clock.Elapsed.TotalSeconds.ToString("F1", CultureInfo.InvariantCulture) + " s";
 
     /// <summary>A start-up phase begins (what it does, so a wait of seconds says what it waits for).</summary>
