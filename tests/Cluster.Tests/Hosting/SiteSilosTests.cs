@@ -75,7 +75,9 @@ public sealed class SiteSilosTests : IAsyncLifetime
         Assert.Contains("MaxEpsilonPerJob", greedy.Output);
         Assert.Contains("site site-", greedy.Output);
 
-        var submitted = await SubmitAsync("sites", Job(rounds: 24));
+        // Enough rounds to outlast the signed job below: the kill must land with rounds to go (once admission got
+        // faster, 24 rounds were nearly done by then and left one round to show the offline site).
+        var submitted = await SubmitAsync("sites", Job(rounds: MainRounds));
         Assert.True(submitted.ExitCode == 0, submitted.Output);
         var job = grains.GetGrain<IFederationGrain>("sites");
         await WaitAsync(job, s => s.Waiting is not null);
@@ -130,12 +132,15 @@ public sealed class SiteSilosTests : IAsyncLifetime
 
         Assert.True(end.State == JobState.Completed, $"{end.State}: {end.Error}");
         var history = await job.GetHistoryAsync();
-        Assert.Equal(Enumerable.Range(1, 24), history.Select(r => r.Round));
+        Assert.Equal(Enumerable.Range(1, MainRounds), history.Select(r => r.Round));
+        Assert.True(MainRounds - killedAfter >= 5, $"the kill landed after round {killedAfter} of {MainRounds}: too late to show the offline site");
         var later = history.Where(r => r.Round > killedAfter + 1).ToArray();
         Assert.All(later, r => Assert.Equal(["a", "b"], r.Participants));
         Assert.Contains(later, r => r.Rejected.Any(x => x.GatewayId == "c" && x.Reason.Contains("site 'site-c' is offline")));
         Assert.Contains((await job.GetGatewaysAsync()), p => p.Site == "site-c" && p.Silo is null);
     }
+
+    private const int MainRounds = 120;
 
     private static JobSpec Job(int rounds) => TestCluster.SyntheticJob(rounds: rounds, gateways: 3) with
     {
