@@ -232,7 +232,7 @@ public sealed class FederationGrain(
         // The last version: each site measures its own model on it before the job ends (a crash meanwhile reruns the
         // round, and each gateway answers with the evaluation it already released).
         List<PersonalEvaluation>? personal = null;
-        if (record.Round >= spec.Rounds && spec.Model.Local is { Length: > 0 })
+        if (record.Round >= spec.Rounds && spec.Model.Personalized)
         {
             // Buffered mode: a gateway still training a dispatch would hold the evaluation behind it; the job needs it no more.
             if (spec.Aggregation.Buffered.Enabled) await jobCancellation.CancelAsync();

@@ -18,7 +18,7 @@ public sealed partial class GatewayGrain
     public async Task<PersonalEvaluation> EvaluatePersonalAsync(RoundTask final)
     {
         var spec = JoinedSpec(final);
-        if (spec.Model.Local is not { Length: > 0 })
+        if (!spec.Model.Personalized)
             throw new InvalidOperationException($"job '{JobId}' has no model.local layers: gateway '{GatewayId}' has no personal model to evaluate");
         // Once per job: the planned charge covers one release, so any later request (another model version, a
         // retry after a lost reply) gets the first answer back.

@@ -56,7 +56,7 @@ public static class GatewayRound
     /// <summary>The job's local layers in the model for data of <paramref name="x"/>'s shape; null when it has none.</summary>
     public static LocalLayers? Personal(JobSpec spec, Tensor x, int classes)
     {
-        if (spec.Model.Local is not { Length: > 0 }) return null;
+        if (!spec.Model.Personalized) return null;
         using var model = ModelFactory.Create(spec.Model, [.. x.shape.Skip(1).Select(d => (int)d)], classes, seed: 0);
         return LocalLayers.Of(model, spec.Model);
     }

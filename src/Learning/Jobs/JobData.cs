@@ -21,11 +21,11 @@ public static class JobData
 
     /// <summary>What <paramref name="gateway"/> trains on: its data, less the part a personalised job holds out (<see cref="ForGatewayHeldOut"/>).</summary>
     public static LabeledData ForGatewayTraining(this FederatedDataset dataset, JobSpec spec, GatewaySpec gateway) =>
-        spec.Model.Local is { Length: > 0 } ? SplitFor(dataset, spec, gateway).Train : dataset.ForGateway(gateway);
+        spec.Model.Personalized ? SplitFor(dataset, spec, gateway).Train : dataset.ForGateway(gateway);
 
     /// <summary>The examples a personalised job's <paramref name="gateway"/> keeps out of training to evaluate its own model on.</summary>
     public static LabeledData ForGatewayHeldOut(this FederatedDataset dataset, JobSpec spec, GatewaySpec gateway) =>
-        spec.Model.Local is { Length: > 0 } ? SplitFor(dataset, spec, gateway).HeldOut
+        spec.Model.Personalized ? SplitFor(dataset, spec, gateway).HeldOut
             : throw new ArgumentException("only a job with model.local layers holds examples out at its gateways.");
 
     private static (LabeledData Train, LabeledData HeldOut) SplitFor(FederatedDataset dataset, JobSpec spec, GatewaySpec gateway)

@@ -21,11 +21,11 @@ public sealed record PersonalizationSpec
 
     /// <summary>The one release of the personal accuracy, planned into the gateway's noise calibration; null when nothing is released.</summary>
     public PrivacyCharge? Charge(ModelSpec model) =>
-        model.Local is { Length: > 0 } && AccuracyNoiseMultiplier > 0 ? new PrivacyCharge(1.0, AccuracyNoiseMultiplier, 1, Mechanism.NoisedMetric) : null;
+        model.Personalized && AccuracyNoiseMultiplier > 0 ? new PrivacyCharge(1.0, AccuracyNoiseMultiplier, 1, Mechanism.NoisedMetric) : null;
 
     public IEnumerable<string> Problems(ModelSpec model)
     {
-        bool personal = model.Local is { Length: > 0 };
+        bool personal = model.Personalized;
         if (!personal && this != new PersonalizationSpec())
             yield return "personalization: applies to the layers listed in model.local; list them (e.g. \"local\": [\"out\"]) or leave personalization out.";
         if (HeldOutFraction is not (> 0 and <= 0.5) || double.IsNaN(HeldOutFraction))

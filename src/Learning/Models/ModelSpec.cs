@@ -20,6 +20,10 @@ public sealed record ModelSpec(string? Kind = null, int[]? Hidden = null, string
     /// </summary>
     public string[]? Local { get; init; }
 
+    /// <summary>Whether the job has personal layers (<see cref="Local"/> names at least one).</summary>
+    [JsonIgnore]
+    public bool Personalized => Local is { Length: > 0 };
+
     /// <summary>The model as a sequential layer list (model.kind "layers"); shapes are inferred from the data (<see cref="ModelLayout"/>).</summary>
     public LayerSpec[]? Layers { get; init; }
 
